@@ -1,0 +1,374 @@
+"""The evaluator: a pure function of (facts, bundle, profile, tailoring, context, answers, now).
+
+The daemon and ``bmnn scan`` both call ``evaluate``; nothing here reads the machine, the clock or
+the network, so a rule behaves the same in a pre-deployment scan and at 3 a.m. in the daemon.
+
+Status of one check, in the order decided:
+
+1. not in the profile, or disabled in local tailoring            -> ``not_selected``
+2. a fact it reads was not collected or has a collection error    -> ``error``
+3. ``applies_to`` false                                            -> ``not_applicable``
+4. ``fail_if`` true / false / undecidable (missing fact)           -> ``fail`` / ``pass`` / ``error``
+5. manual part (manual, or hybrid whose automated part passed):
+   answered pass/fail/not_applicable, else                         -> ``not_reviewed``
+6. effective severity ``info`` turns ``fail`` into                 -> ``informational``
+7. a valid waiver in scope turns ``fail`` into                     -> ``waived``
+   (``underlying_status`` keeps what it was; an expired waiver is not applied and says so)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+from . import conditions as C
+from . import facts as F
+from .context import EvalContext
+from .loader import Bundle, CompiledCheck
+from .schema import SEVERITY_RANK, Tailoring, Waiver
+
+STATUSES = ("pass", "fail", "error", "not_applicable", "not_selected", "not_reviewed", "waived", "informational")
+VERDICTS = ("NON_COMPLIANT", "INCOMPLETE", "COMPLIANT_WITH_EXCEPTIONS", "COMPLIANT")
+MAX_EVIDENCE = 50
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a result is what it is, in Vietnamese and English."""
+
+    vi: str
+    """Vietnamese text (the default language of every report)."""
+    en: str
+    """English text."""
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang``."""
+        return self.en if lang == "en" else self.vi
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An inspector's answer to a manual item."""
+
+    status: str
+    """pass, fail or not_applicable."""
+    note: Optional[str] = None
+    """Free-text note for the record."""
+
+
+@dataclass(frozen=True)
+class WaiverInfo:
+    """A waiver that matched this check and machine, applied or (when expired) not."""
+
+    justification: str
+    """Why the exception was granted."""
+    issuer: str
+    """Who granted it."""
+    expires: str
+    """Expiry date, ISO 8601."""
+    expired: bool
+    """True when it has expired and was therefore not applied."""
+    reference: Optional[str] = None
+    """Decision or letter number."""
+
+
+@dataclass(frozen=True)
+class ManualInfo:
+    """The manual part of a check as put to the inspector."""
+
+    question: Reason
+    """The question."""
+    answer: Optional[str] = None
+    """pass, fail or not_applicable; None while unanswered."""
+    note: Optional[str] = None
+    """The inspector's note."""
+
+
+@dataclass(frozen=True)
+class LegalRefOut:
+    """A resolved legal citation."""
+
+    source: str
+    """Catalog id of the text (vn.law.117-2025-qh15)."""
+    article: str
+    """Article number."""
+    clause: Optional[str] = None
+    """Clause number."""
+    role: str = "primary"
+    """primary, supporting or history."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The judgement of one check on one machine."""
+
+    check_id: str
+    """Immutable id (BMNN-NET-001)."""
+    check_version: int
+    """Version of the check definition."""
+    status: str
+    """One of STATUSES."""
+    underlying_status: str
+    """The status before waivers and the info downgrade."""
+    severity: str
+    """Effective severity (after profile and tailoring overrides)."""
+    category: str
+    """Area of the checklist."""
+    mode: str
+    """automated, manual or hybrid."""
+    reason: Reason
+    """Why, in both languages."""
+    evidence: tuple[Mapping[str, Any], ...] = ()
+    """Metadata of the items that made it fail (never document content)."""
+    legal_refs: tuple[LegalRefOut, ...] = ()
+    """Provisions the check serves."""
+    waiver: Optional[WaiverInfo] = None
+    """The waiver that matched, if any."""
+    manual: Optional[ManualInfo] = None
+    """The manual part, if any."""
+    severity_justification: Optional[str] = None
+    """Why the severity was overridden locally."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Counts per status and the verdict."""
+
+    counts: Mapping[str, int]
+    """Number of results per status."""
+    verdict: str
+    """One of VERDICTS."""
+    threshold: str
+    """Severity from which a fail makes the machine non-compliant."""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """All results of one evaluation."""
+
+    profile_id: str
+    """Profile evaluated."""
+    profile_version: int
+    """Its version."""
+    policy_sha256: str
+    """Hash of the policy bundle."""
+    results: tuple[CheckResult, ...]
+    """One result per check of the bundle, in id order."""
+    summary: Summary
+    """Counts and verdict."""
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _r(vi: str, en: str) -> Reason:
+    return Reason(vi, en)
+
+
+def _collection_problem(facts: F.Facts, reads: frozenset[str]) -> Optional[Reason]:
+    """A reason when any fact path the check reads was not collected or has an error."""
+    domains = {p.split(".")[0] for p in reads}
+    missing = sorted(d for d in domains if d not in facts.collected)
+    if missing:
+        joined = ", ".join(missing)
+        if "documents" in missing:
+            return _r(f"Chưa thu thập dữ liệu: {joined} (chưa quét nội dung tài liệu; chạy lại với --content)",
+                      f"Not collected: {joined} (documents were not scanned; run again with --content)")
+        return _r(f"Chưa thu thập dữ liệu: {joined}", f"Not collected: {joined}")
+    errs = []
+    for dom in sorted(domains):
+        for err in getattr(facts, dom).errors:
+            if err.affects is None or any(p == err.affects or p.startswith(err.affects + ".") or err.affects.startswith(p + ".") for p in reads):
+                errs.append(f"{err.source}: {err.message}")
+    if errs:
+        text = "; ".join(errs[:5]) + (f" (+{len(errs) - 5})" if len(errs) > 5 else "")
+        return _r(f"Không đọc được nguồn dữ liệu: {text}", f"Could not read: {text}")
+    return None
+
+
+def _evidence(check: CompiledCheck, trace: C.Trace) -> tuple[dict, ...]:
+    out: list[dict] = []
+    for dom, fields in check.spec.evidence.items():
+        seen = set()
+        for item in trace.witnesses.get(dom, []):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            row = {"fact": dom}
+            for f in fields:
+                value = C.get_path(item, f)
+                row[f] = list(value) if isinstance(value, tuple) else value
+            out.append(row)
+            if len(out) >= MAX_EVIDENCE:
+                return tuple(out)
+    return tuple(out)
+
+
+def _fail_reason(check: CompiledCheck, evidence: tuple[dict, ...]) -> Reason:
+    labels = []
+    for row in evidence[:5]:
+        vals = [str(v) for k, v in row.items() if k != "fact" and v not in (None, [], "")]
+        labels.append(vals[0] if vals else row["fact"])
+    items = ", ".join(labels) + (" …" if len(evidence) > 5 else "")
+    msgs = check.spec.messages
+    if msgs is not None:
+        return _r(msgs.fail.vi.format(count=len(evidence), items=items), msgs.fail.en.format(count=len(evidence), items=items))
+    suffix = f": {items}" if items else ""
+    return _r(f"Vi phạm{suffix}", f"Failed{suffix}")
+
+
+def _pass_reason(check: CompiledCheck) -> Reason:
+    msgs = check.spec.messages
+    if msgs is not None:
+        return _r(msgs.passed.vi, msgs.passed.en)
+    return _r("Đạt", "Passed")
+
+
+def _waiver_for(check_id: str, waivers: list[Waiver], host: F.HostFacts) -> Optional[Waiver]:
+    for w in waivers:
+        if w.check != check_id:
+            continue
+        scope = w.scope
+        if scope.dmi_serial is not None and scope.dmi_serial != host.dmi_serial:
+            continue
+        if scope.machine_id is not None and scope.machine_id != host.machine_id:
+            continue
+        if scope.hostname is not None and scope.hostname != host.hostname:
+            continue
+        return w
+    return None
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def evaluate(facts: F.Facts, bundle: Bundle, *, profile: Optional[str] = None,
+             tailoring: Optional[Tailoring] = None, context: Optional[EvalContext] = None,
+             answers: Optional[Mapping[str, Answer]] = None, now: dt.datetime) -> Evaluation:
+    """Judge ``facts`` with every check of ``bundle`` under ``profile`` and the local tailoring."""
+    tailoring = tailoring or Tailoring()
+    context = context or EvalContext()
+    answers = answers or {}
+    profile_id = profile or tailoring.profile or bundle.default_profile
+    prof = bundle.profiles.get(profile_id)
+    if prof is None:
+        raise KeyError(f"unknown profile {profile_id!r}")
+    selected = {(e if isinstance(e, str) else e.id): (None if isinstance(e, str) else e.severity) for e in prof.checks}
+    disabled = {d.check: d.reason for d in tailoring.disable}
+    sev_over = {s.check: s for s in tailoring.severity}
+    citations = {c.check: c.legal_refs for c in tailoring.citations}
+
+    raw: dict[str, tuple[str, Reason, tuple, Optional[ManualInfo]]] = {}
+
+    def underlying(cid: str) -> Optional[str]:
+        if cid not in bundle.checks:
+            return None
+        if cid not in raw:
+            raw[cid] = _judge(bundle.checks[cid], facts, context, answers, underlying)
+        return raw[cid][0]
+
+    results = []
+    for cid in sorted(bundle.checks):
+        check = bundle.checks[cid]
+        spec = check.spec
+        severity = spec.severity
+        justification = None
+        if selected.get(cid):
+            severity = selected[cid]
+        if cid in sev_over:
+            severity, justification = sev_over[cid].severity, sev_over[cid].justification
+        refs = tuple(LegalRefOut(r.source, r.article, r.clause, r.role) for r in citations.get(cid, spec.legal_refs))
+        common = dict(check_id=cid, check_version=spec.version, severity=severity, category=spec.category,
+                      mode=spec.mode, legal_refs=refs, severity_justification=justification)
+        if cid not in selected:
+            reason = _r(f"Không thuộc hồ sơ {profile_id}", f"Not part of profile {profile_id}")
+            results.append(CheckResult(status="not_selected", underlying_status="not_selected", reason=reason, **common))
+            continue
+        if cid in disabled:
+            reason = _r(f"Tắt theo cấu hình địa phương: {disabled[cid]}", f"Disabled by local tailoring: {disabled[cid]}")
+            results.append(CheckResult(status="not_selected", underlying_status="not_selected", reason=reason, **common))
+            continue
+        underlying(cid)
+        status, reason, evidence, manual = raw[cid]
+        final = status
+        if status == "fail" and severity == "info":
+            final = "informational"
+        waiver_info = None
+        w = _waiver_for(cid, tailoring.waivers, facts.host)
+        if w is not None:
+            expired = now.date() > w.expires
+            waiver_info = WaiverInfo(w.justification, w.issuer, w.expires.isoformat(), expired, w.reference)
+            if expired:
+                reason = _r(reason.vi + f" (miễn trừ đã hết hạn ngày {w.expires.isoformat()}, không áp dụng)",
+                            reason.en + f" (waiver expired on {w.expires.isoformat()}, not applied)")
+            elif final == "fail":
+                final = "waived"
+                reason = _r(reason.vi + f" (được miễn trừ bởi {w.issuer} đến {w.expires.isoformat()})",
+                            reason.en + f" (waived by {w.issuer} until {w.expires.isoformat()})")
+        results.append(CheckResult(status=final, underlying_status=status, reason=reason, evidence=evidence,
+                                   waiver=waiver_info, manual=manual, **common))
+    return Evaluation(profile_id=prof.id, profile_version=prof.version, policy_sha256=bundle.sha256,
+                      results=tuple(results), summary=summarize(results, prof.threshold))
+
+
+def _judge(check: CompiledCheck, facts: F.Facts, ctx: EvalContext, answers: Mapping[str, Answer], underlying):
+    """Underlying status of one check, before selection, severity and waivers."""
+    spec = check.spec
+    manual = None
+    if spec.manual is not None:
+        ans = answers.get(spec.id)
+        manual = ManualInfo(Reason(spec.manual.question.vi, spec.manual.question.en),
+                            ans.status if ans else None, ans.note if ans else None)
+    status, reason, evidence = "pass", _pass_reason(check), ()
+    if spec.mode in ("automated", "hybrid"):
+        problem = _collection_problem(facts, check.reads)
+        if problem is not None:
+            return "error", problem, (), manual
+        trace = C.Trace()
+        if check.applies_to is not None:
+            applies = C.evaluate(check.applies_to, facts, ctx, underlying, trace)
+            if applies is None:
+                return "error", _missing_reason(trace), (), manual
+            if applies is False:
+                return "not_applicable", _r("Không áp dụng cho máy này", "Does not apply to this machine"), (), manual
+        trace = C.Trace()
+        verdict = C.evaluate(check.fail_if, facts, ctx, underlying, trace)
+        if verdict is None:
+            return "error", _missing_reason(trace), (), manual
+        if verdict:
+            evidence = _evidence(check, trace)
+            return "fail", _fail_reason(check, evidence), evidence, manual
+    if spec.mode in ("manual", "hybrid"):
+        if manual.answer is None:
+            return "not_reviewed", _r("Chờ cán bộ kiểm tra trả lời", "Awaiting the inspector's answer"), evidence, manual
+        note = f": {manual.note}" if manual.note else ""
+        if manual.answer == "fail":
+            return "fail", _r(f"Cán bộ kiểm tra xác nhận không đạt{note}", f"Inspector answered fail{note}"), evidence, manual
+        if manual.answer == "not_applicable":
+            return "not_applicable", _r(f"Cán bộ kiểm tra xác nhận không áp dụng{note}", f"Inspector answered not applicable{note}"), evidence, manual
+        return "pass", _r(f"Cán bộ kiểm tra xác nhận đạt{note}", f"Inspector answered pass{note}"), evidence, manual
+    return status, reason, evidence, manual
+
+
+def _missing_reason(trace: C.Trace) -> Reason:
+    paths = ", ".join(sorted(set(trace.missing))[:5]) or "?"
+    return _r(f"Không xác định được: thiếu dữ liệu {paths}", f"Could not decide: missing facts {paths}")
+
+
+def summarize(results, threshold: str) -> Summary:
+    """Counts and verdict; see the truth table in docs/policies.md."""
+    counts = {s: 0 for s in STATUSES}
+    for r in results:
+        counts[r.status] += 1
+    rank = SEVERITY_RANK[threshold]
+    blocking = any(r.status == "fail" and SEVERITY_RANK[r.severity] >= rank for r in results)
+    if blocking:
+        verdict = "NON_COMPLIANT"
+    elif counts["error"] or counts["not_reviewed"]:
+        verdict = "INCOMPLETE"
+    elif counts["waived"] or counts["fail"]:
+        verdict = "COMPLIANT_WITH_EXCEPTIONS"
+    else:
+        verdict = "COMPLIANT"
+    return Summary(counts=counts, verdict=verdict, threshold=threshold)

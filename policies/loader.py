@@ -1,0 +1,401 @@
+"""Load, validate and cross-check the policy bundle and the local tailoring.
+
+The bundle is three folders of YAML data: ``sources/`` (the legal catalog), ``checks/`` and
+``profiles/``. Loading is strict (unknown keys are errors) and cross-checked (every legal
+reference resolves, every check a profile names exists, ids are unique, every condition's field
+paths exist in the fact model). Every problem is reported with file:line:col and a caret.
+
+When running as root we refuse files that root does not own or that group/other can write: a
+policy that anyone can edit would let anyone switch the checks off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import msgspec
+
+from . import conditions as C
+from .context import EvalContext
+from .errors import PolicyError, Problem
+from .schema import (Check, ChecksFile, Profile, ProfilesFile, Source, SourcesFile, Tailoring)
+from .yamlmarks import Located, load_file
+
+BUILTIN_DIR = Path(__file__).resolve().parent / "data"
+CHECK_ID = re.compile(r"^BMNN-[A-Z]{2,4}-\d{3}$")
+KINDS = {"sources": SourcesFile, "checks": ChecksFile, "profiles": ProfilesFile}
+
+
+@dataclass(frozen=True)
+class CompiledCheck:
+    """A check with its conditions parsed and type-checked against the fact model."""
+
+    spec: Check
+    applies_to: Optional[C.Cond]
+    fail_if: Optional[C.Cond]
+    reads: frozenset[str]
+    depends_on: frozenset[str]
+    file: str
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The validated rule set: legal sources, checks and profiles, with a content hash."""
+
+    sources: dict[str, Source]
+    checks: dict[str, CompiledCheck]
+    profiles: dict[str, Profile]
+    sha256: str
+    files: tuple[str, ...]
+    default_profile: str = "secret-workstation"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
+_STEP = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]|\[\"?([^\]\"]+)\"?\]")
+
+
+def msgspec_path(text: str) -> tuple[str, tuple]:
+    """Split msgspec's "message - at `$.a[0].b`" into the message and a path tuple."""
+    m = _AT.match(text)
+    msg, raw = m.group("msg"), m.group("path") or "$"
+    steps: list[Any] = []
+    for s in _STEP.finditer(raw[1:]):
+        steps.append(s.group(1) if s.group(1) else int(s.group(2)) if s.group(2) else s.group(3))
+    return msg, tuple(steps)
+
+
+def convert(doc: Located, typ: type) -> Any:
+    """Validate ``doc.data`` against a msgspec type, turning errors into located Problems."""
+    if doc.data is None:
+        raise PolicyError(Problem(doc.file, 1, 1, "the file is empty"))
+    try:
+        return msgspec.convert(doc.data, typ, strict=True)
+    except msgspec.ValidationError as exc:
+        msg, path = msgspec_path(str(exc))
+        unknown = re.match(r"Object contains unknown field `([^`]*)`", msg)
+        if unknown:
+            name = unknown.group(1)
+            valid = sorted(f.encode_name for f in msgspec.structs.fields(_struct_at(typ, path)) or ())
+            hint = f"; valid keys here: {', '.join(valid)}" if valid else ""
+            raise PolicyError(doc.problem(path + (name,), f"unknown key {name!r}{hint}", key=True)) from None
+        missing = re.match(r"Object missing required field `([^`]*)`", msg)
+        if missing:
+            raise PolicyError(doc.problem(path, f"missing required key {missing.group(1)!r}")) from None
+        enum = re.match(r"Invalid enum value (.*)", msg)
+        if enum and path:
+            allowed = _literal_values(typ, path)
+            hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
+            raise PolicyError(doc.problem(path, f"invalid value {enum.group(1)}{hint}")) from None
+        raise PolicyError(doc.problem(path, _friendly(msg))) from None
+
+
+def _literal_values(typ: Any, path: tuple) -> list[str]:
+    """The allowed values of the Literal field at ``path``, for the error hint."""
+    import typing
+    parent = _struct_at(typ, path[:-1])
+    if parent is None:
+        return []
+    names = {f.encode_name: f.name for f in msgspec.structs.fields(parent)}
+    tp = typing.get_type_hints(parent).get(names.get(path[-1], path[-1]))
+    for cand in (tp, *typing.get_args(tp)):
+        if typing.get_origin(cand) is typing.Literal:
+            return [str(a) for a in typing.get_args(cand)]
+    return []
+
+
+def _friendly(msg: str) -> str:
+    msg = msg.replace("Expected `", "expected ").replace("`, got `", ", got ").replace("`", "")
+    return msg
+
+
+def _struct_at(typ: Any, path: tuple) -> Any:
+    """The msgspec Struct type found at ``path`` inside ``typ`` (best effort, for hints)."""
+    import typing
+    tp = typ
+    for step in path:
+        tp = _unwrap(tp)
+        if isinstance(step, int):
+            args = typing.get_args(tp)
+            tp = args[0] if args else None
+        else:
+            try:
+                hints = typing.get_type_hints(tp)
+            except Exception:
+                return None
+            names = {f.encode_name: f.name for f in msgspec.structs.fields(tp)}
+            tp = hints.get(names.get(step, step))
+        if tp is None:
+            return None
+    tp = _unwrap(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, msgspec.Struct) else None
+
+
+def _unwrap(tp: Any) -> Any:
+    import typing, types
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        structs = [a for a in typing.get_args(tp) if isinstance(a, type) and issubclass(a, msgspec.Struct)]
+        return structs[0] if structs else tp
+    return tp
+
+
+def check_permissions(path: Path) -> Optional[str]:
+    """Why root must not trust ``path`` (not owned by root, writable by group/other), or None."""
+    try:
+        st = path.lstat()
+    except OSError as exc:
+        return f"cannot stat: {exc.strerror}"
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            st = path.stat()
+        except OSError as exc:
+            return f"cannot follow link: {exc.strerror}"
+    if st.st_uid != 0:
+        return f"owned by uid {st.st_uid}, not root: run 'chown root: {path}'"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"writable by group or others (mode {stat.S_IMODE(st.st_mode):04o}): run 'chmod go-w {path}'"
+    return None
+
+
+def _enforce_perms(files: list[Path], dirs: list[Path], enforce: Optional[bool]) -> None:
+    if enforce is None:
+        enforce = os.geteuid() == 0
+    if not enforce:
+        return
+    problems = []
+    for p in [*dirs, *files]:
+        why = check_permissions(p)
+        if why:
+            problems.append(Problem(str(p), None, None, f"refusing policy file: {why}"))
+    if problems:
+        raise PolicyError(problems)
+
+
+# ---------------------------------------------------------------- bundle
+
+
+def load_bundle(root: Optional[os.PathLike] = None, *, enforce_permissions: Optional[bool] = None) -> Bundle:
+    """Load the bundle under ``root`` (the shipped one by default) and cross-check it."""
+    base = Path(root) if root is not None else BUILTIN_DIR
+    if not base.is_dir():
+        raise PolicyError(Problem(str(base), None, None, "policy directory not found"))
+    files: dict[str, list[Path]] = {}
+    dirs = [base]
+    for kind in KINDS:
+        d = base / kind
+        if not d.is_dir():
+            raise PolicyError(Problem(str(d), None, None, f"missing the {kind}/ folder of the policy bundle"))
+        dirs.append(d)
+        files[kind] = sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml"))
+    all_files = [p for k in KINDS for p in files[k]]
+    _enforce_perms(all_files, dirs, enforce_permissions)
+    docs = {k: [load_file(str(p)) for p in files[k]] for k in KINDS}
+    digest = hashlib.sha256()
+    for p in sorted(all_files):
+        digest.update(str(p.relative_to(base)).encode() + b"\0")
+        digest.update(p.read_bytes() + b"\0")
+    return build_bundle(docs, digest.hexdigest(), tuple(str(p) for p in all_files))
+
+
+def build_bundle(docs: dict[str, list[Located]], sha256: str = "", files: tuple[str, ...] = ()) -> Bundle:
+    """Validate parsed documents of each kind and cross-check them into a Bundle."""
+    problems: list[Problem] = []
+    sources: dict[str, Source] = {}
+    checks: dict[str, tuple[Check, Located, int]] = {}
+    profiles: dict[str, tuple[Profile, Located, int]] = {}
+    for kind, typ in KINDS.items():
+        for doc in docs.get(kind, []):
+            try:
+                parsed = convert(doc, typ)
+            except PolicyError as exc:
+                problems.extend(exc.problems)
+                continue
+            items = getattr(parsed, kind)
+            for i, item in enumerate(items):
+                table = {"sources": sources, "checks": checks, "profiles": profiles}[kind]
+                if item.id in table:
+                    problems.append(doc.problem((kind, i, "id"), f"duplicate id {item.id!r}"))
+                    continue
+                table[item.id] = item if kind == "sources" else (item, doc, i)
+    for cid, (chk, doc, i) in checks.items():
+        problems.extend(_check_refs(chk, doc, i, sources))
+    compiled: dict[str, CompiledCheck] = {}
+    for cid, (chk, doc, i) in checks.items():
+        try:
+            compiled[cid] = compile_check(chk, doc, ("checks", i))
+        except PolicyError as exc:
+            problems.extend(exc.problems)
+    for cid, cc in compiled.items():
+        chk, doc, i = checks[cid]
+        for dep in cc.depends_on:
+            if dep not in checks:
+                problems.append(doc.problem(("checks", i), f"condition refers to unknown check {dep!r}"))
+    problems.extend(_cycles(compiled, checks))
+    for pid, (prof, doc, i) in profiles.items():
+        for j, entry in enumerate(prof.checks):
+            ref = entry if isinstance(entry, str) else entry.id
+            if ref not in checks:
+                problems.append(doc.problem(("profiles", i, "checks", j), f"profile {pid!r} names unknown check {ref!r}"))
+    if problems:
+        raise PolicyError(problems)
+    return Bundle(sources=sources, checks=compiled, profiles={k: v[0] for k, v in profiles.items()},
+                  sha256=sha256, files=files)
+
+
+def _check_refs(chk: Check, doc: Located, i: int, sources: dict[str, Source]) -> list[Problem]:
+    out = []
+    if not CHECK_ID.match(chk.id):
+        out.append(doc.problem(("checks", i, "id"), f"check id {chk.id!r} must look like BMNN-NET-001"))
+    if not chk.legal_refs:
+        out.append(doc.problem(("checks", i, "legal_refs"), "a check must cite at least one legal provision"))
+    for j, ref in enumerate(chk.legal_refs):
+        out.extend(ref_problems(ref, sources, doc, ("checks", i, "legal_refs", j)))
+    if chk.mode in ("manual", "hybrid") and chk.manual is None:
+        out.append(doc.problem(("checks", i), f"a {chk.mode} check needs a 'manual' part with the inspector's question"))
+    if chk.mode in ("automated", "hybrid") and chk.fail_if is None:
+        out.append(doc.problem(("checks", i), f"an {chk.mode} check needs a 'fail_if' condition"))
+    for dom in chk.evidence:
+        if dom.split(".")[0] not in ("network", "devices", "software", "storage", "folders", "documents", "agent", "host"):
+            out.append(doc.problem(("checks", i, "evidence", dom), f"evidence names unknown fact path {dom!r}", key=True))
+    return out
+
+
+def ref_problems(ref: Any, sources: dict[str, Source], doc: Located, path: tuple) -> list[Problem]:
+    """Problems with one legal reference: unknown source, article or clause."""
+    src = sources.get(ref.source)
+    if src is None:
+        return [doc.problem(path + ("source",), f"unknown legal source {ref.source!r}")]
+    art = next((a for a in src.articles if a.number == ref.article), None)
+    if art is None:
+        return [doc.problem(path + ("article",), f"{ref.source} has no article {ref.article!r} in the catalog")]
+    if ref.clause is not None and not any(c.number == ref.clause for c in art.clauses):
+        return [doc.problem(path + ("clause",), f"{ref.source} article {ref.article} has no clause {ref.clause!r} in the catalog")]
+    return []
+
+
+def compile_check(chk: Check, doc: Located, path: tuple) -> CompiledCheck:
+    """Parse a check's conditions against the fact model and the context."""
+    conds = {}
+    for name in ("applies_to", "fail_if"):
+        raw = getattr(chk, name)
+        if raw is None:
+            conds[name] = None
+            continue
+        try:
+            conds[name] = C.parse(raw, EvalContext)
+        except C.ConditionError as exc:
+            raise PolicyError(doc.problem(path + (name,) + exc.path, str(exc), key=exc.key)) from None
+    for dom, fields in chk.evidence.items():
+        try:
+            tp, _ = C._resolve(C.Scope(__import__("policies.facts", fromlist=["Facts"]).Facts, ""), dom, ())
+            elem = C.F.element_type(tp) or tp
+            for j, f in enumerate(fields):
+                C._resolve(C.Scope(elem, dom), f, (dom, j))
+        except C.ConditionError as exc:
+            raise PolicyError(doc.problem(path + ("evidence",) + exc.path, str(exc))) from None
+    reads = C.paths_read(conds["applies_to"]) | C.paths_read(conds["fail_if"])
+    deps = C.checks_referenced(conds["applies_to"]) | C.checks_referenced(conds["fail_if"])
+    return CompiledCheck(spec=chk, applies_to=conds["applies_to"], fail_if=conds["fail_if"],
+                         reads=frozenset(reads), depends_on=frozenset(deps), file=doc.file)
+
+
+def _cycles(compiled: dict[str, CompiledCheck], checks: dict) -> list[Problem]:
+    out = []
+    state: dict[str, int] = {}
+
+    def visit(cid: str, stack: list[str]) -> None:
+        if state.get(cid) == 2 or cid not in compiled:
+            return
+        if state.get(cid) == 1:
+            chk, doc, i = checks[cid]
+            out.append(doc.problem(("checks", i), "checks refer to each other in a cycle: " + " -> ".join(stack + [cid])))
+            return
+        state[cid] = 1
+        for dep in sorted(compiled[cid].depends_on):
+            visit(dep, stack + [cid])
+        state[cid] = 2
+
+    for cid in sorted(compiled):
+        visit(cid, [])
+    return out
+
+
+# ---------------------------------------------------------------- tailoring
+
+
+@dataclass(frozen=True)
+class LoadedTailoring:
+    """Local tailoring merged from every file of local.d, in name order."""
+
+    tailoring: Tailoring
+    files: tuple[str, ...] = ()
+
+
+def load_tailoring(directory: Optional[os.PathLike], bundle: Bundle, *, enforce_permissions: Optional[bool] = None) -> LoadedTailoring:
+    """Read local.d/*.yaml (missing directory = no tailoring), merge and cross-check against the bundle."""
+    if directory is None or not Path(directory).is_dir():
+        return LoadedTailoring(Tailoring())
+    d = Path(directory)
+    paths = sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("."))
+    _enforce_perms(paths, [d], enforce_permissions)
+    merged: dict[str, Any] = {}
+    problems: list[Problem] = []
+    parts = []
+    for p in paths:
+        doc = load_file(str(p))
+        if doc.data is None:
+            continue
+        try:
+            part = convert(doc, Tailoring)
+        except PolicyError as exc:
+            problems.extend(exc.problems)
+            continue
+        problems.extend(_tailoring_problems(part, doc, bundle))
+        parts.append(part)
+    if problems:
+        raise PolicyError(problems)
+    for part in parts:
+        for f in msgspec.structs.fields(Tailoring):
+            value = getattr(part, f.name)
+            if isinstance(value, list):
+                merged.setdefault(f.name, []).extend(value)
+            elif isinstance(value, dict):
+                merged.setdefault(f.name, {}).update(value)
+            elif value is not None:
+                merged[f.name] = value
+    return LoadedTailoring(Tailoring(**merged), tuple(str(p) for p in paths))
+
+
+def _tailoring_problems(t: Tailoring, doc: Located, bundle: Bundle) -> list[Problem]:
+    out = []
+    if t.profile is not None and t.profile not in bundle.profiles:
+        out.append(doc.problem(("profile",), f"unknown profile {t.profile!r}; known: {', '.join(sorted(bundle.profiles))}"))
+    for key in ("disable", "severity", "waivers", "actions", "citations"):
+        for i, entry in enumerate(getattr(t, key)):
+            if entry.check not in bundle.checks:
+                out.append(doc.problem((key, i, "check"), f"unknown check {entry.check!r}"))
+    for i, entry in enumerate(t.citations):
+        for j, ref in enumerate(entry.legal_refs):
+            out.extend(ref_problems(ref, bundle.sources, doc, ("citations", i, "legal_refs", j)))
+    if t.independent_lan is not None:
+        import ipaddress
+        for i, net in enumerate(t.independent_lan.subnets):
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                out.append(doc.problem(("independent_lan", "subnets", i), f"not a subnet: {net!r}"))
+    for i, w in enumerate(t.waivers):
+        if not w.justification.strip():
+            out.append(doc.problem(("waivers", i, "justification"), "a waiver needs a justification"))
+    for i, s in enumerate(t.severity):
+        if not s.justification.strip():
+            out.append(doc.problem(("severity", i, "justification"), "a severity override needs a justification"))
+    return out
