@@ -192,12 +192,228 @@ def policy_validate(ctx, paths: tuple[str, ...], as_json: bool, lang: Optional[s
         raise SystemExit(EXIT_INTEGRITY)
 
 
+# ---------------------------------------------------------------- scan, facts, devices
+
+
+class _Progress:
+    """A live display of the collectors while they run (stderr, only on a terminal)."""
+
+    def __init__(self, env: Env, enabled: bool):
+        self.env = env
+        self.enabled = enabled
+        self.progress = None
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                     console=self.env.console(stderr=True), transient=True)
+            self.progress.__enter__()
+        return self
+
+    def __call__(self, domain: str, done: bool) -> None:
+        if self.progress is None:
+            return
+        from scanner.i18n import t
+        label = f"{t('scan.collecting', self.env.lang)}: {t('domain.' + domain, self.env.lang)}"
+        if domain not in self.tasks:
+            self.tasks[domain] = self.progress.add_task(label, total=1)
+        if done:
+            self.progress.update(self.tasks[domain], completed=1, description=f"{label} — {t('scan.done', self.env.lang)}")
+
+    def __exit__(self, *exc):
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+
+def _write_output(path: str, data: str) -> None:
+    from scanner.atomic import write_atomic
+    from scanner.errors import ScanError
+    try:
+        write_atomic(path, data.encode("utf-8"), 0o640)
+    except OSError as exc:
+        raise ScanError(f"cannot write {path}: {exc.strerror}") from None
+
+
+@cli.command()
+@click.option("--profile", default=None, help="Hồ sơ kiểm tra / profile id (default: local tailoring, then secret-workstation).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "csv"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Ghi ra tệp / write to FILE.")
+@click.option("--answers", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Câu trả lời các mục thủ công (YAML) / answers to manual items.")
+@click.option("--inspector", default=None, help="Họ tên cán bộ kiểm tra / inspector's name.")
+@click.option("--content", "content", is_flag=True, help="Quét cả nội dung tài liệu / also scan document content.")
+@click.option("--no-input", is_flag=True, help="Không hỏi các mục thủ công / never prompt.")
+@click.argument("paths", nargs=-1, type=click.Path())
+@_lang_option
+@click.pass_context
+def scan(ctx, profile, fmt, output, answers, inspector, content, no_input, paths, lang) -> None:
+    """Kiểm tra thiết bị trước khi đưa vào sử dụng / the pre-deployment inspection checklist.
+
+    PATHS (with --content) are scanned for secrecy stamps; without PATHS the default scope
+    (home directories, marked folders, mounted removable media).
+
+    Exit: 0 compliant, 2 non-compliant, 3 incomplete, 1 error, 4 policy error.
+    """
+    from scanner import scan as S
+    env = _env(ctx, lang)
+    if paths and not content:
+        raise click.UsageError("PATHS are only used with --content")
+    interactive = not no_input and sys.stdin.isatty() and fmt == "text" and output is None
+    opts = S.ScanOptions(config_dir=env.config_dir, policy_dir=env.policy_dir, profile=profile,
+                         answers_file=answers, inspector=inspector,
+                         content_paths=tuple(paths) if content else None)
+    prompt = (lambda text: click.prompt(text, default="", show_default=False)) if interactive else None
+    with _Progress(env, sys.stderr.isatty()) as progress:
+        outcome = S.run(opts, progress=progress, prompt=prompt, lang=env.lang)
+    doc = outcome.document
+    if fmt == "text":
+        from scanner.report import text
+        if output:
+            import io
+            from rich.console import Console
+            buf = io.StringIO()
+            text.report(doc, Console(file=buf, width=120, force_terminal=False, color_system=None), env.lang)
+            _write_output(output, buf.getvalue())
+        else:
+            text.report(doc, env.console(), env.lang)
+    else:
+        import importlib
+        body = importlib.import_module(f"scanner.report.{fmt}").report(doc, env.lang)
+        if output:
+            _write_output(output, body)
+        else:
+            click.echo(body, nl=False)
+    raise SystemExit(S.EXIT_BY_VERDICT[doc["summary"]["verdict"]])
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_lang_option
+@click.pass_context
+def facts(ctx, as_json: bool, lang: Optional[str]) -> None:
+    """Kiểm kê máy (không đánh giá) / the inventory alone, without judging it."""
+    from policies.facts import to_dict
+    from scanner import scan as S
+    env = _env(ctx, lang)
+    opts = S.ScanOptions(config_dir=env.config_dir, policy_dir=env.policy_dir)
+    _, tailoring = S.load_policy(opts)
+    with _Progress(env, sys.stderr.isatty() and not as_json) as progress:
+        collected = S.collect(opts, tailoring, progress)
+    data = to_dict(collected)
+    if as_json:
+        _dump(data)
+        return
+    from rich.pretty import Pretty
+    env.console().print(Pretty(data, expand_all=False))
+
+
+@cli.group()
+def devices() -> None:
+    """Sổ đăng ký thiết bị lưu trữ rời đã kiểm tra / the approved removable-device registry."""
+
+
+@devices.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_lang_option
+@click.pass_context
+def devices_list(ctx, as_json: bool, lang: Optional[str]) -> None:
+    """Liệt kê thiết bị đã đăng ký / list approved devices."""
+    import msgspec
+    from scanner import registry
+    env = _env(ctx, lang)
+    entries = registry.load(env.config_dir)
+    if as_json:
+        _dump({"registry": registry.registry_path(env.config_dir), "devices": [msgspec.to_builtins(d) for d in entries]})
+        return
+    from rich.table import Table
+    vi = env.lang != "en"
+    table = Table(title=registry.registry_path(env.config_dir), title_justify="left")
+    for col in (("Nhãn", "Label"), ("Hãng:SP", "Vendor:product"), ("Số sê-ri", "Serial"), ("Người duyệt", "Approved by"),
+                ("Thời điểm", "When"), ("Biên bản", "Reference")):
+        table.add_column(col[0] if vi else col[1])
+    for d in entries:
+        table.add_row(d.label, f"{d.vendor_id}:{d.product_id}", d.serial, d.approved_by, d.approved_at, d.reference or "")
+    env.console().print(table)
+
+
+def _attached_storage():
+    """(vendor_id, product_id, serial, description, nodes, kind) of attached removable storage."""
+    from scanner.collect import collect_all
+    facts_ = collect_all(domains=("devices",))
+    out = []
+    for u in facts_.devices.usb:
+        if any(i.cls in ("08", "06") for i in u.interfaces) or u.mtp:
+            nodes = [b.devnode for b in facts_.devices.block if b.serial and b.serial == u.serial and b.devnode]
+            out.append((u.vendor_id or "", u.product_id or "", u.serial or "", f"{u.vendor or ''} {u.product or ''}".strip(), nodes, "usb"))
+    for b in facts_.devices.block:
+        if b.devtype == "disk" and b.bus == "mmc" and b.mmc_type in (None, "SD"):
+            out.append(("", "", b.serial or "", b.name, [b.devnode] if b.devnode else [], "sd"))
+    return out, facts_.devices.errors
+
+
+@devices.command("approve")
+@click.option("--serial", default=None, help="Số sê-ri của thiết bị đang gắn / serial of an attached device.")
+@click.option("--node", default=None, help="Hoặc nút thiết bị (/dev/sdb) / or its device node.")
+@click.option("--vendor-id", default=None, help="Đăng ký thiết bị không gắn: mã hãng / register a device not attached: vendor id.")
+@click.option("--product-id", default=None, help="... và mã sản phẩm / and product id.")
+@click.option("--label", required=True, help="Nhãn quản lý (ví dụ USB-VT-07) / asset label.")
+@click.option("--by", "approved_by", required=True, help="Người phê duyệt / who approves.")
+@click.option("--reference", default=None, help="Số biên bản kiểm tra / inspection record number.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_lang_option
+@click.pass_context
+def devices_approve(ctx, serial, node, vendor_id, product_id, label, approved_by, reference, as_json, lang) -> None:
+    """Đăng ký thiết bị đã kiểm tra / register an inspected device."""
+    import msgspec
+    from scanner import registry
+    from scanner.errors import ScanError
+    env = _env(ctx, lang)
+    if vendor_id or product_id:
+        if not (vendor_id and product_id and serial):
+            raise click.UsageError("--vendor-id, --product-id and --serial go together")
+        kind = "usb"
+    else:
+        if not (serial or node):
+            raise click.UsageError("give --serial or --node of an attached device (see 'bmnn facts')")
+        attached, errors = _attached_storage()
+        match = [a for a in attached if (serial and a[2] == serial) or (node and node in a[4])]
+        if not match:
+            hint = "; ".join(f"{a[3]} serial={a[2] or '?'} {' '.join(a[4])}" for a in attached) or "none"
+            extra = f" (could not read devices: {errors[0].message})" if errors else ""
+            raise ScanError(f"no attached removable storage matches; attached: {hint}{extra}")
+        if len(match) > 1:
+            raise ScanError("several attached devices match; give --serial")
+        vendor_id, product_id, serial, _, _, kind = match[0]
+    entry = registry.approve(env.config_dir, vendor_id=vendor_id, product_id=product_id, serial=serial, label=label,
+                             approved_by=approved_by, reference=reference, kind=kind)
+    if as_json:
+        _dump(msgspec.to_builtins(entry))
+    else:
+        click.echo(("Đã đăng ký" if env.lang != "en" else "Approved") + f": {entry.label} {entry.vendor_id}:{entry.product_id} {entry.serial}")
+
+
+@devices.command("revoke")
+@click.argument("serial")
+@_lang_option
+@click.pass_context
+def devices_revoke(ctx, serial: str, lang: Optional[str]) -> None:
+    """Hủy đăng ký thiết bị / remove a device from the registry."""
+    from scanner import registry
+    env = _env(ctx, lang)
+    gone = registry.revoke(env.config_dir, serial)
+    for d in gone:
+        click.echo(("Đã hủy đăng ký" if env.lang != "en" else "Revoked") + f": {d.label} {d.vendor_id}:{d.product_id} {d.serial}")
+
+
 # ---------------------------------------------------------------- entry point
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     """Run the CLI and turn every layer's exception into a one-line message and an exit code."""
     from policies.errors import PolicyError
+    from scanner.errors import ScanError
     try:
         rv = cli.main(args=argv, prog_name="bmnn", standalone_mode=False)
         return rv if isinstance(rv, int) else EXIT_OK
@@ -212,6 +428,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     except PolicyError as exc:
         click.echo(exc.render(), err=True)
         return EXIT_INTEGRITY
+    except ScanError as exc:
+        click.echo(f"bmnn: {exc}", err=True)
+        return EXIT_ERROR
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     except KeyboardInterrupt:

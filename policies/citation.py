@@ -7,6 +7,10 @@ from typing import Optional
 
 from .schema import Article, Clause, Source
 
+KIND = {
+    "vi": {"law": "Luật", "decree": "Nghị định", "directive": "Chỉ thị", "circular": "Thông tư", "code": "Bộ luật Hình sự", "decision": "Quyết định"},
+    "en": {"law": "Law", "decree": "Decree", "directive": "Directive", "circular": "Circular", "code": "Criminal Code", "decision": "Decision"},
+}
 WORDS = {
     "vi": {"article": "Điều", "clause": "khoản", "unverified": "chưa xác minh", "history": "đã hết hiệu lực"},
     "en": {"article": "Article", "clause": "clause", "unverified": "unverified", "history": "no longer in force"},
@@ -19,6 +23,8 @@ class Citation:
 
     label: str
     """E.g. "Luật Bảo vệ bí mật nhà nước số 117/2025/QH15, Điều 5 khoản 2"."""
+    short: str
+    """E.g. "Luật 117/2025/QH15, Điều 5 khoản 2", for tables."""
     text: Optional[str]
     """The provision's text in the requested language, when the catalog has it."""
     verified: bool
@@ -50,12 +56,15 @@ def resolve(sources: dict[str, Source], source: str, article: str, clause: Optio
                 where += f" {w['clause']} {clause}" if (cl is None or cl.status == "verified") else f" ({w['clause']} {w['unverified']})"
             parts.append(where)
     label = ", ".join(parts)
+    kind = KIND["en" if lang == "en" else "vi"][src.kind]
+    short = ", ".join([kind if src.kind == "code" else f"{kind} {src.number}", *parts[1:]])
     if src.role == "history":
         label += f" ({w['history']})"
+        short += f" ({w['history']})"
     text = None
     if cl is not None:
         text = cl.text.get(lang)
     elif art is not None and art.text is not None:
         text = art.text.get(lang)
-    return Citation(label=label, text=text, verified=verified, in_force=src.role == "in_force",
+    return Citation(label=label, short=short, text=text, verified=verified, in_force=src.role == "in_force",
                     source=source, article=article, clause=clause)

@@ -209,7 +209,7 @@ def _fail_reason(check: CompiledCheck, evidence: tuple[dict, ...]) -> Reason:
     labels = []
     for row in evidence[:5]:
         vals = [str(v) for k, v in row.items() if k != "fact" and v not in (None, [], "")]
-        labels.append(vals[0] if vals else row["fact"])
+        labels.append(" ".join(vals[:2]) if vals else row["fact"])
     items = ", ".join(labels) + (" …" if len(evidence) > 5 else "")
     msgs = check.spec.messages
     if msgs is not None:

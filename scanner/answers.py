@@ -1,0 +1,83 @@
+"""Answers to manual checklist items: from a YAML file, or asked at the terminal.
+
+File format (``--answers FILE``)::
+
+    BMNN-MAN-001: pass
+    BMNN-MAN-002: {answer: fail, note: "Tem niêm phong bị rách"}
+
+Answers: pass / fail / not_applicable (also đạt / không đạt / không áp dụng, yes / no / na).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Optional
+
+from policies.errors import PolicyError
+from policies.evaluator import Answer
+from policies.yamlmarks import load_file
+
+from .errors import ScanError
+
+SYNONYMS = {
+    "pass": "pass", "đạt": "pass", "dat": "pass", "yes": "pass", "y": "pass", "có": "pass", "co": "pass", "c": "pass",
+    "fail": "fail", "không đạt": "fail", "khong dat": "fail", "no": "fail", "n": "fail", "k": "fail",
+    "not_applicable": "not_applicable", "na": "not_applicable", "n/a": "not_applicable",
+    "không áp dụng": "not_applicable", "khong ap dung": "not_applicable", "kad": "not_applicable",
+}
+
+
+def normalise(value: object) -> Optional[str]:
+    """The canonical answer for ``value``, or None when it is not one."""
+    if isinstance(value, bool):
+        return "pass" if value else "fail"
+    if not isinstance(value, str):
+        return None
+    return SYNONYMS.get(value.strip().lower())
+
+
+def load_answers(path: str, known: Iterable[str]) -> dict[str, Answer]:
+    """Read an answers file; errors name file:line and are ScanErrors (exit 1)."""
+    try:
+        doc = load_file(path)
+    except PolicyError as exc:
+        raise ScanError(exc.render()) from None
+    if doc.data is None:
+        return {}
+    if not isinstance(doc.data, dict):
+        raise ScanError(doc.problem((), "an answers file maps check ids to answers").render())
+    known = set(known)
+    out: dict[str, Answer] = {}
+    for key, value in doc.data.items():
+        cid = str(key).upper()
+        if cid not in known:
+            raise ScanError(doc.problem((key,), f"{key!r} is not a manual check of this profile", key=True).render())
+        note = None
+        if isinstance(value, dict):
+            extra = set(value) - {"answer", "note"}
+            if extra:
+                raise ScanError(doc.problem((key, sorted(extra)[0]), f"unknown key {sorted(extra)[0]!r}; use answer and note", key=True).render())
+            note = value.get("note")
+            value = value.get("answer")
+        status = normalise(value)
+        if status is None:
+            raise ScanError(doc.problem((key,), f"not an answer: {value!r}; use pass, fail or not_applicable").render())
+        out[cid] = Answer(status=status, note=str(note) if note is not None else None)
+    return out
+
+
+def ask(items: list[tuple[str, str]], prompt: Callable[[str], str], lang: str) -> dict[str, Answer]:
+    """Ask each (check id, question) at the terminal; an empty answer leaves the item not reviewed."""
+    hint = "[đ]ạt / [k]hông đạt / không áp dụng (kad) / Enter = bỏ qua" if lang != "en" else "[y]es / [n]o / [na] / Enter = skip"
+    out: dict[str, Answer] = {}
+    for cid, question in items:
+        while True:
+            raw = prompt(f"{cid}: {question}\n  {hint}: ").strip()
+            if not raw:
+                break
+            status = normalise(raw) or normalise({"đ": "pass"}.get(raw.lower(), raw))
+            if status is None:
+                continue
+            note = prompt("  Ghi chú / note (Enter = none): ").strip() or None
+            out[cid] = Answer(status=status, note=note)
+            break
+    return out

@@ -1,0 +1,93 @@
+"""The scan result document: one versioned JSON structure that every report format renders.
+
+The schema is documented in docs/scan-format.md; ``SCHEMA_VERSION`` changes with it. Reports
+(text, html, csv) and the inspector's snapshot read this document, never the evaluator's objects,
+so that a saved JSON scan renders exactly like a fresh one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any, Optional
+
+from policies import facts as F
+from policies.citation import resolve
+from policies.evaluator import Evaluation
+from policies.loader import Bundle
+
+SCHEMA_VERSION = "1.0"
+TOOL_NAME = "bmnn-guard"
+
+
+def tool_version() -> str:
+    """Installed version of bmnn-guard."""
+    try:
+        from importlib.metadata import version
+        return version(TOOL_NAME)
+    except Exception:
+        return "0.0.0+unknown"
+
+
+def _target(facts: F.Facts) -> dict[str, Any]:
+    h = facts.host
+    return {
+        "hostname": h.hostname, "machine_id": h.machine_id,
+        "dmi": {"vendor": h.dmi_vendor, "product": h.dmi_product, "serial": h.dmi_serial},
+        "os": {"name": h.os_name, "version": h.os_version, "kernel": h.kernel, "virtualization": h.virtualization},
+        "nics": [{"name": i.name, "kind": i.kind, "mac": i.mac, "driver": i.driver, "bus": i.bus}
+                 for i in facts.network.interfaces if i.kind != "loopback"],
+        "disks": [{"name": b.name, "bus": b.bus, "serial": b.serial, "size_bytes": b.size_bytes, "removable": b.removable}
+                  for b in facts.devices.block if b.devtype == "disk"],
+    }
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def build(facts: F.Facts, evaluation: Evaluation, bundle: Bundle, *, started_at: dt.datetime,
+          finished_at: dt.datetime, inspector: Optional[str], unit: Optional[str]) -> dict[str, Any]:
+    """The scan document (see docs/scan-format.md)."""
+    prof = bundle.profiles[evaluation.profile_id]
+    results = []
+    for r in evaluation.results:
+        spec = bundle.checks[r.check_id].spec
+        refs = []
+        for ref in r.legal_refs:
+            vi = resolve(bundle.sources, ref.source, ref.article, ref.clause, "vi")
+            en = resolve(bundle.sources, ref.source, ref.article, ref.clause, "en")
+            refs.append({"source": ref.source, "article": ref.article, "clause": ref.clause, "role": ref.role,
+                         "verified": vi.verified, "in_force": vi.in_force,
+                         "citation": {"vi": vi.label, "en": en.label},
+                         "short": {"vi": vi.short, "en": en.short}})
+        results.append({
+            "check_id": r.check_id, "check_version": r.check_version, "status": r.status,
+            "underlying_status": r.underlying_status, "severity": r.severity, "category": r.category,
+            "mode": r.mode, "title": {"vi": spec.title.vi, "en": spec.title.en},
+            "remediation": {"vi": spec.remediation.vi, "en": spec.remediation.en},
+            "legal_refs": refs, "reason": {"vi": r.reason.vi, "en": r.reason.en},
+            "evidence": _plain(list(r.evidence)), "waiver": _plain(r.waiver), "manual": _plain(r.manual),
+            "severity_justification": r.severity_justification,
+        })
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": TOOL_NAME, "version": tool_version()},
+        "profile": {"id": prof.id, "version": prof.version, "title": {"vi": prof.title.vi, "en": prof.title.en}},
+        "policy_bundle": {"sha256": bundle.sha256},
+        "unit": unit,
+        "target": _target(facts),
+        "inspector": inspector,
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "finished_at": finished_at.isoformat(timespec="seconds"),
+        "facts": F.to_dict(facts),
+        "results": results,
+        "summary": {"counts": dict(evaluation.summary.counts), "verdict": evaluation.summary.verdict,
+                    "threshold": evaluation.summary.threshold},
+    }

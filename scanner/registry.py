@@ -1,0 +1,105 @@
+"""The approved-device registry: removable devices that were inspected and may be used.
+
+Stored as YAML in the config directory (``devices.yaml``), written atomically. BMNN-USB-001
+passes for attached storage whose vendor:product:serial is in it. A device without a serial
+cannot be told apart from its siblings, so ``approve`` refuses it unless forced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Optional
+
+import msgspec
+import yaml
+
+from policies.errors import PolicyError
+from policies.loader import check_permissions, convert
+from policies.yamlmarks import load_file
+
+from .atomic import write_atomic
+from .errors import ScanError
+
+FILENAME = "devices.yaml"
+
+
+class ApprovedDevice(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """One inspected removable device."""
+
+    vendor_id: str
+    product_id: str
+    serial: str
+    label: str
+    approved_by: str
+    approved_at: str
+    reference: Optional[str] = None
+    kind: str = "usb"
+
+
+class RegistryFile(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    devices: list[ApprovedDevice] = []
+
+
+def registry_path(config_dir: str) -> str:
+    """Where the registry lives."""
+    return os.path.join(config_dir, FILENAME)
+
+
+def load(config_dir: str, *, enforce_permissions: Optional[bool] = None) -> list[ApprovedDevice]:
+    """Registered devices; an absent file is an empty registry, a bad one a PolicyError with file:line."""
+    path = registry_path(config_dir)
+    if not os.path.exists(path):
+        return []
+    if (os.geteuid() == 0 if enforce_permissions is None else enforce_permissions):
+        from pathlib import Path
+        why = check_permissions(Path(path))
+        if why:
+            from policies.errors import Problem
+            raise PolicyError(Problem(path, None, None, f"refusing device registry: {why}"))
+    doc = load_file(path)
+    if doc.data is None:
+        return []
+    return list(convert(doc, RegistryFile).devices)
+
+
+def identities(devices: list[ApprovedDevice]) -> list[tuple[str, str, str]]:
+    """(vendor_id, product_id, serial) for the evaluator context."""
+    return [(d.vendor_id.lower(), d.product_id.lower(), d.serial) for d in devices]
+
+
+def save(config_dir: str, devices: list[ApprovedDevice]) -> None:
+    """Write the registry atomically (root-owned, not group/other writable)."""
+    body = {"devices": [msgspec.to_builtins(d) for d in devices]}
+    header = "# Sổ đăng ký thiết bị lưu trữ rời đã kiểm tra (bmnn devices approve|revoke)\n"
+    text = header + yaml.safe_dump(body, allow_unicode=True, sort_keys=False)
+    try:
+        write_atomic(registry_path(config_dir), text.encode("utf-8"), 0o644)
+    except OSError as exc:
+        raise ScanError(f"cannot write {registry_path(config_dir)}: {exc.strerror}") from None
+
+
+def approve(config_dir: str, *, vendor_id: str, product_id: str, serial: str, label: str, approved_by: str,
+            reference: Optional[str], kind: str = "usb", now: Optional[dt.datetime] = None) -> ApprovedDevice:
+    """Add a device (replacing an entry with the same identity)."""
+    if not serial:
+        raise ScanError("the device reports no serial number; it cannot be told apart from others of its model")
+    devices = load(config_dir)
+    now = now or dt.datetime.now().astimezone()
+    entry = ApprovedDevice(vendor_id=vendor_id.lower(), product_id=product_id.lower(), serial=serial, label=label,
+                           approved_by=approved_by, approved_at=now.isoformat(timespec="seconds"),
+                           reference=reference, kind=kind)
+    devices = [d for d in devices if (d.vendor_id, d.product_id, d.serial) != (entry.vendor_id, entry.product_id, serial)]
+    devices.append(entry)
+    save(config_dir, devices)
+    return entry
+
+
+def revoke(config_dir: str, serial: str) -> list[ApprovedDevice]:
+    """Remove every entry with this serial; returns what was removed."""
+    devices = load(config_dir)
+    gone = [d for d in devices if d.serial == serial]
+    if not gone:
+        raise ScanError(f"no approved device with serial {serial!r}")
+    save(config_dir, [d for d in devices if d.serial != serial])
+    return gone

@@ -1,0 +1,132 @@
+"""`bmnn scan`: collect facts, judge them with the shared evaluator, build the record.
+
+The same evaluator and fact model serve the daemon, so a rule behaves the same here and at
+3 a.m. Collection never raises for an unreadable source (it becomes an ``error`` result); only
+unusable inputs (policy, answers file) stop the scan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from policies import facts as F
+from policies.context import build_context
+from policies.evaluator import Answer, Evaluation, evaluate
+from policies.loader import Bundle, LoadedTailoring, load_bundle, load_tailoring
+
+from . import document, registry
+from .answers import ask, load_answers
+from .errors import ScanError
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """What `bmnn scan` was asked to do."""
+
+    config_dir: str
+    """Config directory (local.d, devices.yaml)."""
+    policy_dir: Optional[str] = None
+    """Policy bundle instead of the built-in one."""
+    profile: Optional[str] = None
+    """Profile id; default from tailoring, then the bundle default."""
+    answers_file: Optional[str] = None
+    """YAML answers to manual items."""
+    inspector: Optional[str] = None
+    """Name of the inspecting officer."""
+    content_paths: Optional[tuple[str, ...]] = None
+    """None: no content scan; () the default scope; else these paths."""
+    domains: Optional[tuple[str, ...]] = None
+    """Restrict collection to these domains (tests, `bmnn facts`)."""
+
+
+@dataclass
+class ScanOutcome:
+    """Everything one scan produced."""
+
+    facts: F.Facts
+    evaluation: Evaluation
+    bundle: Bundle
+    tailoring: LoadedTailoring
+    document: dict[str, Any]
+
+
+def load_policy(opts: ScanOptions) -> tuple[Bundle, LoadedTailoring]:
+    """Bundle and tailoring, or PolicyError (exit 4)."""
+    bundle = load_bundle(opts.policy_dir)
+    tailoring = load_tailoring(os.path.join(opts.config_dir, "local.d"), bundle)
+    return bundle, tailoring
+
+
+def collect(opts: ScanOptions, tailoring: LoadedTailoring, progress: Optional[Callable[[str, bool], None]] = None) -> F.Facts:
+    """Read the machine (and documents when asked)."""
+    from .collect import collect_all
+    t = tailoring.tailoring
+    facts = collect_all(domains=opts.domains, marked_folders=tuple(t.marked_folders),
+                        probe_hosts=tuple(t.probe_hosts), progress=progress)
+    if opts.content_paths is not None:
+        facts = _with_documents(facts, opts, tailoring, progress)
+    return facts
+
+
+def _with_documents(facts: F.Facts, opts: ScanOptions, tailoring: LoadedTailoring, progress) -> F.Facts:
+    try:
+        from .content.scan import scan_paths
+    except ImportError:
+        err = F.CollectionError("content", "document content scanning is not available in this build")
+        return dataclasses.replace(facts, documents=F.DocumentFacts(errors=(err,)), collected=facts.collected + ("documents",))
+    folders = tuple(m.path for m in tailoring.tailoring.marked_folders)
+    removable = tuple(mp for b in facts.devices.block if b.removable for mp in b.mountpoints)
+    paths = opts.content_paths or default_content_scope(folders, removable)
+    docs = scan_paths(list(paths), marked_folders=folders, removable_mounts=removable)
+    return dataclasses.replace(facts, documents=docs, collected=facts.collected + ("documents",))
+
+
+def default_content_scope(folders: tuple[str, ...], removable: tuple[str, ...]) -> tuple[str, ...]:
+    """Home directories, marked folders and mounted removable media."""
+    homes = []
+    for base in ("/home", "/root"):
+        if os.path.isdir(base):
+            homes.append(base)
+    return tuple(dict.fromkeys([*homes, *folders, *removable]))
+
+
+def manual_items(bundle: Bundle, profile: str) -> list[tuple[str, Any]]:
+    """(check id, question) of the manual and hybrid checks selected by ``profile``."""
+    prof = bundle.profiles[profile]
+    ids = [e if isinstance(e, str) else e.id for e in prof.checks]
+    return [(cid, bundle.checks[cid].spec.manual.question) for cid in ids
+            if bundle.checks[cid].spec.manual is not None]
+
+
+def run(opts: ScanOptions, *, progress: Optional[Callable[[str, bool], None]] = None,
+        prompt: Optional[Callable[[str], str]] = None, lang: str = "vi",
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now().astimezone()) -> ScanOutcome:
+    """A whole scan. ``prompt`` asks manual items at a terminal (None: do not ask)."""
+    bundle, tailoring = load_policy(opts)
+    profile = opts.profile or tailoring.tailoring.profile or bundle.default_profile
+    if profile not in bundle.profiles:
+        raise ScanError(f"unknown profile {profile!r}; known: {', '.join(sorted(bundle.profiles))}")
+    items = manual_items(bundle, profile)
+    answers: dict[str, Answer] = {}
+    if opts.answers_file:
+        answers = load_answers(opts.answers_file, [cid for cid, _ in items])
+    devices = registry.load(opts.config_dir)
+    started = now()
+    facts = collect(opts, tailoring, progress)
+    if prompt is not None:
+        pending = [(cid, q.get(lang)) for cid, q in items if cid not in answers]
+        answers.update(ask(pending, prompt, lang))
+    context = build_context(tailoring.tailoring, registry.identities(devices))
+    evaluation = evaluate(facts, bundle, profile=profile, tailoring=tailoring.tailoring, context=context,
+                          answers=answers, now=started)
+    finished = now()
+    doc = document.build(facts, evaluation, bundle, started_at=started, finished_at=finished,
+                         inspector=opts.inspector, unit=tailoring.tailoring.unit)
+    return ScanOutcome(facts, evaluation, bundle, tailoring, doc)
+
+
+EXIT_BY_VERDICT = {"COMPLIANT": 0, "COMPLIANT_WITH_EXCEPTIONS": 0, "NON_COMPLIANT": 2, "INCOMPLETE": 3}
