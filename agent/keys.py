@@ -1,0 +1,139 @@
+"""Host and inspector Ed25519 keys: creation, rotation, fingerprints.
+
+The host key signs every snapshot this machine exports; its fingerprint goes into the asset
+register when the machine is inspected, so that an inspector can later tell this machine's
+snapshots from anyone else's. The private key is readable by root only. Rotation keeps the old
+public key (``host-key.<fingerprint>.pub``) so that older snapshots still verify, and is
+journaled by the caller.
+
+Fingerprint: SHA-256 of the raw 32-byte public key, hex, in groups of four, so that people can
+read it aloud: ``3f2a 9c1e …``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from .errors import AgentError
+
+PRIVATE = "host-key.pem"
+PUBLIC = "host-key.pub"
+META = "host-key.json"
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What is known about a key besides its bytes."""
+
+    fingerprint: str
+    """Grouped hex SHA-256 of the raw public key."""
+    created_at: str
+    """ISO 8601."""
+    not_after: Optional[str] = None
+    """Date after which signatures by this key are refused (ISO 8601 date), or None."""
+    name: Optional[str] = None
+    """Owner (inspectors' keys)."""
+
+
+def raw_public(pub: Ed25519PublicKey) -> bytes:
+    """The 32 raw public key bytes."""
+    return pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def fingerprint(pub: Ed25519PublicKey) -> str:
+    """Grouped hex SHA-256 of the raw public key."""
+    h = hashlib.sha256(raw_public(pub)).hexdigest()
+    return " ".join(h[i:i + 4] for i in range(0, len(h), 4))
+
+
+def public_pem(pub: Ed25519PublicKey) -> bytes:
+    """SubjectPublicKeyInfo PEM: what `openssl pkeyutl -verify -pubin -inkey` reads."""
+    return pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def load_public(data: bytes) -> Ed25519PublicKey:
+    """A public key from PEM bytes, or AgentError."""
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError as exc:
+        raise AgentError(f"not a PEM public key: {exc}") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise AgentError("not an Ed25519 public key")
+    return key
+
+
+def load_private(path: str) -> Ed25519PrivateKey:
+    """A private key from a PEM file, or AgentError that says what to do."""
+    try:
+        with open(path, "rb") as fh:
+            key = serialization.load_pem_private_key(fh.read(), password=None)
+    except FileNotFoundError:
+        raise AgentError(f"no key at {path}: run 'bmnn init' first") from None
+    except PermissionError:
+        raise AgentError(f"cannot read {path}: the host key is readable by root only") from None
+    except ValueError as exc:
+        raise AgentError(f"{path}: not a PEM private key: {exc}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise AgentError(f"{path}: not an Ed25519 key")
+    return key
+
+
+def _write(path: str, data: bytes, mode: int) -> None:
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def generate(directory: str, *, stem: str = "host-key", name: Optional[str] = None,
+             days: Optional[int] = None, now: Optional[dt.datetime] = None) -> KeyInfo:
+    """Create a new key pair in ``directory`` (private 0400, public and metadata 0444)."""
+    os.makedirs(directory, exist_ok=True)
+    now = now or dt.datetime.now().astimezone()
+    key = Ed25519PrivateKey.generate()
+    pub = key.public_key()
+    info = KeyInfo(fingerprint=fingerprint(pub), created_at=now.isoformat(timespec="seconds"),
+                   not_after=(now + dt.timedelta(days=days)).date().isoformat() if days else None, name=name)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    _write(os.path.join(directory, f"{stem}.pem"), pem, 0o400)
+    _write(os.path.join(directory, f"{stem}.pub"), public_pem(pub), 0o444)
+    _write(os.path.join(directory, f"{stem}.json"), json.dumps(info.__dict__, ensure_ascii=False).encode(), 0o444)
+    return info
+
+
+def info(directory: str, stem: str = "host-key") -> Optional[KeyInfo]:
+    """Metadata of the key in ``directory``, None when there is none."""
+    path = os.path.join(directory, f"{stem}.json")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as fh:
+        return KeyInfo(**json.load(fh))
+
+
+def rotate(directory: str, *, days: Optional[int] = None) -> tuple[Optional[KeyInfo], KeyInfo]:
+    """Retire the current host key (its public half is kept) and make a new one."""
+    old = info(directory)
+    if old is not None:
+        tag = old.fingerprint.replace(" ", "")[:16]
+        for ext in ("pub", "json"):
+            src = os.path.join(directory, f"host-key.{ext}")
+            if os.path.exists(src):
+                os.replace(src, os.path.join(directory, f"host-key.retired-{tag}.{ext}"))
+        try:
+            os.unlink(os.path.join(directory, PRIVATE))
+        except FileNotFoundError:
+            pass
+    return old, generate(directory, days=days)

@@ -1,0 +1,140 @@
+"""`bmnn snapshot export`: pack the evidence of one machine and sign it with the host key."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+from .. import keys
+from ..errors import AgentError
+from . import FORMAT, VERSION, archive
+from .manifest import canonical, member_table
+
+STATE_FILE = "last-snapshot.json"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What was written."""
+
+    path: str
+    manifest: dict
+    fingerprint: str
+    records: int
+
+
+def _journal_part(journal_path: str, since: Union[int, str, None], state_dir: str):
+    from ..journal import Journal
+    if not os.path.exists(journal_path):
+        return b"", {"present": False, "since_seq": None, "first_seq": None, "last_seq": None, "count": 0,
+                     "prev_hash": None, "head_hash": None}, {"ok": False, "reason": "no journal on this machine"}
+    start = 1
+    if since == "last" or since is None:
+        last = _last_state(state_dir)
+        start = (last["last_seq"] + 1) if last and last.get("last_seq") else 1
+    elif isinstance(since, int):
+        start = max(1, since)
+    j = Journal.open(journal_path, readonly=True)
+    try:
+        result = j.verify()
+        lines = []
+        first = last_rec = None
+        for rec in j.records(since_seq=start):
+            lines.append(json.dumps(rec.to_dict(), ensure_ascii=False, sort_keys=True))
+            first = first or rec
+            last_rec = rec
+        head = j.head()
+    finally:
+        j.close()
+    body = ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+    meta = {"present": True, "since_seq": start, "first_seq": first.seq if first else None,
+            "last_seq": last_rec.seq if last_rec else (head.seq if head else None), "count": len(lines),
+            "prev_hash": first.prev_hash if first else (head.hash if head else None),
+            "head_hash": last_rec.hash if last_rec else (head.hash if head else None)}
+    verify = {"ok": result.ok, "first_bad_seq": result.first_bad_seq, "reason": result.reason, "count": result.count,
+              "mac_checked": result.mac_checked, "head_seq": result.head_seq, "head_hash": result.head_hash}
+    return body, meta, verify
+
+
+def _last_state(state_dir: str) -> Optional[dict]:
+    try:
+        with open(os.path.join(state_dir, STATE_FILE), encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def export(*, out_path: str, key_dir: str, journal_path: str, state_dir: str, config_dir: str,
+           scan_doc: Optional[dict], scan_html: Optional[str], since: Union[int, str, None] = "last",
+           cosign_key: Optional[str] = None, cosign_name: Optional[str] = None,
+           now: Optional[dt.datetime] = None) -> ExportResult:
+    """Write a signed snapshot to ``out_path``."""
+    now = now or dt.datetime.now().astimezone()
+    priv = keys.load_private(os.path.join(key_dir, keys.PRIVATE))
+    kinfo = keys.info(key_dir)
+    pub = priv.public_key()
+    members: dict[str, bytes] = {}
+    if scan_doc is not None:
+        members["scan.json"] = json.dumps(scan_doc, ensure_ascii=False, indent=1).encode("utf-8")
+    if scan_html is not None:
+        members["scan.html"] = scan_html.encode("utf-8")
+    journal_body, journal_meta, journal_verify = _journal_part(journal_path, since, state_dir)
+    members["journal.ndjson"] = journal_body
+    members["journal-verify.json"] = canonical(journal_verify)
+    reg = os.path.join(config_dir, "devices.yaml")
+    if os.path.exists(reg):
+        members["devices.yaml"] = open(reg, "rb").read()
+    local_d = os.path.join(config_dir, "local.d")
+    if os.path.isdir(local_d):
+        for name in sorted(os.listdir(local_d)):
+            if name.endswith((".yaml", ".yml")) and not name.startswith("."):
+                members[f"tailoring/{name}"] = open(os.path.join(local_d, name), "rb").read()
+    target = (scan_doc or {}).get("target", {})
+    manifest = {
+        "format": FORMAT, "version": VERSION,
+        "tool": (scan_doc or {}).get("tool") or {"name": "bmnn-guard"},
+        "created_at": now.isoformat(timespec="seconds"),
+        "host": {"hostname": target.get("hostname") or os.uname().nodename, "machine_id": target.get("machine_id"),
+                 "dmi_serial": (target.get("dmi") or {}).get("serial")},
+        "key": {"algorithm": "ed25519", "fingerprint": keys.fingerprint(pub),
+                "created_at": kinfo.created_at if kinfo else None, "not_after": kinfo.not_after if kinfo else None},
+        "policy_bundle": (scan_doc or {}).get("policy_bundle"),
+        "profile": {k: (scan_doc or {}).get("profile", {}).get(k) for k in ("id", "version")} if scan_doc else None,
+        "verdict": (scan_doc or {}).get("summary", {}).get("verdict"),
+        "journal": journal_meta,
+        "members": member_table(members),
+    }
+    mbytes = canonical(manifest)
+    out = {"manifest.json": mbytes, "manifest.sig": priv.sign(mbytes), "host.pub": keys.public_pem(pub), **members}
+    if cosign_key:
+        ck = keys.load_private(cosign_key)
+        stem = os.path.splitext(cosign_key)[0]
+        cinfo = keys.info(os.path.dirname(cosign_key) or ".", os.path.basename(stem))
+        body = {"manifest_sha256": __import__("hashlib").sha256(mbytes).hexdigest(),
+                "name": cosign_name or (cinfo.name if cinfo else None), "fingerprint": keys.fingerprint(ck.public_key()),
+                "not_after": cinfo.not_after if cinfo else None, "signed_at": now.isoformat(timespec="seconds")}
+        sig = ck.sign(canonical(body))
+        out["cosign.json"] = canonical({**body, "public_key": keys.public_pem(ck.public_key()).decode(),
+                                        "signature": base64.b64encode(sig).decode()})
+    tmp = out_path + ".part"
+    try:
+        with open(tmp, "wb") as fh:
+            archive.write(fh, out, now.timestamp())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out_path)
+    except OSError as exc:
+        raise AgentError(f"cannot write {out_path}: {exc.strerror}") from None
+    if journal_meta.get("last_seq"):
+        try:
+            os.makedirs(state_dir, exist_ok=True)
+            with open(os.path.join(state_dir, STATE_FILE), "w", encoding="utf-8") as fh:
+                json.dump({"last_seq": journal_meta["last_seq"], "head_hash": journal_meta["head_hash"],
+                           "created_at": manifest["created_at"], "file": os.path.abspath(out_path)}, fh)
+        except OSError:
+            pass  # the snapshot is written; --since last falls back to the whole journal next time
+    return ExportResult(out_path, manifest, manifest["key"]["fingerprint"], journal_meta["count"])
