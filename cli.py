@@ -230,6 +230,7 @@ class _Progress:
 def _write_output(path: str, data: str) -> None:
     from scanner.atomic import write_atomic
     from scanner.errors import ScanError
+    from agent.errors import AgentError
     try:
         write_atomic(path, data.encode("utf-8"), 0o640)
     except OSError as exc:
@@ -407,6 +408,208 @@ def devices_revoke(ctx, serial: str, lang: Optional[str]) -> None:
         click.echo(("Đã hủy đăng ký" if env.lang != "en" else "Revoked") + f": {d.label} {d.vendor_id}:{d.product_id} {d.serial}")
 
 
+# ---------------------------------------------------------------- init, snapshot, fleet
+
+
+def _paths(env: Env):
+    from agent.paths import from_env
+    return from_env(config_dir=env.config_dir)
+
+
+@cli.command()
+@click.option("--rotate-key", is_flag=True, help="Thay khóa máy (ghi vào nhật ký) / replace the host key (journaled).")
+@click.option("--key-days", type=click.IntRange(1, 36500), default=None, help="Hiệu lực của khóa mới (ngày) / validity of a new key.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_lang_option
+@click.pass_context
+def init(ctx, rotate_key: bool, key_days: Optional[int], as_json: bool, lang: Optional[str]) -> None:
+    """Chuẩn bị thư mục, nhóm bmnn và khóa ký của máy / prepare directories, the bmnn group and the host key.
+
+    Prints the key fingerprint for the asset register. Never replaces an existing key without --rotate-key.
+    """
+    from agent import keys
+    from agent.setup import prepare
+    env = _env(ctx, lang)
+    paths = _paths(env)
+    notes = prepare(paths)
+    existing = keys.info(str(paths.config_dir))
+    rotated = None
+    if existing is None:
+        info = keys.generate(str(paths.config_dir), days=key_days)
+    elif rotate_key:
+        rotated, info = keys.rotate(str(paths.config_dir), days=key_days)
+        _journal_rotation(paths, rotated, info)
+    else:
+        info = existing
+    if as_json:
+        _dump({"config_dir": str(paths.config_dir), "state_dir": str(paths.state_dir), "runtime_dir": str(paths.runtime_dir),
+               "fingerprint": info.fingerprint, "created_at": info.created_at, "rotated_from": rotated.fingerprint if rotated else None,
+               "notes": notes})
+        return
+    vi = env.lang != "en"
+    for note in notes:
+        click.echo(note)
+    if rotated:
+        click.echo(("Đã thay khóa; khóa cũ: " if vi else "Key rotated; old key: ") + rotated.fingerprint)
+    elif existing is not None:
+        click.echo("Khóa máy đã có (dùng --rotate-key để thay)." if vi else "Host key exists (use --rotate-key to replace it).")
+    click.echo(("Dấu vân tay khóa máy (ghi vào sổ tài sản): " if vi else "Host key fingerprint (for the asset register): ") + info.fingerprint)
+
+
+def _journal_rotation(paths, old, new) -> None:
+    from agent.journal import Journal
+    try:
+        with Journal.open(str(paths.journal)) as j:
+            j.append("state", message="host key rotated",
+                     evidence={"event": "key_rotated", "old_fingerprint": old.fingerprint if old else None,
+                               "new_fingerprint": new.fingerprint})
+    except Exception as exc:  # the rotation happened; say loudly that it is not journaled
+        click.echo(f"bmnn: warning: key rotated but not journaled: {exc}", err=True)
+
+
+@cli.group()
+def snapshot() -> None:
+    """Ảnh chụp tuân thủ có chữ ký cho đoàn kiểm tra / signed compliance snapshots for inspectors."""
+
+
+@snapshot.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Tệp ảnh chụp / snapshot file.")
+@click.option("--since", default="last", show_default=True, help="Nhật ký từ bản ghi SEQ, hoặc 'last' (từ ảnh chụp trước).")
+@click.option("--sign-key", type=click.Path(exists=True, dir_okay=False), default=None, help="Khóa của cán bộ kiểm tra để ký kèm / inspector's key to co-sign.")
+@click.option("--inspector", default=None, help="Họ tên cán bộ kiểm tra / inspector's name.")
+@click.option("--no-scan", is_flag=True, help="Không quét lại máy / do not run a fresh scan.")
+@click.option("--answers", type=click.Path(exists=True, dir_okay=False), default=None, help="Câu trả lời các mục thủ công (YAML).")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_lang_option
+@click.pass_context
+def snapshot_export(ctx, output, since, sign_key, inspector, no_scan, answers, as_json, lang) -> None:
+    """Xuất ảnh chụp có chữ ký của máy này / export this machine's signed snapshot."""
+    import datetime as dt
+    from agent.snapshot.export import export
+    env = _env(ctx, lang)
+    paths = _paths(env)
+    if since != "last":
+        try:
+            since = int(since)
+        except ValueError:
+            raise click.UsageError("--since takes a sequence number or 'last'") from None
+    doc = html = None
+    if not no_scan:
+        from scanner import scan as S
+        from scanner.report import html as H
+        opts = S.ScanOptions(config_dir=env.config_dir, policy_dir=env.policy_dir, answers_file=answers, inspector=inspector)
+        with _Progress(env, sys.stderr.isatty() and not as_json) as progress:
+            outcome = S.run(opts, progress=progress, lang=env.lang)
+        doc, html = outcome.document, H.report(outcome.document, env.lang)
+    now = dt.datetime.now().astimezone()
+    host = (doc or {}).get("target", {}).get("hostname") or os.uname().nodename
+    output = output or f"{host}-{now.strftime('%Y%m%dT%H%M%S')}.bmnnsnap"
+    res = export(out_path=output, key_dir=str(paths.config_dir), journal_path=str(paths.journal), state_dir=str(paths.state_dir),
+                 config_dir=env.config_dir, scan_doc=doc, scan_html=html, since=since, cosign_key=sign_key,
+                 cosign_name=inspector, now=now)
+    if as_json:
+        _dump({"path": res.path, "fingerprint": res.fingerprint, "journal_records": res.records, "manifest": res.manifest})
+    else:
+        vi = env.lang != "en"
+        click.echo((f"Đã xuất {res.path}: {res.records} bản ghi nhật ký, khóa {res.fingerprint}" if vi else
+                    f"Wrote {res.path}: {res.records} journal records, key {res.fingerprint}"))
+
+
+@snapshot.command("verify")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--pubkey", type=click.Path(exists=True, dir_okay=False), default=None, help="Khóa công khai đã đăng ký của máy / the machine's registered public key.")
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False), default=None, help="Ảnh chụp trước của cùng máy / previous snapshot of the same machine.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_lang_option
+@click.pass_context
+def snapshot_verify(ctx, file, pubkey, previous, as_json, lang) -> None:
+    """Kiểm tra chữ ký và tính toàn vẹn của ảnh chụp / verify a snapshot. Exit 0 valid, 4 invalid."""
+    from agent.snapshot.verify import verify
+    env = _env(ctx, lang)
+    pk = open(pubkey, "rb").read() if pubkey else None
+    rep = verify(file, pubkey=pk, previous=previous)
+    if as_json:
+        _dump(rep.to_dict(env.lang))
+    else:
+        vi = env.lang != "en"
+        m = rep.manifest
+        host = (m.get("host") or {}).get("hostname") or "?"
+        j = m.get("journal") or {}
+        if rep.ok:
+            click.echo((f"HỢP LỆ: {file} — máy {host}, lập lúc {m.get('created_at')}, nhật ký {j.get('first_seq')}…{j.get('last_seq')}, khóa {(m.get('key') or {}).get('fingerprint')}"
+                        if vi else f"VALID: {file} — host {host}, made {m.get('created_at')}, journal {j.get('first_seq')}…{j.get('last_seq')}, key {(m.get('key') or {}).get('fingerprint')}"))
+        else:
+            click.echo(("KHÔNG HỢP LỆ: " if vi else "INVALID: ") + file, err=True)
+            for p in rep.problems:
+                click.echo("  ✘ " + p.get(env.lang), err=True)
+        for w in rep.warnings:
+            click.echo("  ! " + w.get(env.lang), err=True)
+    raise SystemExit(EXIT_OK if rep.ok else EXIT_INTEGRITY)
+
+
+@snapshot.command("keygen")
+@click.argument("stem", type=click.Path(dir_okay=False))
+@click.option("--name", required=True, help="Họ tên cán bộ kiểm tra / inspector's name.")
+@click.option("--days", type=click.IntRange(1, 36500), default=365, show_default=True, help="Hiệu lực (ngày) / validity in days.")
+@_lang_option
+@click.pass_context
+def snapshot_keygen(ctx, stem, name, days, lang) -> None:
+    """Tạo khóa ký của cán bộ kiểm tra (STEM.pem, STEM.pub, STEM.json) / make an inspector key."""
+    from agent import keys
+    env = _env(ctx, lang)
+    directory, base = os.path.split(os.path.abspath(stem))
+    if os.path.exists(os.path.join(directory, base + ".pem")):
+        raise click.UsageError(f"{stem}.pem exists; choose another name")
+    info = keys.generate(directory, stem=base, name=name, days=days)
+    click.echo(("Dấu vân tay: " if env.lang != "en" else "Fingerprint: ") + info.fingerprint)
+
+
+@cli.group()
+def report() -> None:
+    """Báo cáo tổng hợp / reports over many machines."""
+
+
+@report.command("fleet")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "html", "csv", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None)
+@_lang_option
+@click.pass_context
+def report_fleet(ctx, directory, fmt, output, lang) -> None:
+    """Tổng hợp nhiều ảnh chụp, máy xấu nhất trước / many snapshots, worst machines first.
+
+    Exit 4 when any snapshot is invalid, 2 when any machine is non-compliant, else 0.
+    """
+    import dataclasses
+    from agent.snapshot.fleet import review
+    env = _env(ctx, lang)
+    machines = [dataclasses.asdict(m) for m in review(directory, lang=env.lang)]
+    if fmt == "text" and not output:
+        from scanner.report import fleet_text
+        fleet_text.report(machines, env.console(), env.lang)
+    else:
+        if fmt == "json":
+            body = json.dumps({"machines": machines}, ensure_ascii=False, indent=2) + "\n"
+        elif fmt == "text":
+            import io
+            from rich.console import Console
+            from scanner.report import fleet_text
+            buf = io.StringIO()
+            fleet_text.report(machines, Console(file=buf, width=140, color_system=None), env.lang)
+            body = buf.getvalue()
+        else:
+            import importlib
+            body = importlib.import_module(f"scanner.report.fleet_{fmt}").report(machines, env.lang)
+        if output:
+            _write_output(output, body)
+        else:
+            click.echo(body, nl=False)
+    if any(not m["valid"] for m in machines):
+        raise SystemExit(EXIT_INTEGRITY)
+    if any(m["verdict"] == "NON_COMPLIANT" for m in machines):
+        raise SystemExit(EXIT_NONCOMPLIANT)
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -414,6 +617,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     """Run the CLI and turn every layer's exception into a one-line message and an exit code."""
     from policies.errors import PolicyError
     from scanner.errors import ScanError
+    from agent.errors import AgentError
     try:
         rv = cli.main(args=argv, prog_name="bmnn", standalone_mode=False)
         return rv if isinstance(rv, int) else EXIT_OK
@@ -431,6 +635,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     except ScanError as exc:
         click.echo(f"bmnn: {exc}", err=True)
         return EXIT_ERROR
+    except AgentError as exc:
+        click.echo(f"bmnn: {exc}", err=True)
+        return EXIT_INTEGRITY if getattr(exc, "kind", "") == "integrity" else EXIT_ERROR
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     except KeyboardInterrupt:
