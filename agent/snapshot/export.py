@@ -43,7 +43,7 @@ def _journal_part(journal_path: str, since: Union[int, str, None], state_dir: st
         result = j.verify()
         lines = []
         first = last_rec = None
-        for rec in j.records(since_seq=start):
+        for rec in j.records(since_seq=start - 1):  # records() is exclusive: seq > since_seq
             lines.append(json.dumps(rec.to_dict(), ensure_ascii=False, sort_keys=True))
             first = first or rec
             last_rec = rec
