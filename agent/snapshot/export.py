@@ -28,7 +28,8 @@ class ExportResult:
 
 
 def _journal_part(journal_path: str, since: Union[int, str, None], state_dir: str):
-    from ..journal import Journal
+    from ..journal import Journal, Record
+    FIELDS = tuple(Record.__dataclass_fields__)
     if not os.path.exists(journal_path):
         return b"", {"present": False, "since_seq": None, "first_seq": None, "last_seq": None, "count": 0,
                      "prev_hash": None, "head_hash": None}, {"ok": False, "reason": "no journal on this machine"}
@@ -44,7 +45,7 @@ def _journal_part(journal_path: str, since: Union[int, str, None], state_dir: st
         lines = []
         first = last_rec = None
         for rec in j.records(since_seq=start - 1):  # records() is exclusive: seq > since_seq
-            lines.append(json.dumps(rec.to_dict(), ensure_ascii=False, sort_keys=True))
+            lines.append(json.dumps({f: getattr(rec, f) for f in FIELDS}, ensure_ascii=False, sort_keys=True))
             first = first or rec
             last_rec = rec
         head = j.head()
