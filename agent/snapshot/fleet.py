@@ -111,6 +111,6 @@ def review(directory: str, *, now: Optional[dt.datetime] = None, lang: str = "vi
 
     def key(m: Machine):
         worst = min((SEV_RANK.get(v["severity"], 9) for v in m.violations), default=9)
-        return (m.valid, VERDICT_RANK.get(m.verdict, 1), worst, -len(m.violations), -m.gaps,
+        return (m.valid, VERDICT_RANK.get(m.verdict, 1), worst, -len(m.violations), -m.network_events, -m.gaps,
                 -(m.downtime_hours or 0), -(m.age_days or 0), m.hostname or "")
     return sorted(machines, key=key)
