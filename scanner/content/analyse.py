@@ -97,7 +97,7 @@ def analyse(path: str, limits: Limits) -> dict[str, Any]:
             return {"size": st.st_size, "sha256": h.hexdigest(), "kind": "large",
                     "error": f"larger than {limits.max_file_bytes} bytes: content not read"}
         with os.fdopen(os.dup(fd), "rb") as fh:
-            data = fh.read(limits.max_file_bytes + 1)
+            data = fh.read(min(st.st_size, limits.max_file_bytes) + 1)
     except OSError as exc:
         return {"error": f"cannot read: {exc.strerror}"}
     finally:

@@ -248,7 +248,15 @@ _VIET_LETTERS = frozenset(
     + "àáảãạèéẻẽẹìíỉĩịòóỏõọùúủũụỳýỷỹỵÀÁẢÃẠÈÉẺẼẸÌÍỈĨỊÒÓỎÕỌÙÚỦŨỤỲÝỶỸỴ")
 
 
+_COMMON = frozenset(
+    "của và các có được là trong không những cho với người này theo để một đã nước việt năm số ngày "
+    "tháng công hội bộ cộng hòa hoà xã độc lập tự hạnh phúc mật bảo vệ nhà về báo cáo quyết định "
+    "điều khoản luật nghị thực hiện quản lý tài liệu cơ quan đơn vị tỉnh huyện ủy ban nhân dân".split())
+_WORD = re.compile(r"\w+")
+
+
 def _viet_score(text: str) -> int:
+    common = sum(1 for w in _WORD.findall(text.lower()) if w in _COMMON)
     good = bad = 0
     for c in text:
         if c >= "\x80" or c < "\x09":
@@ -256,7 +264,7 @@ def _viet_score(text: str) -> int:
                 good += 1
             elif unicodedata.category(c)[0] in "LM" or c < "\x09" or "\x80" <= c < "\xa0":
                 bad += 1
-    return good - 2 * bad
+    return 5 * common + good - 2 * bad
 
 
 def decode_text_bytes(data: bytes) -> tuple[str, str]:

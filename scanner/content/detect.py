@@ -221,8 +221,8 @@ def _score(segments: Sequence[Segment], i: int, level: str, text: str, field: bo
     if doc_flags.get("declassified"):
         reasons.append("declassified_mark")
     score = sum(WEIGHTS[r] for r in reasons)
-    if case != "upper" and not seg.red:
-        score = min(score, CLASSIFIED_AT - 1)
+    if (case != "upper" and not seg.red) or "declassified_mark" in reasons:
+        score = min(score, CLASSIFIED_AT - 1)  # title case, or a GIẢI MẬT stamp: a person decides
     return max(0, min(100, score)), tuple(reasons)
 
 

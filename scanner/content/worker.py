@@ -143,11 +143,11 @@ def run(paths: Iterable[tuple[str, int]], on_result: Callable[[str, dict[str, An
         code = w.kill() if killed_for_time or w.proc.poll() is None else w.proc.returncode
         sel.unregister(w.proc.stdout)
         workers.remove(w)
-        if w.pending:
+        if w.pending and not w.dying:
             culprit = w.pending.popleft()
             on_result(culprit, {"error": _death_reason(code, killed_for_time, limits)})
-            for p in reversed(w.pending):
-                queue.appendleft((p, 0))
+        for p in reversed(w.pending):
+            queue.appendleft((p, 0))
         if queue:
             feed(start())
 

@@ -251,10 +251,22 @@ def rtf(body: str, fonts=("Times New Roman",)) -> bytes:
             "{\\colortbl;\\red0\\green0\\blue0;\\red255\\green0\\blue0;}\n" + body + "}").encode("latin-1")
 
 
+def to_cp1258(text: str) -> bytes:
+    """Windows-1258 bytes: precomposed base letters (Â, Ơ...) followed by combining tone marks."""
+    import unicodedata
+    tones = "\u0300\u0301\u0303\u0309\u0323"
+    out = []
+    for ch in text:
+        d = unicodedata.normalize("NFD", ch)
+        tone = "".join(c for c in d if c in tones)
+        out.append(unicodedata.normalize("NFC", "".join(c for c in d if c not in tones)) + tone)
+    return "".join(out).encode("cp1258")
+
+
 def html(body: str, charset="utf-8") -> bytes:
     """An HTML page."""
-    return (f'<!DOCTYPE html><html><head><meta charset="{charset}"><title>t</title></head><body>{body}</body></html>'
-            ).encode(charset if charset != "windows-1258" else "cp1258", errors="xmlcharrefreplace")
+    page = f'<!DOCTYPE html><html><head><meta charset="{charset}"><title>t</title></head><body>{body}</body></html>'
+    return to_cp1258(page) if charset == "windows-1258" else page.encode(charset)
 
 
 def pdf(pages, font_path="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", annotations=()) -> bytes:
