@@ -77,8 +77,21 @@ def extract(data: bytes, path: str, limits: Limits) -> tuple[str, list, list[str
     return kind, segs, problems
 
 
-def analyse(path: str, limits: Limits) -> dict[str, Any]:
-    """Read, hash and judge one file. Keys: size, sha256, kind, and verdict | error | skip."""
+def analyse(path: str, limits: Limits, need_hash: bool = True) -> dict[str, Any]:
+    """Read, hash and judge one file. Keys: size, sha256, kind, and verdict | error | skip.
+
+    Without ``need_hash`` the hash is computed only for a classified or review verdict (a file
+    whose size matches no marked-folder file cannot be a copy of one)."""
+    res = _analyse(path, limits)
+    data = res.pop("_data", None)
+    if data is not None and "sha256" not in res:
+        v = res.get("verdict")
+        if need_hash or (v and v["verdict"] != "clean"):
+            res["sha256"] = hashlib.sha256(data).hexdigest()
+    return res
+
+
+def _analyse(path: str, limits: Limits) -> dict[str, Any]:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
@@ -89,8 +102,8 @@ def analyse(path: str, limits: Limits) -> dict[str, Any]:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             return {"skip": "not a regular file"}
-        h = hashlib.sha256()
         if st.st_size > limits.max_file_bytes:
+            h = hashlib.sha256()
             with os.fdopen(os.dup(fd), "rb") as fh:
                 for chunk in iter(lambda: fh.read(1 << 20), b""):
                     h.update(chunk)
@@ -102,8 +115,7 @@ def analyse(path: str, limits: Limits) -> dict[str, Any]:
         return {"error": f"cannot read: {exc.strerror}"}
     finally:
         os.close(fd)
-    h.update(data)
-    out: dict[str, Any] = {"size": len(data), "sha256": h.hexdigest()}
+    out: dict[str, Any] = {"size": len(data), "_data": data}
     if not data:
         out["kind"] = "empty"
         out["verdict"] = _verdict(detect.Verdict())

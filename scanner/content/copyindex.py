@@ -16,11 +16,18 @@ class CopyIndex:
     """sha256 -> first path seen inside a marked folder."""
 
     by_hash: dict[str, str] = field(default_factory=dict)
+    sizes: set[int] = field(default_factory=set)
+    """Sizes of the indexed files: a file of any other size is no copy, and needs no hash."""
 
     def add(self, sha256: str, path: str, size: int) -> None:
         """Index one marked-folder file."""
         if size >= MIN_COPY_BYTES:
             self.by_hash.setdefault(sha256, path)
+            self.sizes.add(size)
+
+    def may_hold(self, size: int) -> bool:
+        """A file of this size could be a copy of an indexed one."""
+        return size in self.sizes
 
     def remove_path(self, path: str) -> None:
         """Forget a marked-folder file that was deleted or moved (daemon use)."""
@@ -35,12 +42,13 @@ class CopyIndex:
 
     def dumps(self) -> str:
         """JSON for the daemon's state directory (hashes and paths only)."""
-        return json.dumps({"version": 1, "files": self.by_hash}, ensure_ascii=False, sort_keys=True)
+        return json.dumps({"version": 1, "files": self.by_hash, "sizes": sorted(self.sizes)},
+                          ensure_ascii=False, sort_keys=True)
 
     @classmethod
     def loads(cls, text: str) -> "CopyIndex":
         data = json.loads(text)
-        return cls(dict(data.get("files", {})))
+        return cls(dict(data.get("files", {})), set(data.get("sizes", ())))
 
     @classmethod
     def build(cls, entries: Iterable[tuple[str, str, int]]) -> "CopyIndex":

@@ -299,7 +299,7 @@ def decode_text_bytes(data: bytes) -> tuple[str, str]:
 
 # ---------------------------------------------------------------- fast pre-filter
 
-_NEEDLES_UTF8 = (
+NEEDLES_UTF8 = (
     "Ậ".encode(), "ậ".encode(),            # NFC
     "\u0323\u0302".encode(), "\u0302\u0323".encode(),  # NFD (both orders)
     "Â\u0323".encode(), "â\u0323".encode(),  # Unikey composite
@@ -318,5 +318,5 @@ def may_hold_mark(data: bytes, utf16: bool = False) -> bool:
     Works on UTF-8 (and with ``utf16`` on UTF-16LE) bytes: a cheap test that lets a file without
     any candidate skip parsing. Legacy single-byte text must be decoded first.
     """
-    needles = _NEEDLES_UTF16 if utf16 else _NEEDLES_UTF8
+    needles = _NEEDLES_UTF16 if utf16 else NEEDLES_UTF8
     return any(n in data for n in needles)

@@ -229,8 +229,8 @@ def _score(segments: Sequence[Segment], i: int, level: str, text: str, field: bo
 def _doc_flags(segments: Sequence[Segment], marks: set[str]) -> dict[str, bool]:
     national = companion = False
     for i, seg in enumerate(segments):
-        if len(seg.text) > 200:
-            continue
+        if len(seg.text) > 200 or (i >= 40 and seg.part != "header"):
+            continue  # the national header and companion stamps sit at the top of the document
         k = key(seg.text)
         if i < 30 and any(n in k for n in _NATIONAL):
             national = True

@@ -150,9 +150,14 @@ def run_scan(paths: Sequence[str], *, marked_folders: Sequence[str] = (), remova
                 last[0] = now
                 progress(Progress(done[0], len(files), done[1], total_bytes, now - t0))
 
-    worker.run(files, on_result, jobs=jobs, limits=limits)
-
     index = copy_index if copy_index is not None else CopyIndex()
+    marked_sizes = {s for p, s in files if _under(p, marked)}
+
+    def need_hash(path: str, size: int) -> bool:
+        return _under(path, marked) or size in marked_sizes or index.may_hold(size)
+
+    worker.run(files, on_result, jobs=jobs, limits=limits, need_hash=need_hash)
+
     for path, res in results.items():
         if _under(path, marked) and "sha256" in res:
             index.add(res["sha256"], display_path(path), res.get("size", 0))

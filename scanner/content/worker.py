@@ -39,15 +39,15 @@ def _serve() -> None:
     from .analyse import analyse
     out = sys.stdout.buffer
     for line in sys.stdin.buffer:
-        paths = json.loads(line)
-        for path in paths:
+        items = json.loads(line)
+        for path, need_hash in items:
             used = resource.getrusage(resource.RUSAGE_SELF)
             cpu = int(used.ru_utime + used.ru_stime) + limits.cpu_seconds + 1
             hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
             if hard == resource.RLIM_INFINITY or cpu <= hard:
                 resource.setrlimit(resource.RLIMIT_CPU, (cpu, hard))
             try:
-                res = analyse(path, limits)
+                res = analyse(path, limits, need_hash)
             except MemoryError:
                 res = {"error": f"memory limit exceeded ({limits.address_space // (1 << 20)} MiB address space)", "fatal": True}
             out.write(json.dumps(res).encode() + b"\n")
@@ -83,10 +83,10 @@ class _Worker:
         self.deadline = 0.0
         self.dying = False
 
-    def send(self, paths: list[str], wall: float) -> None:
-        self.pending.extend(paths)
+    def send(self, items: list[tuple[str, bool]], wall: float) -> None:
+        self.pending.extend(items)
         self.deadline = time.monotonic() + wall
-        self.proc.stdin.write(json.dumps(paths).encode() + b"\n")
+        self.proc.stdin.write(json.dumps(items).encode() + b"\n")
         self.proc.stdin.flush()
 
     def kill(self) -> Optional[int]:
@@ -112,9 +112,11 @@ class _Worker:
 
 
 def run(paths: Iterable[tuple[str, int]], on_result: Callable[[str, dict[str, Any]], None],
-        jobs: Optional[int] = None, limits: Optional[Limits] = None) -> None:
+        jobs: Optional[int] = None, limits: Optional[Limits] = None,
+        need_hash: Callable[[str, int], bool] = lambda p, s: True) -> None:
     """Analyse (path, size) items in ``jobs`` workers; ``on_result(path, result)`` for each, in the
-    parent, in completion order. Every path gets exactly one result."""
+    parent, in completion order. Every path gets exactly one result. ``need_hash(path, size)``
+    says whether the hash is wanted even for a clean file (copy detection)."""
     limits = limits or Limits()
     jobs = max(1, jobs or os.cpu_count() or 1)
     queue = deque(paths)
@@ -134,7 +136,7 @@ def run(paths: Iterable[tuple[str, int]], on_result: Callable[[str, dict[str, An
         batch, size = [], 0
         while queue and len(batch) < BATCH_FILES and size < BATCH_BYTES:
             p, s = queue.popleft()
-            batch.append(p)
+            batch.append((p, need_hash(p, s)))
             size += s
         if batch:
             w.send(batch, limits.wall_seconds)
@@ -144,9 +146,9 @@ def run(paths: Iterable[tuple[str, int]], on_result: Callable[[str, dict[str, An
         sel.unregister(w.proc.stdout)
         workers.remove(w)
         if w.pending and not w.dying:
-            culprit = w.pending.popleft()
+            culprit = w.pending.popleft()[0]
             on_result(culprit, {"error": _death_reason(code, killed_for_time, limits)})
-        for p in reversed(w.pending):
+        for p, _ in reversed(w.pending):
             queue.appendleft((p, 0))
         if queue:
             feed(start())
@@ -174,7 +176,7 @@ def run(paths: Iterable[tuple[str, int]], on_result: Callable[[str, dict[str, An
                     res = json.loads(line)
                     if res.pop("fatal", None):
                         w.dying = True
-                    on_result(w.pending.popleft(), res)
+                    on_result(w.pending.popleft()[0], res)
                     w.deadline = time.monotonic() + limits.wall_seconds
                 if not w.pending:
                     if w.dying or w.proc.poll() is not None:

@@ -153,3 +153,11 @@ def test_marked_folder_only_is_pass(tmp_path):
     result = evaluate(F.Facts(documents=facts, collected=("documents", "network")), load_bundle(),
                       now=dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc))
     assert next(r for r in result.results if r.check_id == "BMNN-DOC-001").status == "pass"
+
+
+def test_copy_index_round_trip_and_size_filter():
+    from scanner.content.copyindex import CopyIndex
+    idx = CopyIndex.build([("/m/a", "aa", 10), ("/m/e", "e3", 0)])
+    again = CopyIndex.loads(idx.dumps())
+    assert again.source_of("aa", 10) == "/m/a" and again.may_hold(10) and not again.may_hold(11)
+    assert again.source_of("e3", 0) is None
