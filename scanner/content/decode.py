@@ -106,8 +106,6 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFC", text.translate(_NORM))
 
 
-_UNIKEY_FIX = None
-
 
 def _case_from_ascii(text: str) -> str:
     """TCVN3 has one code for ậ and Ậ: a word whose ASCII letters are all capitals is upper case."""
