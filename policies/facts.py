@@ -451,6 +451,8 @@ class DocumentFinding:
     """On a removable medium."""
     copy_of: Optional[str] = None
     """Path of the marked-folder file with the same hash, when this is a copy out."""
+    marks: tuple[str, ...] = ()
+    """Other marks seen, never secrecy: khan, thuong_khan, hoa_toc, giai_mat, luu_hanh_noi_bo, du_thao."""
 
 
 @dataclass(frozen=True)
@@ -467,6 +469,10 @@ class DocumentFacts:
     """Files with a classified or review verdict, and copies out."""
     errors: tuple[CollectionError, ...] = ()
     """Files or roots that could not be read."""
+    skipped: tuple[CollectionError, ...] = ()
+    """Entries passed over on purpose, each with its reason (FIFOs, device nodes, sockets, symbolic
+    links not followed, images without OCR, binaries of no document format): listed, never silently
+    dropped, but not an ``error`` since they hold no readable document text."""
 
 
 # ---------------------------------------------------------------- agent
