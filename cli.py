@@ -610,6 +610,13 @@ def report_fleet(ctx, directory, fmt, output, lang) -> None:
         raise SystemExit(EXIT_NONCOMPLIANT)
 
 
+# ---------------------------------------------------------------- commands defined beside their layer
+
+from scanner.content.command import content_command  # noqa: E402  (click only: cheap to import)
+
+cli.add_command(content_command)
+
+
 # ---------------------------------------------------------------- entry point
 
 

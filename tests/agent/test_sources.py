@@ -135,37 +135,49 @@ def test_folder_events_for_create_modify_move_delete(tmp_path):
         src.stop()
 
 
+OVERFLOW_PROBE = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from agent.sources.folders import FolderSource
+got = []
+src = FolderSource([sys.argv[2]])
+src.start(got.append)
+print("ready", flush=True)
+sys.stdin.readline()          # the parent stops us with SIGSTOP, floods the folder, continues us
+deadline = time.monotonic() + 5
+while time.monotonic() < deadline and not any(t.kind == "gap" for t in got):
+    time.sleep(0.05)
+src.stop()
+print(json.dumps([{"kind": t.kind, "reason": t.detail.get("reason")} for t in got if t.kind == "gap"]))
+"""
+
+
 @needs_root
 def test_inotify_overflow_becomes_a_gap(tmp_path):
+    """A watcher frozen (SIGSTOP) while 400 files appear must overflow a 16-event kernel queue."""
+    import signal
     knob = Path("/proc/sys/fs/inotify/max_queued_events")
     if not knob.exists():
         pytest.skip("no inotify sysctl")
     marked = tmp_path / "mat"
     marked.mkdir()
     original = knob.read_text()
-    release = threading.Event()
-    src = FolderSource([str(marked)])
-    got = []
-
-    def emit(t):
-        got.append(t)
-        if t.kind == "file" and len(got) == 1:
-            release.wait(3)  # a slow consumer: the kernel queue fills behind us
-
+    child = subprocess.Popen([sys.executable, "-c", OVERFLOW_PROBE, str(ROOT), str(marked)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        knob.write_text("16\n")  # applies to inotify instances created from now on
-        src.start(emit)
-    finally:
-        knob.write_text(original)
-    try:
+        knob.write_text("16\n")  # applies to inotify instances created from now on (the child's)
+        try:
+            assert child.stdout.readline().strip() == "ready"
+        finally:
+            knob.write_text(original)
+        os.kill(child.pid, signal.SIGSTOP)
         for i in range(400):
             (marked / f"f{i}").write_bytes(b"x")
-        release.set()
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not any(t.kind == "gap" for t in got):
-            time.sleep(0.05)
-        gaps = [t for t in got if t.kind == "gap"]
-        assert gaps, f"no gap among {len(got)} triggers"
-        assert "overflow" in gaps[0].detail["reason"].lower()
+        os.kill(child.pid, signal.SIGCONT)
+        out, _ = child.communicate("go\n", timeout=30)
     finally:
-        src.stop()
+        if child.poll() is None:
+            child.kill()
+    gaps = json.loads(out.strip().splitlines()[-1])
+    assert gaps, "no gap trigger after the inotify queue overflowed"
+    assert "overflow" in gaps[0]["reason"].lower()
