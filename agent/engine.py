@@ -1,0 +1,125 @@
+"""The daemon's judgement: re-read a domain, evaluate, and say what opened or cleared.
+
+Triggers only say which domain changed; the engine re-reads it with the same collectors as
+``bmnn scan``, merges it into the last facts, runs the same evaluator, and compares each check
+with its previous state. What comes out is a list of journal events:
+
+* ``violation`` — a check starts failing, or fails with different evidence (a second stick);
+* ``cleared`` — a check that was failing no longer fails;
+* ``state`` — a check becomes (or stops being) undecidable (``error``): monitoring is blind there.
+
+Manual items are not the daemon's business (they stay ``not_reviewed``) and never produce events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+from policies import facts as F
+from policies.context import EvalContext
+from policies.evaluator import CheckResult, Evaluation, evaluate
+from policies.loader import Bundle
+from policies.schema import Tailoring
+
+OPEN_STATUSES = ("fail",)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing to journal and fan out to the sinks."""
+
+    kind: str
+    """violation, cleared or state."""
+    check_id: str
+    """The check concerned."""
+    severity: str
+    """Effective severity."""
+    message: str
+    """One line (Vietnamese reason; English is in evidence['reason_en'])."""
+    evidence: Mapping[str, Any]
+    """Items, status and legal references: metadata only."""
+
+
+def _fingerprint(r: CheckResult) -> str:
+    return json.dumps([dict(e) for e in r.evidence], sort_keys=True, default=str)
+
+
+class Engine:
+    """Holds the last facts and check states; turns domain refreshes into events."""
+
+    def __init__(self, bundle: Bundle, tailoring: Tailoring, context: EvalContext, *, profile: Optional[str] = None,
+                 collect: Callable[[tuple[str, ...]], F.Facts], clock: Callable[[], dt.datetime] = None):
+        self.bundle = bundle
+        self.tailoring = tailoring
+        self.context = context
+        self.profile = profile
+        self.collect = collect
+        self.clock = clock or (lambda: dt.datetime.now().astimezone())
+        self.facts = F.Facts()
+        self.states: dict[str, tuple[str, str]] = {}  # check id -> (status, evidence fingerprint)
+        self.last: Optional[Evaluation] = None
+
+    def reconfigure(self, bundle: Bundle, tailoring: Tailoring, context: EvalContext, profile: Optional[str]) -> None:
+        """New policy (after reload); the next refresh re-judges everything against it."""
+        self.bundle, self.tailoring, self.context, self.profile = bundle, tailoring, context, profile
+
+    def refresh(self, domains: Iterable[str]) -> list[Event]:
+        """Re-read ``domains`` (all when empty), evaluate, and return the changes."""
+        wanted = tuple(d for d in (tuple(domains) or F.DOMAINS) if d != "documents")
+        new = self.collect(wanted)
+        changes = {d: getattr(new, d) for d in wanted if d in new.collected}
+        collected = tuple(dict.fromkeys([*self.facts.collected, *[d for d in wanted if d in new.collected]]))
+        self.facts = dataclasses.replace(self.facts, collected=collected, **changes)
+        return self.judge()
+
+    def set_documents(self, documents: F.DocumentFacts) -> list[Event]:
+        """Document findings from the content worker (they are not re-read by a collector)."""
+        collected = tuple(dict.fromkeys([*self.facts.collected, "documents"]))
+        self.facts = dataclasses.replace(self.facts, documents=documents, collected=collected)
+        return self.judge()
+
+    def judge(self) -> list[Event]:
+        """Evaluate the current facts and diff against the previous states."""
+        ev = evaluate(self.facts, self.bundle, profile=self.profile, tailoring=self.tailoring,
+                      context=self.context, now=self.clock())
+        self.last = ev
+        events: list[Event] = []
+        for r in ev.results:
+            if r.mode == "manual" or r.status == "not_selected":
+                continue
+            if r.check_id in ("BMNN-DOC-001", "BMNN-DOC-002") and "documents" not in self.facts.collected:
+                continue  # the daemon has not scanned content yet: not a monitoring gap
+            before = self.states.get(r.check_id)
+            now_state = (r.status, _fingerprint(r) if r.status in OPEN_STATUSES else "")
+            self.states[r.check_id] = now_state
+            if before == now_state:
+                continue
+            was_open = before is not None and before[0] in OPEN_STATUSES
+            if r.status in OPEN_STATUSES:
+                events.append(self._event("violation", r))
+            elif was_open:
+                events.append(self._event("cleared", r))
+            if r.status == "error" and (before is None or before[0] != "error"):
+                events.append(self._event("state", r, note="check cannot run"))
+            elif before is not None and before[0] == "error" and r.status != "error":
+                events.append(self._event("state", r, note="check runs again"))
+        return events
+
+    def open_violations(self) -> list[dict[str, Any]]:
+        """Checks failing now, for `bmnn status`."""
+        if self.last is None:
+            return []
+        return [{"check_id": r.check_id, "severity": r.severity, "reason": r.reason.vi, "reason_en": r.reason.en}
+                for r in self.last.results if r.status in OPEN_STATUSES]
+
+    def _event(self, kind: str, r: CheckResult, note: Optional[str] = None) -> Event:
+        refs = [f"{x.source} art. {x.article}" + (f" cl. {x.clause}" if x.clause else "") for x in r.legal_refs]
+        evidence = {"status": r.status, "items": [dict(e) for e in r.evidence], "reason_en": r.reason.en,
+                    "legal_refs": refs}
+        if note:
+            evidence["note"] = note
+        return Event(kind=kind, check_id=r.check_id, severity=r.severity, message=r.reason.vi, evidence=evidence)
