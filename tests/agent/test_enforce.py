@@ -17,8 +17,9 @@ import json, subprocess, sys
 sys.path.insert(0, sys.argv[1])
 from agent.enforce import link_down
 def up():
-    with open("/sys/class/net/bm0/flags") as fh:
-        return bool(int(fh.read(), 16) & 1)  # IFF_UP
+    # /sys shows the namespace that mounted it, not ours: ask the kernel through ip(8)
+    out = subprocess.run(["ip", "-o", "link", "show", "bm0"], capture_output=True, text=True, check=True).stdout
+    return "UP" in out.split("<", 1)[1].split(">", 1)[0].split(",")
 subprocess.run(["ip", "link", "add", "bm0", "type", "veth", "peer", "name", "bm1"], check=True)
 subprocess.run(["ip", "link", "set", "bm0", "up"], check=True)
 before = up()
