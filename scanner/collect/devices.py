@@ -140,25 +140,22 @@ def _blkid(nodes: list[str], errors: Errors) -> dict[str, dict[str, str]]:
         errors.add("blkid", "no udev database and no blkid to probe filesystems: LUKS and filesystem types unknown",
                    "devices.block.fs_type")
         return {}
-    try:
-        res = subprocess.run([tool, "-p", "-o", "export", *nodes], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError) as exc:
-        errors.oserror("blkid", exc, "devices.block.fs_type")
-        return {}
     out: dict[str, dict[str, str]] = {}
-    current: Optional[dict[str, str]] = None
-    for line in res.stdout.splitlines():
-        if not line.strip():
-            current = None
+    for node in nodes:  # one call per device: blkid -p stops at the first device it cannot open
+        try:
+            res = subprocess.run([tool, "-p", "-o", "export", node], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError) as exc:
+            errors.oserror("blkid", exc, "devices.block.fs_type")
             continue
-        key, _, value = line.partition("=")
-        if key == "DEVNAME":
-            current = out.setdefault(value, {})
-        elif current is not None:
-            current["ID_FS_" + key] = value
-    for line in res.stderr.splitlines():
-        if "error" in line.lower():
-            errors.add("blkid", line.strip() + " (no udev database; filesystem type unknown)", "devices.block.fs_type")
+        values: dict[str, str] = {}
+        for line in res.stdout.splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key != "DEVNAME":
+                values["ID_FS_" + key] = value
+        out[node] = values
+        if res.returncode not in (0, 2) or "error" in res.stderr.lower():
+            msg = res.stderr.strip().splitlines()[0] if res.stderr.strip() else f"blkid exit {res.returncode}"
+            errors.add(f"blkid {node}", msg + " (no udev database: filesystem type unknown)", "devices.block.fs_type")
     return out
 
 

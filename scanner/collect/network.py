@@ -82,15 +82,27 @@ def _sysfs_info(sys_root: str, name: str, index: Optional[int]) -> Optional[dict
     for line in text.splitlines():
         k, _, v = line.partition("=")
         uevent[k] = v
-    dev = os.path.join(base, "device")
-    has_dev = os.path.exists(dev)
-    bus = link_name(os.path.join(dev, "subsystem")) if has_dev else "virtual"
-    if bus == "usb" or (has_dev and os.path.exists(os.path.join(dev, "bInterfaceClass"))):
-        bus = "usb"
+    # the parent device is the directory above .../net/<name>; /devices/virtual means no hardware
+    real = os.path.realpath(base)
+    dev = os.path.dirname(os.path.dirname(real))
+    has_dev = "/devices/virtual/" not in real + "/" and os.path.isdir(dev) and not real.startswith(
+        os.path.join(sys_root, "class"))
+    bus = driver = None
+    if has_dev:
+        bus = link_name(os.path.join(dev, "subsystem"))
+        if bus is None and os.path.exists(os.path.join(dev, "bInterfaceClass")):
+            bus = "usb"
+        driver = link_name(os.path.join(dev, "driver"))
+        if driver is None:
+            for line in (read_attr(os.path.join(dev, "uevent")) or "").splitlines():
+                if line.startswith("DRIVER="):
+                    driver = line[7:] or None
+    else:
+        bus = "virtual"
     return {
         "devtype": uevent.get("DEVTYPE"),
         "wireless": os.path.exists(os.path.join(base, "phy80211")) or os.path.exists(os.path.join(base, "wireless")),
-        "driver": (link_name(os.path.join(dev, "driver")) if has_dev else None) or uevent.get("DRIVER"),
+        "driver": driver,
         "bus": bus,
         "has_device": has_dev,
         "tun_flags": read_attr(os.path.join(base, "tun_flags")),
