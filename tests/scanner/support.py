@@ -115,3 +115,17 @@ def as_nobody(fn: Callable[[], Any]) -> Any:
     out = json.loads(data)
     assert "error" not in out, out.get("error")
     return out["ok"]
+
+
+@pytest.fixture
+def open_tmp():
+    """A temporary directory that user nobody can traverse (pytest's tmp_path sits below a 0700 one)."""
+    import tempfile
+    from pathlib import Path as _P
+
+    d = tempfile.mkdtemp(prefix="bmnn-collect-test-")
+    os.chmod(d, 0o755)
+    try:
+        yield _P(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
