@@ -125,3 +125,19 @@ def test_no_probe_without_configured_hosts():
     from scanner.collect import probe
 
     assert probe([]) == ()
+
+
+def test_without_rtnetlink_psutil_sysfs_and_proc_still_see_the_link():
+    # a seccomp/address-family filter may refuse AF_NETLINK: the fallback must not pass a connected machine
+    code = """
+from scanner.collect import _netlink
+def refuse():
+    raise PermissionError(1, 'Operation not permitted')
+_netlink.links = _netlink.routes = refuse
+""" + COLLECT
+    facts = facts_of(in_netns(VETH + ["ip addr add 10.99.0.2/24 dev veth0", "ip link set veth1 up",
+                                      "ip link set veth0 up", "ip route add default via 10.99.0.1"], code))
+    veth0 = next(i for i in facts.network.interfaces if i.name == "veth0")
+    assert veth0.up is True and "10.99.0.2/24" in veth0.addresses
+    assert ("0.0.0.0/0", "veth0", "10.99.0.1") in {(r.destination, r.interface, r.gateway) for r in facts.network.routes}
+    assert net001(facts).status == "fail"
