@@ -1,0 +1,326 @@
+"""Device facts from udev and sysfs: USB devices with every interface, block devices, mounts,
+cameras, microphones and Bluetooth controllers.
+
+Classes are read from what the kernel and udev say (interface classes, drivers, subsystems,
+udev properties), never from a list of known ids. pyudev's ``match_property`` filters are OR-ed,
+so enumeration uses one subsystem at a time and everything else is filtered here, in Python.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from typing import Optional
+
+from policies.facts import BlockDevice, BluetoothController, CaptureDevice, DeviceFacts, Mount, UsbDevice, UsbInterface
+
+from ._common import Errors, parse_mountinfo, read_text
+
+_PCM_CAPTURE = re.compile(r"^pcmC(\d+)D(\d+)c$")
+_HCI = re.compile(r"^hci\d+$")
+
+
+def udev_database_present() -> bool:
+    """udev properties are available: udevd keeps /run/udev/data, or a umockdev testbed stands in for it."""
+    return bool(os.environ.get("UMOCKDEV_DIR")) or os.path.isdir("/run/udev/data")
+
+
+def _attr(dev, name: str) -> Optional[str]:
+    try:
+        value = dev.attributes.asstring(name)
+    except (KeyError, UnicodeDecodeError, OSError, ValueError):
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _hex(value: Optional[str], width: int) -> Optional[str]:
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if value.startswith("0x"):
+        value = value[2:]
+    try:
+        return f"{int(value, 16):0{width}x}"
+    except ValueError:
+        return value or None
+
+
+def _driver(dev) -> Optional[str]:
+    # the DRIVER property first: libudev's get_driver() drops it when the driver link is missing
+    return dev.properties.get("DRIVER") or dev.driver or None
+
+
+def _bus_of(dev) -> Optional[str]:
+    """Bus of the hardware behind a device, from its sysfs ancestors."""
+    for parent in dev.ancestors:
+        sub = parent.subsystem
+        if sub == "usb":
+            return "usb"
+        if sub in ("mmc", "sdio"):
+            return "sdio" if dev.subsystem in ("net", "bluetooth") else "mmc"
+        if sub in ("serial", "tty", "serial-base"):
+            return "uart"
+        if sub in ("pci", "platform", "nvme", "virtio", "acpi"):
+            return sub
+    if "/devices/virtual/" in dev.sys_path:
+        return "virtual"
+    return None
+
+
+def _usb_parent(dev):
+    try:
+        return dev.find_parent("usb", "usb_device")
+    except Exception:
+        return None
+
+
+# ---------------------------------------------------------------- USB
+
+
+def _usb(context, udev_db: bool) -> list[UsbDevice]:
+    devices, interfaces = {}, {}
+    for dev in context.list_devices(subsystem="usb"):
+        dtype = dev.device_type
+        if dtype == "usb_device":
+            devices[dev.sys_path] = dev
+        elif dtype == "usb_interface":
+            interfaces.setdefault(os.path.dirname(dev.sys_path), []).append(dev)
+    out = []
+    for path, dev in sorted(devices.items()):
+        if dev.sys_name.startswith("usb"):
+            continue  # root hub: the host controller, not an attached device
+        props = dev.properties
+        ifaces = []
+        mtp_iface = False
+        for itf in sorted(interfaces.get(path, []), key=lambda d: d.sys_path):
+            cls = _hex(_attr(itf, "bInterfaceClass"), 2)
+            if cls is None:
+                continue
+            ifaces.append(UsbInterface(
+                number=_hex(_attr(itf, "bInterfaceNumber"), 2) or itf.sys_name.rsplit(".", 1)[-1],
+                cls=cls, subclass=_hex(_attr(itf, "bInterfaceSubClass"), 2),
+                protocol=_hex(_attr(itf, "bInterfaceProtocol"), 2), driver=_driver(itf)))
+            if (_attr(itf, "interface") or "").strip().upper() in ("MTP", "PTP"):
+                mtp_iface = True
+        mtp: Optional[bool] = None
+        if udev_db or mtp_iface:
+            mtp = mtp_iface or any(props.get(k) not in (None, "", "0") for k in ("ID_MTP_DEVICE", "ID_MEDIA_PLAYER", "ID_GPHOTO2"))
+
+        def num(name: str) -> Optional[int]:
+            v = _attr(dev, name)
+            try:
+                return int(v) if v is not None else None
+            except ValueError:
+                return None
+
+        out.append(UsbDevice(
+            sys_path=dev.sys_path,
+            vendor_id=_hex(_attr(dev, "idVendor") or props.get("ID_VENDOR_ID"), 4),
+            product_id=_hex(_attr(dev, "idProduct") or props.get("ID_MODEL_ID"), 4),
+            vendor=_attr(dev, "manufacturer") or props.get("ID_VENDOR_FROM_DATABASE") or props.get("ID_VENDOR"),
+            product=_attr(dev, "product") or props.get("ID_MODEL_FROM_DATABASE") or props.get("ID_MODEL"),
+            serial=_attr(dev, "serial") or props.get("ID_SERIAL_SHORT"),
+            device_class=_hex(_attr(dev, "bDeviceClass"), 2),
+            interfaces=tuple(ifaces), mtp=mtp, busnum=num("busnum"), devnum=num("devnum")))
+    return out
+
+
+# ---------------------------------------------------------------- block
+
+
+def _blkid(nodes: list[str], errors: Errors) -> dict[str, dict[str, str]]:
+    """Filesystem signatures by low-level probing, for when no udev database holds them."""
+    if not nodes:
+        return {}
+    tool = shutil.which("blkid") or ("/sbin/blkid" if os.path.exists("/sbin/blkid") else None)
+    if tool is None:
+        errors.add("blkid", "no udev database and no blkid to probe filesystems: LUKS and filesystem types unknown",
+                   "devices.block.fs_type")
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    for node in nodes:  # one call per device: blkid -p stops at the first device it cannot open
+        try:
+            res = subprocess.run([tool, "-p", "-o", "export", node], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError) as exc:
+            errors.oserror("blkid", exc, "devices.block.fs_type")
+            continue
+        values: dict[str, str] = {}
+        for line in res.stdout.splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key != "DEVNAME":
+                values["ID_FS_" + key] = value
+        out[node] = values
+        if res.returncode not in (0, 2) or "error" in res.stderr.lower():
+            msg = res.stderr.strip().splitlines()[0] if res.stderr.strip() else f"blkid exit {res.returncode}"
+            errors.add(f"blkid {node}", msg + " (no udev database: filesystem type unknown)", "devices.block.fs_type")
+    return out
+
+
+def _block(context, udev_db: bool, mounts_by_dev: dict, errors: Errors) -> list[BlockDevice]:
+    raw = []
+    for dev in context.list_devices(subsystem="block"):
+        dtype = dev.device_type
+        if dtype not in ("disk", "partition"):
+            continue
+        size = _attr(dev, "size")
+        try:
+            size_bytes = int(size) * 512 if size is not None else None
+        except ValueError:
+            size_bytes = None
+        if dev.sys_name.startswith(("loop", "ram", "zram")) and not size_bytes:
+            continue  # unattached loop device, unconfigured RAM disk
+        raw.append((dev, size_bytes))
+    probed: dict[str, dict[str, str]] = {}
+    if not udev_db:
+        nodes = [d.device_node for d, s in raw if d.device_node and s]
+        probed = _blkid(nodes, errors)
+    out = []
+    for dev, size_bytes in sorted(raw, key=lambda r: r[0].sys_name):
+        props = dev.properties
+        fs = probed.get(dev.device_node or "", props) if not udev_db else props
+        disk = dev if dev.device_type == "disk" else (dev.find_parent("block", "disk") or dev)
+        usb = _usb_parent(dev)
+        try:
+            mmc = dev.find_parent("mmc")
+        except Exception:
+            mmc = None
+        if usb is not None:
+            bus = "usb"
+        elif mmc is not None:
+            bus = "mmc"
+        else:
+            bus = props.get("ID_BUS") or _bus_of(dev)
+            if bus in ("scsi", None) and "/ata" in dev.sys_path:
+                bus = "ata"
+            if bus == "virtio" or (bus is None and "/virtio" in dev.sys_path):
+                bus = "virtio"
+        mmc_type = _attr(mmc, "type") if mmc is not None else None
+        removable = None
+        rem = _attr(disk, "removable")
+        if rem is not None:
+            removable = rem == "1"
+        if bus == "usb" or mmc_type == "SD":
+            removable = True
+        serial = None
+        vendor_id = product_id = None
+        if usb is not None:
+            vendor_id = _hex(_attr(usb, "idVendor"), 4)
+            product_id = _hex(_attr(usb, "idProduct"), 4)
+            serial = _attr(usb, "serial")
+        elif mmc is not None:
+            serial = _attr(mmc, "serial")
+        serial = serial or props.get("ID_SERIAL_SHORT") or (_attr(disk, "serial") if disk is not None else None)
+        major, minor = props.get("MAJOR"), props.get("MINOR")
+        if (major is None or minor is None) and _attr(dev, "dev"):
+            major, _, minor = (_attr(dev, "dev") or "").partition(":")
+        try:
+            key = (int(major), int(minor))
+        except (TypeError, ValueError):
+            key = None
+        out.append(BlockDevice(
+            name=dev.sys_name, devtype=dev.device_type, devnode=dev.device_node, bus=bus, removable=removable,
+            vendor_id=vendor_id, product_id=product_id, serial=serial, size_bytes=size_bytes,
+            fs_type=fs.get("ID_FS_TYPE") or None, fs_label=fs.get("ID_FS_LABEL") or None,
+            fs_uuid=fs.get("ID_FS_UUID") or None,
+            mountpoints=tuple(mounts_by_dev.get(key, ())) if key else (), mmc_type=mmc_type))
+    return out
+
+
+def _mounts(proc_root: str, errors: Errors) -> tuple[list[Mount], dict]:
+    path = os.path.join(proc_root, "self", "mountinfo")
+    try:
+        entries = parse_mountinfo(read_text(path))
+    except OSError as exc:
+        errors.oserror(path, exc, "devices.mounts")
+        errors.add(path, "mount table unreadable: mount points unknown", "devices.block.mountpoints")
+        return [], {}
+    mounts, by_dev = [], {}
+    for e in entries:
+        if e["dev"][0] == 0 and not e["source"].startswith("/dev/"):
+            continue  # pseudo filesystem (proc, tmpfs, overlay...)
+        mounts.append(Mount(device=e["source"], mountpoint=e["mountpoint"], fs_type=e["fstype"], options=e["options"]))
+        key = e["dev"]
+        if key[0] == 0:
+            try:
+                st = os.stat(e["source"])
+                key = (os.major(st.st_rdev), os.minor(st.st_rdev))
+            except OSError:
+                continue
+        by_dev.setdefault(key, []).append(e["mountpoint"])
+    return mounts, by_dev
+
+
+# ---------------------------------------------------------------- capture and Bluetooth
+
+
+def _ids(dev) -> tuple[Optional[str], Optional[str]]:
+    usb = _usb_parent(dev)
+    if usb is None:
+        return None, None
+    return _hex(_attr(usb, "idVendor"), 4), _hex(_attr(usb, "idProduct"), 4)
+
+
+def _capture(context) -> list[CaptureDevice]:
+    out = []
+    for dev in context.list_devices(subsystem="video4linux"):
+        if not dev.sys_name.startswith("video"):
+            continue
+        caps = dev.properties.get("ID_V4L_CAPABILITIES")
+        if caps is not None and ":capture:" not in caps:
+            continue  # metadata or output node of a camera, or a codec
+        vid, pid = _ids(dev)
+        out.append(CaptureDevice(kind="camera", name=_attr(dev, "name") or dev.sys_name, devnode=dev.device_node,
+                                 bus=_bus_of(dev), vendor_id=vid, product_id=pid))
+    for dev in context.list_devices(subsystem="sound"):
+        m = _PCM_CAPTURE.match(dev.sys_name)
+        if not m:
+            continue
+        card = dev.find_parent("sound")
+        card_id = (_attr(card, "id") if card is not None else None) or f"{m.group(1)}"
+        vid, pid = _ids(dev)
+        out.append(CaptureDevice(kind="microphone", name=f"hw:CARD={card_id},DEV={m.group(2)}",
+                                 devnode=dev.device_node or f"/dev/snd/{dev.sys_name}", bus=_bus_of(dev),
+                                 vendor_id=vid, product_id=pid))
+    return out
+
+
+def _bluetooth(context) -> list[BluetoothController]:
+    out = []
+    for dev in context.list_devices(subsystem="bluetooth"):
+        if not _HCI.match(dev.sys_name):
+            continue
+        addr = _attr(dev, "address")
+        out.append(BluetoothController(name=dev.sys_name, bus=_bus_of(dev), address=addr.lower() if addr else None))
+    return out
+
+
+# ---------------------------------------------------------------- entry
+
+
+def collect_devices(*, proc_root: str = "/proc") -> DeviceFacts:
+    """USB, block, mount, capture and Bluetooth facts as udev and sysfs show them."""
+    errors = Errors()
+    try:
+        import pyudev
+
+        context = pyudev.Context()
+    except Exception as exc:  # libudev missing or unusable
+        errors.oserror("libudev", exc)
+        return DeviceFacts(errors=errors.tuple())
+    udev_db = udev_database_present()  # without it sysfs still names every device; blkid fills fs types
+    mounts, by_dev = _mounts(proc_root, errors)
+    parts: dict[str, list] = {}
+    for name, fn, affects in (("usb", lambda: _usb(context, udev_db), "devices.usb"),
+                              ("block", lambda: _block(context, udev_db, by_dev, errors), "devices.block"),
+                              ("capture", lambda: _capture(context), "devices.capture"),
+                              ("bluetooth", lambda: _bluetooth(context), "devices.bluetooth")):
+        try:
+            parts[name] = fn()
+        except Exception as exc:
+            errors.oserror(f"udev ({name})", exc, affects)
+            parts[name] = []
+    return DeviceFacts(usb=tuple(parts["usb"]), block=tuple(parts["block"]), mounts=tuple(mounts),
+                       capture=tuple(parts["capture"]), bluetooth=tuple(parts["bluetooth"]), errors=errors.tuple())
