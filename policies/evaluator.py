@@ -6,9 +6,11 @@ the network, so a rule behaves the same in a pre-deployment scan and at 3 a.m. i
 Status of one check, in the order decided:
 
 1. not in the profile, or disabled in local tailoring            -> ``not_selected``
-2. a fact it reads was not collected or has a collection error    -> ``error``
+2. a domain it reads was not collected at all                     -> ``error``
 3. ``applies_to`` false                                            -> ``not_applicable``
 4. ``fail_if`` true / false / undecidable (missing fact)           -> ``fail`` / ``pass`` / ``error``
+   A collection error on a fact path the check reads turns ``pass`` and ``not_applicable`` into
+   ``error``, never a ``fail``: a failure found in what could be read stands.
 5. manual part (manual, or hybrid whose automated part passed):
    answered pass/fail/not_applicable, else                         -> ``not_reviewed``
 6. effective severity ``info`` turns ``fail`` into                 -> ``informational``
@@ -166,20 +168,28 @@ def _r(vi: str, en: str) -> Reason:
     return Reason(vi, en)
 
 
+def _not_collected(facts: F.Facts, reads: frozenset[str]) -> Optional[Reason]:
+    """A reason when a domain the check reads was not collected at all."""
+    missing = sorted({p.split(".")[0] for p in reads} - set(facts.collected))
+    if not missing:
+        return None
+    joined = ", ".join(missing)
+    if "documents" in missing:
+        return _r(f"Chưa thu thập dữ liệu: {joined} (chưa quét nội dung tài liệu; chạy lại với --content)",
+                  f"Not collected: {joined} (documents were not scanned; run again with --content)")
+    return _r(f"Chưa thu thập dữ liệu: {joined}", f"Not collected: {joined}")
+
+
 def _collection_problem(facts: F.Facts, reads: frozenset[str]) -> Optional[Reason]:
-    """A reason when any fact path the check reads was not collected or has an error."""
-    domains = {p.split(".")[0] for p in reads}
-    missing = sorted(d for d in domains if d not in facts.collected)
-    if missing:
-        joined = ", ".join(missing)
-        if "documents" in missing:
-            return _r(f"Chưa thu thập dữ liệu: {joined} (chưa quét nội dung tài liệu; chạy lại với --content)",
-                      f"Not collected: {joined} (documents were not scanned; run again with --content)")
-        return _r(f"Chưa thu thập dữ liệu: {joined}", f"Not collected: {joined}")
+    """A reason when a collection error touches a fact path the check reads.
+
+    An error on ``devices.block`` (the list may be incomplete) touches every check reading the
+    list or its fields; an error on ``devices.block.fs_type`` only the checks reading fs_type.
+    """
     errs = []
-    for dom in sorted(domains):
+    for dom in sorted({p.split(".")[0] for p in reads}):
         for err in getattr(facts, dom).errors:
-            if err.affects is None or any(p == err.affects or p.startswith(err.affects + ".") or err.affects.startswith(p + ".") for p in reads):
+            if err.affects is None or any(p == err.affects or p.startswith(err.affects + ".") for p in reads):
                 errs.append(f"{err.source}: {err.message}")
     if errs:
         text = "; ".join(errs[:5]) + (f" (+{len(errs) - 5})" if len(errs) > 5 else "")
@@ -322,23 +332,33 @@ def _judge(check: CompiledCheck, facts: F.Facts, ctx: EvalContext, answers: Mapp
                             ans.status if ans else None, ans.note if ans else None)
     status, reason, evidence = "pass", _pass_reason(check), ()
     if spec.mode in ("automated", "hybrid"):
+        absent = _not_collected(facts, check.reads)
+        if absent is not None:
+            return "error", absent, (), manual
+        # A failure found in what could be read stands; a pass or n/a built on facts that could
+        # not all be read is an error ("could not check" is never pass).
         problem = _collection_problem(facts, check.reads)
-        if problem is not None:
-            return "error", problem, (), manual
         trace = C.Trace()
         if check.applies_to is not None:
             applies = C.evaluate(check.applies_to, facts, ctx, underlying, trace)
+            if problem is not None and applies is not True:
+                return "error", problem, (), manual
             if applies is None:
                 return "error", _missing_reason(trace), (), manual
             if applies is False:
                 return "not_applicable", _r("Không áp dụng cho máy này", "Does not apply to this machine"), (), manual
         trace = C.Trace()
         verdict = C.evaluate(check.fail_if, facts, ctx, underlying, trace)
-        if verdict is None:
-            return "error", _missing_reason(trace), (), manual
         if verdict:
             evidence = _evidence(check, trace)
-            return "fail", _fail_reason(check, evidence), evidence, manual
+            reason = _fail_reason(check, evidence)
+            if problem is not None:
+                reason = _r(reason.vi + f" ({problem.vi})", reason.en + f" ({problem.en})")
+            return "fail", reason, evidence, manual
+        if problem is not None:
+            return "error", problem, (), manual
+        if verdict is None:
+            return "error", _missing_reason(trace), (), manual
     if spec.mode in ("manual", "hybrid"):
         if manual.answer is None:
             return "not_reviewed", _r("Chờ cán bộ kiểm tra trả lời", "Awaiting the inspector's answer"), evidence, manual

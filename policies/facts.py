@@ -94,10 +94,10 @@ class NetInterface:
 
 @dataclass(frozen=True)
 class Route:
-    """One route from the main routing table."""
+    """One route from any routing table except ``local`` (a VPN's default route in its own table counts)."""
 
     destination: str
-    """Destination in CIDR form; 0.0.0.0/0 and ::/0 are default routes."""
+    """Destination in CIDR form; 0.0.0.0/0 and ::/0 are default routes (from every table but ``local``)."""
     interface: Optional[str] = None
     """Outgoing interface."""
     gateway: Optional[str] = None
