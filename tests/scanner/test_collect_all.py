@@ -49,9 +49,11 @@ def test_a_crashing_collector_is_an_error_not_a_crash(monkeypatch):
 
 
 def test_normal_user_gets_errors_never_a_clean_pass(open_tmp):
-    secret = open_tmp / "mat"
+    locked = open_tmp / "locked"  # nobody cannot even stat the marked folder below it
+    secret = locked / "mat"
     (secret / "inner").mkdir(parents=True)
     os.chmod(secret, 0o700)
+    os.chmod(locked, 0o700)
     ctx = EvalContext(folders_declared=True)
 
     def run():
