@@ -62,7 +62,7 @@ def test_normal_user_gets_errors_never_a_clean_pass(open_tmp):
     facts = F.from_dict(F.Facts, as_nobody(run))
     results, ev = judge(facts, context=ctx)
     assert results["BMNN-FLD-001"].status == "error", results["BMNN-FLD-001"].reason.en
-    assert results["BMNN-AGT-001"].status == "error"
+    assert results["BMNN-AGT-001"].status in ("error", "fail")  # fail where the agent is not installed
     assert ev.summary.verdict != "COMPLIANT"
     # as root the same folder is readable and passes
     root_facts = C.collect_all(domains=["folders"], marked_folders=[{"path": str(secret), "owner": "root"}])

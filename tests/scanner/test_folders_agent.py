@@ -64,7 +64,7 @@ def test_agent_not_installed_not_running(tmp_path):
     assert (a.installed, a.running, a.journal_verified) == (False, False, None)
     assert any(e.affects == "agent.journal_verified" for e in a.errors)
     results, _ = judge(F.Facts(agent=a, collected=("agent",)))
-    assert results["BMNN-AGT-001"].status == "error"  # until the journal can be verified
+    assert results["BMNN-AGT-001"].status == "fail"  # not installed decides it, whatever the journal says
 
 
 def test_agent_running_with_journal_verifier(tmp_path, monkeypatch):
