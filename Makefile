@@ -21,7 +21,9 @@ test: setup sysdeps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 scan: setup
-	-$(BIN)/bmnn scan $(SCAN_ARGS)
+	@$(BIN)/bmnn scan $(SCAN_ARGS); rc=$$?; case $$rc in \
+	  0) ;; 2) echo "(bmnn scan: exit 2 = non-compliant)";; 3) echo "(bmnn scan: exit 3 = incomplete)";; \
+	  *) echo "(bmnn scan: exit $$rc = error)"; exit $$rc;; esac
 
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -27,13 +27,16 @@ def report(doc: dict, console, lang: str = "vi") -> None:
         group = [r for r in rows if r["category"] == cat]
         if not group:
             continue
+        wide = console.width >= 120  # narrow consoles get the citation under the title, not a column
         table = Table(title=t("category." + cat, lang), title_justify="left", expand=True, show_lines=True)
         table.add_column(t("scan.status", lang), no_wrap=True)
         table.add_column(t("policy.id", lang), no_wrap=True)
-        table.add_column(t("policy.severity", lang), no_wrap=True)
+        if wide:
+            table.add_column(t("policy.severity", lang), no_wrap=True)
         table.add_column(t("record.check", lang), ratio=3)
         table.add_column(t("record.evidence", lang), ratio=4)
-        table.add_column(t("record.legal", lang), ratio=2)
+        if wide:
+            table.add_column(t("record.legal", lang), ratio=2)
         for r in group:
             st = r["status"]
             status = f"[{COLOURS[st]}]{SYMBOLS[st]} {t('status.' + st, lang)}[/]"
@@ -41,8 +44,13 @@ def report(doc: dict, console, lang: str = "vi") -> None:
             ev = evidence_lines(r)
             if ev and st in ("fail", "waived", "informational"):
                 detail += "\n" + "\n".join("  • " + escape(e) for e in ev)
-            table.add_row(status, r["check_id"], t("severity." + r["severity"], lang), escape(r["title"][lk]), detail,
-                          escape(primary_citation(r, lang)))
+            if wide:
+                table.add_row(status, r["check_id"], t("severity." + r["severity"], lang), escape(r["title"][lk]), detail,
+                              escape(primary_citation(r, lang)))
+            else:
+                title = (f"{escape(r['title'][lk])}\n[dim]{t('severity.' + r['severity'], lang)} · "
+                         f"{escape(primary_citation(r, lang))}[/dim]")
+                table.add_row(status, r["check_id"], title, detail)
         console.print(table)
     hidden = sum(1 for r in doc["results"] if r["status"] == "not_selected")
     if hidden:
