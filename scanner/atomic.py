@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 
 
 def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` via a temporary file, fsync, rename, fsync of the directory."""
+    """Write ``data`` to ``path`` via a temporary file, fsync, rename, fsync of the directory.
+
+    A target that exists and is not a regular file (``/dev/null``, ``/dev/stdout``, a FIFO) is
+    written in place: renaming over it would replace the device node with a file.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return
     directory = os.path.dirname(os.path.abspath(path)) or "."
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
