@@ -53,7 +53,7 @@ import socket
 import sqlite3
 import threading
 import urllib.parse
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
@@ -158,13 +158,16 @@ class Record:
         return bytes.fromhex(self.prev_hash) + canonical_json(self.body()).encode("utf-8")
 
     def to_dict(self) -> dict:
-        """Plain JSON-ready form."""
-        return asdict(self)
+        """Plain JSON-ready form (shallow: evidence is shared, not copied)."""
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Record":
         """Inverse of ``to_dict`` (used by the IPC client)."""
         return cls(**{k: d.get(k) for k in cls.__dataclass_fields__})
+
+
+_FIELDS = tuple(f.name for f in fields(Record))
 
 
 @dataclass(frozen=True)
@@ -367,28 +370,28 @@ class Journal:
         if unknown:
             raise AgentError(f"unknown record field(s) {sorted(unknown)}", kind="usage")
         ev = e.get("evidence")
-        ev = None if ev is None else json.loads(canonical_json(ev))
-        return dict(kind=kind, check_id=e.get("check_id"), severity=sev, evidence=ev, message=e.get("message"),
-                    time=e.get("time") or now_iso())
+        ev_json = None if ev is None else canonical_json(ev)
+        ev = None if ev is None else json.loads(ev_json)  # exactly what is stored and hashed
+        return dict(kind=kind, check_id=e.get("check_id"), severity=sev, evidence=ev, evidence_json=ev_json,
+                    message=e.get("message"), time=e.get("time") or now_iso())
 
     def _append_in_txn(self, prepared: list[dict]) -> list[Record]:
         meta = self._meta()
         seq = int(meta["next_seq"])
         key = bytes.fromhex(meta["next_key"])
         prev = meta["head_hash"]
-        out = []
+        out, rows = [], []
         for e in prepared:
             rec = Record(seq, e["time"], self.host, e["kind"], e["check_id"], e["severity"], e["evidence"],
                          e["message"], prev, "", "")
             data = rec.signed_bytes()
             h = hashlib.sha256(data).hexdigest()
             mac = hmac.new(key, data, hashlib.sha256).hexdigest()
-            self._conn.execute(f"INSERT INTO records({_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                               (seq, rec.time, rec.host, rec.kind, rec.check_id, rec.severity,
-                                None if rec.evidence is None else canonical_json(rec.evidence), rec.message,
-                                prev, h, mac))
-            out.append(Record(**{**rec.to_dict(), "hash": h, "mac": mac}))
+            rows.append((seq, rec.time, rec.host, rec.kind, rec.check_id, rec.severity, e["evidence_json"],
+                         rec.message, prev, h, mac))
+            out.append(replace(rec, hash=h, mac=mac))
             prev, seq, key = h, seq + 1, evolve(key)
+        self._conn.executemany(f"INSERT INTO records({_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
         self._conn.executemany("UPDATE meta SET value = ? WHERE name = ?",
                                [(str(seq), "next_seq"), (key.hex(), "next_key"), (prev, "head_hash")])
         return out

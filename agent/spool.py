@@ -53,7 +53,7 @@ class JournalWriter:
         event.setdefault("time", None)
         if event["time"] is None:
             event["time"] = now_iso()
-        Journal._check_event(event)  # a bad event is a programming error: raise now, never spool it
+        Journal._check_event(dict(event))  # a bad event is a programming error: raise now, never spool it
         with self._lock:
             self._enqueue(event)
             return self._flush_locked()
