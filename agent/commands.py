@@ -1,0 +1,325 @@
+"""CLI commands of the agent: ``bmnn events [verify]``, ``bmnn status``, ``bmnn reload``.
+
+cli.py registers them (``cli.add_command(events_group)`` ...). They follow its conventions:
+Vietnamese text by default, ``--lang en``, ``--json``, and exit codes 0 ok, 1 usage/internal
+error (the daemon not running included), 4 integrity failure (``events verify``) or a rejected
+policy (``reload``). ``events`` and ``events verify`` read the journal file directly (read-only)
+so they work without the daemon; a member of the bmnn group who cannot read the file is served
+through the daemon's socket instead.
+
+Never imported by the daemon.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from typing import Any, Iterator, Optional
+
+import click
+
+from .errors import AgentError
+
+EXIT_OK, EXIT_ERROR, EXIT_INTEGRITY = 0, 1, 4
+
+_T: dict[str, tuple[str, str]] = {
+    "kind.violation": ("vi phạm", "violation"),
+    "kind.cleared": ("hết vi phạm", "cleared"),
+    "kind.file": ("tệp", "file"),
+    "kind.state": ("trạng thái", "state"),
+    "kind.gap": ("mất giám sát", "gap"),
+    "kind.agent_start": ("khởi động", "agent start"),
+    "kind.agent_stop": ("dừng", "agent stop"),
+    "kind.heartbeat": ("nhịp", "heartbeat"),
+    "kind.policy_loaded": ("nạp chính sách", "policy loaded"),
+    "kind.enforced": ("ngăn chặn", "enforced"),
+    "kind.ack": ("xác nhận", "acknowledged"),
+    "kind.checkpoint": ("mốc lưu trữ", "checkpoint"),
+    "verify.ok": ("Nhật ký toàn vẹn: {count} bản ghi ({range}), chuỗi băm hợp lệ.",
+                  "Journal intact: {count} records ({range}), hash chain valid."),
+    "verify.mac_yes": ("Đã kiểm tra MAC bằng khóa ban đầu.", "MACs checked with the initial key."),
+    "verify.mac_no": ("Chưa kiểm tra MAC (không có khóa ban đầu, dùng --key TỆP): chỉ kiểm tra chuỗi băm, "
+                      "không phát hiện được việc ghi lại toàn bộ chuỗi.",
+                      "MACs not checked (no initial key; use --key FILE): plain hash chain only, which does not "
+                      "detect a fully recomputed chain."),
+    "verify.bad": ("NHẬT KÝ BỊ SỬA ĐỔI: bản ghi đầu tiên sai là #{seq}: {reason}",
+                   "JOURNAL TAMPERED: first bad record is #{seq}: {reason}"),
+    "verify.head": ("Băm cuối (ghi lại để đối chiếu): {hash}", "Head hash (write it down to compare later): {hash}"),
+    "verify.empty": ("Nhật ký trống.", "The journal is empty."),
+    "status.not_running": ("bmnn-agent không chạy: {msg}", "bmnn-agent is not running: {msg}"),
+    "status.running": ("bmnn-agent đang chạy (pid {pid}), thời gian chạy {uptime}",
+                       "bmnn-agent running (pid {pid}), uptime {uptime}"),
+    "status.policy": ("Chính sách: {sha} hồ sơ {profile}", "Policy: {sha} profile {profile}"),
+    "status.sources": ("Nguồn sự kiện", "Event sources"),
+    "status.none": ("(chưa có)", "(none)"),
+    "status.alive": ("hoạt động", "alive"),
+    "status.dead": ("ĐÃ DỪNG", "STOPPED"),
+    "status.reconcile": ("Đối chiếu gần nhất: {t}", "Last reconcile: {t}"),
+    "status.open": ("Vi phạm đang mở: {n}", "Open violations: {n}"),
+    "status.acked": ("đã xác nhận", "acknowledged"),
+    "status.sinks": ("Đầu ra", "Sinks"),
+    "status.sink_ok": ("tốt", "ok"),
+    "status.sink_failing": ("LỖI", "FAILING"),
+    "status.journal": ("Nhật ký: {path}, bản ghi cuối #{head}, chờ ghi {pending}",
+                       "Journal: {path}, head #{head}, pending {pending}"),
+    "reload.ok": ("Đã nạp lại chính sách {sha} (hồ sơ {profile}).", "Policy {sha} reloaded (profile {profile})."),
+    "reload.bad": ("Chính sách mới không hợp lệ, vẫn dùng chính sách cũ {sha}:",
+                   "The new policy is invalid; keeping {sha}:"),
+}
+
+
+def _t(key: str, lang: str, **kw: Any) -> str:
+    pair = _T.get(key)
+    text = key if pair is None else pair[1 if lang == "en" else 0]
+    return text.format(**kw) if kw else text
+
+
+def _lang_option(f):
+    return click.option("--lang", type=click.Choice(["vi", "en"]), default=None,
+                        help="Ngôn ngữ / language (vi, en).")(f)
+
+
+def _lang(ctx: click.Context, lang: Optional[str]) -> str:
+    if lang:
+        return lang
+    obj = ctx.find_root().obj
+    return getattr(obj, "lang", None) or "vi"
+
+
+def _paths(ctx: click.Context):
+    from .paths import from_env
+    obj = ctx.find_root().obj
+    return from_env(config_dir=getattr(obj, "config_dir", None))
+
+
+def _fail(exc: AgentError) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+_REL = re.compile(r"^(\d+)\s*([smhdw])$")
+
+
+def parse_since(text: str, now: Optional[dt.datetime] = None) -> str:
+    """``--since``: 30m, 2h, 7d, 1w, an ISO date or date-time (local time unless it has a zone);
+    returned as the journal's UTC format."""
+    from .journal import iso
+    now = now or dt.datetime.now(dt.timezone.utc)
+    m = _REL.match(text.strip())
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        secs = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit] * n
+        return iso(now - dt.timedelta(seconds=secs))
+    try:
+        t = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: use 30m, 2h, 7d, 2026-11-23 or 2026-11-23T08:00") from None
+    if t.tzinfo is None:
+        t = t.astimezone()  # local time
+    return iso(t)
+
+
+def _line(r: dict[str, Any], lang: str) -> str:
+    parts = [f"#{r['seq']:<6}", r["time"].replace("T", " ")[:19] + "Z", _t(f"kind.{r['kind']}", lang)]
+    if r.get("check_id"):
+        parts.append(r["check_id"])
+    if r.get("severity"):
+        parts.append(f"[{r['severity']}]")
+    if r.get("message"):
+        parts.append(r["message"])
+    return "  ".join(parts)
+
+
+class _Reader:
+    """Records from the journal file, or through the daemon when the file cannot be read."""
+
+    def __init__(self, path, socket_path):
+        from .journal import Journal
+        self.journal = None
+        self.client = None
+        try:
+            self.journal = Journal.open(path, readonly=True)
+        except AgentError as exc:
+            import os
+            if os.path.exists(path) and os.access(path, os.R_OK):
+                raise
+            from .ipc import IpcClient
+            self.client = IpcClient(socket_path)
+            self._first_error = exc
+
+    def fetch(self, since_seq: Optional[int], since_time: Optional[str], kinds) -> Iterator[dict[str, Any]]:
+        if self.journal is not None:
+            for r in self.journal.records(since_seq=since_seq, since_time=since_time, kinds=kinds or None):
+                yield r.to_dict()
+            return
+        last = since_seq
+        while True:
+            try:
+                batch = self.client.call("events", since_seq=last, since_time=since_time, limit=5000)
+            except AgentError as exc:
+                if exc.kind == "not_running":
+                    raise self._first_error from None
+                raise
+            for r in batch:
+                if not kinds or r["kind"] in kinds:
+                    yield r
+            if len(batch) < 5000:
+                return
+            last = batch[-1]["seq"]
+
+
+@click.group("events", invoke_without_command=True)
+@click.option("--since", default=None, metavar="T", help="Từ thời điểm / since: 30m, 2h, 7d, 2026-11-23, ISO time.")
+@click.option("--follow", "-f", is_flag=True, help="Theo dõi bản ghi mới / keep printing new records.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines output (one record per line).")
+@click.option("--kind", "kinds", multiple=True, help="Chỉ loại này / only this kind (repeatable).")
+@click.option("--journal", "journal_path", default=None, type=click.Path(dir_okay=False),
+              help="Tệp nhật ký / journal file (default $BMNN_STATE_DIR/journal.db).")
+@_lang_option
+@click.pass_context
+def events_group(ctx: click.Context, since: Optional[str], follow: bool, as_json: bool, kinds: tuple[str, ...],
+                 journal_path: Optional[str], lang: Optional[str]) -> None:
+    """Nhật ký sự kiện chống sửa đổi / the tamper-evident event journal."""
+    if ctx.invoked_subcommand is not None:
+        ctx.meta["bmnn.journal"] = journal_path
+        return
+    lang = _lang(ctx, lang)
+    paths = _paths(ctx)
+    since_time = parse_since(since) if since else None
+    try:
+        reader = _Reader(journal_path or paths.journal, paths.socket)
+        last: Optional[int] = None
+        for r in reader.fetch(None, since_time, kinds):
+            click.echo(json.dumps(r, ensure_ascii=False) if as_json else _line(r, lang))
+            last = r["seq"]
+        while follow:
+            time.sleep(0.5)
+            if last is None:
+                batch = list(reader.fetch(None, since_time, kinds))
+            else:
+                batch = list(reader.fetch(last, None, kinds))
+            for r in batch:
+                click.echo(json.dumps(r, ensure_ascii=False) if as_json else _line(r, lang))
+                last = r["seq"]
+    except AgentError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        return
+
+
+@events_group.command("verify")
+@click.option("--key", "key_path", default=None, type=click.Path(dir_okay=False),
+              help="Khóa ban đầu / initial key file (default: journal.key beside the journal).")
+@click.option("--journal", "journal_path", default=None, type=click.Path(dir_okay=False),
+              help="Tệp nhật ký / journal file.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_lang_option
+@click.pass_context
+def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Optional[str], as_json: bool,
+                  lang: Optional[str]) -> None:
+    """Kiểm tra toàn vẹn nhật ký / verify the journal's hash chain (exit 4 names the first bad record)."""
+    from .journal import Journal
+    lang = _lang(ctx, lang)
+    path = journal_path or ctx.parent.meta.get("bmnn.journal") or _paths(ctx).journal
+    try:
+        with Journal.open(path, readonly=True) as j:
+            key = None
+            if key_path:
+                key = j.read_initial_key(key_path)
+                if key is None:
+                    raise AgentError(f"cannot read a 32-byte hex key from {key_path}", kind="usage")
+            res = j.verify(key)
+    except AgentError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        click.echo(json.dumps({"journal": str(path), **res.__dict__}, ensure_ascii=False, indent=2))
+    elif res.ok:
+        if res.count == 0:
+            click.echo(_t("verify.empty", lang))
+        else:
+            click.echo(_t("verify.ok", lang, count=res.count, range=f"#{res.first_seq}..#{res.head_seq}"))
+            click.echo(_t("verify.head", lang, hash=res.head_hash))
+        click.echo(_t("verify.mac_yes" if res.mac_checked else "verify.mac_no", lang))
+    else:
+        click.echo(_t("verify.bad", lang, seq=res.first_bad_seq, reason=res.reason), err=True)
+    if not res.ok:
+        raise SystemExit(EXIT_INTEGRITY)
+
+
+def _uptime(s: float) -> str:
+    s = int(s)
+    d, s = divmod(s, 86400)
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    return (f"{d}d " if d else "") + f"{h:02d}:{m:02d}:{s:02d}"
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_lang_option
+@click.pass_context
+def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> None:
+    """Trạng thái dịch vụ giám sát / state of the bmnn-agent daemon."""
+    from .ipc import IpcClient
+    lang = _lang(ctx, lang)
+    try:
+        st = IpcClient(_paths(ctx).socket).call("status")
+    except AgentError as exc:
+        if exc.kind != "not_running":
+            raise _fail(exc) from None
+        if as_json:
+            click.echo(json.dumps({"running": False, "error": str(exc)}, ensure_ascii=False, indent=2))
+        else:
+            click.echo(_t("status.not_running", lang, msg=str(exc)), err=True)
+        raise SystemExit(EXIT_ERROR)
+    if as_json:
+        click.echo(json.dumps(st, ensure_ascii=False, indent=2))
+        return
+    click.echo(_t("status.running", lang, pid=st["pid"], uptime=_uptime(st["uptime_s"])))
+    pol = st.get("policy") or {}
+    click.echo(_t("status.policy", lang, sha=(pol.get("sha256") or "-")[:16], profile=pol.get("profile")))
+    click.echo(_t("status.sources", lang) + ":")
+    if not st["sources"]:
+        click.echo("  " + _t("status.none", lang))
+    for s in st["sources"]:
+        click.echo(f"  {s['name']}: {_t('status.alive' if s['alive'] else 'status.dead', lang)}")
+    click.echo(_t("status.reconcile", lang, t=st.get("last_reconcile") or _t("status.none", lang)))
+    click.echo(_t("status.open", lang, n=len(st["open_violations"])))
+    for v in st["open_violations"]:
+        ack = f" ({_t('status.acked', lang)})" if v.get("acknowledged") else ""
+        click.echo(f"  {v['check_id']} [{v.get('severity')}] #{v['seq']} {v['time']}{ack}: {v.get('message') or ''}")
+    click.echo(_t("status.sinks", lang) + ":")
+    for s in st["sinks"]:
+        state = _t("status.sink_failing" if s["failing"] else "status.sink_ok", lang)
+        extra = f"; {s['last_error']}" if s["failing"] and s.get("last_error") else ""
+        note = f" ({s['note']})" if s.get("note") else ""
+        click.echo(f"  {s['name']}: {state}, delivered {s['delivered']}, queued {s['queued']}, "
+                   f"dropped {s['dropped']}{note}{extra}")
+    j = st["journal"]
+    click.echo(_t("status.journal", lang, path=j.get("path"), head=j.get("head_seq"), pending=j.get("pending", 0)))
+    if j.get("last_error"):
+        click.echo(f"  ! {j['last_error']}")
+
+
+@click.command("reload")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_lang_option
+@click.pass_context
+def reload_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> None:
+    """Nạp lại cấu hình và chính sách (kiểm tra trước) / reload config and policy, validated first."""
+    from .ipc import IpcClient
+    lang = _lang(ctx, lang)
+    try:
+        res = IpcClient(_paths(ctx).socket, timeout=60).call("reload")
+    except AgentError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        click.echo(json.dumps(res, ensure_ascii=False, indent=2))
+    elif res.get("ok"):
+        click.echo(_t("reload.ok", lang, sha=(res.get("policy_sha256") or "-")[:16], profile=res.get("profile")))
+    else:
+        click.echo(_t("reload.bad", lang, sha=(res.get("policy_sha256") or "-")[:16]), err=True)
+        click.echo(res.get("error", ""), err=True)
+    if not res.get("ok"):
+        raise SystemExit(EXIT_INTEGRITY)

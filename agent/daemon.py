@@ -1,0 +1,523 @@
+"""The daemon skeleton: policy, journal, sinks, IPC, heartbeats, watchdog, signals, and a hook
+for event sources.
+
+Everything that changes state runs on one thread, the main loop: sources and IPC handlers hand
+work to it (``submit``, ``call_soon``) and it journals, then fans out to the sinks. The loop sleeps
+in ``select`` on a self-pipe that signals (``signal.set_wakeup_fd``) and other threads write to,
+so it wakes only for work, a heartbeat, a watchdog ping or a spool retry (idle: one wakeup per
+``WatchdogSec/2``, 15 s with the shipped unit).
+
+Event sources (rtnetlink, udev, inotify) are added with ``register_source``: an object with
+``name``, ``start(daemon)``, ``stop()`` and ``alive()``. A source that dies is noticed on the next
+tick and journaled once as a ``gap``. On a trigger a source calls ``daemon.call_soon(fn)``; ``fn``
+re-reads the state, evaluates and passes the ``Evaluation`` to ``daemon.reconcile``, which
+journals each new violation and each cleared one.
+
+This module must not import rich, Jinja2 or the report code (see the design notes).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import os
+import queue
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional, Protocol
+
+from . import sdnotify
+from .config import AgentConfig, load_config
+from .errors import AgentError
+from .ipc import IpcServer, Peer
+from .journal import Journal, Record, now_iso
+from .paths import Paths
+from .sinks import RuleInfo, SinkContext, SinkRunner
+from .spool import JournalWriter
+
+VIOLATION_STATUSES = ("fail",)
+CLEAR_STATUSES = ("pass", "not_applicable", "not_selected", "waived", "informational")
+
+
+class Source(Protocol):
+    """An event source the lead's main-loop integration registers."""
+
+    name: str
+
+    def start(self, daemon: "Daemon") -> None:
+        """Start watching (its own thread); call ``daemon.call_soon``/``daemon.submit`` on events."""
+
+    def stop(self) -> None:
+        """Stop watching."""
+
+    def alive(self) -> bool:
+        """Still watching (False after a crash: the daemon journals a gap)."""
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    """The policy in force (the last one that validated)."""
+
+    bundle: Any
+    """policies.loader.Bundle."""
+    tailoring: Any
+    """policies.schema.Tailoring (merged local.d)."""
+    tailoring_files: tuple[str, ...]
+    """Files of local.d that were read."""
+    profile: str
+    """Profile evaluated."""
+    sha256: str
+    """Bundle hash."""
+    loaded_at: str
+    """When it was loaded."""
+
+
+def log(priority: int, text: str) -> None:
+    """The daemon's own diagnostics: stderr with a syslog prefix (journald keeps the priority)."""
+    try:
+        sys.stderr.write(f"<{priority}>bmnn-agent: {text}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _machine_id() -> Optional[str]:
+    try:
+        return open("/etc/machine-id").read().strip() or None
+    except OSError:
+        return None
+
+
+class Daemon:
+    """bmnn-agent."""
+
+    def __init__(self, paths: Paths, *, policy_dir: Optional[str] = None, env: Optional[Mapping[str, str]] = None):
+        self.paths = paths
+        self.env = os.environ if env is None else env
+        self.policy_dir = policy_dir if policy_dir is not None else self.env.get("BMNN_POLICY_DIR")
+        self.sources: list[Source] = []
+        self._dead_sources: set[str] = set()
+        self._queue: queue.Queue[Callable[[], Any]] = queue.Queue()
+        self._rfd, self._wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._stop = False
+        self._reload = False
+        self.started_mono = time.monotonic()
+        self.started = now_iso()
+        self.config: AgentConfig = AgentConfig()
+        self.policy: Optional[PolicyState] = None
+        self.journal: Optional[Journal] = None
+        self.writer: Optional[JournalWriter] = None
+        self.sinks: Optional[SinkRunner] = None
+        self.ipc: Optional[IpcServer] = None
+        self.open_violations: dict[str, dict[str, Any]] = {}
+        self.last_reconcile: Optional[str] = None
+        self.last_heartbeat: Optional[str] = None
+        self.host = socket.gethostname()
+        self.host_id = _machine_id()
+        self.watchdog_pings = 0
+
+    # ------------------------------------------------------------ API for sources and the lead
+
+    def register_source(self, source: Source) -> None:
+        """Add an event source; started after READY, stopped before agent_stop."""
+        self.sources.append(source)
+
+    def wake(self) -> None:
+        """Wake the main loop (safe from any thread)."""
+        try:
+            os.write(self._wfd, b"w")
+        except (BlockingIOError, OSError):
+            pass
+
+    def call_soon(self, fn: Callable[[], Any]) -> concurrent.futures.Future:
+        """Run ``fn`` on the main loop; the future holds its result or exception."""
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+
+        def run() -> None:
+            if not fut.set_running_or_notify_cancel():
+                return
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:
+                fut.set_exception(exc)
+
+        self._queue.put(run)
+        self.wake()
+        return fut
+
+    def submit(self, kind: str, **fields: Any) -> concurrent.futures.Future:
+        """Journal an event from any thread (returns a future of the records written)."""
+        return self.call_soon(lambda: self.record(kind, **fields))
+
+    def record(self, kind: str, **fields: Any) -> list[Record]:
+        """Journal (or spool) one event, then hand what was written to the sinks. Main loop only."""
+        records = self.writer.write(kind, **fields)
+        if not records and self.writer.last_error:
+            log(3, self.writer.last_error)
+        for r in records:
+            self._after_journal(r)
+        return records
+
+    def reconcile(self, evaluation: Any) -> list[Record]:
+        """Journal the difference between an ``Evaluation`` and the open violations. Main loop only.
+
+        A ``fail`` that is not open becomes a ``violation``; an open one whose check now passes,
+        no longer applies, is waived or deselected becomes ``cleared``; ``error`` and
+        ``not_reviewed`` leave it open (we cannot tell).
+        """
+        lang = self.config.lang
+        out: list[Record] = []
+        for r in evaluation.results:
+            cid = r.check_id
+            if r.status in VIOLATION_STATUSES and cid not in self.open_violations:
+                ev = {"evidence": [dict(e) for e in r.evidence],
+                      "legal_refs": [f"{x.source} art.{x.article}" + (f" cl.{x.clause}" if x.clause else "")
+                                     for x in r.legal_refs],
+                      "profile": evaluation.profile_id, "policy_sha256": evaluation.policy_sha256}
+                out += self.record("violation", check_id=cid, severity=r.severity, evidence=ev,
+                                   message=r.reason.get(lang))
+            elif r.status in CLEAR_STATUSES and cid in self.open_violations:
+                out += self.record("cleared", check_id=cid, severity=r.severity,
+                                   evidence={"status": r.status, "since_seq": self.open_violations[cid]["seq"]},
+                                   message=r.reason.get(lang))
+        self.last_reconcile = now_iso()
+        return out
+
+    def _after_journal(self, r: Record) -> None:
+        if r.kind == "violation" and r.check_id:
+            self.open_violations[r.check_id] = {"seq": r.seq, "time": r.time, "severity": r.severity,
+                                                "message": r.message, "acknowledged": False}
+        elif r.kind == "cleared" and r.check_id:
+            self.open_violations.pop(r.check_id, None)
+        elif r.kind == "ack" and r.check_id in self.open_violations:
+            self.open_violations[r.check_id]["acknowledged"] = True
+        if self.sinks is not None:
+            self.sinks.submit(r)
+
+    # ------------------------------------------------------------ policy
+
+    def load_policy(self) -> PolicyState:
+        """Load and validate bundle + local.d; raises AgentError(config) and changes nothing on error."""
+        from policies.errors import PolicyError
+        from policies.loader import load_bundle, load_tailoring
+        try:
+            bundle = load_bundle(self.policy_dir)
+            lt = load_tailoring(self.paths.local_d, bundle)
+        except PolicyError as exc:
+            raise AgentError(exc.render(), kind="config") from None
+        profile = self.config.profile or lt.tailoring.profile or bundle.default_profile
+        if profile not in bundle.profiles:
+            raise AgentError(f"unknown profile {profile!r}; known: {', '.join(sorted(bundle.profiles))}",
+                             kind="config")
+        return PolicyState(bundle, lt.tailoring, lt.files, profile, bundle.sha256, now_iso())
+
+    def reload(self) -> dict[str, Any]:
+        """Validate the new agent.yaml and policy first; switch only if both are good. Main loop only."""
+        old = self.policy.sha256 if self.policy else None
+        try:
+            cfg = load_config(self.paths.agent_config)
+            saved, self.config = self.config, cfg
+            try:
+                pol = self.load_policy()
+            finally:
+                self.config = saved
+        except AgentError as exc:
+            self.record("policy_loaded", severity="high", evidence={"ok": False, "error": str(exc)[:4000], "kept": old},
+                        message=f"reload rejected, keeping the policy in force ({(old or '-')[:12]}): "
+                                f"{str(exc).splitlines()[0][:300]}")
+            return {"ok": False, "error": str(exc), "policy_sha256": old}
+        sinks_changed = cfg.sinks != self.config.sinks or cfg.labels != self.config.labels
+        self.config, self.policy = cfg, pol
+        if sinks_changed:
+            self._start_sinks()
+        self.record("policy_loaded", severity="info",
+                    evidence={"ok": True, "sha256": pol.sha256, "previous": old, "profile": pol.profile,
+                              "local_d": list(pol.tailoring_files)},
+                    message=f"policy {pol.sha256[:12]} profile {pol.profile} loaded")
+        return {"ok": True, "policy_sha256": pol.sha256, "previous": old, "profile": pol.profile}
+
+    def rule_info(self, check_id: str) -> Optional[RuleInfo]:
+        """Title and legal reference of a check in the policy in force (for SIEM rule.* fields)."""
+        pol = self.policy
+        if pol is None or check_id not in pol.bundle.checks:
+            return None
+        from policies.citation import resolve
+        spec = pol.bundle.checks[check_id].spec
+        refs = []
+        for ref in spec.legal_refs:
+            try:
+                refs.append(resolve(pol.bundle.sources, ref.source, ref.article, ref.clause, self.config.lang).label)
+            except Exception:
+                refs.append(f"{ref.source} {ref.article}")
+        return RuleInfo(spec.title.get(self.config.lang), "; ".join(refs) or None, spec.category)
+
+    # ------------------------------------------------------------ sinks
+
+    def _start_sinks(self) -> None:
+        from .sinks import alert, ecs, hook, journald, syslog
+        cfg = self.config
+        ctx = SinkContext(host_name=self.host, host_id=self.host_id, labels=dict(cfg.labels), rules=self.rule_info,
+                          policy_sha256=self.policy.sha256 if self.policy else None)
+        sinks: list[Any] = []
+        sc = cfg.sinks
+        if sc.journald.enabled:
+            sinks.append(journald.Sink(ctx))
+        if sc.ecs.enabled:
+            sinks.append(ecs.Sink(sc.ecs.path or self.paths.ecs_log, ctx, fsync=sc.ecs.fsync))
+        if sc.syslog.enabled:
+            sinks.append(syslog.Sink(sc.syslog.address, ctx, facility=sc.syslog.facility, app_name=sc.syslog.app_name,
+                                     sd_id=sc.syslog.sd_id))
+        for h in sc.hooks:
+            sinks.append(hook.Sink(h.command, ctx, timeout=h.timeout, kinds=h.kinds, min_severity=h.min_severity,
+                                   name=h.name))
+        if sc.alert.enabled:
+            sinks.append(alert.Sink(ctx, wall=sc.alert.wall, desktop=sc.alert.desktop, kinds=sc.alert.kinds,
+                                    min_severity=sc.alert.min_severity))
+        old, self.sinks = self.sinks, SinkRunner(sinks, queue_size=cfg.queue_size).start()
+        if old is not None:
+            old.stop(timeout=2.0)
+
+    # ------------------------------------------------------------ IPC handlers (IPC threads)
+
+    def _ipc_status(self, params: Mapping[str, Any], peer: Peer) -> Any:
+        return self.call_soon(self.status).result(timeout=10)
+
+    def _ipc_events(self, params: Mapping[str, Any], peer: Peer) -> Any:
+        since_seq = params.get("since_seq")
+        since_time = params.get("since_time")
+        limit = params.get("limit", 1000)
+        if not isinstance(limit, int) or not 1 <= limit <= 10000:
+            raise AgentError("limit must be an integer from 1 to 10000", kind="usage")
+        if since_seq is not None and not isinstance(since_seq, int):
+            raise AgentError("since_seq must be an integer", kind="usage")
+        if since_time is not None and not isinstance(since_time, str):
+            raise AgentError("since_time must be an ISO 8601 string", kind="usage")
+        return [r.to_dict() for r in self.journal.records(since_seq=since_seq, since_time=since_time, limit=limit)]
+
+    def _ipc_reload(self, params: Mapping[str, Any], peer: Peer) -> Any:
+        return self.call_soon(self.reload).result(timeout=60)
+
+    def _ipc_ack(self, params: Mapping[str, Any], peer: Peer) -> Any:
+        cid = params.get("check_id")
+        note = params.get("note")
+        if not isinstance(cid, str) or (note is not None and not isinstance(note, str)):
+            raise AgentError("ack needs check_id (string) and an optional note (string)", kind="usage")
+
+        def do() -> Any:
+            if cid not in self.open_violations:
+                raise AgentError(f"no open violation for {cid}", kind="usage")
+            v = self.open_violations[cid]
+            recs = self.record("ack", check_id=cid, severity=v.get("severity"),
+                               evidence={"violation_seq": v["seq"], "uid": peer.uid, "pid": peer.pid, "note": note},
+                               message=f"violation #{v['seq']} acknowledged by uid {peer.uid}" + (f": {note}" if note else ""))
+            return {"ok": True, "seq": recs[0].seq if recs else None}
+        return self.call_soon(do).result(timeout=10)
+
+    # ------------------------------------------------------------ status
+
+    def status(self) -> dict[str, Any]:
+        """What ``bmnn status`` shows."""
+        pol = self.policy
+        return {
+            "running": True,
+            "pid": os.getpid(),
+            "host": self.host,
+            "started": self.started,
+            "uptime_s": round(time.monotonic() - self.started_mono, 1),
+            "policy": None if pol is None else {"sha256": pol.sha256, "profile": pol.profile,
+                                                "loaded_at": pol.loaded_at, "local_d": list(pol.tailoring_files)},
+            "sources": [{"name": s.name, "alive": bool(_safe_alive(s))} for s in self.sources],
+            "last_reconcile": self.last_reconcile,
+            "last_heartbeat": self.last_heartbeat,
+            "open_violations": [{"check_id": k, **v} for k, v in sorted(self.open_violations.items())],
+            "sinks": self.sinks.health() if self.sinks else [],
+            "journal": {**(self.journal.stats() if self.journal else {}), **(self.writer.status() if self.writer else {})},
+            "watchdog_pings": self.watchdog_pings,
+        }
+
+    # ------------------------------------------------------------ lifecycle
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if signum == signal.SIGHUP:
+            self._reload = True
+        else:
+            self._stop = True
+
+    def request_stop(self) -> None:
+        """Ask the main loop to stop (any thread)."""
+        self._stop = True
+        self.wake()
+
+    def _restore_open_violations(self) -> None:
+        for r in self.journal.records(kinds=("violation", "cleared", "ack")):
+            self._after_journal_state_only(r)
+
+    def _after_journal_state_only(self, r: Record) -> None:
+        sinks, self.sinks = self.sinks, None
+        try:
+            self._after_journal(r)
+        finally:
+            self.sinks = sinks
+
+    def setup(self) -> None:
+        """Load config and policy, open the journal, start sinks and IPC. Raises AgentError."""
+        self.config = load_config(self.paths.agent_config)
+        self.policy = self.load_policy()
+        self.journal = Journal.open(self.paths.journal, key_path=self.paths.journal_key, host=self.host)
+        self.writer = JournalWriter(self.journal, max_spool=self.config.max_spool)
+        self._restore_open_violations()
+        self._start_sinks()
+        self.ipc = IpcServer(self.paths.socket, {"status": self._ipc_status, "events": self._ipc_events,
+                                                 "reload": self._ipc_reload, "ack": self._ipc_ack}).start()
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT; returns the exit code."""
+        try:
+            self.setup()
+        except AgentError as exc:
+            log(2, f"cannot start: {exc}")
+            sdnotify.notify(f"STATUS=cannot start: {str(exc).splitlines()[0][:200]}", self.env)
+            return 1
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
+        signal.set_wakeup_fd(self._wfd, warn_on_full_buffer=False)
+        pol = self.policy
+        self.record("agent_start", severity="info",
+                    evidence={"pid": os.getpid(), "policy_sha256": pol.sha256, "profile": pol.profile,
+                              "python": sys.version.split()[0], "host_id": self.host_id},
+                    message=f"bmnn-agent started, policy {pol.sha256[:12]}, profile {pol.profile}")
+        self.record("policy_loaded", severity="info",
+                    evidence={"ok": True, "sha256": pol.sha256, "profile": pol.profile,
+                              "local_d": list(pol.tailoring_files)},
+                    message=f"policy {pol.sha256[:12]} profile {pol.profile} loaded")
+        for s in self.sources:
+            try:
+                s.start(self)
+            except Exception as exc:
+                self.record("gap", severity="high", evidence={"source": s.name, "error": str(exc)},
+                            message=f"source {s.name} could not start: {exc}")
+        sdnotify.notify("READY=1\nSTATUS=watching", self.env)
+        log(5, f"ready; journal {self.paths.journal}, socket {self.paths.socket}")
+        try:
+            self._loop()
+        finally:
+            self._shutdown()
+        return 0
+
+    def _loop(self) -> None:
+        wd = sdnotify.watchdog_interval(self.env)
+        hb = self.config.heartbeat_seconds
+        next_hb = time.monotonic() + hb
+        next_wd = time.monotonic()
+        next_retention = time.monotonic() + 60 if self.config.retention_days else None
+        while not self._stop:
+            now = time.monotonic()
+            deadlines = [next_hb]
+            if wd:
+                deadlines.append(next_wd)
+            if self.writer.pending or self.writer.dropped:
+                deadlines.append(now + 5.0)
+            if next_retention:
+                deadlines.append(next_retention)
+            timeout = max(0.0, min(deadlines) - now)
+            try:
+                ready, _, _ = select.select([self._rfd], [], [], timeout)
+            except InterruptedError:
+                ready = []
+            if ready:
+                try:
+                    while os.read(self._rfd, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
+            while True:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                job()
+            if self._stop:
+                break
+            if self._reload:
+                self._reload = False
+                self.reload()
+                hb = self.config.heartbeat_seconds
+            now = time.monotonic()
+            if self.writer.pending or self.writer.dropped:
+                for r in self.writer.flush():
+                    self._after_journal(r)
+            self._check_sources()
+            if now >= next_hb:
+                self.last_heartbeat = now_iso()
+                self.record("heartbeat", evidence={"uptime_s": round(now - self.started_mono),
+                                                   "open_violations": len(self.open_violations)})
+                next_hb = now + hb
+            if next_retention and now >= next_retention:
+                self._retention()
+                next_retention = now + 24 * 3600
+            if wd and now >= next_wd:
+                # pinged from the loop itself: a hung loop stops the pings and systemd restarts us
+                sdnotify.notify("WATCHDOG=1", self.env)
+                self.watchdog_pings += 1
+                next_wd = now + wd
+
+    def _retention(self) -> None:
+        try:
+            rec = self.journal.retention(self.config.retention_days)
+        except AgentError as exc:
+            log(3, f"retention: {exc}")
+            return
+        if rec is not None:
+            self._after_journal(rec)
+
+    def _check_sources(self) -> None:
+        for s in self.sources:
+            if s.name in self._dead_sources:
+                continue
+            if not _safe_alive(s):
+                self._dead_sources.add(s.name)
+                self.record("gap", severity="high", evidence={"source": s.name},
+                            message=f"monitoring gap: source {s.name} stopped")
+
+    def _shutdown(self) -> None:
+        sdnotify.notify("STOPPING=1", self.env)
+        for s in self.sources:
+            try:
+                s.stop()
+            except Exception as exc:
+                log(4, f"stopping source {s.name}: {exc}")
+        if self.ipc is not None:
+            self.ipc.stop()
+        self.record("agent_stop", severity="info", evidence={"uptime_s": round(time.monotonic() - self.started_mono)},
+                    message="bmnn-agent stopped")
+        if self.sinks is not None:
+            self.sinks.stop(timeout=5.0)
+        if self.writer.pending:
+            log(2, f"{self.writer.pending} event(s) could not be journaled before exit: {self.writer.last_error}")
+        self.journal.close()
+
+
+def _safe_alive(s: Source) -> bool:
+    try:
+        return bool(s.alive())
+    except Exception:
+        return False
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Entry point of ``bmnn-agent`` / ``python -m agent``."""
+    from .paths import from_env
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("-h", "--help"):
+        print("usage: bmnn-agent\n\nThe bmnn-guard daemon. Paths: BMNN_CONFIG_DIR, BMNN_STATE_DIR, BMNN_RUNTIME_DIR,"
+              " BMNN_LOG_DIR; policy: BMNN_POLICY_DIR. Run it under systemd (bmnn-agent.service).")
+        return 0
+    if args:
+        print(f"bmnn-agent: unexpected argument {args[0]!r}", file=sys.stderr)
+        return 1
+    return Daemon(from_env()).run()

@@ -1,0 +1,148 @@
+"""A local alert for whoever sits at the machine: ``wall`` to every terminal, and a desktop
+notification (``notify-send``) to each active local graphical session that ``loginctl`` lists.
+
+Both are best-effort and degrade quietly: no ``wall`` binary, no logind (containers, minimal
+installs), no ``notify-send`` (install ``libnotify-bin``) or no graphical session each leave a note
+in ``bmnn status`` instead of an error. An attempt fails (and is retried) only when every channel
+that exists failed, so one event never walls twice because the desktop part failed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from typing import Any, Optional, Sequence
+
+from ..journal import Record
+from . import SEVERITY_RANK, SinkContext
+
+TITLE = {"violation": "bmnn-guard: VI PHẠM / violation", "gap": "bmnn-guard: MẤT GIÁM SÁT / monitoring gap",
+         "enforced": "bmnn-guard: ĐÃ NGĂN CHẶN / enforced"}
+
+
+def graphical_sessions(loginctl: str = "loginctl", timeout: float = 5.0) -> tuple[list[dict[str, Any]], Optional[str]]:
+    """Active local graphical sessions as dicts (id, uid, user, display, type), and a note when
+    sessions could not be listed."""
+    exe = shutil.which(loginctl)
+    if exe is None:
+        return [], "loginctl not found: no desktop notification"
+    try:
+        p = subprocess.run([exe, "list-sessions", "--no-legend", "--no-pager"], capture_output=True, text=True,
+                           timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return [], f"loginctl failed: {exc}"
+    if p.returncode != 0:
+        return [], f"no logind ({(p.stderr.strip().splitlines() or ['?'])[-1][:120]}): no desktop notification"
+    out = []
+    for line in p.stdout.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        try:
+            q = subprocess.run([exe, "show-session", parts[0], "--no-pager", "-p", "Type", "-p", "Active", "-p",
+                                "Remote", "-p", "Display", "-p", "Name", "-p", "User", "-p", "State"],
+                               capture_output=True, text=True, timeout=timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        props = dict(x.split("=", 1) for x in q.stdout.splitlines() if "=" in x)
+        if props.get("Type") in ("x11", "wayland", "mir") and props.get("Active") == "yes" \
+                and props.get("Remote") != "yes" and props.get("User", "").isdigit():
+            out.append({"id": parts[0], "uid": int(props["User"]), "user": props.get("Name"),
+                        "display": props.get("Display") or None, "type": props["Type"]})
+    return out, None
+
+
+class Sink:
+    """wall + desktop notification for violations, gaps and enforcement at or above a severity."""
+
+    name = "alert"
+
+    def __init__(self, ctx: Optional[SinkContext] = None, *, wall: bool = True, desktop: bool = True,
+                 kinds: Sequence[str] = ("violation", "gap", "enforced"), min_severity: str = "high",
+                 wall_cmd: Sequence[str] = ("wall",), notify_cmd: str = "notify-send", loginctl: str = "loginctl",
+                 timeout: float = 10.0):
+        self.ctx = ctx
+        self.wall, self.desktop = wall, desktop
+        self.kinds = set(kinds)
+        self.min_rank = SEVERITY_RANK[min_severity]
+        self.wall_cmd, self.notify_cmd, self.loginctl, self.timeout = list(wall_cmd), notify_cmd, loginctl, timeout
+        self.note: Optional[str] = None
+        self.sent_wall = 0
+        self.sent_desktop = 0
+
+    def accepts(self, record: Record) -> bool:
+        """Only alert-worthy kinds at or above the minimum severity (a gap without one counts as high)."""
+        if record.kind not in self.kinds:
+            return False
+        return SEVERITY_RANK.get(record.severity or "high", 0) >= self.min_rank
+
+    @staticmethod
+    def body(record: Record) -> str:
+        """The alert text."""
+        lines = [record.message or record.kind]
+        if record.check_id:
+            lines.append(f"{record.check_id} [{record.severity or '-'}]  #{record.seq} {record.time}")
+        lines.append("Báo ngay cho cán bộ bảo mật / report to the security officer.")
+        return "\n".join(lines)
+
+    def emit(self, record: Record) -> None:
+        """Send the alert on every channel that exists; raise only when all of them failed."""
+        title = TITLE.get(record.kind, "bmnn-guard")
+        body = self.body(record)
+        notes, errors, ok = [], [], 0
+        if self.wall:
+            exe = shutil.which(self.wall_cmd[0])
+            if exe is None:
+                notes.append(f"{self.wall_cmd[0]} not found: no terminal alert")
+            else:
+                try:
+                    p = subprocess.run([exe, *self.wall_cmd[1:]], input=f"{title}\n{body}\n".encode("utf-8"),
+                                       capture_output=True, timeout=self.timeout)
+                    if p.returncode == 0:
+                        ok += 1
+                        self.sent_wall += 1
+                    else:
+                        errors.append(f"wall exited {p.returncode}")
+                except (OSError, subprocess.TimeoutExpired) as exc:
+                    errors.append(f"wall: {exc}")
+        if self.desktop:
+            exe = shutil.which(self.notify_cmd)
+            if exe is None:
+                notes.append(f"{self.notify_cmd} not found (install libnotify-bin): no desktop notification")
+            else:
+                sessions, note = graphical_sessions(self.loginctl)
+                if note:
+                    notes.append(note)
+                for s in sessions:
+                    try:
+                        self._notify(exe, s, title, body)
+                        ok += 1
+                        self.sent_desktop += 1
+                    except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
+                        errors.append(f"notify {s['user']}: {exc}")
+        self.note = "; ".join(notes + errors) or None
+        if errors and not ok:
+            raise RuntimeError("; ".join(errors))
+
+    def _notify(self, exe: str, session: dict[str, Any], title: str, body: str) -> None:
+        uid = session["uid"]
+        import pwd
+        pw = pwd.getpwuid(uid)
+        env = {"PATH": "/usr/bin:/bin", "HOME": pw.pw_dir, "USER": pw.pw_name, "XDG_RUNTIME_DIR": f"/run/user/{uid}",
+               "DBUS_SESSION_BUS_ADDRESS": f"unix:path=/run/user/{uid}/bus", "DISPLAY": session.get("display") or ":0"}
+        kw: dict[str, Any] = {}
+        if os.geteuid() == 0 and uid != 0:
+            kw = dict(user=uid, group=pw.pw_gid, extra_groups=[])
+        p = subprocess.run([exe, "-u", "critical", "-a", "bmnn-guard", "-i", "dialog-warning", title, body],
+                           env=env, capture_output=True, timeout=self.timeout, **kw)
+        if p.returncode != 0:
+            raise RuntimeError(f"notify-send exited {p.returncode}: {p.stderr.decode('utf-8', 'replace').strip()[:200]}")
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def report(record: Record, **kw: Any) -> None:
+    """One-shot form (bandit-style entry)."""
+    Sink(**kw).emit(record)

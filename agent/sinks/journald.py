@@ -1,0 +1,85 @@
+"""journald: one line per event on stderr with a ``<N>`` syslog priority prefix.
+
+Under systemd (``SyslogLevelPrefix=yes``, the default) journald strips the prefix and stores the
+priority, so ``journalctl -u bmnn-agent -p warning`` shows violations. When systemd-python is
+installed, events go through ``systemd.journal.send`` instead, with structured fields
+(``BMNN_SEQ``, ``BMNN_KIND``, ``BMNN_CHECK_ID``, ``BMNN_SEVERITY``, ``BMNN_HASH``) that
+``journalctl BMNN_CHECK_ID=BMNN-NET-001`` can filter on.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import IO, Any, Optional
+
+from ..journal import Record
+from . import SinkContext
+
+# syslog priorities: 2 crit, 3 err, 4 warning, 5 notice, 6 info, 7 debug
+_BY_SEVERITY = {"critical": 2, "high": 3, "medium": 4, "low": 5, "info": 6}
+_BY_KIND = {"gap": 3, "violation": 4, "enforced": 4, "cleared": 5, "agent_start": 5, "agent_stop": 5,
+            "policy_loaded": 5, "ack": 5, "checkpoint": 6, "heartbeat": 7, "file": 6, "state": 6}
+
+
+def priority(record: Record) -> int:
+    """Syslog priority of a record: from its severity for violations, else from its kind."""
+    if record.kind in ("violation", "enforced") and record.severity:
+        return _BY_SEVERITY.get(record.severity, 4)
+    if record.kind == "policy_loaded" and record.severity:
+        return _BY_SEVERITY.get(record.severity, 5)
+    return _BY_KIND.get(record.kind, 6)
+
+
+def text(record: Record) -> str:
+    """The human line: "#12 violation BMNN-NET-001 [high] message"."""
+    parts = [f"#{record.seq}", record.kind]
+    if record.check_id:
+        parts.append(record.check_id)
+    if record.severity:
+        parts.append(f"[{record.severity}]")
+    if record.message:
+        parts.append(record.message)
+    return " ".join(parts).replace("\n", " ")
+
+
+class Sink:
+    """Write events to journald (stderr with prefixes, or systemd-python when present)."""
+
+    name = "journald"
+
+    def __init__(self, ctx: Optional[SinkContext] = None, *, stream: Optional[IO[str]] = None,
+                 structured: Optional[bool] = None):
+        self.ctx = ctx
+        self.stream = stream
+        self._send: Any = None
+        if structured is not False and stream is None:
+            try:
+                from systemd import journal as sj  # optional dependency
+                self._send = sj.send
+            except ImportError:
+                if structured:
+                    raise
+        self.note = None if self._send else "stderr with <N> priority prefixes"
+
+    def emit(self, record: Record) -> None:
+        """Log one event."""
+        if self._send is not None:
+            fields = {"PRIORITY": str(priority(record)), "SYSLOG_IDENTIFIER": "bmnn-agent",
+                      "BMNN_SEQ": str(record.seq), "BMNN_KIND": record.kind, "BMNN_HASH": record.hash}
+            if record.check_id:
+                fields["BMNN_CHECK_ID"] = record.check_id
+            if record.severity:
+                fields["BMNN_SEVERITY"] = record.severity
+            self._send(text(record), **fields)
+            return
+        stream = self.stream or sys.stderr
+        stream.write(f"<{priority(record)}>{text(record)}\n")
+        stream.flush()
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def report(record: Record, stream: Optional[IO[str]] = None) -> None:
+    """One-shot form (bandit-style entry)."""
+    Sink(stream=stream).emit(record)

@@ -1,0 +1,149 @@
+"""RFC 5424 syslog, to the local socket (/dev/log) or to a collector over UDP or TCP.
+
+Addresses: ``/dev/log`` or ``unix:///path`` (datagram, or stream when the socket is a stream
+socket), ``udp://host:514`` (RFC 5426, one message per datagram), ``tcp://host:6514`` (RFC 6587
+octet-counting framing: ``LEN SP MSG``). TLS is not done here: send to a local rsyslog/syslog-ng
+and let it forward over TLS. Remote addresses need ``AF_INET``/``AF_INET6`` in the unit's
+``RestrictAddressFamilies`` (see docs/agent.md).
+
+The message: ``<PRI>1 TIMESTAMP HOST bmnn-agent PID KIND [bmnn@32473 seq=.. check=.. severity=..
+hash=..] BOM text``. 32473 is the private enterprise number reserved for examples (RFC 5612);
+an agency with its own PEN sets ``sd_id``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Optional
+from urllib.parse import urlsplit
+
+from ..journal import Record
+from . import SinkContext
+from .journald import priority, text
+
+FACILITIES = {"kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6, "news": 7,
+              "uucp": 8, "cron": 9, "authpriv": 10, "ftp": 11,
+              **{f"local{i}": 16 + i for i in range(8)}}
+BOM = "\ufeff"
+MAX_UDP = 8192
+
+
+def _sd_value(v: object) -> str:
+    return str(v).replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
+
+
+def _token(v: Optional[str], maxlen: int) -> str:
+    if not v:
+        return "-"
+    s = "".join(c for c in v if 33 <= ord(c) <= 126)
+    return s[:maxlen] or "-"
+
+
+def format_5424(record: Record, *, facility: str = "authpriv", app_name: str = "bmnn-agent",
+                hostname: Optional[str] = None, procid: Optional[str] = None, sd_id: str = "bmnn@32473",
+                bom: bool = True) -> bytes:
+    """One RFC 5424 message for ``record``."""
+    pri = FACILITIES[facility] * 8 + priority(record)
+    params = [("seq", record.seq), ("kind", record.kind)]
+    if record.check_id:
+        params.append(("check", record.check_id))
+    if record.severity:
+        params.append(("severity", record.severity))
+    params.append(("hash", record.hash))
+    sd = "[" + sd_id + "".join(f' {k}="{_sd_value(v)}"' for k, v in params) + "]"
+    header = (f"<{pri}>1 {record.time} {_token(hostname or record.host, 255)} {_token(app_name, 48)} "
+              f"{_token(procid or str(os.getpid()), 128)} {_token(record.kind, 32)} {sd}")
+    return (header + " " + (BOM if bom else "") + text(record)).encode("utf-8")
+
+
+class Sink:
+    """Send RFC 5424 messages to a local socket or a collector."""
+
+    name = "syslog"
+
+    def __init__(self, address: str = "/dev/log", ctx: Optional[SinkContext] = None, *, facility: str = "authpriv",
+                 app_name: str = "bmnn-agent", sd_id: str = "bmnn@32473", timeout: float = 5.0, bom: bool = True):
+        if facility not in FACILITIES:
+            raise ValueError(f"unknown syslog facility {facility!r}")
+        self.address = address
+        self.ctx = ctx
+        self.facility, self.app_name, self.sd_id, self.timeout, self.bom = facility, app_name, sd_id, timeout, bom
+        self._sock: Optional[socket.socket] = None
+        self._stream = False
+        u = urlsplit(address)
+        if u.scheme in ("udp", "tcp"):
+            if not u.hostname or not u.port:
+                raise ValueError(f"syslog address {address!r} needs host and port")
+            self._scheme, self._target = u.scheme, (u.hostname, u.port)
+        elif u.scheme in ("", "unix"):
+            self._scheme, self._target = "unix", (u.path if u.scheme == "unix" else address)
+        else:
+            raise ValueError(f"unsupported syslog address {address!r} (use /dev/log, unix://, udp:// or tcp://)")
+
+    def _connect(self) -> socket.socket:
+        if self._scheme == "unix":
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            s.settimeout(self.timeout)
+            try:
+                s.connect(self._target)
+                self._stream = False
+            except OSError as exc:
+                s.close()
+                if exc.errno != 91:  # EPROTOTYPE: it is a stream socket
+                    raise
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+                s.settimeout(self.timeout)
+                s.connect(self._target)
+                self._stream = True
+            return s
+        host, port = self._target
+        kind = socket.SOCK_DGRAM if self._scheme == "udp" else socket.SOCK_STREAM
+        last: Optional[OSError] = None
+        for fam, st, proto, _, addr in socket.getaddrinfo(host, port, type=kind):
+            s = socket.socket(fam, st | socket.SOCK_CLOEXEC, proto)
+            s.settimeout(self.timeout)
+            try:
+                s.connect(addr)
+            except OSError as exc:
+                s.close()
+                last = exc
+                continue
+            self._stream = self._scheme == "tcp"
+            return s
+        raise last or OSError(f"cannot resolve {host}")
+
+    def emit(self, record: Record) -> None:
+        """Send one message; on error the socket is dropped and the next attempt reconnects."""
+        msg = format_5424(record, facility=self.facility, app_name=self.app_name, sd_id=self.sd_id, bom=self.bom,
+                          hostname=self.ctx.host_name if self.ctx and self.ctx.host_name else None)
+        if self._sock is None:
+            self._sock = self._connect()
+        try:
+            if self._stream and self._scheme == "tcp":
+                self._sock.sendall(str(len(msg)).encode() + b" " + msg)
+            elif self._stream:
+                self._sock.sendall(msg + b"\n")
+            else:
+                self._sock.send(msg[:MAX_UDP] if self._scheme == "udp" else msg)
+        except OSError:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Close the socket."""
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+            self._sock = None
+
+
+def report(record: Record, address: str = "/dev/log") -> None:
+    """One-shot form (bandit-style entry)."""
+    s = Sink(address)
+    try:
+        s.emit(record)
+    finally:
+        s.close()

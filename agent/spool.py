@@ -1,0 +1,109 @@
+"""Journal writes that survive a full or failing disk.
+
+``JournalWriter.write`` appends at once when it can. When the journal cannot be written
+(``AgentError`` disk_full or io), the event waits in a bounded in-memory spool, in order, with the
+time it was observed; every later write and every ``flush`` (the main loop calls it on each tick)
+retries the whole spool in one transaction. Nothing is dropped silently: heartbeats that pile up
+are merged into one, and if the spool overflows the newest events are counted, and the first
+successful flush writes the spooled events and then a ``gap`` record that says how many were
+lost and when.
+
+The limit: the spool lives in memory, so events spooled while the disk is full are lost if the
+process is killed before space returns (the gap is then visible as missing heartbeats).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any, Optional
+
+from .errors import AgentError
+from .journal import Journal, Record, now_iso
+
+
+class JournalWriter:
+    """The daemon's only path into the journal: append, or spool and retry."""
+
+    def __init__(self, journal: Journal, *, max_spool: int = 10000):
+        self.journal = journal
+        """The journal written to."""
+        self.max_spool = max_spool
+        """Events kept while the journal cannot be written."""
+        self._spool: deque[dict[str, Any]] = deque()
+        self._lock = threading.Lock()
+        self.dropped = 0
+        """Events lost to spool overflow and not yet reported by a gap record."""
+        self._dropped_first: Optional[str] = None
+        self._dropped_last: Optional[str] = None
+        self.last_error: Optional[str] = None
+        """Why the last write failed (cleared when a write succeeds)."""
+        self.written = 0
+        """Records written through this writer."""
+
+    @property
+    def pending(self) -> int:
+        """Events waiting in the spool."""
+        return len(self._spool)
+
+    def write(self, kind: str, **fields: Any) -> list[Record]:
+        """Journal one event (and anything spooled before it). Returns the records written, in order;
+        an empty list means the event was spooled (see ``last_error``)."""
+        event = dict(kind=kind, **fields)
+        event.setdefault("time", None)
+        if event["time"] is None:
+            event["time"] = now_iso()
+        Journal._check_event(dict(event))  # a bad event is a programming error: raise now, never spool it
+        with self._lock:
+            self._enqueue(event)
+            return self._flush_locked()
+
+    def flush(self) -> list[Record]:
+        """Retry the spool; returns what was written."""
+        with self._lock:
+            return self._flush_locked()
+
+    def status(self) -> dict[str, Any]:
+        """Health for ``bmnn status``."""
+        return {"pending": self.pending, "dropped": self.dropped, "last_error": self.last_error,
+                "written": self.written}
+
+    def _enqueue(self, event: dict[str, Any]) -> None:
+        if event["kind"] == "heartbeat" and self._spool and self._spool[-1]["kind"] == "heartbeat":
+            last = self._spool[-1]
+            ev = dict(last.get("evidence") or {})
+            ev["merged"] = int(ev.get("merged", 1)) + 1
+            ev["last_time"] = event["time"]
+            last["evidence"] = ev
+            return
+        if len(self._spool) >= self.max_spool:
+            self.dropped += 1
+            self._dropped_first = self._dropped_first or event["time"]
+            self._dropped_last = event["time"]
+            return
+        self._spool.append(event)
+
+    def _flush_locked(self) -> list[Record]:
+        if not self._spool and not self.dropped:
+            return []
+        batch = list(self._spool)
+        if self.dropped:
+            gap = dict(kind="gap", severity="high", time=now_iso(), check_id=None,
+                       evidence={"lost_events": self.dropped, "first": self._dropped_first,
+                                 "last": self._dropped_last, "cause": self.last_error},
+                       message=f"{self.dropped} event(s) lost: the journal could not be written and the "
+                               f"in-memory spool ({self.max_spool}) was full")
+            batch.append(gap)  # dropped events are newer than every spooled one
+        try:
+            records = self.journal.append_many(batch)
+        except AgentError as exc:
+            if exc.kind not in ("disk_full", "io"):
+                raise
+            self.last_error = str(exc)
+            return []
+        self._spool.clear()
+        self.dropped = 0
+        self._dropped_first = self._dropped_last = None
+        self.last_error = None
+        self.written += len(records)
+        return records

@@ -1,0 +1,245 @@
+"""The daemon skeleton as a real process (READY, WATCHDOG, heartbeats, SIGHUP, SIGTERM), and its
+main loop in-process (reconcile, ack, source gaps, a hung loop stops the watchdog pings)."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from agent.daemon import Daemon
+from agent.errors import AgentError
+from agent.ipc import IpcClient
+from agent.journal import Journal
+from agent.paths import from_env
+from policies import facts as F
+from policies.evaluator import evaluate
+from tests.agent.conftest import ROOT, run_bmnn
+
+BUILTIN = ROOT / "policies" / "data"
+
+
+@pytest.fixture
+def setup_dirs(agent_env, tmp_path):
+    pol = tmp_path / "policy"
+    shutil.copytree(BUILTIN, pol)
+    hook_out = tmp_path / "hook.ndjson"
+    hook = tmp_path / "hook.sh"
+    hook.write_text(f"#!/bin/sh\ncat >> {hook_out}\necho >> {hook_out}\n")
+    hook.chmod(0o755)
+    Path(agent_env["BMNN_CONFIG_DIR"], "agent.yaml").write_text(
+        "heartbeat_seconds: 1\n"
+        "labels: {agency: test}\n"
+        "sinks:\n"
+        "  alert: {enabled: false}\n"
+        f"  hooks: [{{command: [{hook}], kinds: [violation, cleared, policy_loaded]}}]\n")
+    env = dict(agent_env, BMNN_POLICY_DIR=str(pol))
+    return env, pol, hook_out
+
+
+class Notify:
+    """A NOTIFY_SOCKET like systemd's."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.msgs = []
+
+    def wait_for(self, text, timeout=20):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.sock.settimeout(max(0.01, end - time.monotonic()))
+            try:
+                m = self.sock.recv(4096).decode()
+            except socket.timeout:
+                break
+            self.msgs.append(m)
+            if text in m:
+                return True
+        return False
+
+    def drain(self, seconds):
+        end = time.monotonic() + seconds
+        got = []
+        while time.monotonic() < end:
+            self.sock.settimeout(max(0.01, end - time.monotonic()))
+            try:
+                got.append(self.sock.recv(4096).decode())
+            except socket.timeout:
+                break
+        return got
+
+
+def events(env):
+    p = run_bmnn(["events", "--json"], env)
+    assert p.returncode == 0, p.stderr
+    return [json.loads(x) for x in p.stdout.splitlines()]
+
+
+def test_daemon_process_lifecycle(setup_dirs, tmp_path):
+    env, pol, hook_out = setup_dirs
+    n = Notify(tmp_path / "notify")
+    e = dict(os.environ, **env, NOTIFY_SOCKET=n.path, WATCHDOG_USEC="1000000", PYTHONPATH=str(ROOT))
+    errf = open(tmp_path / "daemon.stderr", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "agent"], env=e, cwd=str(ROOT), stdout=errf, stderr=errf)
+    try:
+        assert n.wait_for("READY=1"), (proc.poll(), n.msgs)
+        later = n.drain(1.6)
+        assert later.count("WATCHDOG=1") >= 2
+
+        p = run_bmnn(["status", "--json"], env)
+        assert p.returncode == 0, p.stderr
+        st = json.loads(p.stdout)
+        sha = st["policy"]["sha256"]
+        assert st["running"] and st["pid"] == proc.pid and st["policy"]["profile"] == "secret-workstation"
+        assert {s["name"] for s in st["sinks"]} == {"journald", "ecs", "hook:hook.sh"}
+        assert st["open_violations"] == [] and st["sources"] == []
+        p = run_bmnn(["status", "--lang", "en"], env)
+        assert p.returncode == 0 and "bmnn-agent running" in p.stdout
+
+        # a broken policy is refused by `bmnn reload`, the old one stays in force
+        checks = pol / "checks" / "network.yaml"
+        good = checks.read_text(encoding="utf-8")
+        checks.write_text(good.replace("    severity:", "    severty:", 1), encoding="utf-8")
+        p = run_bmnn(["reload"], env)
+        assert p.returncode == 4 and "severty" in p.stderr
+        p = run_bmnn(["status", "--json"], env)
+        assert json.loads(p.stdout)["policy"]["sha256"] == sha
+
+        # SIGHUP with a fixed (and changed) policy switches to it
+        checks.write_text(good.replace("Wi-Fi hardware present", "Wi-Fi hardware (changed) present", 1),
+                          encoding="utf-8")
+        proc.send_signal(signal.SIGHUP)
+        end = time.monotonic() + 10
+        new = sha
+        while time.monotonic() < end and new == sha:
+            time.sleep(0.2)
+            p = run_bmnn(["status", "--json"], env)
+            assert p.returncode == 0, (p.stderr, (tmp_path / "daemon.stderr").read_text())
+            new = json.loads(p.stdout)["policy"]["sha256"]
+        assert new != sha
+
+        time.sleep(1.2)  # at least one heartbeat
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        assert n.wait_for("STOPPING=1", 2) or any("STOPPING=1" in m for m in n.msgs)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    evs = events(env)
+    kinds = [r["kind"] for r in evs]
+    assert kinds[0] == "agent_start" and kinds[-1] == "agent_stop" and "heartbeat" in kinds
+    loaded = [r for r in evs if r["kind"] == "policy_loaded"]
+    assert [r["evidence"]["ok"] for r in loaded] == [True, False, True]
+    assert "severty" in loaded[1]["evidence"]["error"] and loaded[1]["evidence"]["kept"] == sha
+    p = run_bmnn(["events", "verify"], env)
+    assert p.returncode == 0, p.stderr
+    # every sink got them: the ECS file, the hook (only the kinds it asked for)
+    ecs = [json.loads(x) for x in Path(env["BMNN_LOG_DIR"], "events.ndjson").read_text().splitlines()]
+    assert [x["event.sequence"] for x in ecs] == [r["seq"] for r in evs]
+    assert all(x["labels.agency"] == "test" for x in ecs)
+    hooked = [json.loads(x) for x in hook_out.read_text().splitlines() if x.strip()]
+    assert [h["event.action"] for h in hooked] == ["policy_loaded"] * 3
+    assert "<5>#1 agent_start" in (tmp_path / "daemon.stderr").read_text()
+
+
+def test_daemon_refuses_to_start_on_a_bad_config(setup_dirs):
+    env, _, _ = setup_dirs
+    Path(env["BMNN_CONFIG_DIR"], "agent.yaml").write_text("heartbeat_secs: 5\n")
+    p = subprocess.run([sys.executable, "-m", "agent"], env=dict(os.environ, **env), cwd=str(ROOT),
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1
+    assert "agent.yaml:1:1: unknown key 'heartbeat_secs'" in p.stderr
+
+
+class DyingSource:
+    """An event source whose thread dies after start (like a pyudev monitor on ENOBUFS)."""
+
+    name = "udev"
+
+    def __init__(self):
+        self.running = False
+
+    def start(self, daemon):
+        self.running = True
+
+    def stop(self):
+        self.running = False
+
+    def alive(self):
+        return self.running
+
+
+def agent_facts(installed):
+    return F.Facts(collected=("agent",), agent=F.AgentHealth(installed=installed, running=installed,
+                                                            journal_verified=True if installed else None))
+
+
+def test_main_loop_reconcile_ack_gap_and_watchdog(setup_dirs, tmp_path, monkeypatch):
+    env, _, _ = setup_dirs
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    n = Notify(tmp_path / "notify")
+    d = Daemon(from_env(), env=dict(os.environ, NOTIFY_SOCKET=n.path, WATCHDOG_USEC="400000"))
+    src = DyingSource()
+    d.register_source(src)
+    d.setup()
+    src.start(d)
+    t = threading.Thread(target=d._loop, daemon=True)
+    t.start()
+    try:
+        import datetime as dt
+        now = dt.datetime.now(dt.timezone.utc)
+        ev = evaluate(agent_facts(False), d.policy.bundle, now=now)
+        recs = d.call_soon(lambda: d.reconcile(ev)).result(10)
+        assert [(r.kind, r.check_id) for r in recs] == [("violation", "BMNN-AGT-001")]
+        assert d.call_soon(lambda: d.reconcile(ev)).result(10) == []  # still open: not journaled twice
+        c = IpcClient(d.paths.socket)
+        st = c.call("status")
+        assert [v["check_id"] for v in st["open_violations"]] == ["BMNN-AGT-001"] and st["last_reconcile"]
+        assert c.call("ack", check_id="BMNN-AGT-001", note="đã báo cán bộ bảo mật")["ok"]
+        with pytest.raises(AgentError, match="no open violation"):
+            c.call("ack", check_id="BMNN-NET-001")
+        assert c.call("status")["open_violations"][0]["acknowledged"] is True
+
+        recs = d.call_soon(lambda: d.reconcile(evaluate(agent_facts(True), d.policy.bundle, now=now))).result(10)
+        assert [(r.kind, r.check_id) for r in recs] == [("cleared", "BMNN-AGT-001")]
+
+        src.running = False  # the source dies: one gap record, then status says so
+        n.drain(0.3)
+        end = time.monotonic() + 5
+        while time.monotonic() < end and not any(s["alive"] is False for s in c.call("status")["sources"]):
+            time.sleep(0.1)
+        gaps = [r for r in d.journal.records(kinds=["gap"])]
+        assert len(gaps) == 1 and gaps[0].evidence == {"source": "udev"}
+
+        # a hung main loop stops the watchdog pings (systemd then restarts the service)
+        assert "WATCHDOG=1" in n.drain(0.5)
+        d.call_soon(lambda: time.sleep(1.5))
+        time.sleep(0.1)
+        assert "WATCHDOG=1" not in n.drain(1.2)
+        assert "WATCHDOG=1" in n.drain(1.0)
+    finally:
+        d.request_stop()
+        t.join(10)
+        d._shutdown()
+    j = Journal.open(d.paths.journal, readonly=True)
+    kinds = [r.kind for r in j.records()]
+    assert kinds[:1] == ["violation"] and "ack" in kinds and "cleared" in kinds and kinds[-1] == "agent_stop"
+    assert j.verify().ok
+    # a restarted daemon remembers what is still open (nothing here) from the journal
+    d2 = Daemon(from_env())
+    d2.setup()
+    assert d2.open_violations == {}
+    d2.ipc.stop()
+    d2.sinks.stop()
+    d2.journal.close()
