@@ -612,9 +612,11 @@ def report_fleet(ctx, directory, fmt, output, lang) -> None:
 
 # ---------------------------------------------------------------- commands defined beside their layer
 
+from agent.commands import events_group, reload_command, status_command  # noqa: E402  (click only)
 from scanner.content.command import content_command  # noqa: E402  (click only: cheap to import)
 
-cli.add_command(content_command)
+for _command in (content_command, events_group, status_command, reload_command):
+    cli.add_command(_command)
 
 
 # ---------------------------------------------------------------- entry point
