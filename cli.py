@@ -237,6 +237,14 @@ def _write_output(path: str, data: str) -> None:
         raise ScanError(f"cannot write {path}: {exc.strerror}") from None
 
 
+def _journal_check(env: Env):
+    """AGT-001's journal verification, handed to the scanner (which may not import the agent)."""
+    def check():
+        from agent.journal import health_check
+        return health_check(str(_paths(env).journal))
+    return check
+
+
 @cli.command()
 @click.option("--profile", default=None, help="Hồ sơ kiểm tra / profile id (default: local tailoring, then secret-workstation).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "csv"]), default="text", show_default=True)
@@ -264,7 +272,7 @@ def scan(ctx, profile, fmt, output, answers, inspector, content, no_input, paths
     interactive = not no_input and sys.stdin.isatty() and fmt == "text" and output is None
     opts = S.ScanOptions(config_dir=env.config_dir, policy_dir=env.policy_dir, profile=profile,
                          answers_file=answers, inspector=inspector,
-                         content_paths=tuple(paths) if content else None)
+                         content_paths=tuple(paths) if content else None, journal_check=_journal_check(env))
     prompt = (lambda text: click.prompt(text, default="", show_default=False)) if interactive else None
     with _Progress(env, sys.stderr.isatty()) as progress:
         outcome = S.run(opts, progress=progress, prompt=prompt, lang=env.lang)
@@ -497,7 +505,8 @@ def snapshot_export(ctx, output, since, sign_key, inspector, no_scan, answers, a
     if not no_scan:
         from scanner import scan as S
         from scanner.report import html as H
-        opts = S.ScanOptions(config_dir=env.config_dir, policy_dir=env.policy_dir, answers_file=answers, inspector=inspector)
+        opts = S.ScanOptions(config_dir=env.config_dir, policy_dir=env.policy_dir, answers_file=answers, inspector=inspector,
+                             journal_check=_journal_check(env))
         with _Progress(env, sys.stderr.isatty() and not as_json) as progress:
             outcome = S.run(opts, progress=progress, lang=env.lang)
         doc, html = outcome.document, H.report(outcome.document, env.lang)

@@ -41,6 +41,8 @@ class ScanOptions:
     """None: no content scan; () the default scope; else these paths."""
     domains: Optional[tuple[str, ...]] = None
     """Restrict collection to these domains (tests, `bmnn facts`)."""
+    journal_check: Optional[Callable[[], Any]] = None
+    """Verifies the agent's journal for AGT-001: () -> (verified, last heartbeat, problem)."""
 
 
 @dataclass
@@ -66,7 +68,7 @@ def collect(opts: ScanOptions, tailoring: LoadedTailoring, progress: Optional[Ca
     from .collect import collect_all
     t = tailoring.tailoring
     facts = collect_all(domains=opts.domains, marked_folders=tuple(t.marked_folders),
-                        probe_hosts=tuple(t.probe_hosts), progress=progress)
+                        probe_hosts=tuple(t.probe_hosts), progress=progress, journal_check=opts.journal_check)
     if opts.content_paths is not None:
         facts = _with_documents(facts, opts, tailoring, progress)
     return facts

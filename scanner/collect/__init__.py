@@ -36,7 +36,8 @@ __all__ = ["DOMAINS", "collect_all", "collect_agent", "collect_devices", "collec
 
 
 def collect_all(*, domains: Optional[Iterable[str]] = None, marked_folders: Iterable[Any] = (),
-                probe_hosts: Iterable[Any] = (), progress: Optional[Progress] = None) -> Facts:
+                probe_hosts: Iterable[Any] = (), progress: Optional[Progress] = None,
+                journal_check: Optional[Callable[[], Any]] = None) -> Facts:
     """Collect ``domains`` (default: all of DOMAINS) from this machine.
 
     ``marked_folders``: the tailoring's declared folders (``MarkedFolderDecl``, mappings with
@@ -44,6 +45,8 @@ def collect_all(*, domains: Optional[Iterable[str]] = None, marked_folders: Iter
     ``(host, port)`` or ``"host:port"``); none means no probe is sent at all. ``progress``:
     called as ``progress(domain, False)`` before and ``progress(domain, True)`` after each domain.
     Unknown domain names raise ValueError; ``documents`` is accepted and left uncollected.
+    ``journal_check``: returns (verified, last heartbeat, problem) for AGT-001; the journal lives in
+    the agent layer, which this layer may not import, so the caller hands the check in.
     """
     wanted = DOMAINS if domains is None else tuple(domains)
     unknown = [d for d in wanted if d not in DOMAINS and d != "documents"]
@@ -57,7 +60,7 @@ def collect_all(*, domains: Optional[Iterable[str]] = None, marked_folders: Iter
         "software": collect_software,
         "storage": collect_storage,
         "folders": lambda: collect_folders(folders),
-        "agent": collect_agent,
+        "agent": lambda: collect_agent(journal_check=journal_check),
     }
     values: dict[str, Any] = {}
     collected = []

@@ -224,3 +224,16 @@ def test_fleet_of_50_worst_first(tmp_path):
     page = fleet_html.report([dataclasses.asdict(m) for m in machines], "vi")
     assert "TỔNG HỢP KẾT QUẢ KIỂM TRA CÁC MÁY" in page and "ẢNH CHỤP KHÔNG HỢP LỆ" in page
     assert page.count("<tr>") >= 51
+
+
+def test_journal_health_check_for_agt001(host, tmp_path):
+    from agent.journal import health_check
+    ok, last, problem = health_check(host.journal)
+    assert (ok, problem) == (True, None) and last is not None
+    assert health_check(tmp_path / "none.db")[2].startswith("no journal at")
+    import sqlite3
+    conn = sqlite3.connect(host.journal)
+    conn.execute("UPDATE records SET message = 'edited' WHERE seq = 3")
+    conn.commit()
+    conn.close()
+    assert health_check(host.journal)[0] is False
