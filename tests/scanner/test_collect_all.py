@@ -14,7 +14,7 @@ from .support import as_nobody, judge, open_tmp  # noqa: F401 (fixture)
 
 def test_signature():
     sig = inspect.signature(C.collect_all)
-    assert list(sig.parameters) == ["domains", "marked_folders", "probe_hosts", "progress"]
+    assert list(sig.parameters) == ["domains", "marked_folders", "probe_hosts", "progress", "journal_check"]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in sig.parameters.values())
 
 
