@@ -1,0 +1,289 @@
+"""The live watch: event sources -> engine -> journal -> sinks, plugged into the Daemon.
+
+Sources (rtnetlink, udev, the marked folders) run in their own threads and only say which fact
+domain changed. The watcher coalesces their triggers and, on the daemon's main loop, re-reads
+those domains with the same collectors as ``bmnn scan``, evaluates with the same evaluator, and
+journals what opened or cleared. A lost-events trigger (ENOBUFS, inotify overflow, a dead source)
+is journaled as a ``gap`` and followed by a full re-read. A periodic full reconcile (default
+every 5 minutes) catches anything else. File events in marked folders are journaled with path,
+size, owner and the SHA-256 of the content once the write is closed; the content itself never
+leaves the machine, and new files there are scanned for secrecy stamps off the main loop.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import os
+import pwd
+import threading
+import time
+from typing import Any, Optional
+
+from .engine import Engine, Event
+from .sources.base import Trigger
+
+HASH_LIMIT = 1 << 30
+HASHED_EVENTS = ("closed", "created", "moved")
+
+
+class _Adapter:
+    """A trigger source seen through the Daemon's Source protocol."""
+
+    def __init__(self, inner, watcher: "Watcher"):
+        self.inner = inner
+        self.name = inner.name
+        self.watcher = watcher
+
+    def start(self, daemon) -> None:
+        self.inner.start(self.watcher.on_trigger)
+
+    def stop(self) -> None:
+        self.inner.stop()
+
+    def alive(self) -> bool:
+        return self.inner.alive()
+
+
+class _Reconciler:
+    """A timer thread asking for a full re-read every ``interval`` seconds."""
+
+    name = "reconcile"
+
+    def __init__(self, watcher: "Watcher", interval: float):
+        self.watcher, self.interval = watcher, interval
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self, daemon) -> None:
+        self._thread = threading.Thread(target=self._run, name="bmnn-reconcile", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.watcher.on_trigger(Trigger("reconcile", "*", "change", {"reason": "periodic full reconcile"}))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+
+class Watcher:
+    """Owns the engine; everything that touches it runs on the daemon's main loop."""
+
+    def __init__(self, daemon, *, reconcile_seconds: float = 300.0, sources: Optional[list] = None):
+        self.daemon = daemon
+        self.reconcile_seconds = reconcile_seconds
+        self.engine: Optional[Engine] = None
+        self._policy_sha: Optional[str] = None
+        self._lock = threading.Lock()
+        self._pending: set[str] = set()
+        self._gaps: list[Trigger] = []
+        self._files: list[Trigger] = []
+        self._first_received: Optional[float] = None
+        self._scheduled = False
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="bmnn-hash")
+        self.last_latency_ms: Optional[float] = None
+        self._sources = sources
+
+    # ------------------------------------------------------------ wiring
+
+    def install(self) -> None:
+        """Register the sources and the reconciler with the daemon (before Daemon.run)."""
+        for src in self._sources if self._sources is not None else self._default_sources():
+            self.daemon.register_source(_Adapter(src, self))
+        self.daemon.register_source(_Reconciler(self, self.reconcile_seconds))
+        # The first full read happens as soon as the main loop runs.
+        self.on_trigger(Trigger("startup", "*", "change", {"reason": "initial full read"}))
+
+    def _default_sources(self) -> list:
+        from .sources.folders import FolderSource
+        from .sources.netlink import NetlinkSource
+        from .sources.udev import UdevSource
+        out = [NetlinkSource(), UdevSource()]
+        folders = [m.path for m in self._tailoring().marked_folders if os.path.isdir(m.path)]
+        if folders:
+            out.append(FolderSource(folders))
+        return out
+
+    def _tailoring(self):
+        from policies.schema import Tailoring
+        pol = self.daemon.policy
+        if pol is None:
+            from policies.loader import load_bundle, load_tailoring
+            try:
+                return load_tailoring(self.daemon.paths.local_d, load_bundle(self.daemon.policy_dir)).tailoring
+            except Exception:
+                return Tailoring()
+        return pol.tailoring
+
+    # ------------------------------------------------------------ any thread
+
+    def on_trigger(self, trigger: Trigger) -> None:
+        """Queue a trigger (from a source thread) and make sure the main loop will process it."""
+        with self._lock:
+            if trigger.kind == "gap":
+                self._gaps.append(trigger)
+                self._pending.add("*")
+            elif trigger.kind == "file":
+                self._files.append(trigger)
+                self._pending.add("folders")
+            else:
+                self._pending.add(trigger.domain)
+            if self._first_received is None:
+                self._first_received = trigger.received
+            if self._scheduled:
+                return
+            self._scheduled = True
+        self.daemon.call_soon(self.process)
+
+    # ------------------------------------------------------------ main loop
+
+    def process(self) -> None:
+        """Journal gaps and file events, re-read the changed domains, journal what changed."""
+        with self._lock:
+            pending, self._pending = self._pending, set()
+            gaps, self._gaps = self._gaps, []
+            files, self._files = self._files, []
+            first, self._first_received = self._first_received, None
+            self._scheduled = False
+        for g in gaps:
+            self.daemon.record("gap", severity="high", evidence={"source": g.source, **dict(g.detail)},
+                               message=f"monitoring gap ({g.source}): {g.detail.get('reason')}; full re-read")
+        for f in files:
+            self._file_event(f)
+        engine = self._ensure_engine()
+        if engine is None:
+            return
+        domains = () if "*" in pending else tuple(sorted(pending))
+        try:
+            events = engine.refresh(domains)
+        except Exception as exc:  # a collector or policy bug must be visible and must not kill the loop
+            self.daemon.record("gap", severity="high", evidence={"source": "engine", "error": repr(exc)},
+                               message=f"monitoring gap: re-reading {domains or 'all'} failed: {exc}")
+            return
+        if first is not None:
+            self.last_latency_ms = round((time.monotonic() - first) * 1000, 2)
+        for ev in events:
+            self._journal(ev)
+        self.daemon.last_reconcile = self.daemon.last_heartbeat or self.daemon.started
+
+    def _ensure_engine(self) -> Optional[Engine]:
+        pol = self.daemon.policy
+        if pol is None:
+            return None
+        from policies.context import build_context
+        from scanner import registry
+        try:
+            approved = registry.identities(registry.load(str(self.daemon.paths.config_dir)))
+        except Exception as exc:
+            self.daemon.record("state", severity="high", evidence={"error": str(exc)},
+                               message=f"approved-device registry unreadable: {exc}")
+            approved = []
+        context = build_context(pol.tailoring, approved)
+        if self.engine is None:
+            self.engine = Engine(pol.bundle, pol.tailoring, context, profile=pol.profile, collect=self._collect)
+            # violations still open in the journal stay open, without being journaled again
+            for cid in self.daemon.open_violations:
+                self.engine.states[cid] = ("fail", None)
+        elif self._policy_sha != pol.sha256 or self.engine.context != context:
+            self.engine.reconfigure(pol.bundle, pol.tailoring, context, pol.profile)
+        self._policy_sha = pol.sha256
+        return self.engine
+
+    def _collect(self, domains):
+        from scanner.collect import collect_all
+        from .journal import health_check
+        t = self.daemon.policy.tailoring
+        return collect_all(domains=domains, marked_folders=tuple(t.marked_folders), probe_hosts=tuple(t.probe_hosts),
+                           journal_check=lambda: health_check(str(self.daemon.paths.journal)))
+
+    def _journal(self, ev: Event) -> None:
+        evidence = dict(ev.evidence)
+        if self.last_latency_ms is not None:
+            evidence["latency_ms"] = self.last_latency_ms
+        self.daemon.record(ev.kind, check_id=ev.check_id, severity=ev.severity, evidence=evidence, message=ev.message)
+        if ev.kind == "violation":
+            self._enforce(ev)
+
+    # ------------------------------------------------------------ enforcement
+
+    def _enforce(self, ev: Event) -> None:
+        actions = {a.check: a.action for a in self.daemon.policy.tailoring.actions}
+        if actions.get(ev.check_id) != "block":
+            return
+        from . import enforce
+        done = []
+        for item in ev.evidence.get("items", []):
+            if ev.check_id in ("BMNN-USB-001", "BMNN-USB-002") and item.get("sys_path"):
+                done += enforce.deauthorize_usb(item["sys_path"])
+            elif ev.check_id.startswith("BMNN-NET-") and item.get("fact") == "network.interfaces" and item.get("name"):
+                done.append(enforce.link_down(item["name"]))
+        for a in done:
+            self.daemon.record("enforced", check_id=ev.check_id, severity=ev.severity,
+                               evidence={"target": a.target, "action": a.action, "ok": a.ok, "detail": a.detail},
+                               message=f"{a.action} {a.target}: {'ok' if a.ok else 'FAILED ' + str(a.detail)}")
+
+    # ------------------------------------------------------------ file events
+
+    def _file_event(self, trig: Trigger) -> None:
+        d = dict(trig.detail)
+        path = d.get("dest") or d.get("path")
+        if d.get("is_directory") or d.get("event") not in HASHED_EVENTS or not path:
+            self.daemon.record("file", evidence=d, message=f"{d.get('event')} {d.get('path')}")
+            return
+        daemon = self.daemon
+        self._pool.submit(lambda: daemon.submit("file", evidence={**d, **_file_meta(path)},
+                                                message=f"{d.get('event')} {d.get('path')}"))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+def _file_meta(path: str) -> dict[str, Any]:
+    """Size, owner and SHA-256 of a file (never its content); errors are recorded, not raised."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError as exc:
+        return {"error": exc.strerror}
+    meta: dict[str, Any] = {"size": st.st_size, "mode": oct(st.st_mode & 0o7777)}
+    try:
+        meta["owner"] = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        meta["owner"] = str(st.st_uid)
+    if not os.path.isfile(path) or os.path.islink(path):
+        return meta
+    if st.st_size > HASH_LIMIT:
+        meta["sha256"] = None
+        meta["note"] = "too large to hash"
+        return meta
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        meta["sha256"] = h.hexdigest()
+    except OSError as exc:
+        meta["error"] = exc.strerror
+    return meta
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Entry point of ``bmnn-agent``: the Daemon with the live watch installed."""
+    import sys
+    from .daemon import Daemon
+    from .daemon import main as plain_main
+    from .paths import from_env
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args:
+        return plain_main(args)
+    daemon = Daemon(from_env())
+    watcher = Watcher(daemon, reconcile_seconds=float(os.environ.get("BMNN_RECONCILE_SECONDS", "300")))
+    daemon.watcher = watcher
+    watcher.install()
+    try:
+        return daemon.run()
+    finally:
+        watcher.close()
