@@ -101,7 +101,10 @@ def test_daemon_process_lifecycle(setup_dirs, tmp_path):
         sha = st["policy"]["sha256"]
         assert st["running"] and st["pid"] == proc.pid and st["policy"]["profile"] == "secret-workstation"
         assert {s["name"] for s in st["sinks"]} == {"journald", "ecs", "hook:hook.sh"}
-        assert st["open_violations"] == [] and st["sources"] == []
+        # the live watch is installed: its sources run, and what this machine violates is open
+        assert {"netlink", "udev", "reconcile"} <= {s["name"] for s in st["sources"]}
+        assert all(s["alive"] for s in st["sources"]), st["sources"]
+        assert isinstance(st["open_violations"], list)
         p = run_bmnn(["status", "--lang", "en"], env)
         assert p.returncode == 0 and "bmnn-agent running" in p.stdout
 
@@ -148,7 +151,9 @@ def test_daemon_process_lifecycle(setup_dirs, tmp_path):
     assert [x["event.sequence"] for x in ecs] == [r["seq"] for r in evs]
     assert all(x["labels.agency"] == "test" for x in ecs)
     hooked = [json.loads(x) for x in hook_out.read_text().splitlines() if x.strip()]
-    assert [h["event.action"] for h in hooked] == ["policy_loaded"] * 3
+    assert {h["event.action"] for h in hooked} <= {"violation", "cleared", "policy_loaded"}
+    assert [h["event.action"] for h in hooked if h["event.action"] == "policy_loaded"] == ["policy_loaded"] * 3
+    assert [h["event.sequence"] for h in hooked] == [r["seq"] for r in evs if r["kind"] in ("violation", "cleared", "policy_loaded")]
     assert "<5>#1 agent_start" in (tmp_path / "daemon.stderr").read_text()
 
 
