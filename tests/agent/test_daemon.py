@@ -243,3 +243,18 @@ def test_main_loop_reconcile_ack_gap_and_watchdog(setup_dirs, tmp_path, monkeypa
     d2.ipc.stop()
     d2.sinks.stop()
     d2.journal.close()
+
+
+def test_daemon_never_imports_the_report_stack(setup_dirs):
+    env, _, _ = setup_dirs
+    code = ("import sys\n"
+            "from agent.daemon import Daemon\n"
+            "from agent.paths import from_env\n"
+            "d = Daemon(from_env()); d.setup()\n"
+            "d.record('heartbeat'); d.sinks.drain(5)\n"
+            "print(sorted(m for m in ('rich', 'jinja2', 'weasyprint', 'pypdfium2', 'click') if m in sys.modules))\n"
+            "d.ipc.stop(); d.sinks.stop()\n")
+    p = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, **env, PYTHONPATH=str(ROOT)),
+                       cwd=str(ROOT), capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "[]"
