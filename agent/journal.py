@@ -95,6 +95,25 @@ def canonical_json(value: Any) -> str:
         raise AgentError(f"evidence is not valid JSON: {exc}", kind="usage") from None
 
 
+def _js(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False)
+
+
+def signed_bytes(seq: int, time: str, host: str, kind: str, check_id: Optional[str], severity: Optional[str],
+                 evidence_json: Optional[str], message: Optional[str], prev_hash: str) -> bytes:
+    """prev_hash || canonical JSON of the record, assembled from the stored columns.
+
+    Byte-for-byte the same as ``Record.signed_bytes()`` (sorted keys, no spaces, UTF-8) when
+    ``evidence_json`` is the canonical JSON of the evidence, which is how it is stored; the
+    fast path avoids parsing and re-serialising the evidence on every append and verify.
+    """
+    body = ('{"check_id":' + _js(check_id) + ',"evidence":' + (evidence_json if evidence_json is not None else "null")
+            + ',"host":' + _js(host) + ',"kind":' + _js(kind) + ',"message":' + _js(message)
+            + ',"prev_hash":' + _js(prev_hash) + ',"seq":' + str(int(seq)) + ',"severity":' + _js(severity)
+            + ',"time":' + _js(time) + ',"v":' + str(FORMAT_VERSION) + "}")
+    return bytes.fromhex(prev_hash) + body.encode("utf-8")
+
+
 def evolve(key: bytes) -> bytes:
     """The next MAC key: SHA256("evolve" || key). One-way: the previous key cannot be recovered."""
     return hashlib.sha256(b"evolve" + key).digest()
@@ -384,7 +403,8 @@ class Journal:
         for e in prepared:
             rec = Record(seq, e["time"], self.host, e["kind"], e["check_id"], e["severity"], e["evidence"],
                          e["message"], prev, "", "")
-            data = rec.signed_bytes()
+            data = signed_bytes(seq, rec.time, rec.host, rec.kind, rec.check_id, rec.severity, e["evidence_json"],
+                                rec.message, prev)
             h = hashlib.sha256(data).hexdigest()
             mac = hmac.new(key, data, hashlib.sha256).hexdigest()
             rows.append((seq, rec.time, rec.host, rec.kind, rec.check_id, rec.severity, e["evidence_json"],
@@ -564,31 +584,30 @@ class Journal:
             if not rows:
                 break
             for row in rows:
-                seq = row[0]
+                seq, time_, host, kind, check_id, severity, ev_json, message, prev_hash, h, mac = row
                 if seq != expected:
                     if seq < expected:
                         return bad(seq, f"record #{seq} is before the checkpoint anchor #{base}", count)
                     what = f"#{expected}" if seq == expected + 1 else f"#{expected}..#{seq - 1}"
                     return bad(expected, f"record(s) {what} missing (deleted)", count)
-                try:
-                    rec = _row_record(row)
-                except ValueError:
-                    return bad(seq, "evidence is not valid JSON (edited)", count)
-                if rec.kind not in KINDS:
-                    return bad(seq, f"unknown kind {rec.kind!r} (edited)", count)
-                if rec.prev_hash != prev:
+                if kind not in KINDS:
+                    return bad(seq, f"unknown kind {kind!r} (edited)", count)
+                if prev_hash != prev:
                     return bad(seq, "prev_hash does not link to the previous record (reordered, inserted or "
                                     "the previous record was replaced)", count)
-                data = rec.signed_bytes()
-                if hashlib.sha256(data).hexdigest() != rec.hash:
+                try:
+                    data = signed_bytes(seq, time_, host, kind, check_id, severity, ev_json, message, prev_hash)
+                except (TypeError, ValueError):
+                    return bad(seq, "a field has the wrong type (edited)", count)
+                if hashlib.sha256(data).hexdigest() != h:
                     return bad(seq, "content does not match its hash (edited)", count)
                 if k is not None:
-                    if not hmac.compare_digest(hmac.new(k, data, hashlib.sha256).hexdigest(), rec.mac):
+                    if not hmac.compare_digest(hmac.new(k, data, hashlib.sha256).hexdigest(), mac or ""):
                         return bad(seq, "MAC does not match: the record was rewritten and the chain recomputed "
                                         "(or the key is not this journal's)", count)
                     k = evolve(k)
                 count += 1
-                prev = last_hash = rec.hash
+                prev = last_hash = h
                 expected += 1
         head = expected - 1
         if next_seq - 1 > head:

@@ -261,3 +261,18 @@ def test_readonly_refuses_to_write(jpath):
 def test_missing_journal_readonly_is_a_clear_error(tmp_path):
     with pytest.raises(AgentError, match="no journal"):
         Journal.open(tmp_path / "nope.db", readonly=True)
+
+
+def test_fast_signed_bytes_equal_the_documented_canonical_form(jpath):
+    """The inspector's recipe (Record.signed_bytes: prev_hash || canonical JSON of body()) and the
+    fast path used by append/verify give the same bytes, Vietnamese text and nesting included."""
+    from agent.journal import canonical_json, signed_bytes
+    j = Journal.open(jpath)
+    recs = [j.append("violation", check_id="BMNN-DOC-001", severity="high", message="Tài liệu \"TỐI MẬT\"\n",
+                     evidence={"z": [1, {"b": None, "a": 1.5}], "đường dẫn": "/home/a/b\\c"}),
+            j.append("heartbeat")]
+    for r in recs:
+        ev = None if r.evidence is None else canonical_json(r.evidence)
+        assert signed_bytes(r.seq, r.time, r.host, r.kind, r.check_id, r.severity, ev, r.message, r.prev_hash) \
+            == r.signed_bytes()
+        assert hashlib.sha256(r.signed_bytes()).hexdigest() == r.hash
