@@ -44,6 +44,7 @@ What this does and does not protect, honestly:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -302,13 +303,8 @@ class Journal:
             meta = {"version": str(FORMAT_VERSION), "created": now_iso(), "host": self.host,
                     "next_seq": "1", "next_key": initial.hex(), "head_hash": GENESIS,
                     "base_seq": "0", "base_hash": GENESIS}
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
+            with self._write_txn("creating"):
                 self._conn.executemany("INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)", meta.items())
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise _sql_error(exc, self.path, "creating") from None
 
     def _write_key(self, key: bytes) -> None:
         kp = self.key_path
@@ -342,6 +338,23 @@ class Journal:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @contextlib.contextmanager
+    def _write_txn(self, doing: str) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT under the lock; rollback and AgentError on any failure."""
+        if self.readonly:
+            raise AgentError(f"journal {self.path} is open read-only", kind="usage")
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                yield
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise _sql_error(exc, self.path, doing) from None
+            except BaseException:
+                self._rollback()
+                raise
+
     def _rollback(self) -> None:
         try:
             self._conn.execute("ROLLBACK")
@@ -361,21 +374,10 @@ class Journal:
 
     def append_many(self, events: Sequence[Mapping[str, Any]]) -> list[Record]:
         """Append several records in one transaction (one fsync): all or none are written."""
-        if self.readonly:
-            raise AgentError(f"journal {self.path} is open read-only", kind="usage")
         prepared = [self._check_event(e) for e in events]
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                out = self._append_in_txn(prepared)
-                self._conn.execute("COMMIT")
-                return out
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise _sql_error(exc, self.path, "appending") from None
-            except BaseException:
-                self._rollback()
-                raise
+        with self._write_txn("appending"):
+            out = self._append_in_txn(prepared)
+        return out
 
     @staticmethod
     def _check_event(e: Mapping[str, Any]) -> dict:
@@ -424,40 +426,26 @@ class Journal:
         The checkpoint names the last deleted sequence number and its hash; ``verify`` starts the
         chain there. Returns the checkpoint record, or None when there was nothing to delete.
         """
-        if self.readonly:
-            raise AgentError(f"journal {self.path} is open read-only", kind="usage")
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                meta = self._meta()
-                base = int(meta["base_seq"])
-                head = int(meta["next_seq"]) - 1
-                through = min(through_seq, head)
-                if through <= base:
-                    self._conn.execute("COMMIT")
-                    return None
-                row = self._conn.execute("SELECT hash FROM records WHERE seq = ?", (through,)).fetchone()
-                if row is None:
-                    raise AgentError(f"journal {self.path}: record {through} missing, cannot checkpoint",
-                                     kind="integrity")
-                anchor = row[0]
-                count = self._conn.execute("SELECT count(*) FROM records WHERE seq <= ?", (through,)).fetchone()[0]
-                ev = {"pruned_from": base + 1, "pruned_through": through, "anchor_hash": anchor,
-                      "pruned_count": count, "reason": reason}
-                rec = self._append_in_txn([self._check_event(dict(
-                    kind="checkpoint", evidence=ev,
-                    message=f"records {base + 1}..{through} removed by {reason}; chain anchored at #{through}"))])[0]
-                self._conn.execute("DELETE FROM records WHERE seq <= ?", (through,))
-                self._conn.executemany("UPDATE meta SET value = ? WHERE name = ?",
-                                       [(str(through), "base_seq"), (anchor, "base_hash")])
-                self._conn.execute("COMMIT")
-                return rec
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise _sql_error(exc, self.path, "checkpointing") from None
-            except BaseException:
-                self._rollback()
-                raise
+        with self._write_txn("checkpointing"):
+            meta = self._meta()
+            base = int(meta["base_seq"])
+            through = min(through_seq, int(meta["next_seq"]) - 1)
+            if through <= base:
+                return None
+            row = self._conn.execute("SELECT hash FROM records WHERE seq = ?", (through,)).fetchone()
+            if row is None:
+                raise AgentError(f"journal {self.path}: record {through} missing, cannot checkpoint", kind="integrity")
+            anchor = row[0]
+            count = self._conn.execute("SELECT count(*) FROM records WHERE seq <= ?", (through,)).fetchone()[0]
+            ev = {"pruned_from": base + 1, "pruned_through": through, "anchor_hash": anchor,
+                  "pruned_count": count, "reason": reason}
+            rec = self._append_in_txn([self._check_event(dict(
+                kind="checkpoint", evidence=ev,
+                message=f"records {base + 1}..{through} removed by {reason}; chain anchored at #{through}"))])[0]
+            self._conn.execute("DELETE FROM records WHERE seq <= ?", (through,))
+            self._conn.executemany("UPDATE meta SET value = ? WHERE name = ?",
+                                   [(str(through), "base_seq"), (anchor, "base_hash")])
+        return rec
 
     def retention(self, keep_days: float, *, now: Optional[dt.datetime] = None) -> Optional[Record]:
         """Remove records older than ``keep_days`` (a prefix only) behind a checkpoint record."""
