@@ -386,6 +386,13 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
         signal.set_wakeup_fd(self._wfd, warn_on_full_buffer=False)
+        head = self.journal.head()
+        if head is not None and head.kind != "agent_stop":
+            # the previous run did not stop cleanly: say so, the downtime is between these two times
+            self.record("gap", severity="high",
+                        evidence={"previous_seq": head.seq, "previous_time": head.time, "previous_kind": head.kind},
+                        message=f"previous run ended without agent_stop after #{head.seq} ({head.time}): crash, "
+                                "kill -9, watchdog restart or power loss; nothing was watched until now")
         pol = self.policy
         self.record("agent_start", severity="info",
                     evidence={"pid": os.getpid(), "policy_sha256": pol.sha256, "profile": pol.profile,

@@ -258,3 +258,20 @@ def test_daemon_never_imports_the_report_stack(setup_dirs):
                        cwd=str(ROOT), capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "[]"
+
+
+def test_restart_after_a_crash_journals_the_gap(setup_dirs, tmp_path):
+    env, _, _ = setup_dirs
+    n = Notify(tmp_path / "notify")
+    e = dict(os.environ, **env, NOTIFY_SOCKET=n.path, PYTHONPATH=str(ROOT))
+    for _ in range(2):
+        proc = subprocess.Popen([sys.executable, "-m", "agent"], env=e, cwd=str(ROOT),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert n.wait_for("READY=1")
+        proc.kill()  # kill -9: no agent_stop
+        proc.wait()
+    evs = events(env)
+    assert [r["kind"] for r in evs if r["kind"] != "heartbeat"] == ["agent_start", "policy_loaded", "gap",
+                                                                    "agent_start", "policy_loaded"]
+    gap = next(r for r in evs if r["kind"] == "gap")
+    assert gap["evidence"]["previous_kind"] in ("policy_loaded", "heartbeat") and "without agent_stop" in gap["message"]
