@@ -284,8 +284,16 @@ class Daemon:
 
     # ------------------------------------------------------------ IPC handlers (IPC threads)
 
+    def _on_loop(self, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Run ``fn`` on the main loop and wait for it (IPC threads)."""
+        try:
+            return self.call_soon(fn).result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            raise AgentError(f"the daemon's main loop did not answer within {timeout:g} s (busy or hung; the "
+                             "watchdog restarts a hung loop)", kind="ipc") from None
+
     def _ipc_status(self, params: Mapping[str, Any], peer: Peer) -> Any:
-        return self.call_soon(self.status).result(timeout=10)
+        return self._on_loop(self.status)
 
     def _ipc_events(self, params: Mapping[str, Any], peer: Peer) -> Any:
         since_seq = params.get("since_seq")
@@ -300,7 +308,7 @@ class Daemon:
         return [r.to_dict() for r in self.journal.records(since_seq=since_seq, since_time=since_time, limit=limit)]
 
     def _ipc_reload(self, params: Mapping[str, Any], peer: Peer) -> Any:
-        return self.call_soon(self.reload).result(timeout=60)
+        return self._on_loop(self.reload, 60)
 
     def _ipc_ack(self, params: Mapping[str, Any], peer: Peer) -> Any:
         cid = params.get("check_id")
@@ -316,7 +324,7 @@ class Daemon:
                                evidence={"violation_seq": v["seq"], "uid": peer.uid, "pid": peer.pid, "note": note},
                                message=f"violation #{v['seq']} acknowledged by uid {peer.uid}" + (f": {note}" if note else ""))
             return {"ok": True, "seq": recs[0].seq if recs else None}
-        return self.call_soon(do).result(timeout=10)
+        return self._on_loop(do)
 
     # ------------------------------------------------------------ status
 

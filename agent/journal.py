@@ -263,6 +263,9 @@ class Journal:
         host = host or socket.gethostname()
         if readonly:
             if not path.exists():
+                if path.parent.exists() and not os.access(path.parent, os.R_OK | os.X_OK):
+                    raise AgentError(f"cannot read the journal in {path.parent}: permission denied (root only; "
+                                     "members of group bmnn use `bmnn events`, served by the daemon)", kind="forbidden")
                 raise AgentError(f"no journal at {path}", kind="io")
             uri = "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro"
             try:

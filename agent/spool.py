@@ -97,9 +97,9 @@ class JournalWriter:
         try:
             records = self.journal.append_many(batch)
         except AgentError as exc:
-            if exc.kind not in ("disk_full", "io"):
+            if exc.kind == "usage":  # a programming error, not a storage problem
                 raise
-            self.last_error = str(exc)
+            self.last_error = str(exc)  # disk full, I/O error, damaged file: keep the events, retry later
             return []
         self._spool.clear()
         self.dropped = 0
