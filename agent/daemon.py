@@ -381,7 +381,8 @@ class Daemon:
         self._restore_open_violations()
         self._start_sinks()
         self.ipc = IpcServer(self.paths.socket, {"status": self._ipc_status, "events": self._ipc_events,
-                                                 "reload": self._ipc_reload, "ack": self._ipc_ack}).start()
+                                                 "reload": self._ipc_reload, "ack": self._ipc_ack},
+                             group=self.config.ipc_group).start()
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; returns the exit code."""

@@ -262,8 +262,8 @@ class Journal:
         kp = Path(key_path) if key_path is not None else path.with_name(path.stem + ".key")
         host = host or socket.gethostname()
         if readonly:
-            if not path.exists():
-                if path.parent.exists() and not os.access(path.parent, os.R_OK | os.X_OK):
+            if not os.path.exists(path):  # (Path.exists raises on EACCES)
+                if os.path.isdir(path.parent) and not os.access(path.parent, os.R_OK | os.X_OK):
                     raise AgentError(f"cannot read the journal in {path.parent}: permission denied (root only; "
                                      "members of group bmnn use `bmnn events`, served by the daemon)", kind="forbidden")
                 raise AgentError(f"no journal at {path}", kind="io")
