@@ -50,6 +50,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import socket
 import sqlite3
 import threading
@@ -64,6 +65,7 @@ KINDS = ("violation", "cleared", "file", "state", "gap", "agent_start", "agent_s
          "policy_loaded", "enforced", "ack", "checkpoint")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 GENESIS = "0" * 64
+_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 FORMAT_VERSION = 1
 _CHUNK = 2000
 
@@ -393,6 +395,10 @@ class Journal:
         unknown = set(e) - {"kind", "check_id", "severity", "evidence", "message", "time"}
         if unknown:
             raise AgentError(f"unknown record field(s) {sorted(unknown)}", kind="usage")
+        t = e.get("time")
+        if t is not None and not _TIME.match(t):
+            raise AgentError(f"record time {t!r} is not in the journal's format (2026-11-23T10:00:00.000000Z)",
+                             kind="usage")
         ev = e.get("evidence")
         ev_json = None if ev is None else canonical_json(ev)
         ev = None if ev is None else json.loads(ev_json)  # exactly what is stored and hashed

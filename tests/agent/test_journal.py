@@ -263,3 +263,10 @@ def test_fast_signed_bytes_equal_the_documented_canonical_form(jpath):
         assert signed_bytes(r.seq, r.time, r.host, r.kind, r.check_id, r.severity, ev, r.message, r.prev_hash) \
             == r.signed_bytes()
         assert hashlib.sha256(r.signed_bytes()).hexdigest() == r.hash
+
+
+def test_rejects_a_time_in_another_format(jpath):
+    j = Journal.open(jpath)
+    with pytest.raises(AgentError, match="format"):
+        j.append("heartbeat", time="23/11/2026 10:00")
+    assert j.append("heartbeat", time="2026-11-23T10:00:00.000000Z").time == "2026-11-23T10:00:00.000000Z"
