@@ -58,6 +58,20 @@ class JournalWriter:
             self._enqueue(event)
             return self._flush_locked()
 
+    def write_many(self, events: list[dict[str, Any]]) -> list[Record]:
+        """Journal a burst (e.g. file events) in one transaction and one fsync; same spooling rules."""
+        checked = []
+        for e in events:
+            event = dict(e)
+            if event.get("time") is None:
+                event["time"] = now_iso()
+            Journal._check_event(dict(event))
+            checked.append(event)
+        with self._lock:
+            for event in checked:
+                self._enqueue(event)
+            return self._flush_locked()
+
     def flush(self) -> list[Record]:
         """Retry the spool; returns what was written."""
         with self._lock:

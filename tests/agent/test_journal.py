@@ -270,3 +270,16 @@ def test_rejects_a_time_in_another_format(jpath):
     with pytest.raises(AgentError, match="format"):
         j.append("heartbeat", time="23/11/2026 10:00")
     assert j.append("heartbeat", time="2026-11-23T10:00:00.000000Z").time == "2026-11-23T10:00:00.000000Z"
+
+
+def test_writer_burst_is_one_transaction_and_keeps_order(jpath):
+    from agent.spool import JournalWriter
+    j = Journal.open(jpath)
+    w = JournalWriter(j)
+    w.write("agent_start")
+    recs = w.write_many([dict(kind="file", evidence={"path": f"/srv/mat/{i}.docx", "action": "modified"})
+                         for i in range(500)])
+    assert [r.seq for r in recs] == list(range(2, 502)) and recs[-1].evidence["path"] == "/srv/mat/499.docx"
+    with pytest.raises(AgentError):
+        w.write_many([dict(kind="file"), dict(kind="bogus")])  # validated before anything is written
+    assert j.head().seq == 501 and j.verify().ok
