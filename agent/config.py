@@ -87,6 +87,8 @@ class AgentConfig(msgspec.Struct, **_STRICT):
     profile: Optional[str] = None
     """Overrides the profile chosen in local.d."""
     lang: Literal["vi", "en"] = "vi"
+    ipc_group: Optional[str] = "bmnn"
+    """Group whose members may read status and events over the socket (null: root only)."""
     sinks: SinksConfig = SinksConfig()
 
 

@@ -21,6 +21,7 @@ import os
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
@@ -114,8 +115,7 @@ class IpcServer:
         except OSError as exc:
             s.close()
             raise AgentError(f"cannot listen on {self.path}: {exc.strerror or exc}", kind="io") from None
-        s.settimeout(0.5)
-        self._sock = s
+        self._sock = s  # blocking accept: an idle server costs no wakeups; stop() shuts it down
         self._thread = threading.Thread(target=self._accept_loop, name="ipc-accept", daemon=True)
         self._thread.start()
         return self
@@ -123,6 +123,11 @@ class IpcServer:
     def stop(self) -> None:
         """Stop accepting and remove the socket file."""
         self._stop.set()
+        if self._sock is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+            except OSError:
+                pass
         if self._thread is not None:
             self._thread.join(2.0)
         if self._sock is not None:
@@ -137,12 +142,14 @@ class IpcServer:
         while not self._stop.is_set():
             try:
                 conn, _ = self._sock.accept()
-            except socket.timeout:
-                continue
             except OSError:
                 if self._stop.is_set():
                     return
+                time.sleep(0.1)  # EMFILE and the like: do not spin
                 continue
+            if self._stop.is_set():
+                conn.close()
+                return
             if not self._slots.acquire(blocking=False):
                 self._send(conn, {"id": None, "ok": False, "error": {"code": "ipc", "message": "too many clients"}})
                 conn.close()

@@ -44,11 +44,13 @@ What this does and does not protect, honestly:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
 import json
 import os
+import re
 import socket
 import sqlite3
 import threading
@@ -63,6 +65,7 @@ KINDS = ("violation", "cleared", "file", "state", "gap", "agent_start", "agent_s
          "policy_loaded", "enforced", "ack", "checkpoint")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 GENESIS = "0" * 64
+_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 FORMAT_VERSION = 1
 _CHUNK = 2000
 
@@ -93,6 +96,25 @@ def canonical_json(value: Any) -> str:
                           default=str)
     except ValueError as exc:
         raise AgentError(f"evidence is not valid JSON: {exc}", kind="usage") from None
+
+
+def _js(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False)
+
+
+def signed_bytes(seq: int, time: str, host: str, kind: str, check_id: Optional[str], severity: Optional[str],
+                 evidence_json: Optional[str], message: Optional[str], prev_hash: str) -> bytes:
+    """prev_hash || canonical JSON of the record, assembled from the stored columns.
+
+    Byte-for-byte the same as ``Record.signed_bytes()`` (sorted keys, no spaces, UTF-8) when
+    ``evidence_json`` is the canonical JSON of the evidence, which is how it is stored; the
+    fast path avoids parsing and re-serialising the evidence on every append and verify.
+    """
+    body = ('{"check_id":' + _js(check_id) + ',"evidence":' + (evidence_json if evidence_json is not None else "null")
+            + ',"host":' + _js(host) + ',"kind":' + _js(kind) + ',"message":' + _js(message)
+            + ',"prev_hash":' + _js(prev_hash) + ',"seq":' + str(int(seq)) + ',"severity":' + _js(severity)
+            + ',"time":' + _js(time) + ',"v":' + str(FORMAT_VERSION) + "}")
+    return bytes.fromhex(prev_hash) + body.encode("utf-8")
 
 
 def evolve(key: bytes) -> bytes:
@@ -242,7 +264,10 @@ class Journal:
         kp = Path(key_path) if key_path is not None else path.with_name(path.stem + ".key")
         host = host or socket.gethostname()
         if readonly:
-            if not path.exists():
+            if not os.path.exists(path):  # (Path.exists raises on EACCES)
+                if os.path.isdir(path.parent) and not os.access(path.parent, os.R_OK | os.X_OK):
+                    raise AgentError(f"cannot read the journal in {path.parent}: permission denied (root only; "
+                                     "members of group bmnn use `bmnn events`, served by the daemon)", kind="forbidden")
                 raise AgentError(f"no journal at {path}", kind="io")
             uri = "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro"
             try:
@@ -283,13 +308,8 @@ class Journal:
             meta = {"version": str(FORMAT_VERSION), "created": now_iso(), "host": self.host,
                     "next_seq": "1", "next_key": initial.hex(), "head_hash": GENESIS,
                     "base_seq": "0", "base_hash": GENESIS}
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
+            with self._write_txn("creating"):
                 self._conn.executemany("INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)", meta.items())
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise _sql_error(exc, self.path, "creating") from None
 
     def _write_key(self, key: bytes) -> None:
         kp = self.key_path
@@ -323,6 +343,23 @@ class Journal:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @contextlib.contextmanager
+    def _write_txn(self, doing: str) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT under the lock; rollback and AgentError on any failure."""
+        if self.readonly:
+            raise AgentError(f"journal {self.path} is open read-only", kind="usage")
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                yield
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise _sql_error(exc, self.path, doing) from None
+            except BaseException:
+                self._rollback()
+                raise
+
     def _rollback(self) -> None:
         try:
             self._conn.execute("ROLLBACK")
@@ -342,21 +379,10 @@ class Journal:
 
     def append_many(self, events: Sequence[Mapping[str, Any]]) -> list[Record]:
         """Append several records in one transaction (one fsync): all or none are written."""
-        if self.readonly:
-            raise AgentError(f"journal {self.path} is open read-only", kind="usage")
         prepared = [self._check_event(e) for e in events]
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                out = self._append_in_txn(prepared)
-                self._conn.execute("COMMIT")
-                return out
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise _sql_error(exc, self.path, "appending") from None
-            except BaseException:
-                self._rollback()
-                raise
+        with self._write_txn("appending"):
+            out = self._append_in_txn(prepared)
+        return out
 
     @staticmethod
     def _check_event(e: Mapping[str, Any]) -> dict:
@@ -369,6 +395,10 @@ class Journal:
         unknown = set(e) - {"kind", "check_id", "severity", "evidence", "message", "time"}
         if unknown:
             raise AgentError(f"unknown record field(s) {sorted(unknown)}", kind="usage")
+        t = e.get("time")
+        if t is not None and not _TIME.match(t):
+            raise AgentError(f"record time {t!r} is not in the journal's format (2026-11-23T10:00:00.000000Z)",
+                             kind="usage")
         ev = e.get("evidence")
         ev_json = None if ev is None else canonical_json(ev)
         ev = None if ev is None else json.loads(ev_json)  # exactly what is stored and hashed
@@ -384,7 +414,8 @@ class Journal:
         for e in prepared:
             rec = Record(seq, e["time"], self.host, e["kind"], e["check_id"], e["severity"], e["evidence"],
                          e["message"], prev, "", "")
-            data = rec.signed_bytes()
+            data = signed_bytes(seq, rec.time, rec.host, rec.kind, rec.check_id, rec.severity, e["evidence_json"],
+                                rec.message, prev)
             h = hashlib.sha256(data).hexdigest()
             mac = hmac.new(key, data, hashlib.sha256).hexdigest()
             rows.append((seq, rec.time, rec.host, rec.kind, rec.check_id, rec.severity, e["evidence_json"],
@@ -404,40 +435,26 @@ class Journal:
         The checkpoint names the last deleted sequence number and its hash; ``verify`` starts the
         chain there. Returns the checkpoint record, or None when there was nothing to delete.
         """
-        if self.readonly:
-            raise AgentError(f"journal {self.path} is open read-only", kind="usage")
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                meta = self._meta()
-                base = int(meta["base_seq"])
-                head = int(meta["next_seq"]) - 1
-                through = min(through_seq, head)
-                if through <= base:
-                    self._conn.execute("COMMIT")
-                    return None
-                row = self._conn.execute("SELECT hash FROM records WHERE seq = ?", (through,)).fetchone()
-                if row is None:
-                    raise AgentError(f"journal {self.path}: record {through} missing, cannot checkpoint",
-                                     kind="integrity")
-                anchor = row[0]
-                count = self._conn.execute("SELECT count(*) FROM records WHERE seq <= ?", (through,)).fetchone()[0]
-                ev = {"pruned_from": base + 1, "pruned_through": through, "anchor_hash": anchor,
-                      "pruned_count": count, "reason": reason}
-                rec = self._append_in_txn([self._check_event(dict(
-                    kind="checkpoint", evidence=ev,
-                    message=f"records {base + 1}..{through} removed by {reason}; chain anchored at #{through}"))])[0]
-                self._conn.execute("DELETE FROM records WHERE seq <= ?", (through,))
-                self._conn.executemany("UPDATE meta SET value = ? WHERE name = ?",
-                                       [(str(through), "base_seq"), (anchor, "base_hash")])
-                self._conn.execute("COMMIT")
-                return rec
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise _sql_error(exc, self.path, "checkpointing") from None
-            except BaseException:
-                self._rollback()
-                raise
+        with self._write_txn("checkpointing"):
+            meta = self._meta()
+            base = int(meta["base_seq"])
+            through = min(through_seq, int(meta["next_seq"]) - 1)
+            if through <= base:
+                return None
+            row = self._conn.execute("SELECT hash FROM records WHERE seq = ?", (through,)).fetchone()
+            if row is None:
+                raise AgentError(f"journal {self.path}: record {through} missing, cannot checkpoint", kind="integrity")
+            anchor = row[0]
+            count = self._conn.execute("SELECT count(*) FROM records WHERE seq <= ?", (through,)).fetchone()[0]
+            ev = {"pruned_from": base + 1, "pruned_through": through, "anchor_hash": anchor,
+                  "pruned_count": count, "reason": reason}
+            rec = self._append_in_txn([self._check_event(dict(
+                kind="checkpoint", evidence=ev,
+                message=f"records {base + 1}..{through} removed by {reason}; chain anchored at #{through}"))])[0]
+            self._conn.execute("DELETE FROM records WHERE seq <= ?", (through,))
+            self._conn.executemany("UPDATE meta SET value = ? WHERE name = ?",
+                                   [(str(through), "base_seq"), (anchor, "base_hash")])
+        return rec
 
     def retention(self, keep_days: float, *, now: Optional[dt.datetime] = None) -> Optional[Record]:
         """Remove records older than ``keep_days`` (a prefix only) behind a checkpoint record."""
@@ -564,31 +581,30 @@ class Journal:
             if not rows:
                 break
             for row in rows:
-                seq = row[0]
+                seq, time_, host, kind, check_id, severity, ev_json, message, prev_hash, h, mac = row
                 if seq != expected:
                     if seq < expected:
                         return bad(seq, f"record #{seq} is before the checkpoint anchor #{base}", count)
                     what = f"#{expected}" if seq == expected + 1 else f"#{expected}..#{seq - 1}"
                     return bad(expected, f"record(s) {what} missing (deleted)", count)
-                try:
-                    rec = _row_record(row)
-                except ValueError:
-                    return bad(seq, "evidence is not valid JSON (edited)", count)
-                if rec.kind not in KINDS:
-                    return bad(seq, f"unknown kind {rec.kind!r} (edited)", count)
-                if rec.prev_hash != prev:
+                if kind not in KINDS:
+                    return bad(seq, f"unknown kind {kind!r} (edited)", count)
+                if prev_hash != prev:
                     return bad(seq, "prev_hash does not link to the previous record (reordered, inserted or "
                                     "the previous record was replaced)", count)
-                data = rec.signed_bytes()
-                if hashlib.sha256(data).hexdigest() != rec.hash:
+                try:
+                    data = signed_bytes(seq, time_, host, kind, check_id, severity, ev_json, message, prev_hash)
+                except (TypeError, ValueError):
+                    return bad(seq, "a field has the wrong type (edited)", count)
+                if hashlib.sha256(data).hexdigest() != h:
                     return bad(seq, "content does not match its hash (edited)", count)
                 if k is not None:
-                    if not hmac.compare_digest(hmac.new(k, data, hashlib.sha256).hexdigest(), rec.mac):
+                    if not hmac.compare_digest(hmac.new(k, data, hashlib.sha256).hexdigest(), mac or ""):
                         return bad(seq, "MAC does not match: the record was rewritten and the chain recomputed "
                                         "(or the key is not this journal's)", count)
                     k = evolve(k)
                 count += 1
-                prev = last_hash = rec.hash
+                prev = last_hash = h
                 expected += 1
         head = expected - 1
         if next_seq - 1 > head:

@@ -58,6 +58,20 @@ class JournalWriter:
             self._enqueue(event)
             return self._flush_locked()
 
+    def write_many(self, events: list[dict[str, Any]]) -> list[Record]:
+        """Journal a burst (e.g. file events) in one transaction and one fsync; same spooling rules."""
+        checked = []
+        for e in events:
+            event = dict(e)
+            if event.get("time") is None:
+                event["time"] = now_iso()
+            Journal._check_event(dict(event))
+            checked.append(event)
+        with self._lock:
+            for event in checked:
+                self._enqueue(event)
+            return self._flush_locked()
+
     def flush(self) -> list[Record]:
         """Retry the spool; returns what was written."""
         with self._lock:
@@ -97,9 +111,9 @@ class JournalWriter:
         try:
             records = self.journal.append_many(batch)
         except AgentError as exc:
-            if exc.kind not in ("disk_full", "io"):
+            if exc.kind == "usage":  # a programming error, not a storage problem
                 raise
-            self.last_error = str(exc)
+            self.last_error = str(exc)  # disk full, I/O error, damaged file: keep the events, retry later
             return []
         self._spool.clear()
         self.dropped = 0

@@ -93,14 +93,14 @@ class SinkHealth:
 class _Worker:
     def __init__(self, sink: Sink, maxsize: int, backoff: tuple[float, float]):
         self.sink = sink
-        self.q: queue.Queue[Record] = queue.Queue(maxsize=maxsize)
+        self.q: queue.Queue[Optional[Record]] = queue.Queue(maxsize=maxsize)
         self.health = SinkHealth(sink.name)
         self.backoff = backoff
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name=f"sink-{sink.name}", daemon=True)
 
-    def put(self, record: Record) -> None:
+    def put(self, record: Optional[Record]) -> None:
         with self.lock:
             while True:
                 try:
@@ -122,10 +122,10 @@ class _Worker:
     def _run(self) -> None:
         first, cap = self.backoff
         while not self.stop.is_set():
-            try:
-                rec = self.q.get(timeout=0.5)
-            except queue.Empty:
-                continue
+            rec = self.q.get()  # blocks without polling: an idle sink costs no wakeups
+            if rec is None:  # the stop sentinel
+                self.q.task_done()
+                break
             delay = first
             try:
                 while not self.stop.is_set():
@@ -201,6 +201,7 @@ class SinkRunner:
             self.drain(timeout)
         for w in self._workers:
             w.stop.set()
+            w.put(None)  # wake the worker (drops the oldest queued event if the queue is full)
         for w in self._workers:
             if w.thread.is_alive():
                 w.thread.join(timeout)

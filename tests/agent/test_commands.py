@@ -108,3 +108,65 @@ def test_help_lists_the_commands(agent_env):
     assert p.returncode == 0 and "events" in p.stdout and "status" in p.stdout and "reload" in p.stdout
     p = run_bmnn(["events", "--help"], agent_env)
     assert "verify" in p.stdout
+
+
+def test_group_member_reads_events_through_the_daemon(agent_env, tmp_path, monkeypatch):
+    """A member of the reader group cannot open the root-only journal file; `bmnn events` then asks
+    the daemon over the socket (the child drops to nobody:nogroup with os.setuid)."""
+    import grp
+    import pwd
+    import shutil
+    import tempfile
+    import threading
+
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("dropping to another uid needs root")
+    run = tempfile.mkdtemp(prefix="bmnn-run-")
+    os.chmod(run, 0o711)
+    env = dict(agent_env, BMNN_RUNTIME_DIR=run)
+    Path(env["BMNN_CONFIG_DIR"], "agent.yaml").write_text("ipc_group: nogroup\nsinks: {alert: {enabled: false}}\n")
+    os.chmod(env["BMNN_STATE_DIR"], 0o700)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    from agent.daemon import Daemon
+    from agent.paths import from_env
+    d = Daemon(from_env())
+    d.setup()
+    d.record("violation", check_id="BMNN-USB-001", severity="critical", message="USB chưa đăng ký")
+    t = threading.Thread(target=d._loop, daemon=True)
+    t.start()
+    try:
+        import cli
+        from agent.commands import events_group
+        if "events" not in cli.cli.commands:
+            cli.cli.add_command(events_group)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            rc = 1
+            try:
+                os.close(r)
+                os.setgroups([])
+                os.setgid(grp.getgrnam("nogroup").gr_gid)
+                os.setuid(pwd.getpwnam("nobody").pw_uid)
+                sys.stdout = sys.stderr = os.fdopen(w, "w")  # pytest's capture objects are not fd 1
+                rc = cli.main(["events", "--json"])
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(rc)
+        os.close(w)
+        out = b""
+        while chunk := os.read(r, 65536):
+            out += chunk
+        os.close(r)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, out
+        recs = [json.loads(x) for x in out.decode().splitlines()]
+        assert [r["kind"] for r in recs] == ["violation"] and recs[0]["message"] == "USB chưa đăng ký"
+    finally:
+        d.request_stop()
+        t.join(10)
+        d._shutdown()
+        shutil.rmtree(run, ignore_errors=True)

@@ -248,3 +248,35 @@ def test_main_loop_reconcile_ack_gap_and_watchdog(setup_dirs, tmp_path, monkeypa
     d2.ipc.stop()
     d2.sinks.stop()
     d2.journal.close()
+
+
+def test_daemon_never_imports_the_report_stack(setup_dirs):
+    env, _, _ = setup_dirs
+    code = ("import sys\n"
+            "from agent.daemon import Daemon\n"
+            "from agent.paths import from_env\n"
+            "d = Daemon(from_env()); d.setup()\n"
+            "d.record('heartbeat'); d.sinks.drain(5)\n"
+            "print(sorted(m for m in ('rich', 'jinja2', 'weasyprint', 'pypdfium2', 'click') if m in sys.modules))\n"
+            "d.ipc.stop(); d.sinks.stop()\n")
+    p = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, **env, PYTHONPATH=str(ROOT)),
+                       cwd=str(ROOT), capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "[]"
+
+
+def test_restart_after_a_crash_journals_the_gap(setup_dirs, tmp_path):
+    env, _, _ = setup_dirs
+    n = Notify(tmp_path / "notify")
+    e = dict(os.environ, **env, NOTIFY_SOCKET=n.path, PYTHONPATH=str(ROOT))
+    for _ in range(2):
+        proc = subprocess.Popen([sys.executable, "-m", "agent"], env=e, cwd=str(ROOT),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert n.wait_for("READY=1")
+        proc.kill()  # kill -9: no agent_stop
+        proc.wait()
+    evs = events(env)
+    assert [r["kind"] for r in evs if r["kind"] != "heartbeat"] == ["agent_start", "policy_loaded", "gap",
+                                                                    "agent_start", "policy_loaded"]
+    gap = next(r for r in evs if r["kind"] == "gap")
+    assert gap["evidence"]["previous_kind"] in ("policy_loaded", "heartbeat") and "without agent_stop" in gap["message"]

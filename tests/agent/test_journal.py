@@ -90,41 +90,28 @@ def test_rejects_unknown_kind_and_severity(jpath):
 # ---------------------------------------------------------------- tampering
 
 
-def test_edited_record_is_caught(jpath):
-    j = Journal.open(jpath)
-    fill(j, 10)
-    db(jpath).execute("UPDATE records SET message = 'nothing happened' WHERE seq = 6")
-    res = j.verify()
-    assert not res.ok and res.first_bad_seq == 6 and "hash" in res.reason
+TAMPERING = {
+    "edit a record": (["UPDATE records SET message = 'nothing happened' WHERE seq = 6"], 6, "hash"),
+    "delete a range": (["DELETE FROM records WHERE seq BETWEEN 4 AND 7"], 4, "missing"),
+    "reorder two records": (["UPDATE records SET seq = -1 WHERE seq = 3", "UPDATE records SET seq = 3 WHERE seq = 7",
+                             "UPDATE records SET seq = 7 WHERE seq = -1"], 3, "does not link"),
+    "truncate the tail": (["DELETE FROM records WHERE seq > 7"], 8, "truncated"),
+}
 
 
-def test_deleted_range_is_caught(jpath):
-    j = Journal.open(jpath)
-    fill(j, 10)
-    db(jpath).execute("DELETE FROM records WHERE seq BETWEEN 4 AND 7")
-    res = j.verify()
-    assert not res.ok and res.first_bad_seq == 4 and "missing" in res.reason
-
-
-def test_reordered_records_are_caught(jpath):
+@pytest.mark.parametrize("how", sorted(TAMPERING))
+def test_tampering_is_caught_at_the_first_bad_record_without_a_key(jpath, how):
+    statements, first_bad, why = TAMPERING[how]
     j = Journal.open(jpath)
     fill(j, 10)
     c = db(jpath)
     c.execute("BEGIN")
-    c.execute("UPDATE records SET seq = -1 WHERE seq = 3")
-    c.execute("UPDATE records SET seq = 3 WHERE seq = 7")
-    c.execute("UPDATE records SET seq = 7 WHERE seq = -1")
+    for sql in statements:
+        c.execute(sql)
     c.execute("COMMIT")
-    res = j.verify()
-    assert not res.ok and res.first_bad_seq == 3
-
-
-def test_truncated_tail_is_caught(jpath):
-    j = Journal.open(jpath)
-    fill(j, 10)
-    db(jpath).execute("DELETE FROM records WHERE seq > 7")
     res = j.verify(use_key_file=False)
-    assert not res.ok and res.first_bad_seq == 8 and "truncated" in res.reason
+    assert not res.ok and res.first_bad_seq == first_bad and why in res.reason, res
+    assert j.verify().first_bad_seq == first_bad  # with the key: the same answer
 
 
 def test_truncated_tail_with_forged_counters_is_caught_by_the_key(jpath):
@@ -261,3 +248,38 @@ def test_readonly_refuses_to_write(jpath):
 def test_missing_journal_readonly_is_a_clear_error(tmp_path):
     with pytest.raises(AgentError, match="no journal"):
         Journal.open(tmp_path / "nope.db", readonly=True)
+
+
+def test_fast_signed_bytes_equal_the_documented_canonical_form(jpath):
+    """The inspector's recipe (Record.signed_bytes: prev_hash || canonical JSON of body()) and the
+    fast path used by append/verify give the same bytes, Vietnamese text and nesting included."""
+    from agent.journal import canonical_json, signed_bytes
+    j = Journal.open(jpath)
+    recs = [j.append("violation", check_id="BMNN-DOC-001", severity="high", message="Tài liệu \"TỐI MẬT\"\n",
+                     evidence={"z": [1, {"b": None, "a": 1.5}], "đường dẫn": "/home/a/b\\c"}),
+            j.append("heartbeat")]
+    for r in recs:
+        ev = None if r.evidence is None else canonical_json(r.evidence)
+        assert signed_bytes(r.seq, r.time, r.host, r.kind, r.check_id, r.severity, ev, r.message, r.prev_hash) \
+            == r.signed_bytes()
+        assert hashlib.sha256(r.signed_bytes()).hexdigest() == r.hash
+
+
+def test_rejects_a_time_in_another_format(jpath):
+    j = Journal.open(jpath)
+    with pytest.raises(AgentError, match="format"):
+        j.append("heartbeat", time="23/11/2026 10:00")
+    assert j.append("heartbeat", time="2026-11-23T10:00:00.000000Z").time == "2026-11-23T10:00:00.000000Z"
+
+
+def test_writer_burst_is_one_transaction_and_keeps_order(jpath):
+    from agent.spool import JournalWriter
+    j = Journal.open(jpath)
+    w = JournalWriter(j)
+    w.write("agent_start")
+    recs = w.write_many([dict(kind="file", evidence={"path": f"/srv/mat/{i}.docx", "action": "modified"})
+                         for i in range(500)])
+    assert [r.seq for r in recs] == list(range(2, 502)) and recs[-1].evidence["path"] == "/srv/mat/499.docx"
+    with pytest.raises(AgentError):
+        w.write_many([dict(kind="file"), dict(kind="bogus")])  # validated before anything is written
+    assert j.head().seq == 501 and j.verify().ok

@@ -1,0 +1,70 @@
+#!/bin/sh
+# Boot systemd/bmnn-agent.service for real: a Debian rootfs (mmdebstrap) under systemd-nspawn,
+# the unit as shipped plus a drop-in with WatchdogSec=3s, and a oneshot that checks READY, the
+# status over the socket, the capabilities/NoNewPrivs/seccomp of the process, then hangs the main
+# loop with SIGSTOP and checks that the watchdog killed and restarted it, and that the journal
+# verifies. Needs root, mmdebstrap and systemd-container (apt), network to the Debian mirror.
+# Not part of `make test` (about a minute, downloads ~100 MB); run by hand:  sh tools/agent-boot-test.sh
+set -eu
+here="$(cd "$(dirname "$0")/.." && pwd)"
+work="${BMNN_BOOT_DIR:-/var/tmp/bmnn-boot-test}"
+py="$here/.venv/lib/python3.11/site-packages"
+[ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 2; }
+command -v mmdebstrap >/dev/null && command -v systemd-nspawn >/dev/null || {
+  echo "install: apt-get install mmdebstrap systemd-container" >&2; exit 2; }
+[ -d "$py" ] || { echo "run 'make setup' first ($py missing)" >&2; exit 2; }
+rm -rf "$work" && mkdir -p "$work/results"
+R="$work/root"
+mmdebstrap --quiet --variant=minbase --include=systemd,systemd-sysv,dbus,python3,procps bookworm "$work/rootfs.tar"
+mkdir "$R" && tar -C "$R" -xf "$work/rootfs.tar"
+# the project and its dependencies (same CPython minor version as Debian's python3)
+mkdir -p "$R/opt/bmnn/src" "$R/etc/bmnn" "$R/etc/systemd/system/bmnn-agent.service.d" \
+         "$R/etc/systemd/system/multi-user.target.wants"
+cp -a "$py" "$R/opt/bmnn/site-packages"
+(cd "$here" && git archive HEAD agent policies scanner cli.py) | tar -C "$R/opt/bmnn/src" -x
+chmod -R go-w "$R/opt/bmnn"
+cat > "$R/usr/local/bin/bmnn-agent" <<'EOS'
+#!/bin/sh
+export PYTHONPATH=/opt/bmnn/src:/opt/bmnn/site-packages
+exec /usr/bin/python3 -m agent "$@"
+EOS
+chmod 755 "$R/usr/local/bin/bmnn-agent"
+cp "$here/systemd/bmnn-agent.service" "$R/etc/systemd/system/"
+printf '[Service]\nWatchdogSec=3s\nTimeoutStopSec=5s\n' > "$R/etc/systemd/system/bmnn-agent.service.d/test.conf"
+printf 'heartbeat_seconds: 1\n' > "$R/etc/bmnn/agent.yaml"
+ln -s /etc/systemd/system/bmnn-agent.service "$R/etc/systemd/system/multi-user.target.wants/"
+cat > "$R/usr/local/bin/bmnn-check" <<'EOS'
+#!/bin/sh
+exec > /results/report.txt 2>&1
+export PYTHONPATH=/opt/bmnn/src:/opt/bmnn/site-packages
+bmnn() { python3 -c "import sys, cli
+from agent.commands import events_group, status_command
+cli.cli.add_command(events_group); cli.cli.add_command(status_command)
+sys.exit(cli.main(sys.argv[1:]))" "$@"; }
+sleep 4
+echo "== before"
+systemctl show bmnn-agent -p ActiveState -p NRestarts -p StatusText
+pid=$(systemctl show -p MainPID --value bmnn-agent)
+grep -E "CapBnd|NoNewPrivs|Seccomp:" /proc/$pid/status
+bmnn status --lang en && echo "CHECK status ok"
+echo "== hanging the main loop: SIGSTOP $pid"
+kill -STOP "$pid"
+sleep 14
+echo "== after"
+systemctl show bmnn-agent -p ActiveState -p NRestarts -p Result
+[ "$(systemctl show -p NRestarts --value bmnn-agent)" -ge 1 ] && echo "CHECK watchdog restart ok"
+journalctl -u bmnn-agent --no-pager -o cat | grep -i watchdog
+bmnn events verify --lang en && echo "CHECK verify ok"
+bmnn events --lang en --kind agent_start --kind gap
+systemctl poweroff
+EOS
+chmod 755 "$R/usr/local/bin/bmnn-check"
+printf '[Unit]\nAfter=bmnn-agent.service\n[Service]\nType=oneshot\nExecStart=/usr/local/bin/bmnn-check\n' \
+  > "$R/etc/systemd/system/bmnn-check.service"
+ln -s /etc/systemd/system/bmnn-check.service "$R/etc/systemd/system/multi-user.target.wants/"
+timeout 180 systemd-nspawn --quiet --register=no --keep-unit -b -D "$R" --bind="$work/results:/results" \
+  > "$work/boot.log" 2>&1 || true
+cat "$work/results/report.txt"
+n=$(grep -c '^CHECK .* ok$' "$work/results/report.txt" || true)
+echo "agent-boot-test: $n of 3 checks passed"
+[ "$n" = 3 ]
