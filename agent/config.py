@@ -79,6 +79,8 @@ class SinksConfig(msgspec.Struct, **_STRICT):
 
 class AgentConfig(msgspec.Struct, **_STRICT):
     heartbeat_seconds: float = 60.0
+    reconcile_seconds: float = 300.0
+    """Full re-read of every domain, whatever the event sources said."""
     retention_days: Optional[float] = None
     """None keeps everything."""
     queue_size: int = 1000
@@ -111,6 +113,8 @@ def load_config(path: os.PathLike | str) -> AgentConfig:
     problems = []
     if cfg.heartbeat_seconds < 1:
         problems.append("heartbeat_seconds must be at least 1")
+    if cfg.reconcile_seconds < 5:
+        problems.append("reconcile_seconds must be at least 5")
     if cfg.retention_days is not None and cfg.retention_days < 1:
         problems.append("retention_days must be at least 1")
     if cfg.queue_size < 1 or cfg.max_spool < 1:

@@ -40,8 +40,6 @@ from .paths import Paths
 from .sinks import RuleInfo, SinkContext, SinkRunner
 from .spool import JournalWriter
 
-VIOLATION_STATUSES = ("fail",)
-CLEAR_STATUSES = ("pass", "not_applicable", "not_selected", "waived", "informational")
 
 
 class Source(Protocol):
@@ -172,31 +170,6 @@ class Daemon:
         for r in records:
             self._after_journal(r)
         return records
-
-    def reconcile(self, evaluation: Any) -> list[Record]:
-        """Journal the difference between an ``Evaluation`` and the open violations. Main loop only.
-
-        A ``fail`` that is not open becomes a ``violation``; an open one whose check now passes,
-        no longer applies, is waived or deselected becomes ``cleared``; ``error`` and
-        ``not_reviewed`` leave it open (we cannot tell).
-        """
-        lang = self.config.lang
-        out: list[Record] = []
-        for r in evaluation.results:
-            cid = r.check_id
-            if r.status in VIOLATION_STATUSES and cid not in self.open_violations:
-                ev = {"evidence": [dict(e) for e in r.evidence],
-                      "legal_refs": [f"{x.source} art.{x.article}" + (f" cl.{x.clause}" if x.clause else "")
-                                     for x in r.legal_refs],
-                      "profile": evaluation.profile_id, "policy_sha256": evaluation.policy_sha256}
-                out += self.record("violation", check_id=cid, severity=r.severity, evidence=ev,
-                                   message=r.reason.get(lang))
-            elif r.status in CLEAR_STATUSES and cid in self.open_violations:
-                out += self.record("cleared", check_id=cid, severity=r.severity,
-                                   evidence={"status": r.status, "since_seq": self.open_violations[cid]["seq"]},
-                                   message=r.reason.get(lang))
-        self.last_reconcile = now_iso()
-        return out
 
     def _after_journal(self, r: Record) -> None:
         if r.kind == "violation" and r.check_id:

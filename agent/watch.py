@@ -56,6 +56,8 @@ class _Reconciler:
         self._thread: Optional[threading.Thread] = None
 
     def start(self, daemon) -> None:
+        # agent.yaml is read in Daemon.setup(), before sources start: its value wins
+        self.interval = float(getattr(daemon.config, "reconcile_seconds", None) or self.interval)
         self._thread = threading.Thread(target=self._run, name="bmnn-reconcile", daemon=True)
         self._thread.start()
 
@@ -168,7 +170,8 @@ class Watcher:
             self.last_latency_ms = round((time.monotonic() - first) * 1000, 2)
         for ev in events:
             self._journal(ev)
-        self.daemon.last_reconcile = self.daemon.last_heartbeat or self.daemon.started
+        from .journal import now_iso
+        self.daemon.last_reconcile = now_iso()
 
     def _ensure_engine(self) -> Optional[Engine]:
         pol = self.daemon.policy

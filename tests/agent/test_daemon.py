@@ -202,12 +202,23 @@ def test_main_loop_reconcile_ack_gap_and_watchdog(setup_dirs, tmp_path, monkeypa
     t = threading.Thread(target=d._loop, daemon=True)
     t.start()
     try:
-        import datetime as dt
-        now = dt.datetime.now(dt.timezone.utc)
-        ev = evaluate(agent_facts(False), d.policy.bundle, now=now)
-        recs = d.call_soon(lambda: d.reconcile(ev)).result(10)
+        from agent.engine import Engine
+        from policies.context import EvalContext
+        machine = [agent_facts(False)]
+        eng = Engine(d.policy.bundle, d.policy.tailoring, EvalContext(), collect=lambda domains: machine[0])
+
+        def judge():  # what the live watch does on the main loop: refresh, then journal the changes
+            out = []
+            for e in eng.refresh(("agent",)):
+                if e.kind in ("violation", "cleared"):
+                    out += d.record(e.kind, check_id=e.check_id, severity=e.severity, evidence=dict(e.evidence),
+                                    message=e.message)
+            d.last_reconcile = "now"
+            return out
+
+        recs = d.call_soon(judge).result(10)
         assert [(r.kind, r.check_id) for r in recs] == [("violation", "BMNN-AGT-001")]
-        assert d.call_soon(lambda: d.reconcile(ev)).result(10) == []  # still open: not journaled twice
+        assert d.call_soon(judge).result(10) == []  # still open: not journaled twice
         c = IpcClient(d.paths.socket)
         st = c.call("status")
         assert [v["check_id"] for v in st["open_violations"]] == ["BMNN-AGT-001"] and st["last_reconcile"]
@@ -216,7 +227,8 @@ def test_main_loop_reconcile_ack_gap_and_watchdog(setup_dirs, tmp_path, monkeypa
             c.call("ack", check_id="BMNN-NET-001")
         assert c.call("status")["open_violations"][0]["acknowledged"] is True
 
-        recs = d.call_soon(lambda: d.reconcile(evaluate(agent_facts(True), d.policy.bundle, now=now))).result(10)
+        machine[0] = agent_facts(True)
+        recs = d.call_soon(judge).result(10)
         assert [(r.kind, r.check_id) for r in recs] == [("cleared", "BMNN-AGT-001")]
 
         src.running = False  # the source dies: one gap record, then status says so
