@@ -57,7 +57,7 @@ import threading
 import urllib.parse
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from .errors import AgentError
 
@@ -98,23 +98,37 @@ def canonical_json(value: Any) -> str:
         raise AgentError(f"evidence is not valid JSON: {exc}", kind="usage") from None
 
 
+_encode_str = json.encoder.encode_basestring  # the C escaper json.dumps(ensure_ascii=False) uses
+
+
 def _js(v: Any) -> str:
+    """json.dumps(v, ensure_ascii=False) for the record's string fields, ~5x faster."""
+    if v is None:
+        return "null"
+    if type(v) is str:
+        return _encode_str(v)
     return json.dumps(v, ensure_ascii=False)
+
+
+def canonical_body(seq: int, time: str, host: str, kind: str, check_id: Optional[str], severity: Optional[str],
+                   evidence_json: Optional[str], message: Optional[str], prev_hash: str) -> str:
+    """Canonical JSON of a record's hashed fields, assembled from the stored columns.
+
+    The same text as ``canonical_json(Record.body())`` (sorted keys, no spaces) when
+    ``evidence_json`` is the canonical JSON of the evidence, which is how it is stored; the fast
+    path avoids parsing and re-serialising the evidence on every append, verify and export.
+    """
+    return ('{"check_id":' + _js(check_id) + ',"evidence":' + (evidence_json if evidence_json is not None else "null")
+            + ',"host":' + _js(host) + ',"kind":' + _js(kind) + ',"message":' + _js(message)
+            + ',"prev_hash":' + _js(prev_hash) + ',"seq":' + str(int(seq)) + ',"severity":' + _js(severity)
+            + ',"time":' + _js(time) + ',"v":' + str(FORMAT_VERSION) + "}")
 
 
 def signed_bytes(seq: int, time: str, host: str, kind: str, check_id: Optional[str], severity: Optional[str],
                  evidence_json: Optional[str], message: Optional[str], prev_hash: str) -> bytes:
-    """prev_hash || canonical JSON of the record, assembled from the stored columns.
-
-    Byte-for-byte the same as ``Record.signed_bytes()`` (sorted keys, no spaces, UTF-8) when
-    ``evidence_json`` is the canonical JSON of the evidence, which is how it is stored; the
-    fast path avoids parsing and re-serialising the evidence on every append and verify.
-    """
-    body = ('{"check_id":' + _js(check_id) + ',"evidence":' + (evidence_json if evidence_json is not None else "null")
-            + ',"host":' + _js(host) + ',"kind":' + _js(kind) + ',"message":' + _js(message)
-            + ',"prev_hash":' + _js(prev_hash) + ',"seq":' + str(int(seq)) + ',"severity":' + _js(severity)
-            + ',"time":' + _js(time) + ',"v":' + str(FORMAT_VERSION) + "}")
-    return bytes.fromhex(prev_hash) + body.encode("utf-8")
+    """prev_hash || canonical JSON of the record (what hash and mac cover)."""
+    return bytes.fromhex(prev_hash) + canonical_body(seq, time, host, kind, check_id, severity, evidence_json,
+                                                     message, prev_hash).encode("utf-8")
 
 
 def evolve(key: bytes) -> bytes:
@@ -530,22 +544,27 @@ class Journal:
             return None
         return key if len(key) == 32 else None
 
-    def verify(self, key: Optional[bytes] = None, *, use_key_file: bool = True) -> VerifyResult:
-        """Check the whole chain; with the initial key (argument or key file) also every MAC."""
+    def verify(self, key: Optional[bytes] = None, *, use_key_file: bool = True,
+               visit: Optional[Callable[[int, str, str, Optional[str]], None]] = None, visit_from: int = 1) -> VerifyResult:
+        """Check the whole chain; with the initial key (argument or key file) also every MAC.
+
+        ``visit(seq, canonical_body, hash, mac)`` is called for each record from ``visit_from`` on
+        once it has verified, so that a snapshot export reads and hashes the journal only once.
+        """
         if key is None and use_key_file:
             key = self.read_initial_key()
         with self._lock:
             try:
                 self._conn.execute("BEGIN")
                 try:
-                    return self._verify(key)
+                    return self._verify(key, visit, visit_from)
                 finally:
                     self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
                 return VerifyResult(False, None, f"cannot read the journal: {exc}", 0, key is not None)
 
-    def _verify(self, key: Optional[bytes]) -> VerifyResult:
+    def _verify(self, key: Optional[bytes], visit=None, visit_from: int = 1) -> VerifyResult:
         mac_checked = key is not None
         meta = self._meta()
         need = ("next_seq", "next_key", "head_hash", "base_seq", "base_hash")
@@ -593,16 +612,19 @@ class Journal:
                     return bad(seq, "prev_hash does not link to the previous record (reordered, inserted or "
                                     "the previous record was replaced)", count)
                 try:
-                    data = signed_bytes(seq, time_, host, kind, check_id, severity, ev_json, message, prev_hash)
+                    body = canonical_body(seq, time_, host, kind, check_id, severity, ev_json, message, prev_hash)
+                    data = bytes.fromhex(prev_hash) + body.encode("utf-8")
                 except (TypeError, ValueError):
                     return bad(seq, "a field has the wrong type (edited)", count)
                 if hashlib.sha256(data).hexdigest() != h:
                     return bad(seq, "content does not match its hash (edited)", count)
                 if k is not None:
-                    if not hmac.compare_digest(hmac.new(k, data, hashlib.sha256).hexdigest(), mac or ""):
+                    if not hmac.compare_digest(hmac.digest(k, data, "sha256").hex(), mac or ""):
                         return bad(seq, "MAC does not match: the record was rewritten and the chain recomputed "
                                         "(or the key is not this journal's)", count)
                     k = evolve(k)
+                if visit is not None and seq >= visit_from:
+                    visit(seq, body, h, mac)
                 count += 1
                 prev = last_hash = h
                 expected += 1

@@ -41,21 +41,35 @@ def _journal_part(journal_path: str, since: Union[int, str, None], state_dir: st
         start = max(1, since)
     j = Journal.open(journal_path, readonly=True)
     try:
-        result = j.verify()
-        lines = []
-        first = last_rec = None
-        for rec in j.records(since_seq=start - 1):  # records() is exclusive: seq > since_seq
-            lines.append(json.dumps({f: getattr(rec, f) for f in FIELDS}, ensure_ascii=False, sort_keys=True))
-            first = first or rec
-            last_rec = rec
+        lines: list[str] = []
+        seqs: list[tuple[int, str]] = []
+
+        def visit(seq: int, body: str, h: str, mac) -> None:
+            # the canonical body that was just hashed, plus hash and mac: one JSON object per line
+            lines.append(body[:-1] + ',"hash":"' + h + '","mac":' + ("null" if mac is None else '"' + mac + '"') + "}")
+            if not seqs:
+                seqs.append((seq, json.loads(body)["prev_hash"]))
+
+        result = j.verify(visit=visit, visit_from=start)
+        if not result.ok:
+            # a journal that does not verify is exported whole, as it is, for the inspector to see
+            lines, seqs = [], []
+            for rec in j.records(since_seq=start - 1):  # records() is exclusive: seq > since_seq
+                lines.append(json.dumps({f: getattr(rec, f) for f in FIELDS}, ensure_ascii=False, sort_keys=True))
+                if not seqs:
+                    seqs.append((rec.seq, rec.prev_hash))
+        last = None
+        if lines:
+            last = json.loads(lines[-1])
         head = j.head()
     finally:
         j.close()
+    first = seqs[0] if seqs else None
     body = ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
-    meta = {"present": True, "since_seq": start, "first_seq": first.seq if first else None,
-            "last_seq": last_rec.seq if last_rec else (head.seq if head else None), "count": len(lines),
-            "prev_hash": first.prev_hash if first else (head.hash if head else None),
-            "head_hash": last_rec.hash if last_rec else (head.hash if head else None)}
+    meta = {"present": True, "since_seq": start, "first_seq": first[0] if first else None,
+            "last_seq": last["seq"] if last else (head.seq if head else None), "count": len(lines),
+            "prev_hash": first[1] if first else (head.hash if head else None),
+            "head_hash": last["hash"] if last else (head.hash if head else None)}
     verify = {"ok": result.ok, "first_bad_seq": result.first_bad_seq, "reason": result.reason, "count": result.count,
               "mac_checked": result.mac_checked, "head_seq": result.head_seq, "head_hash": result.head_hash}
     return body, meta, verify
