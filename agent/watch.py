@@ -24,6 +24,7 @@ from .engine import Engine, Event
 from .sources.base import Trigger
 
 HASH_LIMIT = 1 << 30
+INLINE_HASH_LIMIT = 1 << 20  # smaller files are hashed on the loop, in the same batch
 HASHED_EVENTS = ("closed", "created", "moved")
 
 
@@ -154,8 +155,7 @@ class Watcher:
         for g in gaps:
             self.daemon.record("gap", severity="high", evidence={"source": g.source, **dict(g.detail)},
                                message=f"monitoring gap ({g.source}): {g.detail.get('reason')}; full re-read")
-        for f in files:
-            self._file_event(f)
+        self._file_events(files)
         engine = self._ensure_engine()
         if engine is None:
             return
@@ -231,15 +231,30 @@ class Watcher:
 
     # ------------------------------------------------------------ file events
 
-    def _file_event(self, trig: Trigger) -> None:
-        d = dict(trig.detail)
-        path = d.get("dest") or d.get("path")
-        if d.get("is_directory") or d.get("event") not in HASHED_EVENTS or not path:
-            self.daemon.record("file", evidence=d, message=f"{d.get('event')} {d.get('path')}")
-            return
+    def _file_events(self, files: list[Trigger]) -> None:
+        """Journal a burst of file events in one transaction; large files are hashed off the loop."""
+        batch, large = [], []
+        for trig in files:
+            d = dict(trig.detail)
+            path = d.get("dest") or d.get("path")
+            if d.get("is_directory") or d.get("event") not in HASHED_EVENTS or not path:
+                batch.append({"kind": "file", "evidence": d, "message": f"{d.get('event')} {d.get('path')}"})
+                continue
+            try:
+                size = os.stat(path, follow_symlinks=False).st_size
+            except OSError:
+                size = 0
+            if size > INLINE_HASH_LIMIT:
+                large.append((d, path))
+                continue
+            batch.append({"kind": "file", "evidence": {**d, **_file_meta(path)},
+                          "message": f"{d.get('event')} {d.get('path')}"})
+        if batch:
+            self.daemon.record_many(batch)
         daemon = self.daemon
-        self._pool.submit(lambda: daemon.submit("file", evidence={**d, **_file_meta(path)},
-                                                message=f"{d.get('event')} {d.get('path')}"))
+        for d, path in large:
+            self._pool.submit(lambda d=d, path=path: daemon.submit(
+                "file", evidence={**d, **_file_meta(path)}, message=f"{d.get('event')} {d.get('path')}"))
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
