@@ -81,7 +81,8 @@ def _with_documents(facts: F.Facts, opts: ScanOptions, tailoring: LoadedTailorin
         err = F.CollectionError("content", "document content scanning is not available in this build")
         return dataclasses.replace(facts, documents=F.DocumentFacts(errors=(err,)), collected=facts.collected + ("documents",))
     folders = tuple(m.path for m in tailoring.tailoring.marked_folders)
-    removable = tuple(mp for b in facts.devices.block if b.removable for mp in b.mountpoints)
+    from .media import removable_mountpoints
+    removable = removable_mountpoints(facts.devices)
     paths = opts.content_paths or default_content_scope(folders, removable)
     docs = scan_paths(list(paths), marked_folders=folders, removable_mounts=removable)
     return dataclasses.replace(facts, documents=docs, collected=facts.collected + ("documents",))

@@ -125,13 +125,16 @@ def _real(paths: Iterable[str]) -> list[str]:
 
 def run_scan(paths: Sequence[str], *, marked_folders: Sequence[str] = (), removable_mounts: Sequence[str] = (),
              progress: Optional[Callable[[Progress], None]] = None, jobs: Optional[int] = None,
-             limits: Optional[Limits] = None, copy_index: Optional[CopyIndex] = None) -> ScanReport:
-    """The scan with its counts; see ``scan_paths``."""
+             limits: Optional[Limits] = None, copy_index: Optional[CopyIndex] = None,
+             walk_marked: bool = True) -> ScanReport:
+    """The scan with its counts; see ``scan_paths``. The daemon passes its own ``copy_index`` and
+    ``walk_marked=False`` to judge a few new files without re-reading every marked folder."""
     t0 = time.monotonic()
     roots = _real(paths)
     marked = _real(marked_folders)
     removable = _real(removable_mounts)
-    walk_roots = list(dict.fromkeys(roots + [m for m in marked if not _under(m, roots)]))
+    extra = [m for m in marked if not _under(m, roots)] if walk_marked else []
+    walk_roots = list(dict.fromkeys(roots + extra))
     skipped: list[CollectionError] = []
     errors: list[CollectionError] = []
     files = walk(walk_roots, skipped, errors)
