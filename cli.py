@@ -621,10 +621,10 @@ def report_fleet(ctx, directory, fmt, output, lang) -> None:
 
 # ---------------------------------------------------------------- commands defined beside their layer
 
-from agent.commands import events_group, reload_command, status_command  # noqa: E402  (click only)
+from agent.commands import agent_group, events_group, reload_command, status_command  # noqa: E402  (click only)
 from scanner.content.command import content_command  # noqa: E402  (click only: cheap to import)
 
-for _command in (content_command, events_group, status_command, reload_command):
+for _command in (agent_group, content_command, events_group, status_command, reload_command):
     cli.add_command(_command)
 
 

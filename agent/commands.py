@@ -37,6 +37,7 @@ _T: dict[str, tuple[str, str]] = {
     "kind.enforced": ("ngăn chặn", "enforced"),
     "kind.ack": ("xác nhận", "acknowledged"),
     "kind.checkpoint": ("mốc lưu trữ", "checkpoint"),
+    "kind.media": ("thiết bị lưu trữ rời", "removable medium"),
     "verify.ok": ("Nhật ký toàn vẹn: {count} bản ghi ({range}), chuỗi băm hợp lệ.",
                   "Journal intact: {count} records ({range}), hash chain valid."),
     "verify.mac_yes": ("Đã kiểm tra MAC bằng khóa ban đầu.", "MACs checked with the initial key."),
@@ -323,3 +324,33 @@ def reload_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
         click.echo(res.get("error", ""), err=True)
     if not res.get("ok"):
         raise SystemExit(EXIT_INTEGRITY)
+
+
+@click.group("agent")
+def agent_group() -> None:
+    """Dịch vụ giám sát bmnn-agent / the monitoring daemon."""
+
+
+@agent_group.command("run")
+@click.option("--state-dir", type=click.Path(file_okay=False), default=None,
+              help="Nhật ký và khóa (mặc định /var/lib/bmnn) / journal and keys (default /var/lib/bmnn).")
+@click.option("--runtime-dir", type=click.Path(file_okay=False), default=None,
+              help="Socket điều khiển (mặc định /run/bmnn) / control socket (default /run/bmnn).")
+@click.option("--log-dir", type=click.Path(file_okay=False), default=None,
+              help="Tệp sự kiện ECS (mặc định /var/log/bmnn) / ECS event file (default /var/log/bmnn).")
+@click.pass_context
+def agent_run(ctx: click.Context, state_dir: Optional[str], runtime_dir: Optional[str], log_dir: Optional[str]) -> None:
+    """Chạy dịch vụ ở tiền cảnh, đến khi nhận SIGTERM / run the daemon in the foreground until SIGTERM.
+
+    The same daemon as ``bmnn-agent`` under systemd: network, USB and storage, mounts and marked
+    folders are watched; violations are journaled and alerted. Exits 0 on SIGTERM, 1 when it
+    cannot start (the reason is on stderr), 3 when its main loop hangs.
+    """
+    from .daemon import Daemon
+    from .paths import from_env
+    from .watch import run_daemon
+    obj = ctx.find_root().obj
+    paths = from_env(config_dir=getattr(obj, "config_dir", None), state_dir=state_dir, runtime_dir=runtime_dir,
+                     log_dir=log_dir)
+    rv = run_daemon(Daemon(paths, policy_dir=getattr(obj, "policy_dir", None)))
+    raise SystemExit(rv or 0)

@@ -77,6 +77,15 @@ class SinksConfig(msgspec.Struct, **_STRICT):
     alert: AlertConfig = AlertConfig()
 
 
+class ContentConfig(msgspec.Struct, **_STRICT):
+    enabled: bool = True
+    """Scan new files in the marked folders and on mounted removable media for secrecy stamps."""
+    workers: int = 1
+    """Worker subprocesses per scan (each under the content limits)."""
+    media: bool = True
+    """Watch and scan removable media when they are mounted."""
+
+
 class AgentConfig(msgspec.Struct, **_STRICT):
     heartbeat_seconds: float = 60.0
     reconcile_seconds: float = 300.0
@@ -92,6 +101,7 @@ class AgentConfig(msgspec.Struct, **_STRICT):
     ipc_group: Optional[str] = "bmnn"
     """Group whose members may read status and events over the socket (null: root only)."""
     sinks: SinksConfig = SinksConfig()
+    content: ContentConfig = ContentConfig()
 
 
 def load_config(path: os.PathLike | str) -> AgentConfig:
@@ -117,6 +127,8 @@ def load_config(path: os.PathLike | str) -> AgentConfig:
         problems.append("reconcile_seconds must be at least 5")
     if cfg.retention_days is not None and cfg.retention_days < 1:
         problems.append("retention_days must be at least 1")
+    if not 1 <= cfg.content.workers <= 64:
+        problems.append("content.workers must be between 1 and 64")
     if cfg.queue_size < 1 or cfg.max_spool < 1:
         problems.append("queue_size and max_spool must be positive")
     for i, h in enumerate(cfg.sinks.hooks):

@@ -62,7 +62,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 from .errors import AgentError
 
 KINDS = ("violation", "cleared", "file", "state", "gap", "agent_start", "agent_stop", "heartbeat",
-         "policy_loaded", "enforced", "ack", "checkpoint")
+         "policy_loaded", "enforced", "ack", "checkpoint", "media")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 GENESIS = "0" * 64
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")

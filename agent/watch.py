@@ -7,7 +7,8 @@ journals what opened or cleared. A lost-events trigger (ENOBUFS, inotify overflo
 is journaled as a ``gap`` and followed by a full re-read. A periodic full reconcile (default
 every 5 minutes) catches anything else. File events in marked folders are journaled with path,
 size, owner and the SHA-256 of the content once the write is closed; the content itself never
-leaves the machine, and new files there are scanned for secrecy stamps off the main loop.
+leaves the machine. New files there and on every mounted removable medium are scanned for
+secrecy stamps and copies out by the content watch (agent/content.py), off the main loop.
 """
 
 from __future__ import annotations
@@ -73,6 +74,29 @@ class _Reconciler:
         return self._thread is not None and self._thread.is_alive()
 
 
+class _Content:
+    """The content watch seen as a daemon source: it starts once agent.yaml has been read."""
+
+    name = "content"
+
+    def __init__(self, watcher: "Watcher"):
+        self.watcher = watcher
+
+    def start(self, daemon) -> None:
+        cfg = getattr(daemon.config, "content", None)
+        if cfg is not None and not cfg.enabled:
+            return
+        self.watcher.start_content(workers=cfg.workers if cfg is not None else 1,
+                                   media=cfg.media if cfg is not None else True)
+
+    def stop(self) -> None:
+        self.watcher.stop_content()
+
+    def alive(self) -> bool:
+        c = self.watcher.content
+        return c is None or c.alive()
+
+
 class Watcher:
     """Owns the engine; everything that touches it runs on the daemon's main loop."""
 
@@ -90,6 +114,9 @@ class Watcher:
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="bmnn-hash")
         self.last_latency_ms: Optional[float] = None
         self._sources = sources
+        self.content = None  # agent.content.ContentWatch once started
+        self._watch_media = True
+        self._media: dict[str, Any] = {}  # mount point -> FolderSource watching it
 
     # ------------------------------------------------------------ wiring
 
@@ -98,14 +125,16 @@ class Watcher:
         for src in self._sources if self._sources is not None else self._default_sources():
             self.daemon.register_source(_Adapter(src, self))
         self.daemon.register_source(_Reconciler(self, self.reconcile_seconds))
+        self.daemon.register_source(_Content(self))
         # The first full read happens as soon as the main loop runs.
         self.on_trigger(Trigger("startup", "*", "change", {"reason": "initial full read"}))
 
     def _default_sources(self) -> list:
         from .sources.folders import FolderSource
+        from .sources.mounts import MountSource
         from .sources.netlink import NetlinkSource
         from .sources.udev import UdevSource
-        out = [NetlinkSource(), UdevSource()]
+        out = [NetlinkSource(), UdevSource(), MountSource()]
         folders = [m.path for m in self._tailoring().marked_folders if os.path.isdir(m.path)]
         if folders:
             out.append(FolderSource(folders))
@@ -132,7 +161,8 @@ class Watcher:
                 self._pending.add("*")
             elif trigger.kind == "file":
                 self._files.append(trigger)
-                self._pending.add("folders")
+                if trigger.domain != "documents":
+                    self._pending.add(trigger.domain)
             else:
                 self._pending.add(trigger.domain)
             if self._first_received is None:
@@ -155,7 +185,11 @@ class Watcher:
         for g in gaps:
             self.daemon.record("gap", severity="high", evidence={"source": g.source, **dict(g.detail)},
                                message=f"monitoring gap ({g.source}): {g.detail.get('reason')}; full re-read")
+            if self.content is not None and g.source in ("media", "folders"):
+                self.content.rescan(self.content.media if g.source == "media" else self.content.marked)
         self._file_events(files)
+        if not pending:
+            return
         engine = self._ensure_engine()
         if engine is None:
             return
@@ -170,6 +204,8 @@ class Watcher:
             self.last_latency_ms = round((time.monotonic() - first) * 1000, 2)
         for ev in events:
             self._journal(ev)
+        if "*" in pending or "devices" in pending:
+            self._sync_media(engine.facts.devices)
         from .journal import now_iso
         self.daemon.last_reconcile = now_iso()
 
@@ -211,6 +247,59 @@ class Watcher:
         if ev.kind == "violation":
             self._enforce(ev)
 
+    # ------------------------------------------------------------ documents
+
+    def start_content(self, *, workers: int = 1, media: bool = True) -> None:
+        """Start the content watch (from the daemon, once agent.yaml is read)."""
+        from .content import ContentWatch
+        daemon = self.daemon
+        self._watch_media = media
+        self.content = ContentWatch(
+            deliver=lambda facts: daemon.call_soon(lambda: self._on_documents(facts)), workers=workers,
+            on_error=lambda msg: daemon.submit("gap", severity="high", evidence={"source": "content", "error": msg},
+                                               message=f"monitoring gap: {msg}"))
+        marked = [m.path for m in self._tailoring().marked_folders if os.path.isdir(m.path)]
+        self.content.start(marked, ())
+
+    def stop_content(self) -> None:
+        for src in self._media.values():
+            src.stop()
+        self._media.clear()
+        if self.content is not None:
+            self.content.stop()
+
+    def _on_documents(self, facts) -> None:
+        """Main loop: judge BMNN-DOC-001/002 against the content watch's current findings."""
+        engine = self._ensure_engine()
+        if engine is None:
+            return
+        for ev in engine.set_documents(facts):
+            self._journal(ev)
+
+    def _sync_media(self, devices) -> None:
+        """Watch and scan each mounted removable medium; forget those that went away."""
+        if self.content is None or not self._watch_media:
+            return
+        from scanner.media import removable_mountpoints
+        from .sources.folders import FolderSource
+        mounted = [mp for mp in removable_mountpoints(devices) if os.path.isdir(mp)]
+        for mp in [m for m in self._media if m not in mounted]:
+            self._media.pop(mp).stop()
+            self.daemon.record("media", evidence={"mountpoint": mp, "event": "unmounted"},
+                               message=f"removable medium unmounted: {mp}")
+        for mp in [m for m in mounted if m not in self._media]:
+            src = FolderSource([mp], name="media", domain="documents")
+            try:
+                src.start(self.on_trigger)
+            except Exception as exc:  # cannot watch: still scanned once, and the gap is journaled
+                self.daemon.record("gap", severity="high", evidence={"source": "media", "mountpoint": mp,
+                                                                     "error": str(exc)},
+                                   message=f"monitoring gap: cannot watch removable medium {mp}: {exc}")
+            self._media[mp] = src
+            self.daemon.record("media", evidence={"mountpoint": mp, "event": "mounted"},
+                               message=f"removable medium mounted: {mp}; scanning it")
+        self.content.set_media(mounted)
+
     # ------------------------------------------------------------ enforcement
 
     def _enforce(self, ev: Event) -> None:
@@ -251,10 +340,27 @@ class Watcher:
                           "message": f"{d.get('event')} {d.get('path')}"})
         if batch:
             self.daemon.record_many(batch)
+        if self.content is not None:
+            for trig in files:
+                self._tell_content(dict(trig.detail))
         daemon = self.daemon
         for d, path in large:
             self._pool.submit(lambda d=d, path=path: daemon.submit(
                 "file", evidence={**d, **_file_meta(path)}, message=f"{d.get('event')} {d.get('path')}"))
+
+    def _tell_content(self, d: dict) -> None:
+        event, path, dest = d.get("event"), d.get("path"), d.get("dest")
+        if event == "deleted" and path:
+            self.content.removed(path)
+        elif event == "moved":
+            if path:
+                self.content.removed(path)
+            if dest and not d.get("is_directory"):
+                self.content.changed(dest)
+            elif dest:
+                self.content.rescan([dest])
+        elif event in ("closed", "created") and path and not d.get("is_directory"):
+            self.content.changed(path)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -297,7 +403,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args:
         return plain_main(args)
-    daemon = Daemon(from_env())
+    return run_daemon(Daemon(from_env()))
+
+
+def run_daemon(daemon) -> int:
+    """Install the live watch on ``daemon`` and run it until SIGTERM (``bmnn-agent``, ``bmnn agent run``)."""
     watcher = Watcher(daemon, reconcile_seconds=float(os.environ.get("BMNN_RECONCILE_SECONDS", "300")))
     daemon.watcher = watcher
     watcher.install()

@@ -25,9 +25,11 @@ _EVENT_KIND = {"violation": "alert", "enforced": "alert", "gap": "pipeline_error
 _CATEGORY = {"network": "network", "usb": "host", "recording": "host", "storage": "host", "software": "package",
              "folders": "file", "documents": "file", "agent": "configuration"}
 _KIND_CATEGORY = {"file": "file", "agent_start": "process", "agent_stop": "process", "heartbeat": "process",
-                  "policy_loaded": "configuration", "checkpoint": "database", "gap": "process", "ack": "configuration"}
+                  "policy_loaded": "configuration", "checkpoint": "database", "gap": "process", "ack": "configuration",
+                  "media": "host"}
 _TYPE = {"violation": "indicator", "cleared": "end", "agent_start": "start", "agent_stop": "end",
-         "policy_loaded": "change", "enforced": "denied", "file": "change", "checkpoint": "deletion"}
+         "policy_loaded": "change", "enforced": "denied", "file": "change", "checkpoint": "deletion",
+         "media": "change"}
 
 
 def to_ecs(record: Record, ctx: SinkContext) -> dict[str, Any]:

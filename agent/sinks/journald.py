@@ -18,7 +18,7 @@ from . import SinkContext
 # syslog priorities: 2 crit, 3 err, 4 warning, 5 notice, 6 info, 7 debug
 _BY_SEVERITY = {"critical": 2, "high": 3, "medium": 4, "low": 5, "info": 6}
 _BY_KIND = {"gap": 3, "violation": 4, "enforced": 4, "cleared": 5, "agent_start": 5, "agent_stop": 5,
-            "policy_loaded": 5, "ack": 5, "checkpoint": 6, "heartbeat": 7, "file": 6, "state": 6}
+            "policy_loaded": 5, "ack": 5, "checkpoint": 6, "heartbeat": 7, "file": 6, "state": 6, "media": 5}
 
 
 def priority(record: Record) -> int:

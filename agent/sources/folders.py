@@ -33,14 +33,19 @@ class _OverflowSpy(logging.Handler):
 
 
 class FolderSource(Source):
-    """Triggers the folders domain (with the file event) for changes below the marked folders."""
+    """Triggers the folders domain (with the file event) for changes below the marked folders.
+
+    The watcher also runs one per mounted removable medium (``name="media"``,
+    ``domain="documents"``): those file events feed the content scan, not the folder facts."""
 
     name = "folders"
     domains = ("folders",)
 
-    def __init__(self, paths: Sequence[str]):
+    def __init__(self, paths: Sequence[str], *, name: str = "folders", domain: str = "folders"):
         super().__init__()
         self.paths = list(paths)
+        self.name = name
+        self.domain = domain
         self.observer = None
         self._emit: Emit | None = None
         self._spy = _OverflowSpy(self)
@@ -59,7 +64,7 @@ class FolderSource(Source):
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event):
                 source.events += 1
-                emit(Trigger(source.name, "folders", "file", {
+                emit(Trigger(source.name, source.domain, "file", {
                     "event": event.event_type, "path": _text(event.src_path),
                     "dest": _text(getattr(event, "dest_path", "")) or None, "is_directory": event.is_directory}))
 
@@ -76,7 +81,7 @@ class FolderSource(Source):
     def _gap(self, reason: str) -> None:
         self.gaps += 1
         if self._emit is not None:
-            self._emit(Trigger(self.name, "folders", "gap", {"reason": reason}))
+            self._emit(Trigger(self.name, self.domain, "gap", {"reason": reason}))
 
     def alive(self) -> bool:
         return self.observer is not None and self.observer.is_alive()

@@ -1,0 +1,176 @@
+"""The daemon's document findings: secrecy stamps and copies out, kept current off the main loop.
+
+At start-up the marked folders and every mounted removable medium are scanned in full (this
+builds the copy index: the SHA-256 of every marked-folder file). Afterwards only what changes is
+scanned: a file closed, created or moved in a marked folder or on a medium, and every medium
+when it is mounted. Each scan runs the same code as ``bmnn scan --content`` (worker
+subprocesses under limits) in this module's own thread, so the event loop never opens a
+document. Each finished scan hands a complete ``DocumentFacts`` to ``deliver``, which the watcher
+runs on the main loop to judge BMNN-DOC-001/002. Findings hold metadata only, never text.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Callable, Iterable, Optional, Sequence
+
+from policies import facts as F
+
+
+class ContentWatch:
+    """One scanning thread, a queue of work, and the current findings by path."""
+
+    def __init__(self, deliver: Callable[[F.DocumentFacts], None], *, workers: int = 1,
+                 on_error: Optional[Callable[[str], None]] = None):
+        from scanner.content.copyindex import CopyIndex
+        self.deliver = deliver
+        self.workers = workers
+        self.on_error = on_error
+        self.index = CopyIndex()
+        self.marked: tuple[str, ...] = ()
+        self.media: tuple[str, ...] = ()
+        self.findings: dict[str, F.DocumentFinding] = {}
+        self.errors: dict[str, F.CollectionError] = {}
+        self.files_scanned = 0
+        self.scans = 0
+        self._cond = threading.Condition()
+        self._full: list[str] = []  # roots to walk and scan in full
+        self._files: dict[str, None] = {}  # single files to (re)scan, in arrival order
+        self._forget: list[str] = []  # paths deleted or moved away
+        self._stopping = False
+        self._busy = False
+        self._thread: Optional[threading.Thread] = None
+
+    # ------------------------------------------------------------ any thread
+
+    def start(self, marked: Sequence[str], media: Sequence[str]) -> None:
+        """Begin with a full scan of the marked folders and the mounted media."""
+        self.marked = tuple(_real(marked))
+        self.media = tuple(_real(media))
+        with self._cond:
+            self._full.extend(self.marked + self.media)
+        self._thread = threading.Thread(target=self._run, name="bmnn-content", daemon=True)
+        self._thread.start()
+
+    def set_media(self, media: Iterable[str]) -> None:
+        """The mounted media now; a new one is scanned in full, a removed one's findings dropped."""
+        media = tuple(_real(media))
+        with self._cond:
+            added = [m for m in media if m not in self.media]
+            gone = [m for m in self.media if m not in media]
+            self.media = media
+            self._full.extend(added)
+            self._forget.extend(gone)
+            self._cond.notify()
+
+    def rescan(self, roots: Iterable[str]) -> None:
+        """Scan these roots in full again (after events were lost)."""
+        with self._cond:
+            self._full.extend(_real(roots))
+            self._cond.notify()
+
+    def changed(self, path: str) -> None:
+        """A file was written, created or moved in: scan it."""
+        with self._cond:
+            self._files[path] = None
+            self._cond.notify()
+
+    def removed(self, path: str) -> None:
+        """A file (or folder) was deleted or moved away: drop what we knew of it."""
+        with self._cond:
+            self._files.pop(path, None)
+            self._forget.append(path)
+            self._cond.notify()
+
+    def idle(self) -> bool:
+        """True when nothing is queued or being scanned (for status and tests)."""
+        with self._cond:
+            return not (self._busy or self._full or self._files or self._forget)
+
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # ------------------------------------------------------------ scanning thread
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not (self._stopping or self._full or self._files or self._forget):
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                full, self._full = list(dict.fromkeys(self._full)), []
+                files, self._files = list(self._files), {}
+                forget, self._forget = self._forget, []
+                marked, media = self.marked, self.media
+                self._busy = True
+            try:
+                self._apply(full, files, forget, marked, media)
+            except Exception as exc:  # a scan bug must be visible and must not end the thread
+                if self.on_error is not None:
+                    self.on_error(f"content scan failed: {type(exc).__name__}: {exc}")
+            finally:
+                with self._cond:
+                    self._busy = False
+
+    def _apply(self, full: list[str], files: list[str], forget: list[str], marked, media) -> None:
+        from scanner.content.scan import display_path, run_scan
+        for p in forget:
+            self._drop(display_path(p), marked, tree=True)
+        roots = [r for r in full if os.path.isdir(r)]
+        singles = [f for f in files if not any(_under(f, [r]) for r in roots)]
+        for p in singles:
+            if not os.path.lexists(p):
+                self._drop(display_path(p), marked)
+        singles = [p for p in singles if os.path.lexists(p)]
+        if roots or singles:
+            for r in roots:
+                self._drop(display_path(r), marked, tree=True)
+            for p in singles:
+                self._drop(display_path(p), marked)
+            report = run_scan(roots + singles, marked_folders=marked, removable_mounts=media,
+                              jobs=self.workers, copy_index=self.index, walk_marked=False)
+            self.scans += 1
+            self.files_scanned += report.facts.files_scanned
+            for f in report.facts.findings:
+                self.findings[f.path] = f
+            for e in report.facts.errors:
+                self.errors[e.source] = e
+        if roots or singles or forget:
+            self.deliver(self.facts())
+
+    def _drop(self, shown: str, marked, tree: bool = False) -> None:
+        def hit(p: str) -> bool:
+            return p == shown or (tree and p.startswith(shown.rstrip("/") + "/"))
+        for p in [p for p in self.findings if hit(p)]:
+            del self.findings[p]
+        for p in [p for p in self.errors if hit(p)]:
+            del self.errors[p]
+        if _under(shown, marked):
+            if tree:
+                for h in [h for h, p in self.index.by_hash.items() if hit(p)]:
+                    del self.index.by_hash[h]
+            else:
+                self.index.remove_path(shown)
+
+    def facts(self) -> F.DocumentFacts:
+        """What the engine judges: every current finding and every file that could not be read."""
+        return F.DocumentFacts(scanned=True, roots=tuple(self.marked + self.media), files_scanned=self.files_scanned,
+                               findings=tuple(sorted(self.findings.values(), key=lambda f: f.path)),
+                               errors=tuple(self.errors[k] for k in sorted(self.errors)))
+
+
+def _real(paths: Iterable[str]) -> list[str]:
+    return [os.path.realpath(p) for p in paths]
+
+
+def _under(path: str, roots: Sequence[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)

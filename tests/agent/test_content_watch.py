@@ -1,0 +1,78 @@
+"""ContentWatch without a daemon: real worker subprocesses, plain folders standing in for media."""
+
+import queue
+import shutil
+
+from agent.content import ContentWatch
+from agent.sources.mounts import read_mounts
+from tests.scanner.content import corpus as C
+
+STAMP = {"runs": [{"text": "TUYỆT MẬT", "bold": True, "color": "FF0000"}], "border": True}
+
+
+def _next(q, timeout=30):
+    return q.get(timeout=timeout)
+
+
+def test_index_copy_stamp_forget_and_media_removal(tmp_path):
+    marked, media = tmp_path / "mat", tmp_path / "usb"
+    marked.mkdir()
+    media.mkdir()
+    (marked / "ke-hoach.docx").write_bytes(C.letter(STAMP))
+    (media / "old.docx").write_bytes(C.letter(STAMP, extra=["Bản cũ"]))
+    q: "queue.Queue" = queue.Queue()
+    cw = ContentWatch(q.put, workers=1, on_error=lambda m: q.put(RuntimeError(m)))
+    cw.start([str(marked)], [])
+    try:
+        first = _next(q)
+        assert [f.path for f in first.findings] == [str(marked / "ke-hoach.docx")]
+        assert first.findings[0].in_marked_folder is True and first.findings[0].level == "tuyet_mat"
+
+        cw.set_media([str(media)])  # mounted: scanned in full
+        f = {x.path: x for x in _next(q).findings}
+        assert f[str(media / "old.docx")].on_removable is True and f[str(media / "old.docx")].copy_of is None
+
+        shutil.copyfile(marked / "ke-hoach.docx", media / "x.bin")  # any name
+        cw.changed(str(media / "x.bin"))
+        f = {x.path: x for x in _next(q).findings}
+        assert f[str(media / "x.bin")].copy_of == str(marked / "ke-hoach.docx")
+
+        (media / "x.bin").unlink()
+        cw.removed(str(media / "x.bin"))
+        assert str(media / "x.bin") not in {x.path for x in _next(q).findings}
+
+        cw.set_media([])  # unmounted: its findings go
+        assert [x.path for x in _next(q).findings] == [str(marked / "ke-hoach.docx")]
+        import time
+        deadline = time.monotonic() + 5
+        while not cw.idle() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert cw.idle()
+    finally:
+        cw.stop()
+    assert not cw.alive()
+
+
+def test_unreadable_file_is_an_error_not_clean(tmp_path):
+    media = tmp_path / "usb"
+    media.mkdir()
+    q: "queue.Queue" = queue.Queue()
+    cw = ContentWatch(q.put)
+    cw.start([], [])
+    try:
+        cw.set_media([str(media)])
+        _next(q)
+        (media / "gone.docx").write_bytes(b"PK\x03\x04 truncated")
+        cw.changed(str(media / "gone.docx"))
+        facts = _next(q)
+        assert not facts.findings
+        assert [e.source for e in facts.errors] == [str(media / "gone.docx")], facts
+    finally:
+        cw.stop()
+
+
+def test_mountinfo_parsing_unescapes_and_pairs_device_and_type():
+    text = ("36 35 98:0 / /mnt1 rw,noatime master:1 - ext3 /dev/root rw,errors=continue\n"
+            "40 35 7:0 / /media/Hoa\\040Binh\\134x rw shared:5 - vfat /dev/loop0 rw\n"
+            "garbage line\n")
+    assert read_mounts(text) == {"/mnt1": ("/dev/root", "ext3"), "/media/Hoa Binh\\x": ("/dev/loop0", "vfat")}
