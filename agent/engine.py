@@ -117,7 +117,8 @@ class Engine:
                 for r in self.last.results if r.status in OPEN_STATUSES]
 
     def _event(self, kind: str, r: CheckResult, note: Optional[str] = None) -> Event:
-        refs = [f"{x.source} art. {x.article}" + (f" cl. {x.clause}" if x.clause else "") for x in r.legal_refs]
+        refs = [x.source + (f" art. {x.article}" if x.article else "") + (f" cl. {x.clause}" if x.clause else "")
+                for x in r.legal_refs]
         evidence = {"status": r.status, "items": [dict(e) for e in r.evidence], "reason_en": r.reason.en,
                     "legal_refs": refs}
         if note:
