@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Callable, Iterable, Optional, Sequence
 
 from policies import facts as F
+
+
+QUIET_S = 0.1
+BATCH_MAX_S = 0.5
 
 
 class ContentWatch:
@@ -46,6 +51,7 @@ class ContentWatch:
 
     def start(self, marked: Sequence[str], media: Sequence[str]) -> None:
         """Begin with a full scan of the marked folders and the mounted media."""
+        os.environ.setdefault("BMNN_WORKER_NICE", "10")  # workers yield the CPU to the event loop
         self.marked = tuple(_real(marked))
         self.media = tuple(_real(media))
         with self._cond:
@@ -105,6 +111,13 @@ class ContentWatch:
             with self._cond:
                 while not (self._stopping or self._full or self._files or self._forget):
                     self._cond.wait()
+                # a burst (a folder copied in) arrives as thousands of events: wait until it pauses
+                # (QUIET_S) or BATCH_MAX_S passed, so that one scan and one worker start take it all
+                deadline = time.monotonic() + BATCH_MAX_S
+                seen = -1
+                while not self._stopping and seen != len(self._files) and time.monotonic() < deadline:
+                    seen = len(self._files)
+                    self._cond.wait(QUIET_S)
                 if self._stopping:
                     return
                 full, self._full = list(dict.fromkeys(self._full)), []

@@ -391,12 +391,20 @@ class Journal:
         return self.append_many([dict(kind=kind, check_id=check_id, severity=severity, evidence=evidence,
                                       message=message, time=time)])[0]
 
-    def append_many(self, events: Sequence[Mapping[str, Any]]) -> list[Record]:
-        """Append several records in one transaction (one fsync): all or none are written."""
-        prepared = [self._check_event(e) for e in events]
+    def append_many(self, events: Sequence[Mapping[str, Any]], *, prepared: bool = False) -> list[Record]:
+        """Append several records in one transaction (one fsync): all or none are written.
+        ``prepared``: the events already come from ``prepare_event`` (the writer checks each event
+        once, when it is handed in, and keeps that form while it waits in the spool)."""
+        if not prepared:
+            events = [self._check_event(e) for e in events]
         with self._write_txn("appending"):
-            out = self._append_in_txn(prepared)
+            out = self._append_in_txn(list(events))
         return out
+
+    @staticmethod
+    def prepare_event(e: Mapping[str, Any]) -> dict:
+        """Validate one event and fix its canonical evidence (raises AgentError kind usage)."""
+        return Journal._check_event(e)
 
     @staticmethod
     def _check_event(e: Mapping[str, Any]) -> dict:

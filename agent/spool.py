@@ -22,6 +22,10 @@ from .errors import AgentError
 from .journal import Journal, Record, now_iso
 
 
+BURST_CHUNK = 1000
+"""Events per transaction in ``write_many``: the fsync cost is shared, the spool never overflows."""
+
+
 class JournalWriter:
     """The daemon's only path into the journal: append, or spool and retry."""
 
@@ -53,24 +57,29 @@ class JournalWriter:
         event.setdefault("time", None)
         if event["time"] is None:
             event["time"] = now_iso()
-        Journal._check_event(dict(event))  # a bad event is a programming error: raise now, never spool it
+        event = Journal.prepare_event(event)  # a bad event is a programming error: raise now, never spool it
         with self._lock:
             self._enqueue(event)
             return self._flush_locked()
 
     def write_many(self, events: list[dict[str, Any]]) -> list[Record]:
-        """Journal a burst (e.g. file events) in one transaction and one fsync; same spooling rules."""
+        """Journal a burst (e.g. file events), one transaction and one fsync per ``BURST_CHUNK``
+        events; same spooling rules. The spool limit only bounds what waits while the journal
+        cannot be written: a burst larger than the spool is never a reason to drop events."""
         checked = []
         for e in events:
             event = dict(e)
             if event.get("time") is None:
                 event["time"] = now_iso()
-            Journal._check_event(dict(event))
-            checked.append(event)
+            checked.append(Journal.prepare_event(event))
+        written: list[Record] = []
+        step = max(1, min(BURST_CHUNK, self.max_spool))
         with self._lock:
-            for event in checked:
-                self._enqueue(event)
-            return self._flush_locked()
+            for i in range(0, len(checked), step):
+                for event in checked[i:i + step]:
+                    self._enqueue(event)
+                written += self._flush_locked()
+            return written
 
     def flush(self) -> list[Record]:
         """Retry the spool; returns what was written."""
@@ -88,7 +97,8 @@ class JournalWriter:
             ev = dict(last.get("evidence") or {})
             ev["merged"] = int(ev.get("merged", 1)) + 1
             ev["last_time"] = event["time"]
-            last["evidence"] = ev
+            last.update(Journal.prepare_event({k: last[k] for k in ("kind", "check_id", "severity", "message", "time")}
+                                              | {"evidence": ev}))
             return
         if len(self._spool) >= self.max_spool:
             self.dropped += 1
@@ -102,14 +112,14 @@ class JournalWriter:
             return []
         batch = list(self._spool)
         if self.dropped:
-            gap = dict(kind="gap", severity="high", time=now_iso(), check_id=None,
+            gap = Journal.prepare_event(dict(kind="gap", severity="high", time=now_iso(), check_id=None,
                        evidence={"lost_events": self.dropped, "first": self._dropped_first,
                                  "last": self._dropped_last, "cause": self.last_error},
                        message=f"{self.dropped} event(s) lost: the journal could not be written and the "
-                               f"in-memory spool ({self.max_spool}) was full")
+                               f"in-memory spool ({self.max_spool}) was full"))
             batch.append(gap)  # dropped events are newer than every spooled one
         try:
-            records = self.journal.append_many(batch)
+            records = self.journal.append_many(batch, prepared=True)
         except AgentError as exc:
             if exc.kind == "usage":  # a programming error, not a storage problem
                 raise
