@@ -24,6 +24,8 @@ from .limits import Limits
 
 BATCH_FILES = 32
 BATCH_BYTES = 16 * 1024 * 1024
+RSS_POLL_S = 0.05
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def _serve() -> None:
@@ -60,8 +62,19 @@ def _serve() -> None:
                 return
 
 
-def _death_reason(code: Optional[int], killed_for_time: bool, limits: Limits) -> str:
-    if killed_for_time:
+def _rss(pid: int) -> int:
+    """Resident bytes of ``pid`` (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _death_reason(code: Optional[int], killed_for: Optional[str], limits: Limits) -> str:
+    if killed_for == "memory":
+        return f"memory limit exceeded ({limits.max_rss // (1 << 20)} MiB resident): worker killed"
+    if killed_for:
         return f"wall time limit exceeded ({limits.wall_seconds:g} s): worker killed"
     if code is not None and code < 0:
         sig = -code
@@ -145,25 +158,26 @@ def run(paths: Iterable[tuple[str, int]], on_result: Callable[[str, dict[str, An
         if batch:
             w.send(batch, limits.wall_seconds)
 
-    def fail(w: _Worker, killed_for_time: bool) -> None:
-        code = w.kill() if killed_for_time or w.proc.poll() is None else w.proc.returncode
+    def fail(w: _Worker, killed_for: Optional[str]) -> None:
+        code = w.kill() if killed_for or w.proc.poll() is None else w.proc.returncode
         sel.unregister(w.proc.stdout)
         workers.remove(w)
         if w.pending and not w.dying:
             culprit = w.pending.popleft()[0]
-            on_result(culprit, {"error": _death_reason(code, killed_for_time, limits)})
+            on_result(culprit, {"error": _death_reason(code, killed_for, limits)})
         for p, _ in reversed(w.pending):
             queue.appendleft((p, 0))
         if queue:
             feed(start())
 
+    next_rss = 0.0
     try:
         for _ in range(jobs):
             feed(start())
         while any(w.pending for w in workers):
             now = time.monotonic()
             busy = [w for w in workers if w.pending]
-            timeout = max(0.0, min(w.deadline for w in busy) - now)
+            timeout = min(RSS_POLL_S, max(0.0, min(w.deadline for w in busy) - now))
             events = sel.select(timeout)
             for key, _ in events:
                 w: _Worker = key.data
@@ -172,7 +186,7 @@ def run(paths: Iterable[tuple[str, int]], on_result: Callable[[str, dict[str, An
                 except BlockingIOError:
                     continue
                 if not chunk:
-                    fail(w, False)
+                    fail(w, None)
                     continue
                 w.buf += chunk
                 *done, w.buf = w.buf.split(b"\n")
@@ -193,7 +207,11 @@ def run(paths: Iterable[tuple[str, int]], on_result: Callable[[str, dict[str, An
                         feed(w)
             now = time.monotonic()
             for w in [w for w in workers if w.pending and w.deadline <= now]:
-                fail(w, True)
+                fail(w, "time")
+            if now >= next_rss:
+                next_rss = now + RSS_POLL_S
+                for w in [w for w in workers if w.pending and _rss(w.proc.pid) > limits.max_rss]:
+                    fail(w, "memory")
     finally:
         for w in workers:
             w.close()

@@ -92,6 +92,17 @@ def test_memory_limit_kills_only_that_file(tmp_path):
     assert [os.path.basename(f.path) for f in rep.facts.findings] == ["ok.txt"]
 
 
+def test_resident_memory_is_capped_even_within_the_address_space(tmp_path):
+    """RLIMIT_AS (2 GiB by default) would let a worker read 700 MiB; the RSS watch stops it at 300 MiB."""
+    big = tmp_path / "big.txt"
+    with open(big, "wb") as fh:
+        fh.truncate(700 << 20)
+    (tmp_path / "ok.txt").write_text("Số: 1\nTUYỆT MẬT\n", encoding="utf-8")
+    rep = run_scan([str(tmp_path)], jobs=1, limits=Limits(max_file_bytes=1 << 30))
+    assert "memory limit exceeded (300 MiB resident)" in reasons(rep.facts.errors)["big.txt"]
+    assert [os.path.basename(f.path) for f in rep.facts.findings] == ["ok.txt"]
+
+
 def test_wall_time_limit_names_the_file(tmp_path):
     (tmp_path / "a.txt").write_text("x", encoding="utf-8")
     rep = run_scan([str(tmp_path)], jobs=1, limits=Limits(wall_seconds=0.001))
