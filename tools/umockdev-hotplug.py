@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ gi.require_version("UMockdev", "1.0")
 from gi.repository import UMockdev  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from tests.agent.probe import JournalProbe  # noqa: E402  (stdlib only)
 
 LISTENER = r"""
 import pyudev, sys, time
@@ -59,29 +60,11 @@ def main() -> int:
     assert listener.stdout.readline().strip() == "ready"
     daemon = subprocess.Popen([args.python, f"{ROOT}/cli.py", "--config-dir", f"{base}/etc", "agent", "run"],
                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(f"{base}/daemon.err", "w"))
-    journal = f"{base}/state/journal.db"
-
-    def rows(sql, *a):
-        try:
-            c = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
-            try:
-                return c.execute(sql, a).fetchall()
-            finally:
-                c.close()
-        except sqlite3.Error:
-            return []
+    probe = JournalProbe(f"{base}/state/journal.db")
+    rows, last_seq = probe.rows, probe.last_seq
 
     def wait_for(sql, *a, timeout=10.0):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            r = rows(sql, *a)
-            if r:
-                return r
-            time.sleep(0.0005)
-        return None
-
-    def last_seq():
-        return (rows("SELECT max(seq) FROM records") or [[0]])[0][0] or 0
+        return probe.wait_for(sql, *a, timeout=timeout, step=0.0005)
 
     out = {"started": bool(wait_for("SELECT seq FROM records WHERE kind='agent_start'", timeout=20))}
     time.sleep(1.5)  # the initial full read

@@ -17,36 +17,25 @@ from tests.scanner.content import corpus as C
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = r"""
-import json, os, shutil, signal, sqlite3, subprocess, sys, time
+import json, os, shutil, signal, subprocess, sys, time
 root, base = sys.argv[1], sys.argv[2]
+sys.path.insert(0, root)
+from tests.agent.probe import JournalProbe
 env = dict(os.environ, BMNN_STATE_DIR=f"{base}/state", BMNN_RUNTIME_DIR=f"{base}/run", BMNN_LOG_DIR=f"{base}/log",
            PYTHONPATH=root, BMNN_LANG="en")
 subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 daemon = subprocess.Popen([sys.executable, f"{root}/cli.py", "--config-dir", f"{base}/etc", "agent", "run"], env=env,
                           cwd=root, stdout=subprocess.DEVNULL, stderr=open(f"{base}/daemon.err", "w"))
-journal = f"{base}/state/journal.db"
+probe = JournalProbe(f"{base}/state/journal.db")
+rows, wait_for, last_seq = probe.rows, probe.wait_for, probe.last_seq
 
-def rows(sql, *args):
-    try:
-        conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
-        try:
-            return conn.execute(sql, args).fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return []
-
-def wait_for(sql, *args, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r = rows(sql, *args)
-        if r:
-            return r
-        time.sleep(0.01)
-    return None
-
-def last_seq():
-    return (rows("SELECT max(seq) FROM records") or [[0]])[0][0] or 0
+def copy_and_wait(src, dst):
+    # (ms from the copy's return to a new DOC-001 violation, its evidence) or (None, None)
+    mark = last_seq()
+    shutil.copyfile(src, dst)
+    t0 = time.monotonic()
+    v = wait_for("SELECT evidence FROM records WHERE seq > ? AND kind='violation' AND check_id='BMNN-DOC-001'", mark, timeout=10)
+    return (round((time.monotonic() - t0) * 1000), json.loads(v[0][0])) if v else (None, None)
 
 out = {}
 out["started"] = bool(wait_for("SELECT seq FROM records WHERE kind='agent_start'"))
@@ -56,19 +45,8 @@ subprocess.run(["mount", "-o", "loop", f"{base}/stick.img", f"{base}/usb"], chec
 out["media_mounted"] = bool(wait_for("SELECT seq FROM records WHERE kind='media' AND message LIKE '%mounted:%'", timeout=10))
 time.sleep(0.5)
 
-mark = last_seq()
-shutil.copyfile(f"{base}/mat/cong-van-mat.docx", f"{base}/usb/bao-cao-tuan.docx")
-t0 = time.monotonic()
-v = wait_for("SELECT evidence FROM records WHERE seq > ? AND kind='violation' AND check_id='BMNN-DOC-001'", mark, timeout=10)
-out["copy_ms"] = round((time.monotonic() - t0) * 1000) if v else None
-out["copy_evidence"] = json.loads(v[0][0]) if v else None
-
-mark = last_seq()
-shutil.copyfile(f"{base}/other-stamped.docx", f"{base}/usb/du-thao.docx")
-t0 = time.monotonic()
-v = wait_for("SELECT evidence FROM records WHERE seq > ? AND kind='violation' AND check_id='BMNN-DOC-001'", mark, timeout=10)
-out["stamped_ms"] = round((time.monotonic() - t0) * 1000) if v else None
-out["stamped_evidence"] = json.loads(v[0][0]) if v else None
+out["copy_ms"], out["copy_evidence"] = copy_and_wait(f"{base}/mat/cong-van-mat.docx", f"{base}/usb/bao-cao-tuan.docx")
+out["stamped_ms"], out["stamped_evidence"] = copy_and_wait(f"{base}/other-stamped.docx", f"{base}/usb/du-thao.docx")
 
 mark = last_seq()
 shutil.copyfile(f"{base}/clean.docx", f"{base}/usb/thu-moi.docx")

@@ -12,34 +12,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = r"""
-import json, os, signal, sqlite3, subprocess, sys, time
+import json, os, signal, subprocess, sys, time
 root, base = sys.argv[1], sys.argv[2]
+sys.path.insert(0, root)
+from tests.agent.probe import JournalProbe
 env = dict(os.environ, BMNN_CONFIG_DIR=f"{base}/etc", BMNN_STATE_DIR=f"{base}/state",
            BMNN_RUNTIME_DIR=f"{base}/run", BMNN_LOG_DIR=f"{base}/log", PYTHONPATH=root)
 for d in ("etc", "state", "run", "log"):
     os.makedirs(f"{base}/{d}", exist_ok=True)
 daemon = subprocess.Popen([sys.executable, "-m", "agent"], env=env, cwd=root,
                           stdout=subprocess.DEVNULL, stderr=open(f"{base}/daemon.err", "w"))
-journal = f"{base}/state/journal.db"
-
-def rows(sql, *args):
-    try:
-        conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
-        try:
-            return conn.execute(sql, args).fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return []
-
-def wait_for(sql, *args, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r = rows(sql, *args)
-        if r:
-            return r
-        time.sleep(0.02)
-    return None
+probe = JournalProbe(f"{base}/state/journal.db")
+rows, wait_for = probe.rows, probe.wait_for
 
 out = {}
 # ready: the initial full read has been judged (a state or violation record after policy_loaded)
