@@ -342,7 +342,7 @@ def agent_group() -> None:
 def agent_run(ctx: click.Context, state_dir: Optional[str], runtime_dir: Optional[str], log_dir: Optional[str]) -> None:
     """Chạy dịch vụ ở tiền cảnh, đến khi nhận SIGTERM / run the daemon in the foreground until SIGTERM.
 
-    The same daemon as ``bmnn-agent`` under systemd: network, USB and storage, mounts and marked
+    The same daemon as bmnn-agent under systemd: network, USB and storage, mounts and marked
     folders are watched; violations are journaled and alerted. Exits 0 on SIGTERM, 1 when it
     cannot start (the reason is on stderr), 3 when its main loop hangs.
     """
