@@ -32,6 +32,11 @@ chmod 755 "$R/usr/local/bin/bmnn-agent"
 cp "$here/systemd/bmnn-agent.service" "$R/etc/systemd/system/"
 printf '[Service]\nWatchdogSec=3s\nTimeoutStopSec=5s\n' > "$R/etc/systemd/system/bmnn-agent.service.d/test.conf"
 printf 'heartbeat_seconds: 1\n' > "$R/etc/bmnn/agent.yaml"
+# a marked folder with a stamped note: the content workers must run under the unit's seccomp filter
+# (they call setrlimit); the container shares the host's network, so BMNN-DOC-001 must fail on it
+mkdir -p "$R/etc/bmnn/local.d" "$R/srv/mat"
+printf 'marked_folders: [{path: /srv/mat}]\n' > "$R/etc/bmnn/local.d/10-boot-test.yaml"
+printf 'BỘ X\nSố: 12/BC\nTUYỆT MẬT\nBáo cáo tình hình\n' > "$R/srv/mat/bao-cao.txt"
 ln -s /etc/systemd/system/bmnn-agent.service "$R/etc/systemd/system/multi-user.target.wants/"
 cat > "$R/usr/local/bin/bmnn-check" <<'EOS'
 #!/bin/sh
@@ -55,6 +60,7 @@ systemctl show bmnn-agent -p ActiveState -p NRestarts -p Result
 [ "$(systemctl show -p NRestarts --value bmnn-agent)" -ge 1 ] && echo "CHECK watchdog restart ok"
 journalctl -u bmnn-agent --no-pager -o cat | grep -i watchdog
 bmnn events verify --lang en && echo "CHECK verify ok"
+bmnn events --lang en --json --kind violation | grep BMNN-DOC-001 | grep -q bao-cao.txt && echo "CHECK content scan under seccomp ok"
 bmnn events --lang en --kind agent_start --kind gap
 systemctl poweroff
 EOS
@@ -66,5 +72,5 @@ timeout 180 systemd-nspawn --quiet --register=no --keep-unit -b -D "$R" --bind="
   > "$work/boot.log" 2>&1 || true
 cat "$work/results/report.txt"
 n=$(grep -c '^CHECK .* ok$' "$work/results/report.txt" || true)
-echo "agent-boot-test: $n of 3 checks passed"
-[ "$n" = 3 ]
+echo "agent-boot-test: $n of 4 checks passed"
+[ "$n" = 4 ]
