@@ -5,7 +5,17 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup sysdeps test scan bench clean
+# sudo make install / uninstall: where things go (override for a staged or test install)
+PREFIX   ?= /opt/bmnn-guard
+BINDIR   ?= /usr/local/bin
+UNITDIR  ?= /etc/systemd/system
+CONFDIR  ?= /etc/bmnn
+STATEDIR ?= /var/lib/bmnn
+LOGDIR   ?= /var/log/bmnn
+RUNDIR   ?= /run/bmnn
+INSTALL_ENV = BMNN_STATE_DIR=$(STATEDIR) BMNN_LOG_DIR=$(LOGDIR) BMNN_RUNTIME_DIR=$(RUNDIR)
+
+.PHONY: setup sysdeps test scan bench clean install uninstall
 
 setup: $(VENV)/.installed
 
@@ -30,3 +40,28 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# The project in its own venv under PREFIX, bmnn and bmnn-agent on the PATH, the unit, the bmnn
+# group, the directories and the host key (bmnn init). Local configuration and keys are never
+# overwritten: local changes to the unit belong in a drop-in (systemctl edit bmnn-agent).
+install:
+	@[ "$$(id -u)" = 0 ] || { echo "make install: run it as root (sudo make install)" >&2; exit 1; }
+	@[ -x $(PREFIX)/bin/python ] || $(PYTHON) -m venv $(PREFIX) 2>/dev/null || { sh tools/system-deps.sh venv && $(PYTHON) -m venv $(PREFIX); }
+	$(PREFIX)/bin/pip install --quiet --disable-pip-version-check --upgrade .
+	install -d -m 0755 $(BINDIR) $(UNITDIR)
+	ln -sf $(PREFIX)/bin/bmnn $(BINDIR)/bmnn
+	ln -sf $(PREFIX)/bin/bmnn-agent $(BINDIR)/bmnn-agent
+	install -m 0644 systemd/bmnn-agent.service $(UNITDIR)/bmnn-agent.service
+	$(INSTALL_ENV) $(PREFIX)/bin/bmnn --lang en --config-dir $(CONFDIR) init
+	install -d -m 0755 $(CONFDIR)/local.d
+	@if [ "$(UNITDIR)" = /etc/systemd/system ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "installed. Enable the daemon: systemctl enable --now bmnn-agent; add the security officer: usermod -aG bmnn USER"
+
+# Removes the program, the commands and the unit; keeps the journal, the logs and the configuration.
+uninstall:
+	@[ "$$(id -u)" = 0 ] || { echo "make uninstall: run it as root (sudo make uninstall)" >&2; exit 1; }
+	@if [ "$(UNITDIR)" = /etc/systemd/system ] && [ -d /run/systemd/system ]; then systemctl disable --now bmnn-agent 2>/dev/null || true; fi
+	rm -f $(UNITDIR)/bmnn-agent.service $(BINDIR)/bmnn $(BINDIR)/bmnn-agent
+	rm -rf $(PREFIX)
+	@if [ "$(UNITDIR)" = /etc/systemd/system ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "removed. Kept: $(CONFDIR) (configuration, keys), $(STATEDIR) (journal), $(LOGDIR) (logs)"

@@ -48,6 +48,7 @@ def main() -> int:
     ap.add_argument("--fixture", required=True)
     ap.add_argument("--cycles", type=int, default=1)
     ap.add_argument("--route", action="store_true", help="also add a default route (needs ip)")
+    ap.add_argument("--benign", help="a device that must produce no USB finding, plugged in after the cycles")
     args = ap.parse_args()
 
     tb = UMockdev.Testbed.new()
@@ -100,6 +101,13 @@ def main() -> int:
             listener.stdout.readline()
         r = wait_for("SELECT seq FROM records WHERE seq > ? AND kind='cleared' AND check_id='BMNN-USB-001'", mark)
         out["unplug_ms"].append(round((time.monotonic() - t0) * 1000, 2) if r else None)
+    if args.benign:
+        mark = last_seq()
+        tb.add_from_file(args.benign)
+        time.sleep(1.5)
+        out["benign_usb_records"] = [list(r) for r in rows(
+            "SELECT kind, check_id FROM records WHERE seq > ? AND check_id LIKE 'BMNN-USB-%'", mark)]
+        out["benign_seen"] = [list(r) for r in rows("SELECT kind, message FROM records WHERE seq > ?", mark)]
     if args.route:
         for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "link", "add", "bm0", "type", "veth", "peer", "name", "bm1"],
                     ["ip", "link", "set", "bm1", "up"], ["ip", "link", "set", "bm0", "up"],

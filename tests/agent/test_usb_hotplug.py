@@ -1,5 +1,6 @@
 """`bmnn agent run` under umockdev in a private network namespace: a storage stick plugged in is a
-BMNN-USB-001 violation with vendor, product and serial; unplugging clears it; a default route is
+BMNN-USB-001 violation with vendor, product and serial; unplugging clears it; a keyboard plugged
+in is no finding at all; a default route is
 a BMNN-NET-001 violation; all of them reach the ECS file. The testbed is driven from Debian's
 python3 (PyGObject) by tools/umockdev-hotplug.py; the daemon is the real one, reading udev's
 netlink socket through the umockdev preload."""
@@ -15,6 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 STICK = ROOT / "tests/scanner/fixtures/umockdev/usb-storage-stick.umockdev"
+KEYBOARD = ROOT / "tests/scanner/fixtures/umockdev/keyboard.umockdev"
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
@@ -34,7 +36,7 @@ def _missing():
 def test_stick_plug_unplug_and_default_route_are_journaled_and_shipped(tmp_path):
     p = subprocess.run(["unshare", "-n", "umockdev-wrapper", SYSTEM_PYTHON, str(ROOT / "tools/umockdev-hotplug.py"),
                         "--python", sys.executable, "--base", str(tmp_path), "--fixture", str(STICK),
-                        "--cycles", "2", "--route"], capture_output=True, text=True, timeout=180)
+                        "--cycles", "2", "--route", "--benign", str(KEYBOARD)], capture_output=True, text=True, timeout=180)
     err = (tmp_path / "daemon.err").read_text() if (tmp_path / "daemon.err").exists() else ""
     assert p.returncode == 0, p.stderr[-3000:] + err
     out = json.loads(p.stdout.strip().splitlines()[-1])
@@ -43,6 +45,7 @@ def test_stick_plug_unplug_and_default_route_are_journaled_and_shipped(tmp_path)
     assert None not in out["unplug_ms"], (out, err)
     item = [i for i in out["evidence"]["items"] if i.get("fact") == "devices.usb"][0]
     assert (item["vendor_id"], item["product_id"], item["serial"]) == ("0781", "5567", "4C530001230405117153"), item
+    assert out["benign_usb_records"] == [], out["benign_seen"]  # a keyboard is no finding
     assert out.get("route_ms") is not None, (out, err)
     alerts = [(e["rule.id"], e["event.action"]) for e in out["ecs"] if e["event.kind"] == "alert"]
     assert ("BMNN-USB-001", "violation") in alerts and ("BMNN-NET-001", "violation") in alerts, out["ecs"]
