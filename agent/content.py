@@ -70,6 +70,18 @@ class ContentWatch:
             self._forget.extend(gone)
             self._cond.notify()
 
+    def set_marked(self, marked: Iterable[str]) -> None:
+        """The marked folders after a reload: new ones are scanned in full (and indexed), the
+        findings and index entries of those no longer marked are dropped."""
+        marked = tuple(_real(marked))
+        with self._cond:
+            added = [m for m in marked if m not in self.marked]
+            gone = [m for m in self.marked if m not in marked]
+            self.marked = marked
+            self._full.extend(added)
+            self._forget.extend(gone)
+            self._cond.notify()
+
     def rescan(self, roots: Iterable[str]) -> None:
         """Scan these roots in full again (after events were lost)."""
         with self._cond:
@@ -167,12 +179,8 @@ class ContentWatch:
             del self.findings[p]
         for p in [p for p in self.errors if hit(p)]:
             del self.errors[p]
-        if _under(shown, marked):
-            if tree:
-                for h in [h for h, p in self.index.by_hash.items() if hit(p)]:
-                    del self.index.by_hash[h]
-            else:
-                self.index.remove_path(shown)
+        for h in [h for h, p in self.index.by_hash.items() if hit(p)]:  # only marked-folder files are indexed
+            del self.index.by_hash[h]
 
     def facts(self) -> F.DocumentFacts:
         """What the engine judges: every current finding and every file that could not be read."""

@@ -222,6 +222,9 @@ class Daemon:
                     evidence={"ok": True, "sha256": pol.sha256, "previous": old, "profile": pol.profile,
                               "local_d": list(pol.tailoring_files)},
                     message=f"policy {pol.sha256[:12]} profile {pol.profile} loaded")
+        watcher = getattr(self, "watcher", None)
+        if watcher is not None:  # judge everything against the new policy now, not at the next event
+            watcher.policy_reloaded()
         return {"ok": True, "policy_sha256": pol.sha256, "previous": old, "profile": pol.profile}
 
     def rule_info(self, check_id: str) -> Optional[RuleInfo]:

@@ -74,6 +74,41 @@ class _Reconciler:
         return self._thread is not None and self._thread.is_alive()
 
 
+class _Folders:
+    """The marked folders' inotify source, as one daemon source that follows policy reloads."""
+
+    name = "folders"
+
+    def __init__(self, watcher: "Watcher"):
+        self.watcher = watcher
+        self.inner = None
+        self.paths: tuple[str, ...] = ()
+
+    def start(self, daemon) -> None:
+        self.retarget(self.watcher.marked_paths())
+
+    def retarget(self, paths) -> None:
+        """Watch exactly ``paths`` (a new FolderSource when they changed)."""
+        from .sources.folders import FolderSource
+        paths = tuple(paths)
+        if paths == self.paths:
+            return
+        old, self.inner, self.paths = self.inner, None, paths
+        if old is not None:
+            old.stop()
+        if paths:
+            src = FolderSource(list(paths))
+            src.start(self.watcher.on_trigger)
+            self.inner = src
+
+    def stop(self) -> None:
+        if self.inner is not None:
+            self.inner.stop()
+
+    def alive(self) -> bool:
+        return not self.paths or (self.inner is not None and self.inner.alive())
+
+
 class _Content:
     """The content watch seen as a daemon source: it starts once agent.yaml has been read."""
 
@@ -115,6 +150,7 @@ class Watcher:
         self.last_latency_ms: Optional[float] = None
         self._sources = sources
         self.content = None  # agent.content.ContentWatch once started
+        self._folders: Optional[_Folders] = None
         self._watch_media = True
         self._media: dict[str, Any] = {}  # mount point -> FolderSource watching it
 
@@ -124,21 +160,22 @@ class Watcher:
         """Register the sources and the reconciler with the daemon (before Daemon.run)."""
         for src in self._sources if self._sources is not None else self._default_sources():
             self.daemon.register_source(_Adapter(src, self))
+        self._folders = _Folders(self)
+        self.daemon.register_source(self._folders)
         self.daemon.register_source(_Reconciler(self, self.reconcile_seconds))
         self.daemon.register_source(_Content(self))
         # The first full read happens as soon as the main loop runs.
         self.on_trigger(Trigger("startup", "*", "change", {"reason": "initial full read"}))
 
     def _default_sources(self) -> list:
-        from .sources.folders import FolderSource
         from .sources.mounts import MountSource
         from .sources.netlink import NetlinkSource
         from .sources.udev import UdevSource
-        out = [NetlinkSource(), UdevSource(), MountSource()]
-        folders = [m.path for m in self._tailoring().marked_folders if os.path.isdir(m.path)]
-        if folders:
-            out.append(FolderSource(folders))
-        return out
+        return [NetlinkSource(), UdevSource(), MountSource()]
+
+    def marked_paths(self) -> list[str]:
+        """The marked folders of the policy in force that exist."""
+        return [m.path for m in self._tailoring().marked_folders if os.path.isdir(m.path)]
 
     def _tailoring(self):
         from policies.schema import Tailoring
@@ -171,6 +208,11 @@ class Watcher:
                 return
             self._scheduled = True
         self.daemon.call_soon(self.process)
+
+    def policy_reloaded(self) -> None:
+        """After a successful reload: a full re-read and judgement under the new policy (which also
+        moves the folder watch and the content scan to the newly marked folders)."""
+        self.on_trigger(Trigger("reload", "*", "change", {"reason": "policy reloaded"}))
 
     # ------------------------------------------------------------ main loop
 
@@ -227,8 +269,15 @@ class Watcher:
             # violations still open in the journal stay open, without being journaled again
             for cid in self.daemon.open_violations:
                 self.engine.states[cid] = ("fail", None)
-        elif self._policy_sha != pol.sha256 or self.engine.context != context:
+        elif self._policy_sha != pol.sha256 or self.engine.tailoring != pol.tailoring or self.engine.context != context:
+            folders_changed = self.engine.tailoring.marked_folders != pol.tailoring.marked_folders
             self.engine.reconfigure(pol.bundle, pol.tailoring, context, pol.profile)
+            if folders_changed:  # a reload marked or unmarked folders
+                marked = self.marked_paths()
+                if self._folders is not None:
+                    self._folders.retarget(marked)
+                if self.content is not None:
+                    self.content.set_marked(marked)
         self._policy_sha = pol.sha256
         return self.engine
 
@@ -258,8 +307,7 @@ class Watcher:
             deliver=lambda facts: daemon.call_soon(lambda: self._on_documents(facts)), workers=workers,
             on_error=lambda msg: daemon.submit("gap", severity="high", evidence={"source": "content", "error": msg},
                                                message=f"monitoring gap: {msg}"))
-        marked = [m.path for m in self._tailoring().marked_folders if os.path.isdir(m.path)]
-        self.content.start(marked, ())
+        self.content.start(self.marked_paths(), ())
 
     def stop_content(self) -> None:
         for src in self._media.values():
@@ -283,6 +331,8 @@ class Watcher:
         from scanner.media import removable_mountpoints
         from .sources.folders import FolderSource
         mounted = [mp for mp in removable_mountpoints(devices) if os.path.isdir(mp)]
+        # a medium still mounted stays watched even when this devices read missed it (an error)
+        mounted += [mp for mp in self._media if mp not in mounted and os.path.ismount(mp)]
         for mp in [m for m in self._media if m not in mounted]:
             self._media.pop(mp).stop()
             self.daemon.record("media", evidence={"mountpoint": mp, "event": "unmounted"},

@@ -76,3 +76,27 @@ def test_mountinfo_parsing_unescapes_and_pairs_device_and_type():
             "40 35 7:0 / /media/Hoa\\040Binh\\134x rw shared:5 - vfat /dev/loop0 rw\n"
             "garbage line\n")
     assert read_mounts(text) == {"/mnt1": ("/dev/root", "ext3"), "/media/Hoa Binh\\x": ("/dev/loop0", "vfat")}
+
+
+def test_marking_and_unmarking_folders(tmp_path):
+    a, b, media = tmp_path / "a", tmp_path / "b", tmp_path / "usb"
+    for d in (a, b, media):
+        d.mkdir()
+    (a / "ke-hoach.docx").write_bytes(C.letter(STAMP))
+    (b / "bao-cao.docx").write_bytes(C.letter(STAMP, extra=["Báo cáo"]))
+    shutil.copyfile(a / "ke-hoach.docx", media / "copy.docx")
+    q: "queue.Queue" = queue.Queue()
+    cw = ContentWatch(q.put)
+    cw.start([str(a)], [])
+    try:
+        _next(q)
+        cw.set_marked([str(a), str(b)])  # b is marked now: scanned and indexed
+        f = {x.path: x for x in _next(q).findings}
+        assert f[str(b / "bao-cao.docx")].in_marked_folder is True
+        cw.set_marked([str(b)])  # a is no longer marked: its findings and its hashes go
+        assert str(a / "ke-hoach.docx") not in {x.path for x in _next(q).findings}
+        cw.set_media([str(media)])
+        f = {x.path: x for x in _next(q).findings}
+        assert f[str(media / "copy.docx")].copy_of is None  # a stamped file on a medium, not a copy any more
+    finally:
+        cw.stop()
