@@ -21,6 +21,8 @@ from policies import facts as F
 
 QUIET_S = 0.1
 BATCH_MAX_S = 0.5
+WORKER_NICE = 10
+"""Content workers yield the CPU to the daemon's event loop."""
 
 
 class ContentWatch:
@@ -51,7 +53,6 @@ class ContentWatch:
 
     def start(self, marked: Sequence[str], media: Sequence[str]) -> None:
         """Begin with a full scan of the marked folders and the mounted media."""
-        os.environ.setdefault("BMNN_WORKER_NICE", "10")  # workers yield the CPU to the event loop
         self.marked = tuple(_real(marked))
         self.media = tuple(_real(media))
         with self._cond:
@@ -147,32 +148,29 @@ class ContentWatch:
                     self._busy = False
 
     def _apply(self, full: list[str], files: list[str], forget: list[str], marked, media) -> None:
+        """Forget what went away, then rescan what changed; every path scanned starts from nothing."""
+        from scanner.content.limits import Limits
         from scanner.content.scan import display_path, run_scan
-        for p in forget:
-            self._drop(display_path(p), marked, tree=True)
         roots = [r for r in full if os.path.isdir(r)]
-        singles = [f for f in files if not any(_under(f, [r]) for r in roots)]
+        singles = [f for f in files if not _under(f, roots)]
+        for p in forget + roots:
+            self._drop(display_path(p), tree=True)
         for p in singles:
-            if not os.path.lexists(p):
-                self._drop(display_path(p), marked)
+            self._drop(display_path(p))
         singles = [p for p in singles if os.path.lexists(p)]
         if roots or singles:
-            for r in roots:
-                self._drop(display_path(r), marked, tree=True)
-            for p in singles:
-                self._drop(display_path(p), marked)
-            report = run_scan(roots + singles, marked_folders=marked, removable_mounts=media,
-                              jobs=self.workers, copy_index=self.index, walk_marked=False)
+            report = run_scan(roots + singles, marked_folders=marked, removable_mounts=media, jobs=self.workers,
+                              limits=Limits(nice=WORKER_NICE), copy_index=self.index, walk_marked=False)
             self.scans += 1
             self.files_scanned += report.facts.files_scanned
             for f in report.facts.findings:
                 self.findings[f.path] = f
             for e in report.facts.errors:
                 self.errors[e.source] = e
-        if roots or singles or forget:
+        if full or files or forget:
             self.deliver(self.facts())
 
-    def _drop(self, shown: str, marked, tree: bool = False) -> None:
+    def _drop(self, shown: str, tree: bool = False) -> None:
         def hit(p: str) -> bool:
             return p == shown or (tree and p.startswith(shown.rstrip("/") + "/"))
         for p in [p for p in self.findings if hit(p)]:

@@ -36,6 +36,8 @@ class Limits:
     """Wall time one file may take before its worker is killed."""
     address_space: int = 2 * 1024 * 1024 * 1024
     """RLIMIT_AS of a worker process."""
+    nice: int = 0
+    """Added to the worker's nice value (the daemon uses 10: its own event loop comes first)."""
     max_rss: int = 300 * 1024 * 1024
     """Resident memory a worker may reach: the parent reads it every ``RSS_POLL_S`` and kills the
     worker above it (RLIMIT_AS bounds address space, which pdfium and Python reserve freely, not

@@ -33,8 +33,9 @@ def _serve() -> None:
 
     limits = Limits(**json.loads(sys.argv[1])) if len(sys.argv) > 1 else Limits()
     try:
-        os.nice(int(os.environ.get("BMNN_WORKER_NICE", "0")))  # the daemon sets 10: its own loop comes first
-    except (OSError, ValueError):
+        if limits.nice:
+            os.nice(limits.nice)
+    except OSError:
         pass
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
