@@ -396,7 +396,7 @@ class Journal:
         ``prepared``: the events already come from ``prepare_event`` (the writer checks each event
         once, when it is handed in, and keeps that form while it waits in the spool)."""
         if not prepared:
-            events = [self._check_event(e) for e in events]
+            events = [self.prepare_event(e) for e in events]
         with self._write_txn("appending"):
             out = self._append_in_txn(list(events))
         return out
@@ -404,10 +404,6 @@ class Journal:
     @staticmethod
     def prepare_event(e: Mapping[str, Any]) -> dict:
         """Validate one event and fix its canonical evidence (raises AgentError kind usage)."""
-        return Journal._check_event(e)
-
-    @staticmethod
-    def _check_event(e: Mapping[str, Any]) -> dict:
         kind = e.get("kind")
         if kind not in KINDS:
             raise AgentError(f"unknown record kind {kind!r}; known: {', '.join(KINDS)}", kind="usage")
@@ -470,7 +466,7 @@ class Journal:
             count = self._conn.execute("SELECT count(*) FROM records WHERE seq <= ?", (through,)).fetchone()[0]
             ev = {"pruned_from": base + 1, "pruned_through": through, "anchor_hash": anchor,
                   "pruned_count": count, "reason": reason}
-            rec = self._append_in_txn([self._check_event(dict(
+            rec = self._append_in_txn([self.prepare_event(dict(
                 kind="checkpoint", evidence=ev,
                 message=f"records {base + 1}..{through} removed by {reason}; chain anchored at #{through}"))])[0]
             self._conn.execute("DELETE FROM records WHERE seq <= ?", (through,))
