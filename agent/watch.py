@@ -17,6 +17,7 @@ import concurrent.futures
 import hashlib
 import os
 import pwd
+import stat
 import threading
 import time
 from typing import Any, Optional
@@ -375,24 +376,23 @@ class Watcher:
         batch, large = [], []
         for trig in files:
             d = dict(trig.detail)
+            if self.content is not None:
+                self._tell_content(d)
             path = d.get("dest") or d.get("path")
             if d.get("is_directory") or d.get("event") not in HASHED_EVENTS or not path:
                 batch.append({"kind": "file", "evidence": d, "message": f"{d.get('event')} {d.get('path')}"})
                 continue
             try:
-                size = os.stat(path, follow_symlinks=False).st_size
+                st: Optional[os.stat_result] = os.stat(path, follow_symlinks=False)
             except OSError:
-                size = 0
-            if size > INLINE_HASH_LIMIT:
+                st = None  # _file_meta records the error
+            if st is not None and st.st_size > INLINE_HASH_LIMIT:
                 large.append((d, path))
                 continue
-            batch.append({"kind": "file", "evidence": {**d, **_file_meta(path)},
+            batch.append({"kind": "file", "evidence": {**d, **_file_meta(path, st)},
                           "message": f"{d.get('event')} {d.get('path')}"})
         if batch:
             self.daemon.record_many(batch)
-        if self.content is not None:
-            for trig in files:
-                self._tell_content(dict(trig.detail))
         daemon = self.daemon
         for d, path in large:
             self._pool.submit(lambda d=d, path=path: daemon.submit(
@@ -416,18 +416,20 @@ class Watcher:
         self._pool.shutdown(wait=True)
 
 
-def _file_meta(path: str) -> dict[str, Any]:
-    """Size, owner and SHA-256 of a file (never its content); errors are recorded, not raised."""
-    try:
-        st = os.stat(path, follow_symlinks=False)
-    except OSError as exc:
-        return {"error": exc.strerror}
+def _file_meta(path: str, st: Optional[os.stat_result] = None) -> dict[str, Any]:
+    """Size, owner and SHA-256 of a file (never its content); errors are recorded, not raised.
+    ``st``: its lstat when the caller already has it."""
+    if st is None:
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except OSError as exc:
+            return {"error": exc.strerror}
     meta: dict[str, Any] = {"size": st.st_size, "mode": oct(st.st_mode & 0o7777)}
     try:
         meta["owner"] = pwd.getpwuid(st.st_uid).pw_name
     except KeyError:
         meta["owner"] = str(st.st_uid)
-    if not os.path.isfile(path) or os.path.islink(path):
+    if not stat.S_ISREG(st.st_mode):  # lstat: symbolic links are not followed
         return meta
     if st.st_size > HASH_LIMIT:
         meta["sha256"] = None
