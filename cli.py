@@ -227,10 +227,13 @@ class _Progress:
             self.progress.__exit__(*exc)
 
 
-def _write_output(path: str, data: str) -> None:
+def _write_output(path: Optional[str], data: str) -> None:
+    """``data`` to ``path`` atomically, or to stdout when no path was given."""
+    if not path:
+        click.echo(data, nl=False)
+        return
     from scanner.atomic import write_atomic
     from scanner.errors import ScanError
-    from agent.errors import AgentError
     try:
         write_atomic(path, data.encode("utf-8"), 0o640)
     except OSError as exc:
@@ -289,11 +292,7 @@ def scan(ctx, profile, fmt, output, answers, inspector, content, no_input, paths
             text.report(doc, env.console(), env.lang)
     else:
         import importlib
-        body = importlib.import_module(f"scanner.report.{fmt}").report(doc, env.lang)
-        if output:
-            _write_output(output, body)
-        else:
-            click.echo(body, nl=False)
+        _write_output(output, importlib.import_module(f"scanner.report.{fmt}").report(doc, env.lang))
     raise SystemExit(S.EXIT_BY_VERDICT[doc["summary"]["verdict"]])
 
 
@@ -609,10 +608,7 @@ def report_fleet(ctx, directory, fmt, output, lang) -> None:
         else:
             import importlib
             body = importlib.import_module(f"scanner.report.fleet_{fmt}").report(machines, env.lang)
-        if output:
-            _write_output(output, body)
-        else:
-            click.echo(body, nl=False)
+        _write_output(output, body)
     if any(not m["valid"] for m in machines):
         raise SystemExit(EXIT_INTEGRITY)
     if any(m["verdict"] == "NON_COMPLIANT" for m in machines):
