@@ -25,8 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 PROBE = r"""
-import json, os, select, signal, socket, sqlite3, statistics, subprocess, sys, time
+import json, os, select, signal, socket, statistics, subprocess, sys, time
 root, base, n, files, idle, content = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), sys.argv[6] == "1"
+sys.path.insert(0, root)
+from tests.agent.probe import JournalProbe
 marked = f"{base}/mat"
 for d in ("etc/local.d", "state", "run", "log", "mat"):
     os.makedirs(f"{base}/{d}", exist_ok=True)
@@ -39,20 +41,10 @@ subprocess.run(["ip", "link", "add", "bm0", "type", "veth", "peer", "name", "bm1
 for cmd in (["ip", "link", "set", "bm1", "up"], ["ip", "link", "set", "bm0", "up"], ["ip", "addr", "add", "10.99.0.2/24", "dev", "bm0"]):
     subprocess.run(cmd, check=True)
 daemon = subprocess.Popen([sys.executable, "-m", "agent"], env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=open(f"{base}/daemon.err", "w"))
-db = f"{base}/state/journal.db"
-def q(sql, *a):
-    try:
-        c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        try: return c.execute(sql, a).fetchall()
-        finally: c.close()
-    except sqlite3.Error: return []
-def wait(sql, *a, timeout=10, step=0.001):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        r = q(sql, *a)
-        if r: return r
-        time.sleep(step)
-    return None
+probe = JournalProbe(f"{base}/state/journal.db")
+q = probe.rows
+def wait(sql, *a, timeout=10):
+    return probe.wait_for(sql, *a, timeout=timeout, step=0.001)
 wait("SELECT 1 FROM records WHERE kind='agent_start'")
 time.sleep(1.5)
 # idle, right after start-up
@@ -73,14 +65,14 @@ c1, rss, _ = stat(daemon.pid); w1 = threads_wakeups(daemon.pid); dt = time.monot
 nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0); nl.bind((0, 0x40))
 base_ms, ours_ms = [], []
 for i in range(n):
-    last = (q("SELECT max(seq) FROM records") or [[0]])[0][0] or 0
+    last = probe.last_seq()
     t0 = time.monotonic()
     subprocess.run(["ip", "route", "add", "default", "via", "10.99.0.1", "dev", "bm0"], check=True)
     t1 = time.monotonic()
     select.select([nl], [], [], 2); nl.recv(65536); base_ms.append((time.monotonic() - t1) * 1000)
     r = wait("SELECT seq FROM records WHERE seq > ? AND kind='violation' AND check_id='BMNN-NET-001'", last)
     ours_ms.append((time.monotonic() - t1) * 1000 if r else float("nan"))
-    last = (q("SELECT max(seq) FROM records") or [[0]])[0][0] or 0
+    last = probe.last_seq()
     subprocess.run(["ip", "route", "del", "default"], check=True)
     while True:
         select.select([nl], [], [], 0.05)
