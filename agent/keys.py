@@ -123,8 +123,10 @@ def info(directory: str, stem: str = "host-key") -> Optional[KeyInfo]:
         return KeyInfo(**json.load(fh))
 
 
-def rotate(directory: str, *, days: Optional[int] = None) -> tuple[Optional[KeyInfo], KeyInfo]:
-    """Retire the current host key (its public half is kept) and make a new one."""
+def rotate(directory: str, *, days: Optional[int] = None,
+           now: Optional[dt.datetime] = None) -> tuple[Optional[KeyInfo], KeyInfo]:
+    """Retire the current host key (its public half is kept) and make a new one (created at ``now``,
+    the real clock unless a caller such as a test pins it)."""
     old = info(directory)
     if old is not None:
         tag = old.fingerprint.replace(" ", "")[:16]
@@ -136,4 +138,4 @@ def rotate(directory: str, *, days: Optional[int] = None) -> tuple[Optional[KeyI
             os.unlink(os.path.join(directory, PRIVATE))
         except FileNotFoundError:
             pass
-    return old, generate(directory, days=days)
+    return old, generate(directory, days=days, now=now)

@@ -21,6 +21,8 @@ from scanner.report import fleet_html, html as html_report
 from tests.scanner.docfixture import make_document
 
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+KEY_TIME = NOW - dt.timedelta(days=30)
+"""When the test keys are made: every clock in these tests is pinned, none reads today's date."""
 
 
 class Host:
@@ -29,7 +31,7 @@ class Host:
     def __init__(self, base, name="may-mat-01", machine_id="m-0001"):
         self.cfg, self.state = str(base / "etc"), str(base / "state")
         os.makedirs(self.cfg), os.makedirs(self.state)
-        self.info = keys.generate(self.cfg)
+        self.info = keys.generate(self.cfg, now=KEY_TIME)
         self.journal = os.path.join(self.state, "journal.db")
         self.doc = make_document()
         self.doc["target"]["hostname"], self.doc["target"]["machine_id"] = name, machine_id
@@ -153,7 +155,7 @@ def test_expired_host_key(tmp_path):
 def test_rotated_key_cannot_sign_after_rotation(host, tmp_path):
     stolen = tmp_path / "stolen"
     shutil.copytree(host.cfg, stolen)
-    old, new = keys.rotate(host.cfg)
+    old, new = keys.rotate(host.cfg, now=KEY_TIME + dt.timedelta(days=1))
     host.append(1, "state", message="host key rotated",
                 evidence={"event": "key_rotated", "old_fingerprint": old.fingerprint, "new_fingerprint": new.fingerprint})
     host.export(tmp_path / "new.bmnnsnap")
@@ -164,7 +166,7 @@ def test_rotated_key_cannot_sign_after_rotation(host, tmp_path):
 
 
 def test_inspector_cosign_and_expired_inspector_key(host, tmp_path):
-    keys.generate(str(tmp_path), stem="thanh-tra", name="Lê Văn C", days=30)
+    keys.generate(str(tmp_path), stem="thanh-tra", name="Lê Văn C", days=30, now=KEY_TIME)
     host.export(tmp_path / "a.bmnnsnap", cosign_key=str(tmp_path / "thanh-tra.pem"))
     rep = verify(str(tmp_path / "a.bmnnsnap"), pubkey=host.pub)
     assert rep.ok and rep.cosigner["name"] == "Lê Văn C"
