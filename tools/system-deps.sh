@@ -18,7 +18,7 @@ done
 [ -n "$missing" ] || exit 0
 echo "system-deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null 2>&1 || true
-apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1 || \
+apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null 2>&1 || true
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null 2>&1 || \
   echo "system-deps: could not install some of:$missing" >&2
 exit 0
