@@ -51,6 +51,60 @@ def _env(ctx: click.Context, lang: Optional[str]) -> Env:
     return env
 
 
+# ---------------------------------------------------------------- shell completion (click's shell_complete)
+# Called by the completion script through _BMNN_COMPLETE: the group callback has not run, so the
+# options come from the parsed root parameters or the environment. Never raise: a broken
+# completion must not print a traceback into the user's shell.
+
+
+def _completion_bundle(ctx: click.Context):
+    from policies.loader import load_bundle
+    root = ctx.find_root()
+    return load_bundle(root.params.get("policy_dir") or os.environ.get("BMNN_POLICY_DIR") or None)
+
+
+def _complete_check_id(ctx, param, incomplete: str):
+    from click.shell_completion import CompletionItem
+    try:
+        bundle = _completion_bundle(ctx)
+    except Exception:
+        return []
+    lang = ctx.find_root().params.get("lang") or os.environ.get("BMNN_LANG") or "vi"
+    return [CompletionItem(cid, help=bundle.checks[cid].spec.title.get(lang)) for cid in sorted(bundle.checks)
+            if cid.startswith(incomplete.upper())]
+
+
+def _complete_profile(ctx, param, incomplete: str):
+    from click.shell_completion import CompletionItem
+    try:
+        bundle = _completion_bundle(ctx)
+    except Exception:
+        return []
+    lang = ctx.find_root().params.get("lang") or os.environ.get("BMNN_LANG") or "vi"
+    return [CompletionItem(p.id, help=p.title.get(lang)) for p in sorted(bundle.profiles.values(), key=lambda p: p.id)
+            if p.id.startswith(incomplete)]
+
+
+def _complete_registered_serial(ctx, param, incomplete: str):
+    from click.shell_completion import CompletionItem
+    try:
+        from scanner import registry
+        config_dir = ctx.find_root().params.get("config_dir") or os.environ.get("BMNN_CONFIG_DIR") or "/etc/bmnn"
+        entries = registry.load(config_dir)
+    except Exception:
+        return []
+    return [CompletionItem(d.serial, help=d.label) for d in entries if d.serial.startswith(incomplete)]
+
+
+def _complete_attached_serial(ctx, param, incomplete: str):
+    from click.shell_completion import CompletionItem
+    try:
+        attached, _ = _attached_storage()
+    except Exception:
+        return []
+    return [CompletionItem(a[2], help=a[3]) for a in attached if a[2] and a[2].startswith(incomplete)]
+
+
 def _dump(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
@@ -82,7 +136,7 @@ def policy() -> None:
 
 @policy.command("list")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
-@click.option("--profile", default=None, help="Only the checks of this profile.")
+@click.option("--profile", default=None, shell_complete=_complete_profile, help="Only the checks of this profile.")
 @_lang_option
 @click.pass_context
 def policy_list(ctx, as_json: bool, profile: Optional[str], lang: Optional[str]) -> None:
@@ -114,7 +168,7 @@ def _known_check(bundle, cid: str, lang: str) -> str:
 
 
 @policy.command("show")
-@click.argument("check_id")
+@click.argument("check_id", shell_complete=_complete_check_id)
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @_lang_option
 @click.pass_context
@@ -131,7 +185,7 @@ def policy_show(ctx, check_id: str, as_json: bool, lang: Optional[str]) -> None:
 
 
 @policy.command("explain")
-@click.argument("check_id")
+@click.argument("check_id", shell_complete=_complete_check_id)
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @_lang_option
 @click.pass_context
@@ -222,22 +276,51 @@ class _Progress:
         if done:
             self.progress.update(self.tasks[domain], completed=1, description=f"{label} — {t('scan.done', self.env.lang)}")
 
+    def stop(self) -> None:
+        """End the live display (before a prompt: a live display would redraw over it)."""
+        if self.progress is not None:
+            self.progress.__exit__(None, None, None)
+            self.progress = None
+
     def __exit__(self, *exc):
         if self.progress is not None:
             self.progress.__exit__(*exc)
 
 
-def _write_output(path: Optional[str], data: str) -> None:
-    """``data`` to ``path`` atomically, or to stdout when no path was given."""
+def _check_output(path: Optional[str], lang: str) -> None:
+    """Refuse an output file whose folder does not exist, before any work is done.
+
+    Never a silent ``mkdir``: a report aimed at an unmounted ``/media/usb`` must fail, not land
+    on the secret machine's own disk under an empty mount point's name.
+    """
     if not path:
-        click.echo(data, nl=False)
+        return
+    from scanner.errors import ScanError
+    from scanner.i18n import t
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ScanError(t("output.no_folder", lang, folder=folder, path=path))
+
+
+def _write_output(path: Optional[str], data, lang: str = "vi") -> None:
+    """``data`` (text or bytes) to ``path`` atomically, or to stdout when no path was given."""
+    if not path:
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        else:
+            click.echo(data, nl=False)
         return
     from scanner.atomic import write_atomic
     from scanner.errors import ScanError
+    from scanner.i18n import t
+    _check_output(path, lang)
     try:
-        write_atomic(path, data.encode("utf-8"), 0o640)
+        write_atomic(path, data if isinstance(data, bytes) else data.encode("utf-8"), 0o640)
+    except FileNotFoundError:
+        raise ScanError(t("output.no_folder", lang, folder=os.path.dirname(os.path.abspath(path)), path=path)) from None
     except OSError as exc:
-        raise ScanError(f"cannot write {path}: {exc.strerror}") from None
+        raise ScanError(t("output.cannot_write", lang, path=path, reason=exc.strerror)) from None
 
 
 def _journal_check(env: Env):
@@ -249,22 +332,34 @@ def _journal_check(env: Env):
 
 
 @cli.command()
-@click.option("--profile", default=None, help="Hồ sơ kiểm tra / profile id (default: local tailoring, then secret-workstation).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "csv"]), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Ghi ra tệp / write to FILE.")
+@click.option("--profile", default=None, shell_complete=_complete_profile,
+              help="Hồ sơ kiểm tra / profile id (default: local tailoring, then secret-workstation).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "pdf", "csv"]), default="text", show_default=True,
+              help="html, pdf: biên bản A4 để ký / the A4 record to sign (pdf needs Chromium and -o).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Ghi ra tệp; thư mục phải có sẵn / write to FILE; its folder must exist.")
 @click.option("--answers", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Câu trả lời các mục thủ công (YAML) / answers to manual items.")
+              help="Câu trả lời các mục thủ công (YAML, mẫu: bmnn answers template) / answers to manual items "
+                   "(YAML: CHECK-ID: pass|fail|not_applicable, or {answer: ..., note: ...}).")
 @click.option("--inspector", default=None, help="Họ tên cán bộ kiểm tra / inspector's name.")
+@click.option("--holder", default=None, help="Họ tên người sử dụng thiết bị / name of the equipment's user.")
+@click.option("--number", default=None,
+              help="Số biên bản, ví dụ 12/BB-CNTT (mặc định: record.number trong local.d) / record number.")
+@click.option("--timezone", default=None,
+              help="Múi giờ của biên bản (mặc định: record.timezone, rồi Asia/Ho_Chi_Minh) / time zone of the record.")
 @click.option("--content", "content", is_flag=True, help="Quét cả nội dung tài liệu / also scan document content.")
 @click.option("--no-input", is_flag=True, help="Không hỏi các mục thủ công / never prompt.")
 @click.argument("paths", nargs=-1, type=click.Path())
 @_lang_option
 @click.pass_context
-def scan(ctx, profile, fmt, output, answers, inspector, content, no_input, paths, lang) -> None:
+def scan(ctx, profile, fmt, output, answers, inspector, holder, number, timezone, content, no_input, paths, lang) -> None:
     """Kiểm tra thiết bị trước khi đưa vào sử dụng / the pre-deployment inspection checklist.
 
     PATHS (with --content) are scanned for secrecy stamps; without PATHS the default scope
     (home directories, marked folders, mounted removable media).
+
+    Manual items are asked at the terminal (on stderr, whatever the format) unless --no-input or
+    --answers answers them; unanswered items keep the verdict INCOMPLETE.
 
     Exit: 0 compliant, 2 non-compliant, 3 incomplete, 1 error, 4 policy error.
     """
@@ -272,14 +367,34 @@ def scan(ctx, profile, fmt, output, answers, inspector, content, no_input, paths
     env = _env(ctx, lang)
     if paths and not content:
         raise click.UsageError("PATHS are only used with --content")
-    interactive = not no_input and sys.stdin.isatty() and fmt == "text" and output is None
+    if fmt == "pdf":
+        from scanner.report import pdf
+        from scanner.errors import ScanError
+        from scanner.i18n import t
+        if not output:
+            raise click.UsageError(t("error.pdf_needs_output", env.lang))
+        if pdf.chromium() is None:
+            raise ScanError(t("error.no_chromium", env.lang))
+    _check_output(output, env.lang)
+    interactive = not no_input and sys.stdin.isatty() and sys.stderr.isatty()
     opts = S.ScanOptions(config_dir=env.config_dir, policy_dir=env.policy_dir, profile=profile,
                          answers_file=answers, inspector=inspector,
-                         content_paths=tuple(paths) if content else None, journal_check=_journal_check(env))
-    prompt = (lambda text: click.prompt(text, default="", show_default=False)) if interactive else None
+                         content_paths=tuple(paths) if content else None, journal_check=_journal_check(env),
+                         number=number, timezone=timezone, holder=holder)
     with _Progress(env, sys.stderr.isatty()) as progress:
-        outcome = S.run(opts, progress=progress, prompt=prompt, lang=env.lang)
+        prompt = say = None
+        if interactive:
+            def prompt(text: str) -> str:
+                progress.stop()
+                return click.prompt(text, default="", show_default=False, prompt_suffix="", err=True)
+
+            def say(text: str) -> None:
+                progress.stop()
+                click.echo(text, err=True)
+        outcome = S.run(opts, progress=progress, prompt=prompt, say=say, lang=env.lang)
     doc = outcome.document
+    if fmt in ("html", "pdf"):
+        _number_record(env, doc)
     if fmt == "text":
         from scanner.report import text
         if output:
@@ -287,13 +402,35 @@ def scan(ctx, profile, fmt, output, answers, inspector, content, no_input, paths
             from rich.console import Console
             buf = io.StringIO()
             text.report(doc, Console(file=buf, width=120, force_terminal=False, color_system=None), env.lang)
-            _write_output(output, buf.getvalue())
+            _write_output(output, buf.getvalue(), env.lang)
         else:
             text.report(doc, env.console(), env.lang)
     else:
         import importlib
-        _write_output(output, importlib.import_module(f"scanner.report.{fmt}").report(doc, env.lang))
+        _write_output(output, importlib.import_module(f"scanner.report.{fmt}").report(doc, env.lang), env.lang)
     raise SystemExit(S.EXIT_BY_VERDICT[doc["summary"]["verdict"]])
+
+
+def _number_record(env: Env, doc: dict) -> None:
+    """Give the record its number from the local.d pattern when --number did not (see
+    scanner/recordno.py); when no number can be taken, say so and leave the blank."""
+    from scanner import recordno
+    from scanner.errors import ScanError
+    from scanner.i18n import t
+    from scanner.localtime import local, zone
+    rec = doc["record"]
+    pattern = rec.get("number_pattern")
+    if rec.get("number") or not pattern:
+        return
+    year = local(doc["started_at"], zone(rec.get("timezone"), env.lang)).year
+    seq = None
+    if recordno.needs_counter(pattern):
+        try:
+            seq = recordno.next_number(str(_paths(env).state_dir), year)
+        except ScanError as exc:
+            click.echo(t("record.number_failed", env.lang, reason=str(exc)), err=True)
+            return
+    rec["number"] = recordno.render(pattern, seq=seq, year=year)
 
 
 @cli.command()
@@ -335,14 +472,24 @@ def devices_list(ctx, as_json: bool, lang: Optional[str]) -> None:
     if as_json:
         _dump({"registry": registry.registry_path(env.config_dir), "devices": [msgspec.to_builtins(d) for d in entries]})
         return
+    from rich.markup import escape
     from rich.table import Table
+    from scanner.localtime import short, zone
+    from scanner.textsafe import visible
     vi = env.lang != "en"
-    table = Table(title=registry.registry_path(env.config_dir), title_justify="left")
-    for col in (("Nhãn", "Label"), ("Hãng:SP", "Vendor:product"), ("Số sê-ri", "Serial"), ("Người duyệt", "Approved by"),
-                ("Thời điểm", "When"), ("Biên bản", "Reference")):
-        table.add_column(col[0] if vi else col[1])
+    tz = zone(None, env.lang)
+    table = Table(title=escape(visible(registry.registry_path(env.config_dir))), title_justify="left", show_lines=True)
+    # a serial is typed back (devices revoke SERIAL): as wide as the longest, folded, never cut
+    serial_width = max((len(visible(d.serial)) for d in entries), default=8)
+    for (vi_name, en_name), extra in ((("Nhãn", "Label"), {}), (("Hãng:SP", "Vendor:product"), {"no_wrap": True}),
+                                      (("Số sê-ri", "Serial"), {"min_width": min(serial_width, 40)}),
+                                      (("Người duyệt", "Approved by"), {}), (("Thời điểm", "When"), {}),
+                                      (("Biên bản", "Reference"), {})):
+        table.add_column(vi_name if vi else en_name, overflow="fold", **extra)
     for d in entries:
-        table.add_row(d.label, f"{d.vendor_id}:{d.product_id}", d.serial, d.approved_by, d.approved_at, d.reference or "")
+        table.add_row(*(escape(visible(v)) for v in (d.label, f"{d.vendor_id}:{d.product_id}", d.serial, d.approved_by,
+                                                      short(d.approved_at, tz, env.lang) if d.approved_at else "",
+                                                      d.reference or "")))
     env.console().print(table)
 
 
@@ -362,7 +509,8 @@ def _attached_storage():
 
 
 @devices.command("approve")
-@click.option("--serial", default=None, help="Số sê-ri của thiết bị đang gắn / serial of an attached device.")
+@click.option("--serial", default=None, shell_complete=_complete_attached_serial,
+              help="Số sê-ri của thiết bị đang gắn / serial of an attached device.")
 @click.option("--node", default=None, help="Hoặc nút thiết bị (/dev/sdb) / or its device node.")
 @click.option("--vendor-id", default=None, help="Đăng ký thiết bị không gắn: mã hãng / register a device not attached: vendor id.")
 @click.option("--product-id", default=None, help="... và mã sản phẩm / and product id.")
@@ -403,7 +551,7 @@ def devices_approve(ctx, serial, node, vendor_id, product_id, label, approved_by
 
 
 @devices.command("revoke")
-@click.argument("serial")
+@click.argument("serial", shell_complete=_complete_registered_serial)
 @_lang_option
 @click.pass_context
 def devices_revoke(ctx, serial: str, lang: Optional[str]) -> None:
@@ -495,6 +643,7 @@ def snapshot_export(ctx, output, since, sign_key, inspector, no_scan, answers, a
     from agent.snapshot.export import export
     env = _env(ctx, lang)
     paths = _paths(env)
+    _check_output(output, env.lang)
     if since != "last":
         try:
             since = int(since)
@@ -580,21 +729,26 @@ def report() -> None:
 @report.command("fleet")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "html", "csv", "json"]), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Ghi ra tệp; thư mục phải có sẵn / write to FILE; its folder must exist.")
+@click.option("--timezone", default=None, help="Múi giờ hiển thị (mặc định Asia/Ho_Chi_Minh) / time zone of the times shown.")
 @_lang_option
 @click.pass_context
-def report_fleet(ctx, directory, fmt, output, lang) -> None:
+def report_fleet(ctx, directory, fmt, output, timezone, lang) -> None:
     """Tổng hợp nhiều ảnh chụp, máy xấu nhất trước / many snapshots, worst machines first.
 
     Exit 4 when any snapshot is invalid, 2 when any machine is non-compliant, else 0.
     """
     import dataclasses
     from agent.snapshot.fleet import review
+    from scanner.localtime import zone
     env = _env(ctx, lang)
+    zone(timezone, env.lang)
+    _check_output(output, env.lang)
     machines = [dataclasses.asdict(m) for m in review(directory, lang=env.lang)]
     if fmt == "text" and not output:
         from scanner.report import fleet_text
-        fleet_text.report(machines, env.console(), env.lang)
+        fleet_text.report(machines, env.console(), env.lang, timezone)
     else:
         if fmt == "json":
             body = json.dumps({"machines": machines}, ensure_ascii=False, indent=2) + "\n"
@@ -603,16 +757,79 @@ def report_fleet(ctx, directory, fmt, output, lang) -> None:
             from rich.console import Console
             from scanner.report import fleet_text
             buf = io.StringIO()
-            fleet_text.report(machines, Console(file=buf, width=140, color_system=None), env.lang)
+            fleet_text.report(machines, Console(file=buf, width=140, color_system=None), env.lang, timezone)
             body = buf.getvalue()
         else:
             import importlib
             body = importlib.import_module(f"scanner.report.fleet_{fmt}").report(machines, env.lang)
-        _write_output(output, body)
+        _write_output(output, body, env.lang)
     if any(not m["valid"] for m in machines):
         raise SystemExit(EXIT_INTEGRITY)
     if any(m["verdict"] == "NON_COMPLIANT" for m in machines):
         raise SystemExit(EXIT_NONCOMPLIANT)
+
+
+# ---------------------------------------------------------------- answers, completion
+
+
+@cli.group()
+def answers() -> None:
+    """Câu trả lời các mục kiểm tra thủ công / answers to the manual checks.
+
+    The file `bmnn scan --answers FILE` reads: one entry per manual check id, e.g.
+
+    \b
+        BMNN-MAN-001: pass
+        BMNN-MAN-002: {answer: fail, note: "Tem niêm phong bị rách"}
+        BMNN-MAN-003:
+          answer:        # empty: stays not reviewed
+          note:
+
+    Answers: pass, fail, not_applicable (also đạt, không đạt, không áp dụng, yes, no, na).
+    """
+
+
+@answers.command("template")
+@click.option("--profile", default=None, shell_complete=_complete_profile,
+              help="Hồ sơ kiểm tra / profile id (default: local tailoring, then secret-workstation).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Ghi ra tệp (mặc định: màn hình) / write to FILE (default: stdout).")
+@_lang_option
+@click.pass_context
+def answers_template(ctx, profile: Optional[str], output: Optional[str], lang: Optional[str]) -> None:
+    """Tệp trả lời để điền / the answers file to fill in, every manual check with its question."""
+    from scanner import scan as S
+    from scanner.answers import template
+    from scanner.errors import ScanError
+    from scanner.i18n import t
+    env = _env(ctx, lang)
+    _check_output(output, env.lang)
+    bundle, tailoring = S.load_policy(S.ScanOptions(config_dir=env.config_dir, policy_dir=env.policy_dir))
+    profile = profile or tailoring.tailoring.profile or bundle.default_profile
+    if profile not in bundle.profiles:
+        raise ScanError(f"unknown profile {profile!r}; known: {', '.join(sorted(bundle.profiles))}")
+    items = [(cid, bundle.checks[cid].spec.title.get(env.lang), q.get(env.lang)) for cid, q in S.manual_items(bundle, profile)]
+    body = template(items, profile, bundle.profiles[profile].title.get(env.lang), env.lang)
+    _write_output(output, body, env.lang)
+    if output:
+        click.echo(t("answers.wrote", env.lang, path=output, n=len(items)), err=True)
+
+
+@cli.command("completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Mã hoàn thành lệnh cho shell / the shell completion script.
+
+    \b
+    bash:  eval "$(bmnn completion bash)"    (or save it to /etc/bash_completion.d/bmnn)
+    zsh:   eval "$(bmnn completion zsh)"
+    fish:  bmnn completion fish > ~/.config/fish/completions/bmnn.fish
+
+    Completes commands and options, check ids, profiles and device serials.
+    """
+    from click.shell_completion import get_completion_class
+    cls = get_completion_class(shell)
+    click.echo(cls(cli, {}, "bmnn", "_BMNN_COMPLETE").source())
 
 
 # ---------------------------------------------------------------- commands defined beside their layer
@@ -627,43 +844,75 @@ for _command in (agent_group, content_command, events_group, status_command, rel
 # ---------------------------------------------------------------- entry point
 
 
+def _wants_json(argv: Optional[list[str]]) -> bool:
+    """True when the command line asks for JSON (``--json`` before any ``--``)."""
+    for arg in (sys.argv[1:] if argv is None else argv):
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
+
+
+def _error(as_json: bool, code: int, kind: str, message: str, *, detail: Optional[str] = None,
+           problems: Optional[list] = None, show=None) -> int:
+    """Report one error and return its exit code.
+
+    With ``--json`` the error is one JSON object on stdout, the stream a script parses::
+
+        {"error": {"type": "usage|policy|scan|agent|interrupted|internal", "kind": null,
+                   "message": "...", "exit_code": 1, "problems": [...]}}
+
+    (``kind`` is the agent's reason such as ``not_running``; ``problems`` the policy problems with
+    file, line and column.) Without it, one line on stderr (``show`` prints click's usage text).
+    """
+    if as_json:
+        err = {"type": kind, "kind": detail, "message": message, "exit_code": code}
+        if problems:
+            err["problems"] = [{"path": p.path, "line": p.line, "col": p.col, "message": p.message} for p in problems]
+        click.echo(json.dumps({"error": err}, ensure_ascii=False))
+    elif show is not None:
+        show()
+    else:
+        click.echo(message if kind == "policy" else f"bmnn: {message}", err=True)
+    return code
+
+
 def main(argv: Optional[list[str]] = None) -> int:
-    """Run the CLI and turn every layer's exception into a one-line message and an exit code."""
+    """Run the CLI and turn every layer's exception into a one-line message (or, with --json, one
+    JSON error object on stdout) and an exit code."""
     from policies.errors import PolicyError
     from scanner.errors import ScanError
     from agent.errors import AgentError
+    as_json = _wants_json(argv)
     try:
         rv = cli.main(args=argv, prog_name="bmnn", standalone_mode=False)
         return rv if isinstance(rv, int) else EXIT_OK
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
-        click.echo("bmnn: aborted", err=True)
-        return EXIT_ERROR
+        return _error(as_json, EXIT_ERROR, "interrupted", "aborted")
     except click.ClickException as exc:
-        exc.show()
-        return EXIT_ERROR
+        kind = "usage" if isinstance(exc, click.UsageError) else "agent" if hasattr(exc, "kind") else "error"
+        return _error(as_json, EXIT_ERROR, kind, exc.format_message(), detail=getattr(exc, "kind", None), show=exc.show)
     except PolicyError as exc:
-        click.echo(exc.render(), err=True)
-        return EXIT_INTEGRITY
+        return _error(as_json, EXIT_INTEGRITY, "policy", exc.render(), problems=exc.problems)
     except ScanError as exc:
-        click.echo(f"bmnn: {exc}", err=True)
-        return EXIT_ERROR
+        return _error(as_json, EXIT_ERROR, "scan", str(exc))
     except AgentError as exc:
-        click.echo(f"bmnn: {exc}", err=True)
-        return EXIT_INTEGRITY if getattr(exc, "kind", "") == "integrity" else EXIT_ERROR
+        return _error(as_json, EXIT_INTEGRITY if getattr(exc, "kind", "") == "integrity" else EXIT_ERROR, "agent",
+                      str(exc), detail=getattr(exc, "kind", None))
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     except KeyboardInterrupt:
-        click.echo("bmnn: interrupted", err=True)
-        return 130
+        return _error(as_json, 130, "interrupted", "interrupted")
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # the last line of defence: one line, not a traceback
         if os.environ.get("BMNN_DEBUG"):
             raise
-        click.echo(f"bmnn: internal error: {type(exc).__name__}: {exc} (set BMNN_DEBUG=1 for a traceback)", err=True)
-        return EXIT_ERROR
+        return _error(as_json, EXIT_ERROR, "internal",
+                      f"internal error: {type(exc).__name__}: {exc} (set BMNN_DEBUG=1 for a traceback)")
 
 
 def entry() -> None:

@@ -96,7 +96,9 @@ def _paths(ctx: click.Context):
 
 
 def _fail(exc: AgentError) -> click.ClickException:
-    return click.ClickException(str(exc))
+    err = click.ClickException(str(exc))
+    err.kind = exc.kind  # named in the CLI's --json error object
+    return err
 
 
 _REL = re.compile(r"^(\d+)\s*([smhdw])$")
@@ -270,7 +272,9 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
         if exc.kind != "not_running":
             raise _fail(exc) from None
         if as_json:
-            click.echo(json.dumps({"running": False, "error": str(exc)}, ensure_ascii=False, indent=2))
+            # the error object every --json command prints (cli.py _error), with running: false
+            click.echo(json.dumps({"running": False, "error": {"type": "agent", "kind": exc.kind, "message": str(exc),
+                                                               "exit_code": EXIT_ERROR}}, ensure_ascii=False, indent=2))
         else:
             click.echo(_t("status.not_running", lang, msg=str(exc)), err=True)
         raise SystemExit(EXIT_ERROR)

@@ -369,9 +369,29 @@ def load_tailoring(directory: Optional[os.PathLike], bundle: Bundle, *, enforce_
                 merged.setdefault(f.name, []).extend(value)
             elif isinstance(value, dict):
                 merged.setdefault(f.name, {}).update(value)
+            elif isinstance(value, msgspec.Struct) and merged.get(f.name) is not None:
+                # record: {place: ...} in one file and record: {number: ...} in another both count
+                changes = {k: getattr(value, k) for k in value.__struct_fields__ if getattr(value, k) is not None}
+                merged[f.name] = msgspec.structs.replace(merged[f.name], **changes)
             elif value is not None:
                 merged[f.name] = value
     return LoadedTailoring(Tailoring(**merged), tuple(str(p) for p in paths))
+
+
+RECORD_NUMBER_FIELDS = ("seq", "year")
+
+
+def record_number_problem(pattern: str) -> Optional[str]:
+    """Why a record number pattern (``record.number``) is unusable, or None."""
+    import string
+    try:
+        names = [name for _, name, spec, conv in string.Formatter().parse(pattern) if name is not None]
+    except ValueError as exc:
+        return f"not a record number pattern ({exc}); write e.g. \"{{seq}}/BB-CNTT\""
+    for name in names:
+        if name not in RECORD_NUMBER_FIELDS:
+            return f"unknown field {{{name}}} in the record number; use {{seq}} (number of the year) and {{year}}"
+    return None
 
 
 def _tailoring_problems(t: Tailoring, doc: Located, bundle: Bundle) -> list[Problem]:
@@ -392,6 +412,10 @@ def _tailoring_problems(t: Tailoring, doc: Located, bundle: Bundle) -> list[Prob
                 ipaddress.ip_network(net, strict=False)
             except ValueError:
                 out.append(doc.problem(("independent_lan", "subnets", i), f"not a subnet: {net!r}"))
+    if t.record is not None and t.record.number is not None:
+        problem = record_number_problem(t.record.number)
+        if problem:
+            out.append(doc.problem(("record", "number"), problem))
     for i, w in enumerate(t.waivers):
         if not w.justification.strip():
             out.append(doc.problem(("waivers", i, "justification"), "a waiver needs a justification"))

@@ -187,11 +187,29 @@ class CitationFix(msgspec.Struct, **_STRICT):
     justification: str
 
 
+class RecordSettings(msgspec.Struct, **_STRICT):
+    """How the inspection record (biên bản) is headed and signed: ``record:`` in local.d."""
+
+    parent_unit: Optional[str] = None
+    """The issuing unit's parent agency (cơ quan chủ quản), printed above ``unit``."""
+    place: Optional[str] = None
+    """Place name of the place-and-date line ("Hà Nội")."""
+    number: Optional[str] = None
+    """Record number pattern: ``{seq}`` (per-year counter) and ``{year}``, e.g. "{seq}/BB-CNTT"."""
+    timezone: Optional[str] = None
+    """IANA time zone of every time a person reads (default Asia/Ho_Chi_Minh)."""
+    head_of_unit: Optional[str] = None
+    """Name printed under the head of unit's signature block."""
+    security_officer: Optional[str] = None
+    """Name printed under the security officer's signature block."""
+
+
 class Tailoring(msgspec.Struct, **_STRICT):
     """One file of local.d; several are merged in name order."""
 
     profile: Optional[str] = None
     unit: Optional[str] = None
+    record: Optional[RecordSettings] = None
     disable: list[Disable] = []
     severity: list[SeverityOverride] = []
     independent_lan: Optional[IndependentLan] = None

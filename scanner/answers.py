@@ -1,15 +1,20 @@
 """Answers to manual checklist items: from a YAML file, or asked at the terminal.
 
-File format (``--answers FILE``)::
+File format (``--answers FILE``; ``bmnn answers template`` writes one to fill in)::
 
     BMNN-MAN-001: pass
     BMNN-MAN-002: {answer: fail, note: "Tem niêm phong bị rách"}
+    BMNN-MAN-003:
+      answer:          # left empty: the item stays not reviewed
+      note:
 
 Answers: pass / fail / not_applicable (also đạt / không đạt / không áp dụng, yes / no / na).
 """
 
 from __future__ import annotations
 
+import textwrap
+import unicodedata
 from typing import Callable, Iterable, Optional
 
 from policies.errors import PolicyError
@@ -17,6 +22,8 @@ from policies.evaluator import Answer
 from policies.yamlmarks import load_file
 
 from .errors import ScanError
+from .i18n import t
+from .textsafe import visible, visible_lines
 
 SYNONYMS = {
     "pass": "pass", "đạt": "pass", "dat": "pass", "yes": "pass", "y": "pass", "có": "pass", "co": "pass", "c": "pass",
@@ -52,12 +59,16 @@ def load_answers(path: str, known: Iterable[str]) -> dict[str, Answer]:
         if cid not in known:
             raise ScanError(doc.problem((key,), f"{key!r} is not a manual check of this profile", key=True).render())
         note = None
+        if value is None:  # an item of the template left empty: not reviewed
+            continue
         if isinstance(value, dict):
             extra = set(value) - {"answer", "note"}
             if extra:
                 raise ScanError(doc.problem((key, sorted(extra)[0]), f"unknown key {sorted(extra)[0]!r}; use answer and note", key=True).render())
             note = value.get("note")
             value = value.get("answer")
+            if value is None:
+                continue
         status = normalise(value)
         if status is None:
             raise ScanError(doc.problem((key,), f"not an answer: {value!r}; use pass, fail or not_applicable").render())
@@ -65,19 +76,45 @@ def load_answers(path: str, known: Iterable[str]) -> dict[str, Answer]:
     return out
 
 
-def ask(items: list[tuple[str, str]], prompt: Callable[[str], str], lang: str) -> dict[str, Answer]:
-    """Ask each (check id, question) at the terminal; an empty answer leaves the item not reviewed."""
-    hint = "[đ]ạt / [k]hông đạt / không áp dụng (kad) / Enter = bỏ qua" if lang != "en" else "[y]es / [n]o / [na] / Enter = skip"
+def ask(items: list[tuple[str, str]], prompt: Callable[[str], str], lang: str,
+        say: Optional[Callable[[str], None]] = None) -> dict[str, Answer]:
+    """Ask each (check id, question) at the terminal; an empty answer leaves the item not reviewed.
+
+    ``prompt`` shows a text and returns what was typed; ``say`` shows a line (the introduction, a
+    retry hint). The keys are plain text: nothing here goes through a markup renderer.
+    """
+    keys = t("answers.keys", lang)
     out: dict[str, Answer] = {}
+    if items and say is not None:
+        say(t("answers.intro", lang, n=len(items)))
     for cid, question in items:
         while True:
-            raw = prompt(f"{cid}: {question}\n  {hint}: ").strip()
+            raw = unicodedata.normalize("NFC", prompt(f"{cid}: {visible_lines(question)}\n  ({keys}): ")).strip()
             if not raw:
                 break
             status = normalise(raw) or normalise({"đ": "pass"}.get(raw.lower(), raw))
             if status is None:
+                if say is not None:
+                    say(t("answers.again", lang, answer=visible(raw), keys=keys))
                 continue
-            note = prompt("  Ghi chú / note (Enter = none): ").strip() or None
+            note = prompt(f"  {t('answers.note', lang)}: ").strip() or None
             out[cid] = Answer(status=status, note=note)
             break
     return out
+
+
+def template(items: list[tuple[str, str, str]], profile: str, profile_title: str, lang: str) -> str:
+    """The answers file to fill in: every manual item of the profile, empty, with its title and
+    question as YAML comments in ``lang``. Loaded untouched it answers nothing."""
+    def comment(text: str, indent: str = "") -> list[str]:
+        out = []
+        for line in str(text).splitlines() or [""]:
+            out += [f"# {indent}{part}" for part in textwrap.wrap(visible(line), 96 - len(indent)) or [""]]
+        return out
+    lines = [*comment(t("answers.template_head", lang, profile=profile, title=profile_title)),
+             *comment(t("answers.template_use", lang)), ""]
+    for cid, title, question in items:
+        lines += comment(f"{cid} — {title}")
+        lines += comment(question, "  ")
+        lines += [f"{cid}:", "  answer:", "  note:", ""]
+    return "\n".join(lines)

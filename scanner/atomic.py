@@ -12,6 +12,10 @@ def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
 
     A target that exists and is not a regular file (``/dev/null``, ``/dev/stdout``, a FIFO) is
     written in place: renaming over it would replace the device node with a file.
+
+    The folder must exist: FileNotFoundError otherwise, never a silent ``mkdir`` (a report aimed
+    at an unmounted ``/media/usb`` must not land on the secret machine's own disk). Callers that
+    own their folder (the registry in the config directory) create it themselves.
     """
     try:
         st = os.stat(path)
@@ -22,7 +26,6 @@ def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
             fh.write(data)
         return
     directory = os.path.dirname(os.path.abspath(path)) or "."
-    os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -16,7 +16,7 @@ from policies.citation import resolve
 from policies.evaluator import Evaluation
 from policies.loader import Bundle
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 TOOL_NAME = "bmnn-guard"
 
 
@@ -42,6 +42,20 @@ def _target(facts: F.Facts) -> dict[str, Any]:
     }
 
 
+def record_block(settings: Any = None, *, number: Optional[str] = None, timezone: Optional[str] = None,
+                 holder: Optional[str] = None) -> dict[str, Any]:
+    """The ``record`` object of the document from local.d ``record:`` (``settings``) and options.
+
+    ``number`` is the printed number when one was given (``--number``) or taken from the counter;
+    otherwise the record shows ``number_pattern`` with a blank for the hand.
+    """
+    def get(name: str) -> Optional[str]:
+        return getattr(settings, name, None) if settings is not None else None
+    return {"number": number, "number_pattern": get("number"), "place": get("place"),
+            "parent_unit": get("parent_unit"), "timezone": timezone or get("timezone") or "Asia/Ho_Chi_Minh",
+            "holder": holder, "head_of_unit": get("head_of_unit"), "security_officer": get("security_officer")}
+
+
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
@@ -53,8 +67,10 @@ def _plain(value: Any) -> Any:
 
 
 def build(facts: F.Facts, evaluation: Evaluation, bundle: Bundle, *, started_at: dt.datetime,
-          finished_at: dt.datetime, inspector: Optional[str], unit: Optional[str]) -> dict[str, Any]:
-    """The scan document (see docs/scan-format.md)."""
+          finished_at: dt.datetime, inspector: Optional[str], unit: Optional[str],
+          record: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """The scan document (see docs/scan-format.md). ``record``: how the record is headed and
+    signed (``record_block``)."""
     prof = bundle.profiles[evaluation.profile_id]
     results = []
     for r in evaluation.results:
@@ -82,6 +98,7 @@ def build(facts: F.Facts, evaluation: Evaluation, bundle: Bundle, *, started_at:
         "profile": {"id": prof.id, "version": prof.version, "title": {"vi": prof.title.vi, "en": prof.title.en}},
         "policy_bundle": {"sha256": bundle.sha256},
         "unit": unit,
+        "record": record or record_block(),
         "target": _target(facts),
         "inspector": inspector,
         "started_at": started_at.isoformat(timespec="seconds"),

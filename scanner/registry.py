@@ -74,6 +74,7 @@ def save(config_dir: str, devices: list[ApprovedDevice]) -> None:
     header = "# Sổ đăng ký thiết bị lưu trữ rời đã kiểm tra (bmnn devices approve|revoke)\n"
     text = header + yaml.safe_dump(body, allow_unicode=True, sort_keys=False)
     try:
+        os.makedirs(config_dir, mode=0o755, exist_ok=True)  # our own folder, unlike a user's -o target
         write_atomic(registry_path(config_dir), text.encode("utf-8"), 0o644)
     except OSError as exc:
         raise ScanError(f"cannot write {registry_path(config_dir)}: {exc.strerror}") from None

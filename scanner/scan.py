@@ -21,6 +21,7 @@ from policies.loader import Bundle, LoadedTailoring, load_bundle, load_tailoring
 from . import document, registry
 from .answers import ask, load_answers
 from .errors import ScanError
+from .localtime import zone
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,12 @@ class ScanOptions:
     """Restrict collection to these domains (tests, `bmnn facts`)."""
     journal_check: Optional[Callable[[], Any]] = None
     """Verifies the agent's journal for AGT-001: () -> (verified, last heartbeat, problem)."""
+    number: Optional[str] = None
+    """Record number to print (``--number``); None: local.d ``record.number``."""
+    timezone: Optional[str] = None
+    """Zone of the times a person reads (``--timezone``); None: local.d, else Asia/Ho_Chi_Minh."""
+    holder: Optional[str] = None
+    """Name of the equipment's user, for the record's signature block."""
 
 
 @dataclass
@@ -106,13 +113,16 @@ def manual_items(bundle: Bundle, profile: str) -> list[tuple[str, Any]]:
 
 
 def run(opts: ScanOptions, *, progress: Optional[Callable[[str, bool], None]] = None,
-        prompt: Optional[Callable[[str], str]] = None, lang: str = "vi",
+        prompt: Optional[Callable[[str], str]] = None, say: Optional[Callable[[str], None]] = None, lang: str = "vi",
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now().astimezone()) -> ScanOutcome:
-    """A whole scan. ``prompt`` asks manual items at a terminal (None: do not ask)."""
+    """A whole scan. ``prompt`` asks manual items at a terminal (None: do not ask); ``say``
+    shows the lines around the questions."""
     bundle, tailoring = load_policy(opts)
     profile = opts.profile or tailoring.tailoring.profile or bundle.default_profile
     if profile not in bundle.profiles:
         raise ScanError(f"unknown profile {profile!r}; known: {', '.join(sorted(bundle.profiles))}")
+    rec = tailoring.tailoring.record
+    zone(opts.timezone or (rec.timezone if rec else None), lang)  # an unknown zone stops before the scan
     items = manual_items(bundle, profile)
     answers: dict[str, Answer] = {}
     if opts.answers_file:
@@ -122,13 +132,15 @@ def run(opts: ScanOptions, *, progress: Optional[Callable[[str, bool], None]] = 
     facts = collect(opts, tailoring, progress)
     if prompt is not None:
         pending = [(cid, q.get(lang)) for cid, q in items if cid not in answers]
-        answers.update(ask(pending, prompt, lang))
+        answers.update(ask(pending, prompt, lang, say))
     context = build_context(tailoring.tailoring, registry.identities(devices))
     evaluation = evaluate(facts, bundle, profile=profile, tailoring=tailoring.tailoring, context=context,
                           answers=answers, now=started)
     finished = now()
+    record = document.record_block(tailoring.tailoring.record, number=opts.number, timezone=opts.timezone,
+                                   holder=opts.holder)
     doc = document.build(facts, evaluation, bundle, started_at=started, finished_at=finished,
-                         inspector=opts.inspector, unit=tailoring.tailoring.unit)
+                         inspector=opts.inspector, unit=tailoring.tailoring.unit, record=record)
     return ScanOutcome(facts, evaluation, bundle, tailoring, doc)
 
 

@@ -1,6 +1,6 @@
 """Report formats of the scan document, one module per format, each with a single ``report()``."""
 
-FORMATS = ("text", "json", "html", "csv")
+FORMATS = ("text", "json", "html", "pdf", "csv")
 
 SYMBOLS = {"pass": "✔", "fail": "✘", "error": "!", "not_applicable": "–", "not_selected": "·",
            "not_reviewed": "?", "waived": "≈", "informational": "i"}
@@ -15,20 +15,21 @@ def shown(doc):
     return sorted(rows, key=lambda r: (CATEGORY_ORDER.index(r["category"]) if r["category"] in CATEGORY_ORDER else 99, r["check_id"]))
 
 
-def evidence_lines(result, limit: int = 5):
-    """Short human lines for the evidence rows of one result."""
-    out = []
-    for row in result.get("evidence") or []:
-        parts = []
-        for k, v in row.items():
-            if k == "fact" or v in (None, [], ""):
-                continue
-            if isinstance(v, list):
-                v = ", ".join(str(x) for x in v)
-            parts.append(f"{k}={v}")
-        out.append("; ".join(parts))
-    more = len(out) - limit
-    return out[:limit] + ([f"(+{more})"] if more > 0 else [])
+def evidence_lines(result, limit: int = 5, lang: str = "vi", tz=None):
+    """Short labelled lines for the evidence rows of one result (see ``evidence.lines``)."""
+    from .evidence import lines
+    return lines(result, lang, tz, limit)
+
+
+def record_settings(doc) -> dict:
+    """The ``record`` block of a scan document (empty for documents older than schema 1.1)."""
+    return doc.get("record") or {}
+
+
+def doc_zone(doc, lang: str = "vi"):
+    """The time zone the document's times are shown in."""
+    from ..localtime import zone
+    return zone(record_settings(doc).get("timezone"), lang)
 
 
 def primary_citation(result, lang: str) -> str:

@@ -1,9 +1,17 @@
-"""Terminal report: rich tables grouped by area, status with colour and symbol, verdict line."""
+"""Terminal report: rich tables grouped by area, status with colour and symbol, verdict line.
+
+Check ids are typed back (``bmnn policy explain ID``), so their column is as wide as the longest id
+and folds rather than cuts on a terminal too narrow for it; evidence values (serials, paths,
+hashes) wrap whole. Every string from the machine passes through ``textsafe.visible`` before rich
+sees it, and through ``escape`` so that a ``[red]`` in a device name is text, not markup.
+"""
 
 from __future__ import annotations
 
 from ..i18n import t
-from . import CATEGORY_ORDER, COLOURS, SYMBOLS, evidence_lines, primary_citation, shown
+from ..localtime import datetime_words, local, zone_label
+from ..textsafe import visible
+from . import CATEGORY_ORDER, COLOURS, SYMBOLS, doc_zone, evidence_lines, primary_citation, shown
 
 VERDICT_STYLE = {"NON_COMPLIANT": "bold white on red", "INCOMPLETE": "bold black on yellow",
                  "COMPLIANT_WITH_EXCEPTIONS": "bold black on cyan", "COMPLIANT": "bold white on green"}
@@ -13,16 +21,23 @@ def report(doc: dict, console, lang: str = "vi") -> None:
     """Print the checklist to a rich console."""
     from rich.markup import escape
     from rich.table import Table
+
+    def safe(value) -> str:
+        return escape(visible(value))
+
     lk = "en" if lang == "en" else "vi"
     tg = doc["target"]
+    tz = doc_zone(doc, lang)
+    started = local(doc["started_at"], tz)
     console.print(f"[bold]{t('record.title', lang)}[/bold]")
-    console.print(f"{t('record.hostname', lang)}: {tg['hostname'] or '?'}   "
-                  f"{t('record.vendor', lang)}: {tg['dmi']['vendor'] or '?'} {tg['dmi']['product'] or ''}   "
-                  f"{t('record.serial', lang)}: {tg['dmi']['serial'] or '?'}")
-    console.print(f"{t('record.profile', lang)}: {doc['profile']['id']} — {doc['profile']['title'][lk]}   "
-                  f"{t('record.time', lang)}: {doc['started_at']}"
-                  + (f"   {t('record.inspector', lang)}: {escape(doc['inspector'])}" if doc.get("inspector") else ""))
+    console.print(f"{t('record.hostname', lang)}: {safe(tg['hostname'] or '?')}   "
+                  f"{t('record.vendor', lang)}: {safe(tg['dmi']['vendor'] or '?')} {safe(tg['dmi']['product'] or '')}   "
+                  f"{t('record.serial', lang)}: {safe(tg['dmi']['serial'] or '?')}")
+    console.print(f"{t('record.profile', lang)}: {safe(doc['profile']['id'])} — {safe(doc['profile']['title'][lk])}")
+    console.print(f"{t('record.time', lang)}: {datetime_words(started, lang)} ({zone_label(tz, started)})"
+                  + (f"   {t('record.inspector', lang)}: {safe(doc['inspector'])}" if doc.get("inspector") else ""))
     rows = shown(doc)
+    id_width = max((len(r["check_id"]) for r in rows), default=12)
     for cat in CATEGORY_ORDER:
         group = [r for r in rows if r["category"] == cat]
         if not group:
@@ -30,26 +45,26 @@ def report(doc: dict, console, lang: str = "vi") -> None:
         wide = console.width >= 120  # narrow consoles get the citation under the title, not a column
         table = Table(title=t("category." + cat, lang), title_justify="left", expand=True, show_lines=True)
         table.add_column(t("scan.status", lang), no_wrap=True)
-        table.add_column(t("policy.id", lang), no_wrap=True)
+        table.add_column(t("policy.id", lang), min_width=id_width, overflow="fold")
         if wide:
             table.add_column(t("policy.severity", lang), no_wrap=True)
-        table.add_column(t("record.check", lang), ratio=3)
-        table.add_column(t("record.evidence", lang), ratio=4)
+        table.add_column(t("record.check", lang), ratio=3, overflow="fold")
+        table.add_column(t("record.evidence", lang), ratio=4, overflow="fold")
         if wide:
-            table.add_column(t("record.legal", lang), ratio=2)
+            table.add_column(t("record.legal", lang), ratio=2, overflow="fold")
         for r in group:
             st = r["status"]
             status = f"[{COLOURS[st]}]{SYMBOLS[st]} {t('status.' + st, lang)}[/]"
-            detail = escape(r["reason"][lk])
-            ev = evidence_lines(r)
-            if ev and st in ("fail", "waived", "informational"):
-                detail += "\n" + "\n".join("  • " + escape(e) for e in ev)
+            detail = safe(r["reason"][lk])
+            ev = evidence_lines(r, 5, lang, tz)
+            if ev and st in ("fail", "waived", "informational", "error"):
+                detail += "\n" + "\n".join("  • " + safe(e) for e in ev)
             if wide:
-                table.add_row(status, r["check_id"], t("severity." + r["severity"], lang), escape(r["title"][lk]), detail,
-                              escape(primary_citation(r, lang)))
+                table.add_row(status, r["check_id"], t("severity." + r["severity"], lang), safe(r["title"][lk]), detail,
+                              safe(primary_citation(r, lang)))
             else:
-                title = (f"{escape(r['title'][lk])}\n[dim]{t('severity.' + r['severity'], lang)} · "
-                         f"{escape(primary_citation(r, lang))}[/dim]")
+                title = (f"{safe(r['title'][lk])}\n[dim]{t('severity.' + r['severity'], lang)} · "
+                         f"{safe(primary_citation(r, lang))}[/dim]")
                 table.add_row(status, r["check_id"], title, detail)
         console.print(table)
     hidden = sum(1 for r in doc["results"] if r["status"] == "not_selected")

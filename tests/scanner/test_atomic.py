@@ -29,3 +29,11 @@ def test_fifo_is_written_in_place(tmp_path):
     write_atomic(str(fifo), b"hello")
     reader.join(5)
     assert got == [b"hello"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_missing_folder_is_an_error_never_created(tmp_path):
+    import pytest
+    target = tmp_path / "media" / "usb" / "record.html"
+    with pytest.raises(FileNotFoundError):
+        write_atomic(str(target), b"x")
+    assert not (tmp_path / "media").exists()
