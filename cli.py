@@ -761,7 +761,8 @@ def report_fleet(ctx, directory, fmt, output, timezone, lang) -> None:
             body = buf.getvalue()
         else:
             import importlib
-            body = importlib.import_module(f"scanner.report.fleet_{fmt}").report(machines, env.lang)
+            module = importlib.import_module(f"scanner.report.fleet_{fmt}")
+            body = module.report(machines, env.lang, timezone) if fmt == "html" else module.report(machines, env.lang)
         _write_output(output, body, env.lang)
     if any(not m["valid"] for m in machines):
         raise SystemExit(EXIT_INTEGRITY)

@@ -133,3 +133,21 @@ def test_fleet_text_shows_file_host_date_and_whole_ids_at_80_columns(lang):
     assert "vm" not in flat.split()
     header = "Thiết bị chưa đăng ký" if lang == "vi" else "Unapproved devices"
     assert all(word in out for word in header.split())
+
+
+def test_fleet_html_shows_file_date_and_the_whole_machine_id():
+    import datetime as dt
+    from scanner.report import fleet_html
+    page = fleet_html.report(FLEET, "vi", now=dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.timezone.utc))
+    assert "a" * 32 in page and "vt-so-noi-vu-01-20261123T100000.bmnnsnap" in page and "23/11/2026 10:00" in page
+    assert "10 giờ 00 phút, ngày 01 tháng 12 năm 2026" in page
+    assert "\x1b" not in page and "\\x1b[2J" in page
+
+
+def test_every_evidence_field_a_check_names_has_a_label_in_both_languages():
+    from policies.loader import load_bundle
+    from scanner.i18n import CATALOG
+    bundle = load_bundle()
+    missing = sorted({f"{dom}.{f}" for c in bundle.checks.values() for dom, fields in c.spec.evidence.items() for f in fields
+                      if f"evidence.{dom}.{f}" not in CATALOG and f"evidence.{f}" not in CATALOG})
+    assert not missing, f"add evidence labels to scanner/i18n.py for: {missing}"
