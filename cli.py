@@ -58,29 +58,32 @@ def _env(ctx: click.Context, lang: Optional[str]) -> Env:
 
 
 def _completion_bundle(ctx: click.Context):
+    """(bundle, lang) for a completion callback, or None when the bundle cannot be loaded."""
     from policies.loader import load_bundle
     root = ctx.find_root()
-    return load_bundle(root.params.get("policy_dir") or os.environ.get("BMNN_POLICY_DIR") or None)
+    try:
+        bundle = load_bundle(root.params.get("policy_dir") or os.environ.get("BMNN_POLICY_DIR") or None)
+    except Exception:
+        return None
+    return bundle, root.params.get("lang") or os.environ.get("BMNN_LANG") or "vi"
 
 
 def _complete_check_id(ctx, param, incomplete: str):
     from click.shell_completion import CompletionItem
-    try:
-        bundle = _completion_bundle(ctx)
-    except Exception:
+    loaded = _completion_bundle(ctx)
+    if loaded is None:
         return []
-    lang = ctx.find_root().params.get("lang") or os.environ.get("BMNN_LANG") or "vi"
+    bundle, lang = loaded
     return [CompletionItem(cid, help=bundle.checks[cid].spec.title.get(lang)) for cid in sorted(bundle.checks)
             if cid.startswith(incomplete.upper())]
 
 
 def _complete_profile(ctx, param, incomplete: str):
     from click.shell_completion import CompletionItem
-    try:
-        bundle = _completion_bundle(ctx)
-    except Exception:
+    loaded = _completion_bundle(ctx)
+    if loaded is None:
         return []
-    lang = ctx.find_root().params.get("lang") or os.environ.get("BMNN_LANG") or "vi"
+    bundle, lang = loaded
     return [CompletionItem(p.id, help=p.title.get(lang)) for p in sorted(bundle.profiles.values(), key=lambda p: p.id)
             if p.id.startswith(incomplete)]
 
