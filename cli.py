@@ -476,24 +476,22 @@ def devices_list(ctx, as_json: bool, lang: Optional[str]) -> None:
         _dump({"registry": registry.registry_path(env.config_dir), "devices": [msgspec.to_builtins(d) for d in entries]})
         return
     from rich.markup import escape
-    from rich.table import Table
     from scanner.localtime import short, zone
+    from scanner.report.layout import fitted_table
     from scanner.textsafe import visible
     vi = env.lang != "en"
     tz = zone(None, env.lang)
-    table = Table(title=escape(visible(registry.registry_path(env.config_dir))), title_justify="left", show_lines=True)
-    # a serial is typed back (devices revoke SERIAL): as wide as the longest, folded, never cut
-    serial_width = max((len(visible(d.serial)) for d in entries), default=8)
-    for (vi_name, en_name), extra in ((("Nhãn", "Label"), {}), (("Hãng:SP", "Vendor:product"), {"no_wrap": True}),
-                                      (("Số sê-ri", "Serial"), {"min_width": min(serial_width, 40)}),
-                                      (("Người duyệt", "Approved by"), {}), (("Thời điểm", "When"), {}),
-                                      (("Biên bản", "Reference"), {})):
-        table.add_column(vi_name if vi else en_name, overflow="fold", **extra)
-    for d in entries:
-        table.add_row(*(escape(visible(v)) for v in (d.label, f"{d.vendor_id}:{d.product_id}", d.serial, d.approved_by,
-                                                      short(d.approved_at, tz, env.lang) if d.approved_at else "",
-                                                      d.reference or "")))
-    env.console().print(table)
+    console = env.console()
+    headers = [vi_name if vi else en_name for vi_name, en_name in (
+        ("Nhãn", "Label"), ("Hãng:SP", "Vendor:product"), ("Số sê-ri", "Serial"), ("Người duyệt", "Approved by"),
+        ("Thời điểm", "When"), ("Biên bản", "Reference"))]
+    rows = [[escape(visible(v)) for v in (d.label, f"{d.vendor_id}:{d.product_id}", d.serial, d.approved_by,
+                                          short(d.approved_at, tz, env.lang) if d.approved_at else "", d.reference or "")]
+            for d in entries]
+    # a serial is typed back (devices revoke SERIAL): whole on one line whenever the terminal allows
+    serial = max((len(visible(d.serial)) for d in entries), default=8)
+    console.print(fitted_table(console, headers, rows, [None, 9, serial, None, 10, None], show_lines=True,
+                               title=escape(visible(registry.registry_path(env.config_dir))), title_justify="left"))
 
 
 def _attached_storage():

@@ -14,7 +14,8 @@ import sys
 
 import pytest
 
-DATED = ["tests/agent/test_snapshot.py", "tests/agent/test_journal.py", "tests/policies"]
+DATED = ["tests/agent/test_snapshot.py", "tests/agent/test_journal.py", "tests/policies", "tests/scanner/test_localtime.py",
+         "tests/scanner/test_recordno.py", "tests/scanner/test_reports.py"]
 
 
 @pytest.mark.skipif(shutil.which("faketime") is None, reason="faketime not installed (Debian package faketime)")

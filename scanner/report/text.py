@@ -1,8 +1,8 @@
 """Terminal report: rich tables grouped by area, status with colour and symbol, verdict line.
 
-Check ids are typed back (``bmnn policy explain ID``), so their column is as wide as the longest id
-and folds rather than cuts on a terminal too narrow for it; evidence values (serials, paths,
-hashes) wrap whole. Every string from the machine passes through ``textsafe.visible`` before rich
+Check ids are typed back (``bmnn policy explain ID``), so their column keeps the longest id's
+width while any other column can give (``layout.fitted_table``); evidence values (serials, paths,
+hashes) fold inside their column: nothing is cut at the terminal's edge. Every string from the machine passes through ``textsafe.visible`` before rich
 sees it, and through ``escape`` so that a ``[red]`` in a device name is text, not markup.
 """
 
@@ -12,6 +12,7 @@ from ..i18n import t
 from ..localtime import datetime_words, local, zone_label
 from ..textsafe import visible
 from . import CATEGORY_ORDER, COLOURS, SYMBOLS, doc_zone, evidence_lines, primary_citation, shown
+from .layout import fitted_table, natural_width
 
 VERDICT_STYLE = {"NON_COMPLIANT": "bold white on red", "INCOMPLETE": "bold black on yellow",
                  "COMPLIANT_WITH_EXCEPTIONS": "bold black on cyan", "COMPLIANT": "bold white on green"}
@@ -20,7 +21,6 @@ VERDICT_STYLE = {"NON_COMPLIANT": "bold white on red", "INCOMPLETE": "bold black
 def report(doc: dict, console, lang: str = "vi") -> None:
     """Print the checklist to a rich console."""
     from rich.markup import escape
-    from rich.table import Table
 
     def safe(value) -> str:
         return escape(visible(value))
@@ -38,20 +38,14 @@ def report(doc: dict, console, lang: str = "vi") -> None:
                   + (f"   {t('record.inspector', lang)}: {safe(doc['inspector'])}" if doc.get("inspector") else ""))
     rows = shown(doc)
     id_width = max((len(r["check_id"]) for r in rows), default=12)
+    wide = console.width >= 120  # narrow consoles get the citation under the title, not a column
+    headers = [t("scan.status", lang), t("policy.id", lang)] + ([t("policy.severity", lang)] if wide else []) + \
+        [t("record.check", lang), t("record.evidence", lang)] + ([t("record.legal", lang)] if wide else [])
     for cat in CATEGORY_ORDER:
         group = [r for r in rows if r["category"] == cat]
         if not group:
             continue
-        wide = console.width >= 120  # narrow consoles get the citation under the title, not a column
-        table = Table(title=t("category." + cat, lang), title_justify="left", expand=True, show_lines=True)
-        table.add_column(t("scan.status", lang), no_wrap=True)
-        table.add_column(t("policy.id", lang), min_width=id_width, overflow="fold")
-        if wide:
-            table.add_column(t("policy.severity", lang), no_wrap=True)
-        table.add_column(t("record.check", lang), ratio=3, overflow="fold")
-        table.add_column(t("record.evidence", lang), ratio=4, overflow="fold")
-        if wide:
-            table.add_column(t("record.legal", lang), ratio=2, overflow="fold")
+        cells = []
         for r in group:
             st = r["status"]
             status = f"[{COLOURS[st]}]{SYMBOLS[st]} {t('status.' + st, lang)}[/]"
@@ -60,13 +54,16 @@ def report(doc: dict, console, lang: str = "vi") -> None:
             if ev and st in ("fail", "waived", "informational", "error"):
                 detail += "\n" + "\n".join("  • " + safe(e) for e in ev)
             if wide:
-                table.add_row(status, r["check_id"], t("severity." + r["severity"], lang), safe(r["title"][lk]), detail,
-                              safe(primary_citation(r, lang)))
+                cells.append([status, r["check_id"], t("severity." + r["severity"], lang), safe(r["title"][lk]), detail,
+                              safe(primary_citation(r, lang))])
             else:
                 title = (f"{safe(r['title'][lk])}\n[dim]{t('severity.' + r['severity'], lang)} · "
                          f"{safe(primary_citation(r, lang))}[/dim]")
-                table.add_row(status, r["check_id"], title, detail)
-        console.print(table)
+                cells.append([status, r["check_id"], title, detail])
+        status_width = max(natural_width(c[0]) for c in cells)
+        minimums = [status_width, id_width] + [None] * (len(headers) - 2)
+        console.print(fitted_table(console, headers, cells, minimums, title=t("category." + cat, lang),
+                                   title_justify="left", show_lines=True))
     hidden = sum(1 for r in doc["results"] if r["status"] == "not_selected")
     if hidden:
         console.print(f"[dim]{t('record.not_selected_hidden', lang, n=hidden)}[/dim]")

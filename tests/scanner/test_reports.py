@@ -91,7 +91,7 @@ def test_text_report_escapes_controls_from_the_machine():
     usb["evidence"][0]["product"] = "[bold red]X[/] \u202eexe.txt"
     out = _text(doc, 160)
     assert "\x1b" not in out and "\u202e" not in out
-    assert "may\\x1b[31m-mat\\nGIẢ MẠO" in out and "[bold red]X[/]" in out and "\\u202e" in out
+    assert "may\\x1b[31m-mat\\nGIẢ MẠO" in out and "[bold" in out and "red]X[/]" in out and "\\u202e" in out
 
 
 FLEET = [
@@ -151,3 +151,39 @@ def test_every_evidence_field_a_check_names_has_a_label_in_both_languages():
     missing = sorted({f"{dom}.{f}" for c in bundle.checks.values() for dom, fields in c.spec.evidence.items() for f in fields
                       if f"evidence.{dom}.{f}" not in CATALOG and f"evidence.{f}" not in CATALOG})
     assert not missing, f"add evidence labels to scanner/i18n.py for: {missing}"
+
+
+def _uncut(out: str, width: int) -> bool:
+    """Every table line fits and ends on its border: rich cropped nothing at the terminal's edge."""
+    lines = [line.rstrip() for line in out.splitlines() if line[:1] in "│┃┏┡├└┌╭"]
+    return bool(lines) and all(len(line) <= width and line[-1] in "│┃┓┩┤┘┐╮" for line in lines)
+
+
+@pytest.mark.parametrize("width", [50, 60, 80, 160])
+def test_tables_fit_the_terminal_with_a_long_unbroken_evidence_value(width):
+    doc = make_document()
+    usb = next(r for r in doc["results"] if r["check_id"] == "BMNN-USB-001")
+    long_path = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2.4/1-2.4.3/1-2.4.3:1.0/host7/target7:0:0/7:0:0:0"
+    usb["evidence"][0]["sys_path"] = long_path
+    out = _text(doc, width)
+    assert _uncut(out, width)
+    folded = "".join(line.split("│")[-2].strip() for line in out.splitlines() if line.startswith("│") and "│" in line[1:])
+    assert long_path.replace(" ", "") in folded.replace(" ", "") or width >= 160
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_fleet_tables_fit_the_terminal(width):
+    from rich.console import Console
+    from scanner.report import fleet_text
+    buf = io.StringIO()
+    fleet_text.report(FLEET, Console(file=buf, width=width, color_system=None), "vi")
+    assert _uncut(buf.getvalue(), width)
+
+
+def test_fit_gives_from_the_widest_and_keeps_identifiers():
+    from scanner.report.layout import fit
+    assert fit(100, [10, 20, 30], [5, 5, 5]) == [10, 20, 30]
+    assert sum(fit(40, [10, 20, 30], [5, 5, 5])) == 40
+    assert fit(40, [20, 12, 30], [8, 12, 8], [False, True, False])[1] == 12  # the id keeps its width
+    assert fit(20, [20, 12, 30], [8, 12, 8], [False, True, False])[1] == 12  # others go down to 4 first
+    assert sum(fit(10, [20, 12, 30], [8, 12, 8], [False, True, False])) <= 10  # then all to 3
