@@ -47,6 +47,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "legal.unverified": ("chưa xác minh", "unverified"),
     "legal.history": ("văn bản đã hết hiệu lực, dẫn để đối chiếu", "no longer in force, cited as history"),
     "legal.in_force_from": ("hiệu lực từ", "in force from"),
+    "legal.read": ("Đã đọc trong «{title}» ngày {date}: {where}", "Read in “{title}” on {date}: {where}"),
     # policy CLI
     "policy.id": ("Mã", "ID"),
     "policy.severity": ("Mức độ", "Severity"),
@@ -60,6 +61,19 @@ CATALOG: dict[str, tuple[str, str]] = {
     "policy.remediation": ("Khắc phục", "Remediation"),
     "policy.question": ("Câu hỏi cho cán bộ kiểm tra", "Question for the inspector"),
     "policy.profiles": ("Thuộc hồ sơ", "In profiles"),
+    "policy.requirements": ("Phục vụ yêu cầu", "Serves requirements"),
+    "policy.exception.crypto": ("Ngoại lệ theo pháp luật về cơ yếu (liên kết được cơ quan khai báo trong local.d)",
+                                "Cryptography-law exception (links the agency declares in local.d)"),
+    "coverage.title": ("BẢN ĐỒ YÊU CẦU PHÁP LÝ VÀ CÁC KIỂM TRA", "MAP OF LEGAL REQUIREMENTS AND CHECKS"),
+    "coverage.requirement": ("Yêu cầu", "Requirement"),
+    "coverage.checks": ("Kiểm tra", "Checks"),
+    "coverage.not_checkable": ("Không kiểm tra được trên máy trạm", "Not checkable on a workstation"),
+    "coverage.reason": ("Lý do", "Reason"),
+    "coverage.summary": ("{requirements} yêu cầu; {mapped}/{checks} kiểm tra được gắn với yêu cầu; {entries} mục văn bản, "
+                         "{not_checkable} mục không kiểm tra được trên máy trạm, {unmapped} mục chưa được gắn.",
+                         "{requirements} requirements; {mapped}/{checks} checks mapped; {entries} catalog entries, "
+                         "{not_checkable} not checkable on a workstation, {unmapped} unmapped."),
+    "coverage.unmapped": ("Mục chưa được gắn với yêu cầu nào: {entry}", "Entry mapped to no requirement: {entry}"),
     "mode.automated": ("Tự động", "Automated"),
     "mode.manual": ("Thủ công", "Manual"),
     "mode.hybrid": ("Kết hợp", "Hybrid"),
