@@ -303,6 +303,7 @@ def evaluate(facts: F.Facts, bundle: Bundle, *, profile: Optional[str] = None,
     sev_over = {s.check: s for s in tailoring.severity}
     citations = {c.check: c.legal_refs for c in tailoring.citations}
     day = now.date()
+    force = _ForcePerSource(bundle, day)
 
     raw: dict[str, tuple[str, Reason, tuple, Optional[ManualInfo]]] = {}
 
@@ -323,8 +324,7 @@ def evaluate(facts: F.Facts, bundle: Bundle, *, profile: Optional[str] = None,
             severity = selected[cid]
         if cid in sev_over:
             severity, justification = sev_over[cid].severity, sev_over[cid].justification
-        refs = _refs_out(bundle, citations.get(cid, spec.legal_refs), day)
-        basis = _basis_in_force(refs)
+        refs, basis = _refs_for(bundle, citations.get(cid, spec.legal_refs), day, force)
         common = dict(check_id=cid, check_version=spec.version, severity=severity, category=spec.category,
                       mode=spec.mode, legal_refs=refs, severity_justification=justification, basis_in_force=basis)
         if cid not in selected:
@@ -419,10 +419,58 @@ def _judge(check: CompiledCheck, facts: F.Facts, ctx: EvalContext, answers: Mapp
     return status, reason, evidence, manual
 
 
-def _refs_out(bundle: Bundle, refs, day: dt.date) -> tuple[LegalRefOut, ...]:
-    """References as cited, each with whether its text is in force on ``day``."""
-    return tuple(LegalRefOut(r.source, r.article, r.clause, r.role, getattr(r, "point", None),
-                             source_in_force(bundle.sources[r.source], day)) for r in refs)
+class _ForcePerSource(dict):
+    """Whether each source is in force on one day, computed on first use."""
+
+    def __init__(self, bundle: Bundle, day: dt.date):
+        super().__init__()
+        self.bundle, self.day = bundle, day
+
+    def __missing__(self, sid: str) -> Optional[bool]:
+        value = self[sid] = source_in_force(self.bundle.sources[sid], self.day)
+        return value
+
+
+def _refs_out(bundle: Bundle, refs, day: dt.date, force: Optional[Mapping[str, Optional[bool]]] = None
+              ) -> tuple[LegalRefOut, ...]:
+    """References as cited, each with whether its text is in force on ``day`` (``force``: the
+    answer per source, computed once per evaluation)."""
+    if force is None:
+        force = {r.source: source_in_force(bundle.sources[r.source], day) for r in refs}
+    return tuple(LegalRefOut(r.source, r.article, r.clause, r.role, r.point, force[r.source]) for r in refs)
+
+
+class _RefsCache:
+    """``_refs_out`` and ``_basis_in_force`` of each check, memoised for one bundle and one day:
+    the daemon re-evaluates on every event, and these change only with the policy or the day.
+    A new bundle or day empties it, so it never keeps an old policy alive."""
+
+    def __init__(self):
+        self.bundle: Optional[Bundle] = None
+        self.day: Optional[dt.date] = None
+        self.entries: dict[int, tuple[Any, Any, dt.date, tuple[LegalRefOut, ...], Optional[bool]]] = {}
+
+    def get(self, bundle: Bundle, refs, day: dt.date, force) -> tuple[tuple[LegalRefOut, ...], Optional[bool]]:
+        if bundle is not self.bundle or day != self.day:
+            self.entries = {}
+            self.bundle, self.day = bundle, day
+        entries = self.entries
+        hit = entries.get(id(refs))
+        # every part of the key is checked again: evaluations in two threads may race on a reset
+        if hit is not None and hit[0] is refs and hit[1] is bundle and hit[2] == day:
+            return hit[3], hit[4]
+        out = _refs_out(bundle, refs, day, force)
+        basis = _basis_in_force(out)
+        entries[id(refs)] = (refs, bundle, day, out, basis)
+        return out, basis
+
+
+_REFS = _RefsCache()
+
+
+def _refs_for(bundle: Bundle, refs, day: dt.date, force) -> tuple[tuple[LegalRefOut, ...], Optional[bool]]:
+    """References of a check with their force on ``day``, and whether a primary one is in force."""
+    return _REFS.get(bundle, refs, day, force)
 
 
 def _basis_in_force(refs: tuple[LegalRefOut, ...]) -> Optional[bool]:

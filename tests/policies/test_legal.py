@@ -22,17 +22,19 @@ DAY = dt.date(2026, 12, 1)
 SOURCES = BUILTIN_DIR / "sources" / "vn-legal.yaml"
 
 
-def _bundle_with(tmp_path: Path, old: str, new: str) -> str:
-    """Load a copy of the shipped bundle with one edit to the catalog; the rendered error."""
+def bundle_error(tmp_path: Path, old: str, new: str, file: str = "vn-legal.yaml") -> tuple[str, Path]:
+    """Load a copy of the shipped bundle with one edit to ``sources/<file>``: (the rendered error, the file)."""
     d = tmp_path / "bundle"
     shutil.copytree(BUILTIN_DIR, d)
-    f = d / "sources" / "vn-legal.yaml"
+    f = d / "sources" / file
     text = f.read_text(encoding="utf-8")
     assert old in text, old
     f.write_text(text.replace(old, new, 1), encoding="utf-8")
     with pytest.raises(PolicyError) as info:
         load_bundle(d, enforce_permissions=False)
     return info.value.render(), f
+
+
 
 
 def _line_of(path: Path, needle: str, after: str = "") -> int:
@@ -47,7 +49,7 @@ def _line_of(path: Path, needle: str, after: str = "") -> int:
 def test_verified_without_what_was_read_is_refused_at_its_line(tmp_path):
     # Decree 63/2026 is unverified; claiming otherwise without a reading must fail at "status"
     old = "    number: 63/2026/NĐ-CP\n    title:\n      vi: Nghị định quy định chi tiết một số điều của Luật Bảo vệ bí mật nhà nước\n      en: Decree detailing some articles of the Law on Protection of State Secrets\n    status: unverified\n"
-    msg, f = _bundle_with(tmp_path, old, old.replace("status: unverified", "status: verified"))
+    msg, f = bundle_error(tmp_path, old, old.replace("status: unverified", "status: verified"))
     line = _line_of(f, "status: verified", after="id: vn.decree.63-2026")
     assert f"{f}:{line}:13: source vn.decree.63-2026 is marked verified but says nothing of what was read" in msg
     assert msg.count("^") >= 1
@@ -68,14 +70,14 @@ def test_schema_default_is_unverified(tmp_path):
 
 def test_verified_text_must_be_among_the_words_read(tmp_path):
     old = 'vi: "Nhà nước độc quyền sản xuất và cung cấp sản phẩm mật mã cho các cơ quan, tổ chức để bảo vệ thông tin bí mật nhà nước."'
-    msg, f = _bundle_with(tmp_path, old, old.replace("độc quyền", "toàn quyền"))
+    msg, f = bundle_error(tmp_path, old, old.replace("độc quyền", "toàn quyền"))
     assert "vn.law.05-2011-qh13 article 13 clause '1' is marked verified but its Vietnamese text is not among the words read" in msg
     assert re.search(rf"{re.escape(str(f))}:\d+:\d+: ", msg)
 
 
 def test_a_reading_names_where_it_was_read(tmp_path):
     old = '        url: "https://github.com/diepxuan/diepxuan.github.io/blob/fbaa690e1c9ff35deabbf5e9a8b8830ce3d54048/van-ban/an-ninh-quoc-gia/co-yeu.md"\n        read_on: 2026-12-01\n        locator: "Điều 1.7.LQ.37'
-    msg, _ = _bundle_with(tmp_path, old, old.split("\n", 1)[1])
+    msg, _ = bundle_error(tmp_path, old, old.split("\n", 1)[1])
     assert "a reading needs the URL or the gazette reference of what was read" in msg
 
 
@@ -84,7 +86,7 @@ def test_a_provision_without_a_readable_number_cannot_be_verified(tmp_path):
     text = SOURCES.read_text(encoding="utf-8")
     block = text[text.index(old):]
     status_line = block[block.index("            status: unverified"):].split("\n", 1)[0]
-    msg, _ = _bundle_with(tmp_path, old + block[len(old):block.index(status_line) + len(status_line)],
+    msg, _ = bundle_error(tmp_path, old + block[len(old):block.index(status_line) + len(status_line)],
                           (old + block[len(old):block.index(status_line) + len(status_line)]).replace(
                               "status: unverified", "status: verified"))
     assert "clause 'ai' has no readable number, so it cannot be verified" in msg
@@ -92,12 +94,12 @@ def test_a_provision_without_a_readable_number_cannot_be_verified(tmp_path):
 
 def test_a_key_number_needs_a_caption(tmp_path):
     old = '        caption: {vi: "điều về thời hạn bảo vệ bí mật nhà nước", en: "article on protection periods"}\n'
-    msg, _ = _bundle_with(tmp_path, old, "")
+    msg, _ = bundle_error(tmp_path, old, "")
     assert "article 'periods' is not a number: give it a caption" in msg
 
 
 def test_repealed_by_must_name_a_catalog_text(tmp_path):
-    msg, _ = _bundle_with(tmp_path, "repealed_by: [vn.law.117-2025-qh15]", "repealed_by: [vn.law.999-2030]")
+    msg, _ = bundle_error(tmp_path, "repealed_by: [vn.law.117-2025-qh15]", "repealed_by: [vn.law.999-2030]")
     assert "unknown legal source 'vn.law.999-2030'" in msg
 
 

@@ -1,7 +1,6 @@
 """The requirement map (prowler-style): complete, and pointing only at things that exist."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,21 +9,14 @@ from policies.errors import PolicyError
 from policies.loader import BUILTIN_DIR, _covers, catalog_entries, load_bundle
 from policies.validate import validate_path
 from tests.policies.test_cli import bmnn
+from tests.policies.test_legal import bundle_error
 
 BUNDLE = load_bundle()
 MAP = BUILTIN_DIR / "sources" / "requirements.yaml"
 
 
 def _load_with(tmp_path: Path, old: str, new: str, file: str = "requirements.yaml"):
-    d = tmp_path / "bundle"
-    shutil.copytree(BUILTIN_DIR, d)
-    f = d / "sources" / file
-    text = f.read_text(encoding="utf-8")
-    assert old in text, old
-    f.write_text(text.replace(old, new, 1), encoding="utf-8")
-    with pytest.raises(PolicyError) as info:
-        load_bundle(d, enforce_permissions=False)
-    return info.value.render(), f
+    return bundle_error(tmp_path, old, new, file)
 
 
 def test_shipped_map_covers_every_catalog_entry_and_every_check():
