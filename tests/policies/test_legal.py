@@ -93,7 +93,7 @@ def test_a_provision_without_a_readable_number_cannot_be_verified(tmp_path):
 
 
 def test_a_key_number_needs_a_caption(tmp_path):
-    old = '        caption: {vi: "điều về thời hạn bảo vệ bí mật nhà nước", en: "article on protection periods"}\n'
+    old = '        caption: {vi: "điều về thời hạn bảo vệ", en: "article on protection periods"}\n'
     msg, _ = bundle_error(tmp_path, old, "")
     assert "article 'periods' is not a number: give it a caption" in msg
 
