@@ -170,17 +170,55 @@ def _known_check(bundle, cid: str, lang: str) -> str:
     return cid
 
 
+def _on_option(f):
+    return click.option("--on", "on_day", default=None, metavar="YYYY-MM-DD",
+                        help="Ngày xét hiệu lực của văn bản (mặc định hôm nay) / the day texts are judged in force "
+                             "(default today).")(f)
+
+
+def _day(on_day: Optional[str]):
+    """The day "in force" is asked for by the policy commands (the policy layer never reads the clock)."""
+    import datetime as dt
+    if on_day is None:
+        return dt.datetime.now().astimezone().date()
+    try:
+        return dt.date.fromisoformat(on_day)
+    except ValueError:
+        raise click.BadParameter(f"{on_day!r} is not a date (YYYY-MM-DD)", param_hint="--on") from None
+
+
+@policy.command("coverage")
+@click.option("--json", "as_json", is_flag=True, help="JSON output (both languages).")
+@_on_option
+@_lang_option
+@click.pass_context
+def policy_coverage(ctx, as_json: bool, on_day: Optional[str], lang: Optional[str]) -> None:
+    """Bản đồ yêu cầu pháp lý và các kiểm tra / the map of legal requirements to checks.
+
+    Every entry of the legal catalog is either served by checks or marked not checkable on a
+    workstation, with the reason.
+    """
+    from scanner.policyview import coverage, print_coverage
+    env = _env(ctx, lang)
+    cov = coverage(env.bundle(), _day(on_day))
+    if as_json:
+        _dump(cov)
+    else:
+        print_coverage(env.console(), cov, env.lang)
+
+
 @policy.command("show")
 @click.argument("check_id", shell_complete=_complete_check_id)
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_on_option
 @_lang_option
 @click.pass_context
-def policy_show(ctx, check_id: str, as_json: bool, lang: Optional[str]) -> None:
+def policy_show(ctx, check_id: str, as_json: bool, on_day: Optional[str], lang: Optional[str]) -> None:
     """Chi tiết một kiểm tra / one check in full."""
     from scanner.policyview import check_detail, print_detail
     env = _env(ctx, lang)
     bundle = env.bundle()
-    d = check_detail(bundle, _known_check(bundle, check_id, env.lang), env.lang)
+    d = check_detail(bundle, _known_check(bundle, check_id, env.lang), env.lang, _day(on_day))
     if as_json:
         _dump(d)
     else:
@@ -190,16 +228,17 @@ def policy_show(ctx, check_id: str, as_json: bool, lang: Optional[str]) -> None:
 @policy.command("explain")
 @click.argument("check_id", shell_complete=_complete_check_id)
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_on_option
 @_lang_option
 @click.pass_context
-def policy_explain(ctx, check_id: str, as_json: bool, lang: Optional[str]) -> None:
+def policy_explain(ctx, check_id: str, as_json: bool, on_day: Optional[str], lang: Optional[str]) -> None:
     """Căn cứ pháp lý kèm nguyên văn điều khoản / the legal basis with the article text."""
     from scanner.policyview import check_detail, print_detail
     env = _env(ctx, lang)
     bundle = env.bundle()
-    d = check_detail(bundle, _known_check(bundle, check_id, env.lang), env.lang)
+    d = check_detail(bundle, _known_check(bundle, check_id, env.lang), env.lang, _day(on_day))
     if as_json:
-        _dump({k: d[k] for k in ("id", "title", "legal_refs", "rationale")})
+        _dump({k: d[k] for k in ("id", "title", "legal_refs", "exceptions", "requirements", "rationale")})
     else:
         print_detail(env.console(), d, env.lang, explain=True)
 

@@ -12,10 +12,16 @@ Status of one check, in the order decided:
    A collection error on a fact path the check reads turns ``pass`` and ``not_applicable`` into
    ``error``, never a ``fail``: a failure found in what could be read stands.
 5. manual part (manual, or hybrid whose automated part passed):
+   a manual check's ``applies_to`` false                           -> ``not_applicable``
    answered pass/fail/not_applicable, else                         -> ``not_reviewed``
 6. effective severity ``info`` turns ``fail`` into                 -> ``informational``
 7. a valid waiver in scope turns ``fail`` into                     -> ``waived``
    (``underlying_status`` keeps what it was; an expired waiver is not applied and says so)
+
+Two things are said beside the status, never instead of it: the lawful exceptions a check honours
+(a link declared as protected by a cơ yếu product), each with its declaration, which make a
+compliant machine COMPLIANT_WITH_EXCEPTIONS; and, when no primary legal basis of the check is in
+force on the day of ``now`` (or that is unknown), a note in the reason saying so.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from typing import Any, Mapping, Optional
 
 from . import conditions as C
 from . import facts as F
+from .citation import in_force as source_in_force
+from .citation import resolve
 from .context import EvalContext
 from .loader import Bundle, CompiledCheck
 from .schema import SEVERITY_RANK, Tailoring, Waiver
@@ -99,6 +107,28 @@ class LegalRefOut:
     """Clause number."""
     role: str = "primary"
     """primary, supporting or history."""
+    point: Optional[str] = None
+    """Point letter within the clause."""
+    in_force: Optional[bool] = None
+    """The text is in force on the day of the evaluation; None when the catalog cannot tell."""
+
+
+@dataclass(frozen=True)
+class ExceptionApplied:
+    """A lawful exception honoured by a check, with the declaration that claims it."""
+
+    kind: str
+    """Kind of declaration (crypto: a link protected by a cơ yếu product)."""
+    item: str
+    """What on this machine falls under it (an interface name)."""
+    name: str
+    """The product or arrangement declared."""
+    reference: str
+    """The document behind the declaration."""
+    supplied_by: Optional[str] = None
+    """Who supplied the product."""
+    legal_refs: tuple[LegalRefOut, ...] = ()
+    """Provisions that make it an exception."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +161,10 @@ class CheckResult:
     """The manual part, if any."""
     severity_justification: Optional[str] = None
     """Why the severity was overridden locally."""
+    exceptions: tuple[ExceptionApplied, ...] = ()
+    """Lawful exceptions honoured (shown with their declaration, never counted as a violation)."""
+    basis_in_force: Optional[bool] = True
+    """Some primary legal basis is in force on the day: False when none is, None when that is unknown."""
 
 
 @dataclass(frozen=True)
@@ -268,6 +302,8 @@ def evaluate(facts: F.Facts, bundle: Bundle, *, profile: Optional[str] = None,
     disabled = {d.check: d.reason for d in tailoring.disable}
     sev_over = {s.check: s for s in tailoring.severity}
     citations = {c.check: c.legal_refs for c in tailoring.citations}
+    day = now.date()
+    force = _ForcePerSource(bundle, day)
 
     raw: dict[str, tuple[str, Reason, tuple, Optional[ManualInfo]]] = {}
 
@@ -288,9 +324,9 @@ def evaluate(facts: F.Facts, bundle: Bundle, *, profile: Optional[str] = None,
             severity = selected[cid]
         if cid in sev_over:
             severity, justification = sev_over[cid].severity, sev_over[cid].justification
-        refs = tuple(LegalRefOut(r.source, r.article, r.clause, r.role) for r in citations.get(cid, spec.legal_refs))
+        refs, basis = _refs_for(bundle, citations.get(cid, spec.legal_refs), day, force)
         common = dict(check_id=cid, check_version=spec.version, severity=severity, category=spec.category,
-                      mode=spec.mode, legal_refs=refs, severity_justification=justification)
+                      mode=spec.mode, legal_refs=refs, severity_justification=justification, basis_in_force=basis)
         if cid not in selected:
             reason = _r(f"Không thuộc hồ sơ {profile_id}", f"Not part of profile {profile_id}")
             results.append(CheckResult(status="not_selected", underlying_status="not_selected", reason=reason, **common))
@@ -301,6 +337,13 @@ def evaluate(facts: F.Facts, bundle: Bundle, *, profile: Optional[str] = None,
             continue
         underlying(cid)
         status, reason, evidence, manual = raw[cid]
+        exceptions = ()
+        if status in ("pass", "fail") and check.exceptions:
+            exceptions = _exceptions(check, facts, context, bundle, day)
+            if exceptions:
+                reason = _with_exceptions(reason, exceptions)
+        if basis is not True and status not in ("not_applicable",):
+            reason = _with_basis(reason, bundle, refs, basis, day)
         final = status
         if status == "fail" and severity == "info":
             final = "informational"
@@ -317,7 +360,7 @@ def evaluate(facts: F.Facts, bundle: Bundle, *, profile: Optional[str] = None,
                 reason = _r(reason.vi + f" (được miễn trừ bởi {w.issuer} đến {w.expires.isoformat()})",
                             reason.en + f" (waived by {w.issuer} until {w.expires.isoformat()})")
         results.append(CheckResult(status=final, underlying_status=status, reason=reason, evidence=evidence,
-                                   waiver=waiver_info, manual=manual, **common))
+                                   waiver=waiver_info, manual=manual, exceptions=exceptions, **common))
     return Evaluation(profile_id=prof.id, profile_version=prof.version, policy_sha256=bundle.sha256,
                       results=tuple(results), summary=summarize(results, prof.threshold))
 
@@ -331,6 +374,11 @@ def _judge(check: CompiledCheck, facts: F.Facts, ctx: EvalContext, answers: Mapp
         manual = ManualInfo(Reason(spec.manual.question.vi, spec.manual.question.en),
                             ans.status if ans else None, ans.note if ans else None)
     status, reason, evidence = "pass", _pass_reason(check), ()
+    if spec.mode == "manual" and check.applies_to is not None:
+        # a manual item that concerns only some machines (a Mật meeting room) asks only there
+        applies = C.evaluate(check.applies_to, facts, ctx, underlying, C.Trace())
+        if applies is False:
+            return "not_applicable", _r("Không áp dụng cho máy này", "Does not apply to this machine"), (), manual
     if spec.mode in ("automated", "hybrid"):
         absent = _not_collected(facts, check.reads)
         if absent is not None:
@@ -371,6 +419,130 @@ def _judge(check: CompiledCheck, facts: F.Facts, ctx: EvalContext, answers: Mapp
     return status, reason, evidence, manual
 
 
+class _ForcePerSource(dict):
+    """Whether each source is in force on one day, computed on first use."""
+
+    def __init__(self, bundle: Bundle, day: dt.date):
+        super().__init__()
+        self.bundle, self.day = bundle, day
+
+    def __missing__(self, sid: str) -> Optional[bool]:
+        value = self[sid] = source_in_force(self.bundle.sources[sid], self.day)
+        return value
+
+
+def _refs_out(bundle: Bundle, refs, day: dt.date, force: Optional[Mapping[str, Optional[bool]]] = None
+              ) -> tuple[LegalRefOut, ...]:
+    """References as cited, each with whether its text is in force on ``day`` (``force``: the
+    answer per source, computed once per evaluation)."""
+    if force is None:
+        force = {r.source: source_in_force(bundle.sources[r.source], day) for r in refs}
+    return tuple(LegalRefOut(r.source, r.article, r.clause, r.role, r.point, force[r.source]) for r in refs)
+
+
+class _RefsCache:
+    """``_refs_out`` and ``_basis_in_force`` of each check, memoised for one bundle and one day:
+    the daemon re-evaluates on every event, and these change only with the policy or the day.
+    A new bundle or day empties it, so it never keeps an old policy alive."""
+
+    def __init__(self):
+        self.bundle: Optional[Bundle] = None
+        self.day: Optional[dt.date] = None
+        self.entries: dict[int, tuple[Any, Any, dt.date, tuple[LegalRefOut, ...], Optional[bool]]] = {}
+
+    def get(self, bundle: Bundle, refs, day: dt.date, force) -> tuple[tuple[LegalRefOut, ...], Optional[bool]]:
+        if bundle is not self.bundle or day != self.day:
+            self.entries = {}
+            self.bundle, self.day = bundle, day
+        entries = self.entries
+        hit = entries.get(id(refs))
+        # every part of the key is checked again: evaluations in two threads may race on a reset
+        if hit is not None and hit[0] is refs and hit[1] is bundle and hit[2] == day:
+            return hit[3], hit[4]
+        out = _refs_out(bundle, refs, day, force)
+        basis = _basis_in_force(out)
+        entries[id(refs)] = (refs, bundle, day, out, basis)
+        return out, basis
+
+
+_REFS = _RefsCache()
+
+
+def _refs_for(bundle: Bundle, refs, day: dt.date, force) -> tuple[tuple[LegalRefOut, ...], Optional[bool]]:
+    """References of a check with their force on ``day``, and whether a primary one is in force."""
+    return _REFS.get(bundle, refs, day, force)
+
+
+def _basis_in_force(refs: tuple[LegalRefOut, ...]) -> Optional[bool]:
+    """True when some primary reference is in force; False when every one is known not to be;
+    None when none is known to be in force and some are unknown. A check with no primary
+    reference is judged on all of its references."""
+    primary = [r for r in refs if r.role == "primary"] or list(refs)
+    states = {r.in_force for r in primary}
+    if True in states:
+        return True
+    return None if None in states else False
+
+
+def _with_basis(reason: Reason, bundle: Bundle, refs, basis: Optional[bool], day: dt.date) -> Reason:
+    """The reason, saying that the check's primary basis is not (known to be) in force on ``day``."""
+    primary = [r for r in refs if r.role == "primary"] or list(refs)
+    names = {lang: "; ".join(resolve(bundle.sources, r.source, r.article, r.clause, lang, point=r.point).plain_short
+                             for r in primary) for lang in ("vi", "en")}
+    d_vi, d_en = day.strftime("%d/%m/%Y"), day.isoformat()
+    if basis is False:
+        return _r(reason.vi + f" (căn cứ chính không còn hoặc chưa có hiệu lực vào ngày {d_vi}: {names['vi']})",
+                  reason.en + f" (the primary basis is not in force on {d_en}: {names['en']})")
+    return _r(reason.vi + f" (chưa xác định được căn cứ chính còn hiệu lực vào ngày {d_vi}: {names['vi']})",
+              reason.en + f" (it is not known whether the primary basis is in force on {d_en}: {names['en']})")
+
+
+def _exceptions(check: CompiledCheck, facts: F.Facts, ctx: EvalContext, bundle: Bundle,
+                day: dt.date) -> tuple[ExceptionApplied, ...]:
+    """Items of the facts that a declared lawful exception covers, each with its declaration."""
+    out: list[ExceptionApplied] = []
+    seen: set[tuple[str, str]] = set()
+    for exc in check.exceptions:
+        declared = {d.key: d for d in ctx.declarations if d.kind == exc.declaration}
+        if not declared:
+            continue
+        refs = _refs_out(bundle, exc.legal_refs, day)
+        for item in C.get_path(facts, exc.count) or ():
+            key = C.get_path(item, exc.key)
+            if key not in declared or (exc.declaration, key) in seen:
+                continue
+            if exc.where is not None and C.evaluate(exc.where, item, ctx, lambda _cid: None, C.Trace()) is not True:
+                continue
+            seen.add((exc.declaration, key))
+            d = declared[key]
+            out.append(ExceptionApplied(d.kind, key, d.name, d.reference, d.supplied_by, refs))
+    return tuple(out)
+
+
+EXCEPTION_WORDS = {
+    "crypto": Reason("{reason}. Ngoại lệ theo pháp luật về cơ yếu, theo khai báo của cơ quan: {items}",
+                     "{reason}. Cryptography-law exception, as declared by the agency: {items}"),
+}
+_SUPPLIED = Reason("do {who} cung cấp", "supplied by {who}")
+
+
+def _with_exceptions(reason: Reason, exceptions: tuple[ExceptionApplied, ...]) -> Reason:
+    """The reason, naming each lawful exception with its declaration."""
+    out = reason
+    for kind in dict.fromkeys(e.kind for e in exceptions):
+        words = {}
+        for lang in ("vi", "en"):
+            items = []
+            for e in exceptions:
+                if e.kind != kind:
+                    continue
+                ref = e.reference + (", " + _SUPPLIED.get(lang).format(who=e.supplied_by) if e.supplied_by else "")
+                items.append(f"{e.item}: {e.name} ({ref})")
+            words[lang] = EXCEPTION_WORDS[kind].get(lang).format(reason=out.get(lang), items="; ".join(items))
+        out = _r(words["vi"], words["en"])
+    return out
+
+
 def _missing_reason(trace: C.Trace) -> Reason:
     paths = ", ".join(sorted(set(trace.missing))[:5]) or "?"
     return _r(f"Không xác định được: thiếu dữ liệu {paths}", f"Could not decide: missing facts {paths}")
@@ -383,11 +555,12 @@ def summarize(results, threshold: str) -> Summary:
         counts[r.status] += 1
     rank = SEVERITY_RANK[threshold]
     blocking = any(r.status == "fail" and SEVERITY_RANK[r.severity] >= rank for r in results)
+    excepted = any(getattr(r, "exceptions", ()) for r in results)
     if blocking:
         verdict = "NON_COMPLIANT"
     elif counts["error"] or counts["not_reviewed"]:
         verdict = "INCOMPLETE"
-    elif counts["waived"] or counts["fail"]:
+    elif counts["waived"] or counts["fail"] or excepted:
         verdict = "COMPLIANT_WITH_EXCEPTIONS"
     else:
         verdict = "COMPLIANT"

@@ -301,6 +301,16 @@ class CaptureDevice:
     """USB vendor id when on USB."""
     product_id: Optional[str] = None
     """USB product id when on USB."""
+    vendor: Optional[str] = None
+    """Manufacturer string of the USB device (or the sound card's vendor), as the device says it."""
+    product: Optional[str] = None
+    """Product string of the USB device, as the device says it (receivers of wireless microphone kits
+    often name themselves "Wireless ..."); None when the device has no such string."""
+    radio: Optional[bool] = None
+    """The device reaches its microphone or camera over a radio: it sits on a Bluetooth link, or the
+    USB device that carries it also exposes a wireless-controller interface (class e0). False for a
+    device wired to the machine (PCI, platform, a USB device without a radio interface); None when
+    the collector could not tell. A wired microphone (micro có dây) is one with radio False."""
 
 
 @dataclass(frozen=True)

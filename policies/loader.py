@@ -24,12 +24,26 @@ import msgspec
 from . import conditions as C
 from .context import EvalContext
 from .errors import PolicyError, Problem
-from .schema import (Check, ChecksFile, Profile, ProfilesFile, Source, SourcesFile, Tailoring)
+from .citation import is_numeral, is_point_letter
+from .context import DECLARATION_KINDS
+from .schema import (Check, ChecksFile, NotCheckable, Profile, ProfilesFile, Requirement, Source, SourcesFile,
+                     Tailoring)
 from .yamlmarks import Located, load_file
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "data"
 CHECK_ID = re.compile(r"^BMNN-[A-Z]{2,4}-\d{3}$")
 KINDS = {"sources": SourcesFile, "checks": ChecksFile, "profiles": ProfilesFile}
+
+
+@dataclass(frozen=True)
+class CompiledException:
+    """A check's lawful-exception part with its item condition parsed."""
+
+    declaration: str
+    count: str
+    key: str
+    where: Optional[C.Cond]
+    legal_refs: tuple
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,7 @@ class CompiledCheck:
     reads: frozenset[str]
     depends_on: frozenset[str]
     file: str
+    exceptions: tuple[CompiledException, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,6 +69,10 @@ class Bundle:
     sha256: str
     files: tuple[str, ...]
     default_profile: str = "secret-workstation"
+    requirements: tuple[Requirement, ...] = ()
+    """The requirement map (legal requirement -> checks), empty when the bundle has none."""
+    not_checkable: tuple[NotCheckable, ...] = ()
+    """Catalog entries no workstation can show evidence for, each with the reason."""
 
 
 # ---------------------------------------------------------------- helpers
@@ -205,10 +224,15 @@ def load_bundle(root: Optional[os.PathLike] = None, *, enforce_permissions: Opti
     return build_bundle(docs, digest.hexdigest(), tuple(str(p) for p in all_files))
 
 
-def build_bundle(docs: dict[str, list[Located]], sha256: str = "", files: tuple[str, ...] = ()) -> Bundle:
-    """Validate parsed documents of each kind and cross-check them into a Bundle."""
+def build_bundle(docs: dict[str, list[Located]], sha256: str = "", files: tuple[str, ...] = (), *,
+                 require_map: bool = True) -> Bundle:
+    """Validate parsed documents of each kind and cross-check them into a Bundle. The requirement
+    map, when the sources carry one, must cover the catalog and the checks (``require_map=False``
+    judges a single check file against the catalog alone)."""
     problems: list[Problem] = []
     sources: dict[str, Source] = {}
+    located_sources: list[tuple[Source, Located, int]] = []
+    maps: list[tuple[SourcesFile, Located]] = []
     checks: dict[str, tuple[Check, Located, int]] = {}
     profiles: dict[str, tuple[Profile, Located, int]] = {}
     for kind, typ in KINDS.items():
@@ -218,6 +242,8 @@ def build_bundle(docs: dict[str, list[Located]], sha256: str = "", files: tuple[
             except PolicyError as exc:
                 problems.extend(exc.problems)
                 continue
+            if kind == "sources" and (parsed.requirements or parsed.not_checkable):
+                maps.append((parsed, doc))
             items = getattr(parsed, kind)
             for i, item in enumerate(items):
                 table = {"sources": sources, "checks": checks, "profiles": profiles}[kind]
@@ -225,6 +251,10 @@ def build_bundle(docs: dict[str, list[Located]], sha256: str = "", files: tuple[
                     problems.append(doc.problem((kind, i, "id"), f"duplicate id {item.id!r}"))
                     continue
                 table[item.id] = item if kind == "sources" else (item, doc, i)
+                if kind == "sources":
+                    located_sources.append((item, doc, i))
+    for src, doc, i in located_sources:
+        problems.extend(source_problems(src, doc, ("sources", i), sources))
     for cid, (chk, doc, i) in checks.items():
         problems.extend(_check_refs(chk, doc, i, sources))
     compiled: dict[str, CompiledCheck] = {}
@@ -244,10 +274,17 @@ def build_bundle(docs: dict[str, list[Located]], sha256: str = "", files: tuple[
             ref = entry if isinstance(entry, str) else entry.id
             if ref not in checks:
                 problems.append(doc.problem(("profiles", i, "checks", j), f"profile {pid!r} names unknown check {ref!r}"))
+    requirements: list[Requirement] = []
+    not_checkable: list[NotCheckable] = []
+    for parsed, doc in maps:
+        requirements.extend(parsed.requirements)
+        not_checkable.extend(parsed.not_checkable)
+    if maps and require_map:
+        problems.extend(map_problems(maps, sources, checks))
     if problems:
         raise PolicyError(problems)
     return Bundle(sources=sources, checks=compiled, profiles={k: v[0] for k, v in profiles.items()},
-                  sha256=sha256, files=files)
+                  sha256=sha256, files=files, requirements=tuple(requirements), not_checkable=tuple(not_checkable))
 
 
 def _check_refs(chk: Check, doc: Located, i: int, sources: dict[str, Source]) -> list[Problem]:
@@ -265,20 +302,184 @@ def _check_refs(chk: Check, doc: Located, i: int, sources: dict[str, Source]) ->
     for dom in chk.evidence:
         if dom.split(".")[0] not in ("network", "devices", "software", "storage", "folders", "documents", "agent", "host"):
             out.append(doc.problem(("checks", i, "evidence", dom), f"evidence names unknown fact path {dom!r}", key=True))
+    for j, exc in enumerate(chk.exceptions):
+        for k, ref in enumerate(exc.legal_refs):
+            out.extend(ref_problems(ref, sources, doc, ("checks", i, "exceptions", j, "legal_refs", k)))
+        if exc.declaration not in DECLARATION_KINDS:  # the schema's Literal already says so; kept in step
+            out.append(doc.problem(("checks", i, "exceptions", j, "declaration"), f"unknown declaration {exc.declaration!r}"))
     return out
 
 
 def ref_problems(ref: Any, sources: dict[str, Source], doc: Located, path: tuple) -> list[Problem]:
-    """Problems with one legal reference: unknown source, article or clause."""
+    """Problems with one legal reference: unknown source, article, clause or point."""
     src = sources.get(ref.source)
     if src is None:
         return [doc.problem(path + ("source",), f"unknown legal source {ref.source!r}")]
     art = next((a for a in src.articles if a.number == ref.article), None)
     if art is None:
         return [doc.problem(path + ("article",), f"{ref.source} has no article {ref.article!r} in the catalog")]
-    if ref.clause is not None and not any(c.number == ref.clause for c in art.clauses):
-        return [doc.problem(path + ("clause",), f"{ref.source} article {ref.article} has no clause {ref.clause!r} in the catalog")]
+    point = getattr(ref, "point", None)
+    if point is not None and ref.clause is None:
+        return [doc.problem(path + ("point",), "a point is cited within a clause: add the clause")]
+    if ref.clause is not None:
+        cl = next((c for c in art.clauses if c.number == ref.clause), None)
+        if cl is None:
+            return [doc.problem(path + ("clause",), f"{ref.source} article {ref.article} has no clause {ref.clause!r} in the catalog")]
+        if point is not None and not any(p.number == point for p in cl.points):
+            return [doc.problem(path + ("point",), f"{ref.source} article {ref.article} clause {ref.clause} has no point {point!r} in the catalog")]
     return []
+
+
+# ---------------------------------------------------------------- the legal catalog
+
+
+def _norm(text: str) -> str:
+    """Whitespace-normalised text, for comparing a catalog text with the words read."""
+    return " ".join(text.split())
+
+
+def _entry_problems(entry: Any, doc: Located, path: tuple, what: str) -> list[Problem]:
+    """``verified`` is evidence, not a default: a verified entry carries what was read, and the
+    words it shows as the law's are among the words read."""
+    out = []
+    for k, r in enumerate(entry.read):
+        rp = path + ("read", k)
+        for name in ("title", "number", "quote"):
+            if not getattr(r, name).strip():
+                out.append(doc.problem(rp + (name,), f"a reading needs its {name}"))
+        if not ((r.url or "").strip() or (r.gazette or "").strip()):
+            out.append(doc.problem(rp, "a reading needs the URL or the gazette reference of what was read"))
+    if entry.status != "verified":
+        return out
+    at = path + ("status",)
+    if not entry.read:
+        out.append(doc.problem(at, f"{what} is marked verified but says nothing of what was read: add 'read:' "
+                                   "(title, number, url or gazette, read_on, quote) or mark it unverified"))
+        return out
+    text = getattr(entry, "text", None)
+    if text is not None:
+        wanted = _norm(text.vi)
+        if not any(wanted in _norm(r.quote) for r in entry.read):
+            out.append(doc.problem(at, f"{what} is marked verified but its Vietnamese text is not among the words read "
+                                       "(quote): show the words read, or mark it unverified"))
+    return out
+
+
+def source_problems(src: Source, doc: Located, path: tuple, sources: dict[str, Source]) -> list[Problem]:
+    """Problems with one catalog text: verification without evidence, dates, numbering, references."""
+    out = _entry_problems(src, doc, path, f"source {src.id}")
+    if src.effective_from and src.effective_to and src.effective_to < src.effective_from:
+        out.append(doc.problem(path + ("effective_to",), "effective_to is before effective_from"))
+    for key in ("repealed_by", "replaces"):
+        for k, other in enumerate(getattr(src, key)):
+            if other not in sources:
+                out.append(doc.problem(path + (key, k), f"unknown legal source {other!r}"))
+    for j, art in enumerate(src.articles):
+        ap = path + ("articles", j)
+        out.extend(_entry_problems(art, doc, ap, f"{src.id} article {art.number!r}"))
+        out.extend(_numbering(art, doc, ap, "article", allow_empty=True))
+        for k, cl in enumerate(art.clauses):
+            cp = ap + ("clauses", k)
+            out.extend(_entry_problems(cl, doc, cp, f"{src.id} article {art.number} clause {cl.number!r}"))
+            out.extend(_numbering(cl, doc, cp, "clause"))
+            for m, pt in enumerate(cl.points):
+                pp = cp + ("points", m)
+                out.extend(_entry_problems(pt, doc, pp, f"{src.id} article {art.number} clause {cl.number} point {pt.number!r}"))
+                if not is_point_letter(pt.number):
+                    out.append(doc.problem(pp + ("number",), f"a point is a letter (a, b, đ), not {pt.number!r}"))
+    return out
+
+
+def _numbering(entry: Any, doc: Located, path: tuple, what: str, allow_empty: bool = False) -> list[Problem]:
+    """A provision without a readable number is a key with a caption, and cannot be verified."""
+    if is_numeral(entry.number) or (allow_empty and entry.number == ""):
+        return []
+    out = []
+    if entry.caption is None:
+        out.append(doc.problem(path + ("number",), f"{what} {entry.number!r} is not a number: give it a caption "
+                                                   "that names the provision in citations"))
+    if entry.status == "verified":
+        out.append(doc.problem(path + ("status",), f"{what} {entry.number!r} has no readable number, so it cannot be "
+                                                   "verified: mark it unverified"))
+    return out
+
+
+def catalog_entries(sources: dict[str, Source]) -> list[tuple[str, str, Optional[str], Optional[str]]]:
+    """Every citable leaf of the catalog as (source, article, clause, point): a point, else a clause,
+    else an article, else (for a text cataloged without articles) the text itself as ("id", "")."""
+    out = []
+    for sid, src in sources.items():
+        if not src.articles:
+            out.append((sid, "", None, None))
+        for art in src.articles:
+            if not art.clauses:
+                out.append((sid, art.number, None, None))
+            for cl in art.clauses:
+                if not cl.points:
+                    out.append((sid, art.number, cl.number, None))
+                for pt in cl.points:
+                    out.append((sid, art.number, cl.number, pt.number))
+    return out
+
+
+def _covers(ref: Any, entry: tuple) -> bool:
+    """A reference covers a leaf when it names it or one of its ancestors."""
+    sid, art, cl, pt = entry
+    if ref.source != sid or ref.article != art:
+        return False
+    if ref.clause is None:
+        return True
+    if ref.clause != cl:
+        return False
+    return getattr(ref, "point", None) in (None, pt)
+
+
+def map_problems(maps: list, sources: dict[str, Source], checks: dict) -> list[Problem]:
+    """The requirement map is complete and points at things that exist: every requirement's checks
+    exist and its references resolve; every check serves a requirement; every catalog entry is
+    mapped or marked not checkable, with a reason."""
+    out: list[Problem] = []
+    seen_ids: set[str] = set()
+    served: set[str] = set()
+    mapped: list[Any] = []
+    first_doc = maps[0][1]
+    for parsed, doc in maps:
+        for i, req in enumerate(parsed.requirements):
+            rp = ("requirements", i)
+            if req.id in seen_ids:
+                out.append(doc.problem(rp + ("id",), f"duplicate requirement id {req.id!r}"))
+            seen_ids.add(req.id)
+            if not req.checks:
+                out.append(doc.problem(rp + ("checks",), f"requirement {req.id} names no check: list the checks "
+                                                         "that serve it, or mark its provisions not checkable"))
+            for j, cid in enumerate(req.checks):
+                if cid not in checks:
+                    out.append(doc.problem(rp + ("checks", j), f"requirement {req.id} names unknown check {cid!r}"))
+                served.add(cid)
+            if not req.legal_refs:
+                out.append(doc.problem(rp + ("legal_refs",), f"requirement {req.id} cites no provision"))
+            for j, ref in enumerate(req.legal_refs):
+                out.extend(ref_problems(ref, sources, doc, rp + ("legal_refs", j)))
+                mapped.append(ref)
+        for i, nc in enumerate(parsed.not_checkable):
+            np_ = ("not_checkable", i)
+            probs = ref_problems(nc, sources, doc, np_)
+            if nc.article == "" and nc.clause is None and nc.source in sources and not sources[nc.source].articles:
+                probs = []  # a text cataloged without articles is marked as a whole
+            out.extend(probs)
+            if not nc.reason.vi.strip() or not nc.reason.en.strip():
+                out.append(doc.problem(np_ + ("reason",), "say why it cannot be checked on a workstation, in vi and en"))
+            mapped.append(nc)
+    for cid in sorted(set(checks) - served):
+        chk, cdoc, i = checks[cid]
+        out.append(cdoc.problem(("checks", i, "id"), f"check {cid} serves no requirement of the requirement map"))
+    for entry in catalog_entries(sources):
+        if not any(_covers(ref, entry) for ref in mapped):
+            sid, art, cl, pt = entry
+            name = sid + (f" article {art!r}" if art else "") + (f" clause {cl!r}" if cl else "") + (f" point {pt!r}" if pt else "")
+            out.append(first_doc.problem(("requirements",), f"catalog entry {name} is neither mapped to a requirement "
+                                                            "nor marked not_checkable with a reason"))
+    return out
 
 
 def compile_check(chk: Check, doc: Located, path: tuple) -> CompiledCheck:
@@ -303,8 +504,27 @@ def compile_check(chk: Check, doc: Located, path: tuple) -> CompiledCheck:
             raise PolicyError(doc.problem(path + ("evidence",) + exc.path, str(exc))) from None
     reads = C.paths_read(conds["applies_to"]) | C.paths_read(conds["fail_if"])
     deps = C.checks_referenced(conds["applies_to"]) | C.checks_referenced(conds["fail_if"])
+    exceptions = tuple(_compile_exception(e, doc, path + ("exceptions", j)) for j, e in enumerate(chk.exceptions))
     return CompiledCheck(spec=chk, applies_to=conds["applies_to"], fail_if=conds["fail_if"],
-                         reads=frozenset(reads), depends_on=frozenset(deps), file=doc.file)
+                         reads=frozenset(reads), depends_on=frozenset(deps), file=doc.file, exceptions=exceptions)
+
+
+def _compile_exception(exc: Any, doc: Located, path: tuple) -> CompiledException:
+    """An exception part: ``count`` is a collection of the facts, ``key`` a field of its items."""
+    from . import facts as F
+    try:
+        tp, absolute = C._resolve(C.Scope(F.Facts, ""), exc.count, ("count",))
+        elem = F.element_type(tp)
+        if elem is None:
+            raise C.ConditionError(("count",), f"{exc.count!r} is not a collection")
+        C._resolve(C.Scope(elem, absolute), exc.key, ("key",))
+        try:
+            where = C.parse(exc.where, EvalContext, elem) if exc.where is not None else None
+        except C.ConditionError as err:
+            raise C.ConditionError(("where",) + err.path, str(err), err.key) from None
+    except C.ConditionError as err:
+        raise PolicyError(doc.problem(path + err.path, str(err), key=err.key)) from None
+    return CompiledException(exc.declaration, exc.count, exc.key, where, tuple(exc.legal_refs))
 
 
 def _cycles(compiled: dict[str, CompiledCheck], checks: dict) -> list[Problem]:
@@ -416,6 +636,14 @@ def _tailoring_problems(t: Tailoring, doc: Located, bundle: Bundle) -> list[Prob
         problem = record_number_problem(t.record.number)
         if problem:
             out.append(doc.problem(("record", "number"), problem))
+    for i, c in enumerate(t.crypto_products):
+        for key in ("name", "reference"):
+            if not getattr(c, key).strip():
+                out.append(doc.problem(("crypto_products", i, key), f"a cơ yếu product needs its {key}: the record "
+                                                                   "shows the declaration as the exception's basis"))
+        for j, iface in enumerate(c.interfaces):
+            if not iface.strip() or "/" in iface:
+                out.append(doc.problem(("crypto_products", i, "interfaces", j), f"not an interface name: {iface!r}"))
     for i, w in enumerate(t.waivers):
         if not w.justification.strip():
             out.append(doc.problem(("waivers", i, "justification"), "a waiver needs a justification"))

@@ -33,44 +33,127 @@ class Text(msgspec.Struct, **_STRICT):
         return self.en if lang == "en" else self.vi
 
 
-class Clause(msgspec.Struct, **_STRICT):
+class Reading(msgspec.Struct, **_STRICT):
+    """What was read to verify a catalog entry: the evidence behind ``status: verified``.
+
+    A citation is only as good as the text someone actually read. A reading names the document
+    read (its title and number, and a URL or a gazette reference), the day it was read and the
+    exact words found there; ``locator`` says where in that document (an article heading, a line,
+    a commit of a mirror), so that anyone can read the same words again.
+    """
+
+    title: str
+    """Title of the document read (the official text, a gazette page, a codified mirror, a press report)."""
+    number: str
+    """Number of the legal text the words belong to (117/2025/QH15)."""
+    read_on: dt.date
+    """Day the words were read."""
+    quote: str
+    """The exact words read, in the original language."""
+    url: Optional[str] = None
+    """Where the document was read."""
+    gazette: Optional[str] = None
+    """Official gazette reference (Công báo số ..., ngày ...) when read there."""
+    locator: Optional[str] = None
+    """Where in the document: article heading, line, mirror commit and path."""
+    official: bool = False
+    """True when the document read is the official text (gazette, vanban.chinhphu.vn), not a mirror or the press."""
+
+
+class Point(msgspec.Struct, **_STRICT):
+    """A point (điểm a, b, ...) of a clause."""
+
     number: str
     text: Text
-    status: Status = "verified"
+    status: Status = "unverified"
+    read: list[Reading] = []
     note: Optional[Text] = None
 
 
+class Clause(msgspec.Struct, **_STRICT):
+    """A clause (khoản) of an article. ``number`` is the clause number when it is known (a numeral);
+    otherwise a key such as ``lan`` or ``ai`` for a provision whose number could not be read, and
+    ``caption`` names the provision in citations instead of a number."""
+
+    number: str
+    text: Text
+    status: Status = "unverified"
+    read: list[Reading] = []
+    caption: Optional[Text] = None
+    note: Optional[Text] = None
+    points: list[Point] = []
+
+
 class Article(msgspec.Struct, **_STRICT):
+    """An article (Điều). ``number`` as for clauses: a numeral, "" for a text without articles
+    (a directive), or a key with a ``caption`` when the number could not be read."""
+
     number: str
     title: Text
-    status: Status = "verified"
+    status: Status = "unverified"
+    read: list[Reading] = []
+    caption: Optional[Text] = None
     text: Optional[Text] = None
+    note: Optional[Text] = None
     clauses: list[Clause] = []
 
 
 class Source(msgspec.Struct, **_STRICT):
+    """A legal text of the catalog. Whether it is in force is a question about a day, answered from
+    ``effective_from``, ``effective_to`` and ``repealed_by`` (see ``citation.in_force``)."""
+
     id: str
     kind: Literal["law", "decree", "directive", "circular", "code", "decision"]
     number: str
     title: Text
-    role: Literal["in_force", "history"]
-    status: Status = "verified"
+    status: Status = "unverified"
+    read: list[Reading] = []
     issued: Optional[dt.date] = None
-    in_force_from: Optional[dt.date] = None
-    in_force_until: Optional[dt.date] = None
+    effective_from: Optional[dt.date] = None
+    """First day in force; unknown (None) makes "in force" unknown."""
+    effective_to: Optional[dt.date] = None
+    """Last day in force, when known."""
+    repealed_by: list[str] = []
+    """Catalog ids of the texts reported to replace this one; without ``effective_to`` the day it
+    stopped is unknown, and so is whether it is in force."""
     replaces: list[str] = []
     note: Optional[Text] = None
     articles: list[Article] = []
 
 
+class NotCheckable(msgspec.Struct, **_STRICT):
+    """A catalog entry no workstation can show evidence for, and why."""
+
+    source: str
+    article: str
+    clause: Optional[str] = None
+    point: Optional[str] = None
+    reason: Text
+
+
+class Requirement(msgspec.Struct, **_STRICT):
+    """A legal requirement a workstation can show evidence for, and the checks that serve it."""
+
+    id: str
+    title: Text
+    legal_refs: list["LegalRef"]
+    checks: list[str]
+    note: Optional[Text] = None
+
+
 class SourcesFile(msgspec.Struct, **_STRICT):
-    sources: list[Source]
+    """A file of ``sources/``: catalog entries, and (in its own file) the requirement map."""
+
+    sources: list[Source] = []
+    requirements: list[Requirement] = []
+    not_checkable: list[NotCheckable] = []
 
 
 class LegalRef(msgspec.Struct, **_STRICT):
     source: str
     article: str
     clause: Optional[str] = None
+    point: Optional[str] = None
     role: Literal["primary", "supporting", "history"] = "primary"
 
 
@@ -82,6 +165,22 @@ class ManualPart(msgspec.Struct, **_STRICT):
 class Messages(msgspec.Struct, **_STRICT):
     fail: Text
     passed: Text = msgspec.field(name="pass")
+
+
+class ExceptionSpec(msgspec.Struct, **_STRICT):
+    """A lawful exception a check honours, shown with the declaration that claims it.
+
+    The check's own conditions leave the excepted items out (through a context value such as
+    ``crypto_interfaces``); this part names them for the record: every item of ``count`` (that
+    satisfies ``where``) whose ``key`` field matches a declaration of kind ``declaration`` in the
+    local tailoring is listed as that exception, with the declaration's name and reference.
+    """
+
+    declaration: Literal["crypto"]
+    count: str
+    key: str
+    legal_refs: list[LegalRef]
+    where: Any = None
 
 
 class Check(msgspec.Struct, **_STRICT):
@@ -100,6 +199,7 @@ class Check(msgspec.Struct, **_STRICT):
     evidence: dict[str, list[str]] = {}
     manual: Optional[ManualPart] = None
     messages: Optional[Messages] = None
+    exceptions: list[ExceptionSpec] = []
 
 
 class ChecksFile(msgspec.Struct, **_STRICT):
@@ -139,15 +239,35 @@ class SeverityOverride(msgspec.Struct, **_STRICT):
 
 
 class IndependentLan(msgspec.Struct, **_STRICT):
+    """The agency's independent LAN (mạng LAN độc lập): its interfaces on this machine and its subnets."""
+
     interfaces: list[str]
     subnets: list[str]
     description: Optional[str] = None
+    remote_admin: Literal["allowed", "forbidden"] = "allowed"
+    """Remote administration (an SSH server) on the LAN: the law does not forbid it inside the
+    premises; an agency that does sets ``forbidden``."""
 
 
 class CryptoProduct(msgspec.Struct, **_STRICT):
+    """A cryptographic product supplied by the State cipher organisation (Ban Cơ yếu Chính phủ)
+    and the links of this machine it protects: the cryptography exception of Law 117/2025 Art. 5
+    cl. 2. Never inferred from commercial encryption: only what the agency declares here counts."""
+
     name: str
     reference: str
+    """The document that supplied or assigned the product (biên bản bàn giao, quyết định)."""
+    interfaces: list[str] = []
+    """Network interfaces of this machine whose traffic the product protects."""
     packages: list[str] = []
+    supplied_by: str = "Ban Cơ yếu Chính phủ"
+
+
+class MeetingRoom(msgspec.Struct, **_STRICT):
+    """The room a meeting-room computer serves and the highest level of the meetings held there."""
+
+    level: Literal["mat", "toi_mat", "tuyet_mat"]
+    name: Optional[str] = None
 
 
 class MarkedFolderDecl(msgspec.Struct, **_STRICT):
@@ -214,6 +334,7 @@ class Tailoring(msgspec.Struct, **_STRICT):
     severity: list[SeverityOverride] = []
     independent_lan: Optional[IndependentLan] = None
     crypto_products: list[CryptoProduct] = []
+    meeting_room: Optional[MeetingRoom] = None
     marked_folders: list[MarkedFolderDecl] = []
     waivers: list[Waiver] = []
     probe_hosts: list[ProbeHost] = []

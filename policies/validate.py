@@ -31,18 +31,26 @@ def validate_path(path: os.PathLike, *, base: Optional[os.PathLike] = None,
     doc = load_file(str(p))
     data = doc.data
     kind = next((k for k in KINDS if isinstance(data, dict) and k in data), None)
+    if kind is None and isinstance(data, dict) and ("requirements" in data or "not_checkable" in data):
+        kind = "sources"  # the requirement map lives among the sources
     if kind is None:
         # Anything else is a local.d file: validate it alone in a folder of one.
         bundle = load_bundle(base_dir, enforce_permissions=False)
         _tailoring_file(p, bundle, enforce_permissions)
         return "tailoring"
     docs = {k: [load_file(str(f)) for f in sorted((base_dir / k).glob("*.y*ml"))] for k in KINDS}
+    if kind == "sources" and (data.get("requirements") or data.get("not_checkable")):
+        # a requirement map is judged against the shipped catalog, checks and profiles, in place of
+        # the shipped file of the same name
+        docs["sources"] = [d for d in docs["sources"] if Path(d.file).name != p.name] + [doc]
+        build_bundle(docs)
+        return kind
     docs[kind] = [doc]
     if kind == "sources":
         docs["checks"], docs["profiles"] = [], []
     elif kind == "checks":
         docs["profiles"] = []
-    build_bundle(docs)
+    build_bundle(docs, require_map=False)
     return kind
 
 

@@ -12,9 +12,10 @@ import datetime as dt
 from typing import Any, Optional
 
 from policies import facts as F
-from policies.citation import resolve
 from policies.evaluator import Evaluation
 from policies.loader import Bundle
+
+from .policyview import ref_document
 
 SCHEMA_VERSION = "1.1"
 TOOL_NAME = "bmnn-guard"
@@ -75,14 +76,8 @@ def build(facts: F.Facts, evaluation: Evaluation, bundle: Bundle, *, started_at:
     results = []
     for r in evaluation.results:
         spec = bundle.checks[r.check_id].spec
-        refs = []
-        for ref in r.legal_refs:
-            vi = resolve(bundle.sources, ref.source, ref.article, ref.clause, "vi")
-            en = resolve(bundle.sources, ref.source, ref.article, ref.clause, "en")
-            refs.append({"source": ref.source, "article": ref.article, "clause": ref.clause, "role": ref.role,
-                         "verified": vi.verified, "in_force": vi.in_force,
-                         "citation": {"vi": vi.label, "en": en.label},
-                         "short": {"vi": vi.short, "en": en.short}})
+        day = started_at.date()  # the day the evaluation judged "in force" for (a snapshot: its export)
+        refs = [ref_document(bundle, ref, day, ref.in_force) for ref in r.legal_refs]
         results.append({
             "check_id": r.check_id, "check_version": r.check_version, "status": r.status,
             "underlying_status": r.underlying_status, "severity": r.severity, "category": r.category,
@@ -91,6 +86,11 @@ def build(facts: F.Facts, evaluation: Evaluation, bundle: Bundle, *, started_at:
             "legal_refs": refs, "reason": {"vi": r.reason.vi, "en": r.reason.en},
             "evidence": _plain(list(r.evidence)), "waiver": _plain(r.waiver), "manual": _plain(r.manual),
             "severity_justification": r.severity_justification,
+            "basis_in_force": r.basis_in_force,
+            "exceptions": [{"kind": e.kind, "item": e.item, "name": e.name, "reference": e.reference,
+                            "supplied_by": e.supplied_by,
+                            "legal_refs": [ref_document(bundle, x, day, x.in_force) for x in e.legal_refs]}
+                           for e in r.exceptions],
         })
     return {
         "schema_version": SCHEMA_VERSION,

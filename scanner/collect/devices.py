@@ -256,34 +256,66 @@ def _mounts(proc_root: str, errors: Errors) -> tuple[list[Mount], dict]:
 # ---------------------------------------------------------------- capture and Bluetooth
 
 
-def _ids(dev) -> tuple[Optional[str], Optional[str]]:
+_WIRED_BUSES = ("pci", "platform", "acpi", "virtio")
+_WIRELESS_CONTROLLER = "e0"  # USB interface class: Bluetooth and other radio controllers
+
+
+def _usb_identity(dev, usb_classes: dict[str, set[str]]) -> dict:
+    """USB ids and strings of the device behind a capture node, and whether it is reached over a
+    radio: on a Bluetooth link, or carried by a USB device that also has a wireless-controller
+    interface. Wired (False) on PCI/platform buses or a USB device without one; unknown (None)
+    otherwise. The product string is reported as is: whether it names a wireless kit is the
+    checks' call, not the collector's."""
     usb = _usb_parent(dev)
+    bus = _bus_of(dev)
+    radio: Optional[bool] = None
+    if any(p.subsystem == "bluetooth" for p in dev.ancestors):
+        bus, radio = "bluetooth", True
+    elif usb is not None:
+        radio = _WIRELESS_CONTROLLER in usb_classes.get(usb.sys_path, set())
+    elif bus in _WIRED_BUSES:
+        radio = False
     if usb is None:
-        return None, None
-    return _hex(_attr(usb, "idVendor"), 4), _hex(_attr(usb, "idProduct"), 4)
+        return {"bus": bus, "radio": radio}
+    props = usb.properties
+    return {"bus": bus, "radio": radio,
+            "vendor_id": _hex(_attr(usb, "idVendor"), 4), "product_id": _hex(_attr(usb, "idProduct"), 4),
+            "vendor": _attr(usb, "manufacturer") or props.get("ID_VENDOR_FROM_DATABASE") or props.get("ID_VENDOR"),
+            "product": _attr(usb, "product") or props.get("ID_MODEL_FROM_DATABASE") or props.get("ID_MODEL")}
+
+
+def _usb_interface_classes(context) -> dict[str, set[str]]:
+    """Interface classes of every USB device, by the device's sysfs path."""
+    out: dict[str, set[str]] = {}
+    for itf in context.list_devices(subsystem="usb"):
+        if itf.device_type != "usb_interface":
+            continue
+        cls = _hex(_attr(itf, "bInterfaceClass"), 2)
+        if cls is not None:
+            out.setdefault(os.path.dirname(itf.sys_path), set()).add(cls)
+    return out
 
 
 def _capture(context) -> list[CaptureDevice]:
     out = []
+    usb_classes = _usb_interface_classes(context)
     for dev in context.list_devices(subsystem="video4linux"):
         if not dev.sys_name.startswith("video"):
             continue
         caps = dev.properties.get("ID_V4L_CAPABILITIES")
         if caps is not None and ":capture:" not in caps:
             continue  # metadata or output node of a camera, or a codec
-        vid, pid = _ids(dev)
         out.append(CaptureDevice(kind="camera", name=_attr(dev, "name") or dev.sys_name, devnode=dev.device_node,
-                                 bus=_bus_of(dev), vendor_id=vid, product_id=pid))
+                                 **_usb_identity(dev, usb_classes)))
     for dev in context.list_devices(subsystem="sound"):
         m = _PCM_CAPTURE.match(dev.sys_name)
         if not m:
             continue
         card = dev.find_parent("sound")
         card_id = (_attr(card, "id") if card is not None else None) or f"{m.group(1)}"
-        vid, pid = _ids(dev)
         out.append(CaptureDevice(kind="microphone", name=f"hw:CARD={card_id},DEV={m.group(2)}",
-                                 devnode=dev.device_node or f"/dev/snd/{dev.sys_name}", bus=_bus_of(dev),
-                                 vendor_id=vid, product_id=pid))
+                                 devnode=dev.device_node or f"/dev/snd/{dev.sys_name}",
+                                 **_usb_identity(dev, usb_classes)))
     return out
 
 

@@ -60,7 +60,7 @@ def test_explain_cites_law_117_article_5_in_vietnamese():
 
 
 def test_explain_english_and_json():
-    p = bmnn("policy", "explain", "bmnn-net-001", "--lang", "en", "--json")
+    p = bmnn("policy", "explain", "bmnn-net-001", "--lang", "en", "--json", "--on", "2026-12-01")
     d = json.loads(p.stdout)
     assert d["legal_refs"][0]["citation"].endswith("Article 5 clause 2")
     assert "connected to a computer network" in d["legal_refs"][0]["text"]
@@ -74,3 +74,39 @@ def test_unknown_check_is_usage_error_exit_1():
 def test_bad_option_exit_1():
     p = bmnn("policy", "list", "--bogus")
     assert p.returncode == 1 and "--bogus" in p.stderr
+
+
+def test_explain_says_unverified_once_and_shows_what_was_read():
+    p = bmnn("policy", "explain", "BMNN-SW-003", "--on", "2026-12-01")
+    assert p.returncode == 0, p.stderr
+    out = " ".join(p.stdout.split())
+    # two unverified citations, each marked once; "chưa xác minh" appears nowhere else
+    assert out.count("(chưa xác minh)") == 2 and out.count("chưa xác minh") == 2
+    assert "Chỉ thị số 32/CT-TTg của Thủ tướng Chính phủ" in out
+    assert "Đã đọc trong «Cấm sử dụng trí tuệ nhân tạo xâm phạm bí mật Nhà nước (baomoi.net.vn)» ngày 01/12/2026" in out
+    p = bmnn("policy", "explain", "BMNN-SW-003", "--json", "--on", "2026-12-01")
+    refs = json.loads(p.stdout)["legal_refs"]
+    ai = next(r for r in refs if r["clause"] == "ai")
+    assert ai["verified"] is False and ai["in_force"] is True
+    assert ai["read"][0]["quote"] == "sử dụng trí tuệ nhân tạo hoặc công nghệ mới để xâm phạm"
+
+
+def test_explain_on_a_day_before_the_law_was_in_force():
+    p = bmnn("policy", "explain", "BMNN-NET-005", "--on", "2026-02-01", "--json")
+    refs = {r["source"]: r for r in json.loads(p.stdout)["legal_refs"]}
+    assert refs["vn.law.29-2018-qh14"]["in_force"] is True
+    assert "hiệu lực" not in refs["vn.law.29-2018-qh14"]["citation"]
+    p = bmnn("policy", "explain", "BMNN-NET-005", "--on", "2026-12-01", "--json")
+    refs = {r["source"]: r for r in json.loads(p.stdout)["legal_refs"]}
+    assert refs["vn.law.29-2018-qh14"]["in_force"] is False
+    assert refs["vn.law.29-2018-qh14"]["citation"].endswith("(hết hiệu lực từ ngày 01/03/2026)")
+    p = bmnn("policy", "explain", "BMNN-NET-005", "--on", "1.12.2026")
+    assert p.returncode == 1 and "--on" in p.stderr
+
+
+def test_explain_shows_the_crypto_exception_of_net_001():
+    p = bmnn("policy", "explain", "BMNN-NET-001", "--on", "2026-12-01")
+    out = " ".join(p.stdout.split())
+    assert "Ngoại lệ theo pháp luật về cơ yếu" in out
+    assert "Luật Cơ yếu số 05/2011/QH13, Điều 13 khoản 1" in out
+    assert "Nhà nước độc quyền sản xuất và cung cấp sản phẩm mật mã" in out

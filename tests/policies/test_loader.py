@@ -26,10 +26,15 @@ def test_shipped_bundle_loads_with_required_ids_and_profiles():
     assert len(b.sha256) == 64
 
 
-def test_every_check_cites_law_in_force():
+def test_every_check_has_a_primary_basis_in_force_on_a_day_of_2026_12():
+    import datetime as dt
+    from policies.citation import in_force
     b = load_bundle()
+    day = dt.date(2026, 12, 1)
     for cid, c in b.checks.items():
-        assert any(b.sources[r.source].role == "in_force" for r in c.spec.legal_refs), cid
+        primary = [r for r in c.spec.legal_refs if r.role == "primary"]
+        assert primary, cid
+        assert any(in_force(b.sources[r.source], day) is True for r in primary), cid
 
 
 def _copy_bundle(tmp_path: Path) -> Path:

@@ -7,13 +7,17 @@ without samples fails the suite, and so does a sample file for a check that does
 import datetime as dt
 from pathlib import Path
 
+import dataclasses
+
+import msgspec
 import pytest
 import yaml
 
 from policies import facts as F
-from policies.context import EvalContext
+from policies.context import EvalContext, build_context
 from policies.evaluator import Answer, evaluate
 from policies.loader import load_bundle
+from policies.schema import Tailoring
 
 SAMPLES = Path(__file__).parent / "samples"
 BUNDLE = load_bundle()
@@ -44,14 +48,23 @@ def _cases():
 def test_check_sample(cid, profile, case):
     assert case is not None, f"{cid} has no samples file tests/policies/samples/{cid}.yaml"
     facts = F.from_dict(F.Facts, case.get("facts", {}))
-    ctx = EvalContext(**{k: tuple(v) if isinstance(v, list) else v for k, v in case.get("context", {}).items()})
+    # a local.d fragment goes through the real tailoring schema and context builder
+    tailoring = msgspec.convert(case["tailoring"], Tailoring, strict=False) if "tailoring" in case else None
+    ctx = build_context(tailoring) if tailoring is not None else EvalContext()
+    ctx = dataclasses.replace(ctx, **{k: tuple(v) if isinstance(v, list) else v for k, v in case.get("context", {}).items()})
     answers = {k: Answer(**v) for k, v in case.get("answers", {}).items()}
     result = evaluate(facts, BUNDLE, profile=_profile_for(cid, case.get("profile") or profile),
-                      context=ctx, answers=answers, now=NOW)
+                      tailoring=tailoring, context=ctx, answers=answers, now=NOW)
     r = next(r for r in result.results if r.check_id == cid)
     assert r.status == case["expect"], f"{case['name']}: got {r.status}: {r.reason.en}"
     if "severity" in case:
         assert r.severity == case["severity"]
+    if "exceptions" in case:
+        assert [e.item for e in r.exceptions] == case["exceptions"], r.exceptions
+    else:
+        assert not r.exceptions, f"{case['name']}: unexpected exceptions {r.exceptions}"
+    for words in case.get("reason_has", []):
+        assert words in r.reason.vi or words in r.reason.en, f"{case['name']}: {words!r} not in {r.reason}"
     if "evidence" in case:
         assert any(all(row.get(k) == v for k, v in case["evidence"].items()) for row in r.evidence), r.evidence
     if r.status == "fail" and r.mode == "automated":

@@ -25,11 +25,11 @@ def test_json_schema_top_level():
     r = next(r for r in d["results"] if r["check_id"] == "BMNN-USB-001")
     assert r["status"] == "fail"
     assert r["evidence"][0]["vendor_id"] == "0781" and r["evidence"][0]["serial"] == "4C530001"
-    assert r["legal_refs"][0] == {"source": "vn.law.117-2025-qh15", "article": "5", "clause": "4", "role": "primary",
-                                  "verified": True, "in_force": True,
+    assert r["legal_refs"][0] == {"source": "vn.law.117-2025-qh15", "article": "5", "clause": "4", "point": None,
+                                  "role": "primary", "verified": True, "in_force": True,
                                   "citation": {"vi": "Luật Bảo vệ bí mật nhà nước số 117/2025/QH15, Điều 5 khoản 4",
                                                "en": "Law on Protection of State Secrets No. 117/2025/QH15, Article 5 clause 4"},
-                                  "short": {"vi": "Luật 117/2025/QH15, Điều 5 khoản 4", "en": "Law 117/2025/QH15, Article 5 clause 4"}}
+                                  "short": {"vi": "Luật số 117/2025/QH15, Điều 5 khoản 4", "en": "Law No. 117/2025/QH15, Article 5 clause 4"}}
     assert d["summary"]["verdict"] == "NON_COMPLIANT"
 
 
