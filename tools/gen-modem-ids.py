@@ -19,9 +19,9 @@ Inputs (each recorded in the output with its package version and sha256):
 - usb.ids (the same names udev's hwdb carries): every id whose model name the shared name rules
   (scanner.collect.cellular.name_kind) read as a cellular device or a tethering phone.
 - ieee-data: the MAC prefixes (MA-L) registered to Huawei. Huawei's HiLink firmware gives its
-  network function a Huawei-registered address (00:1E:10 on the E3372); other makers' sticks that
-  we know of use random, locally administered addresses, and no data here ties their registered
-  prefixes to modems rather than to their phones, routers and NICs, so none are listed.
+  network function a Huawei-registered address (00:1E:10 on the E3372); no data here ties another
+  maker's registered prefixes to its sticks rather than to its phones, routers and NICs, so none
+  are listed.
 
 The output is deterministic (sorted, no timestamps): the same package versions give the same bytes.
 """

@@ -65,9 +65,9 @@ class Cellular:
     mode: str
     """One of MODES."""
     evidence: tuple[str, ...]
-    """Each telltale that matched, as ``code detail`` (codes: driver, mbim-class, modeswitch-source,
-    modeswitch-target, modeswitch-rule, usb-ids-name, hwdb-name, product-name, mac-oui, net+storage,
-    tethering)."""
+    """Each telltale that matched, as ``code detail``: a code, then values and the names the data
+    gives, no prose (codes: driver, mbim-class, modeswitch-source, modeswitch-target,
+    modeswitch-rule, usb-ids-name, hwdb-name, product-name, mac-oui, net+storage, tethering)."""
 
 
 class TableError(ValueError):
@@ -259,12 +259,12 @@ def judge(dev: UsbDevice, *, table: Optional[Table], macs: Sequence[tuple[str, s
         elif i.cls == "02" and i.subclass == "0e":
             by_driver.setdefault("", []).append(i.number)
     for driver, numbers in by_driver.items():
-        where = f"interface{'s' if len(numbers) > 1 else ''} {', '.join(numbers)}"
-        ev.append(f"driver {driver} ({where})" if driver else f"mbim-class 02/0e ({where})")
+        where = "if=" + ",".join(numbers)
+        ev.append(f"driver {driver} {where}" if driver else f"mbim-class 02/0e {where}")
     modem_ports = bool(by_driver)
     for i in ifaces:
         if i.driver == "ipheth" or _triple(i) == APPLE_TETHERING:
-            ev.append(f"tethering iPhone/iPad USB network (interface {i.number})")
+            ev.append(f"tethering ipheth if={i.number}")
             tethering = True
             break
 
@@ -280,7 +280,7 @@ def judge(dev: UsbDevice, *, table: Optional[Table], macs: Sequence[tuple[str, s
         if sources:
             ev.append(f"modeswitch-source {key} ({'; '.join(sources[:3])})")
         if targets:
-            ev.append(f"modeswitch-target {key} (switched to from {'; '.join(targets[:3])})")
+            ev.append(f"modeswitch-target {key} from={'; '.join(targets[:3])}")
         if entry.get("usb_ids"):
             known_names.add(entry["usb_ids"])
             if not (file_mode_phone and not refs):
@@ -297,7 +297,7 @@ def judge(dev: UsbDevice, *, table: Optional[Table], macs: Sequence[tuple[str, s
                 continue
             number, cls = rule.get("interface_number"), rule.get("interface_class")
             if any((number is None or i.number == number) and (cls is None or i.cls == cls) for i in ifaces):
-                ev.append(f"modeswitch-rule vendor {dev.vendor_id} with class {cls} on interface {number} "
+                ev.append(f"modeswitch-rule vendor={dev.vendor_id} class={cls} if={number} "
                           f"({rule.get('name') or 'usb-modeswitch udev rule'})")
 
     for code, name in (("hwdb-name", hwdb_name), ("product-name", dev.product)):
@@ -312,23 +312,22 @@ def judge(dev: UsbDevice, *, table: Optional[Table], macs: Sequence[tuple[str, s
         for ifname, mac in macs:
             oui = _oui(mac)
             if oui and oui in table.ouis:
-                ev.append(f"mac-oui {_colons(oui)} ({table.ouis[oui]}) on {ifname}")
+                ev.append(f"mac-oui {_colons(oui)} ({table.ouis[oui]}) {ifname}")
 
     if net and storage and cdrom is not False:
-        seen = "CD-ROM seen" if cdrom else "CD-ROM not seen yet"
-        ev.append(f"net+storage {net[0][1]} interface {net[0][0].number} beside mass-storage interface "
-                  f"{storage[0].number} ({seen})")
+        ev.append(f"net+storage {net[0][1]} if={net[0][0].number} + mass-storage if={storage[0].number} "
+                  f"cdrom={'yes' if cdrom else 'unknown'}")
 
     for i, label in net:
         if _triple(i) == INTERNET_SHARING:
-            ev.append(f"tethering RNDIS internet-sharing class e0/01/03 (interface {i.number})")
+            ev.append(f"tethering rndis-internet-sharing e0/01/03 if={i.number}")
             tethering = True
             break
     if net:
         phone = [(i, p) for i in ifaces for p in (_is_phone_function(i),) if p]
         if phone or dev.mtp:
-            what = f"{phone[0][1]} interface {phone[0][0].number}" if phone else "an MTP/PTP device"
-            ev.append(f"tethering {net[0][1]} interface {net[0][0].number} of a phone ({what})")
+            what = f"{phone[0][1]} if={phone[0][0].number}" if phone else "MTP/PTP device"
+            ev.append(f"tethering phone-function {what} + {net[0][1]} if={net[0][0].number}")
             tethering = True
 
     if not ev:
