@@ -29,9 +29,11 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from policies.facts import UsbDevice, UsbInterface
+from policies.loader import check_permissions
 
 TABLE_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "cellular-ids.json")
 TABLE_MAX_BYTES = 4 << 20
@@ -109,7 +111,14 @@ def parse_table(data: Any, where: str = TABLE_PATH) -> Table:
 
 @lru_cache(maxsize=4)
 def load_table(path: str = TABLE_PATH) -> Table:
-    """The checked-in table, read once per process (bounded read, no links followed)."""
+    """The checked-in table, read once per process (bounded read, no links followed). As root it
+    is trusted only as the policy files are: owned by root and writable by nobody else, nor its
+    folder, since a table a user could rewrite would let that user hide a modem."""
+    if os.geteuid() == 0:
+        for target in (os.path.dirname(path), path):
+            why = check_permissions(Path(target))
+            if why:
+                raise TableError(f"{target}: refusing the cellular id table: {why}")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         with os.fdopen(fd, "rb") as fh:

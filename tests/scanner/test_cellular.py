@@ -175,12 +175,33 @@ def test_bad_tables_are_named(tmp_path):
         parse_table({"ids": {"not an id": {"kind": "cellular"}}, "vendor_rules": [], "ouis": {}, "sources": []})
 
 
+def _copy_packages(dest):
+    for pkg in ("policies", "scanner"):
+        shutil.copytree(REPO / pkg, dest / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest / "scanner" / "data" / "cellular-ids.json"
+
+
+def test_table_others_can_write_is_refused(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root: only root refuses a table others can write")
+    table = _copy_packages(tmp_path)
+    os.chmod(table, 0o666)
+    load_table.cache_clear()
+    with pytest.raises(TableError, match="writable by group or others"):
+        load_table(str(table))
+    os.chmod(table, 0o644)
+    os.chmod(table.parent, 0o777)
+    with pytest.raises(TableError, match="refusing the cellular id table"):
+        load_table(str(table))
+    os.chmod(table.parent, 0o755)
+    assert load_table(str(table)).ids == TABLE.ids
+    load_table.cache_clear()
+
+
 def test_collector_without_table_says_so(tmp_path):
     """A broken install without the table: the drivers still speak, and the fact path is marked
     incomplete (the code runs from a copy of the packages that lacks the data file)."""
-    for pkg in ("policies", "scanner"):
-        shutil.copytree(REPO / pkg, tmp_path / pkg, ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "scanner" / "data" / "cellular-ids.json").unlink()
+    _copy_packages(tmp_path).unlink()
     code = ("import json, scanner.collect.cellular as c\n"
             "assert c.TABLE_PATH.startswith(%r), c.TABLE_PATH\n"
             "from scanner.collect import collect_devices\n"
