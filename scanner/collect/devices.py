@@ -126,8 +126,7 @@ def _usb(context, udev_db: bool, errors: Errors) -> list[UsbDevice]:
         except cellular.TableError as exc:
             errors.add("cellular id table", f"{exc}: cellular modems known only by their id are not recognised",
                        "devices.usb.cellular_evidence")
-    macs, cdrom = _usb_children(context, devices) if devices else ({}, {})
-    out = []
+    built = []
     for path, dev in sorted(devices.items()):
         if dev.sys_name.startswith("usb"):
             continue  # root hub: the host controller, not an attached device
@@ -165,8 +164,14 @@ def _usb(context, udev_db: bool, errors: Errors) -> list[UsbDevice]:
             serial=_attr(dev, "serial") or props.get("ID_SERIAL_SHORT"),
             device_class=_hex(_attr(dev, "bDeviceClass"), 2),
             interfaces=tuple(ifaces), mtp=mtp, busnum=num("busnum"), devnum=num("devnum"))
-        verdict = cellular.judge(usb, table=table, macs=macs.get(path, ()), cdrom=cdrom.get(path),
-                                 hwdb_name=props.get("ID_MODEL_FROM_DATABASE"), manufacturer=manufacturer)
+        built.append((usb, props.get("ID_MODEL_FROM_DATABASE"), manufacturer))
+    # MACs and CD-ROM units matter only beside a USB network function: enumerate them only then
+    needed = any(cellular.net_function(i) for usb, _, _ in built for i in usb.interfaces)
+    macs, cdrom = _usb_children(context, devices) if needed else ({}, {})
+    out = []
+    for usb, hwdb_name, manufacturer in built:
+        verdict = cellular.judge(usb, table=table, macs=macs.get(usb.sys_path, ()), cdrom=cdrom.get(usb.sys_path),
+                                 hwdb_name=hwdb_name, manufacturer=manufacturer)
         if verdict is not None:
             usb = dataclasses.replace(usb, cellular=verdict.mode, cellular_evidence=verdict.evidence)
         out.append(usb)
