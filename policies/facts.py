@@ -90,6 +90,10 @@ class NetInterface:
     """For Wi-Fi: associated with an access point (operstate up with carrier)."""
     tunnel_type: Optional[str] = None
     """tun, tap, wireguard, ppp, gre... for tunnel interfaces."""
+    wwan_evidence: tuple[str, ...] = ()
+    """Why ``kind`` is wwan, one telltale per entry as ``code detail``: devtype wwan, driver, arphrd
+    rawip, or the cellular judgement of the USB device behind it (modeswitch-target, usb-ids-name,
+    mac-oui, net+storage, tethering... see ``UsbDevice.cellular_evidence``). Empty for other kinds."""
 
 
 @dataclass(frozen=True)
@@ -220,6 +224,14 @@ class UsbDevice:
     """USB bus number."""
     devnum: Optional[int] = None
     """USB device number."""
+    cellular: Optional[str] = None
+    """The device is a cellular modem, or a phone sharing its mobile connection, in this mode:
+    storage (still its virtual CD-ROM, before switching), hilink (a network function with a router
+    inside), modem (AT/QMI/MBIM ports), tethering (a phone), other; None when no telltale matched."""
+    cellular_evidence: tuple[str, ...] = ()
+    """The telltales that matched, each as ``code detail``: driver, mbim-class, modeswitch-source,
+    modeswitch-target, modeswitch-rule (usb-modeswitch-data), usb-ids-name, hwdb-name, product-name,
+    mac-oui (IEEE registry), net+storage (a network function beside the virtual CD-ROM), tethering."""
 
     @property
     def identity(self) -> str:

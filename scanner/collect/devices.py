@@ -8,6 +8,7 @@ so enumeration uses one subsystem at a time and everything else is filtered here
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ from typing import Optional
 
 from policies.facts import BlockDevice, BluetoothController, CaptureDevice, DeviceFacts, Mount, UsbDevice, UsbInterface
 
+from . import cellular
 from ._common import Errors, parse_mountinfo, read_text
 
 _PCM_CAPTURE = re.compile(r"^pcmC(\d+)D(\d+)c$")
@@ -80,7 +82,36 @@ def _usb_parent(dev):
 # ---------------------------------------------------------------- USB
 
 
-def _usb(context, udev_db: bool) -> list[UsbDevice]:
+def _below(sys_path: str, devices: dict) -> Optional[str]:
+    """The USB device (a key of ``devices``) whose sysfs directory holds ``sys_path``."""
+    path = os.path.dirname(sys_path)
+    while len(path) > 1:
+        if path in devices:
+            return path
+        path = os.path.dirname(path)
+    return None
+
+
+def _usb_children(context, devices: dict) -> tuple[dict, dict]:
+    """Per USB device: the (name, MAC) of its network interfaces, and whether a CD-ROM unit
+    (SCSI type 5) sits on its mass-storage interface (absent: no unit seen)."""
+    macs: dict[str, list] = {}
+    cdrom: dict[str, bool] = {}
+    for dev in context.list_devices(subsystem="net"):
+        owner = _below(dev.sys_path, devices)
+        mac = _attr(dev, "address") if owner else None
+        if owner and mac:
+            macs.setdefault(owner, []).append((dev.sys_name, mac))
+    for dev in context.list_devices(subsystem="scsi"):
+        if dev.device_type != "scsi_device":
+            continue
+        owner = _below(dev.sys_path, devices)
+        if owner:
+            cdrom[owner] = cdrom.get(owner, False) or _attr(dev, "type") == "5"
+    return macs, cdrom
+
+
+def _usb(context, udev_db: bool, errors: Errors) -> list[UsbDevice]:
     devices, interfaces = {}, {}
     for dev in context.list_devices(subsystem="usb"):
         dtype = dev.device_type
@@ -88,7 +119,14 @@ def _usb(context, udev_db: bool) -> list[UsbDevice]:
             devices[dev.sys_path] = dev
         elif dtype == "usb_interface":
             interfaces.setdefault(os.path.dirname(dev.sys_path), []).append(dev)
-    out = []
+    table = None
+    if any(not d.sys_name.startswith("usb") for d in devices.values()):
+        try:
+            table = cellular.load_table()
+        except cellular.TableError as exc:
+            errors.add("cellular id table", f"{exc}: cellular modems known only by their id are not recognised",
+                       "devices.usb.cellular_evidence")
+    built = []
     for path, dev in sorted(devices.items()):
         if dev.sys_name.startswith("usb"):
             continue  # root hub: the host controller, not an attached device
@@ -116,15 +154,27 @@ def _usb(context, udev_db: bool) -> list[UsbDevice]:
             except ValueError:
                 return None
 
-        out.append(UsbDevice(
+        manufacturer = _attr(dev, "manufacturer")
+        usb = UsbDevice(
             sys_path=dev.sys_path,
             vendor_id=_hex(_attr(dev, "idVendor") or props.get("ID_VENDOR_ID"), 4),
             product_id=_hex(_attr(dev, "idProduct") or props.get("ID_MODEL_ID"), 4),
-            vendor=_attr(dev, "manufacturer") or props.get("ID_VENDOR_FROM_DATABASE") or props.get("ID_VENDOR"),
+            vendor=manufacturer or props.get("ID_VENDOR_FROM_DATABASE") or props.get("ID_VENDOR"),
             product=_attr(dev, "product") or props.get("ID_MODEL_FROM_DATABASE") or props.get("ID_MODEL"),
             serial=_attr(dev, "serial") or props.get("ID_SERIAL_SHORT"),
             device_class=_hex(_attr(dev, "bDeviceClass"), 2),
-            interfaces=tuple(ifaces), mtp=mtp, busnum=num("busnum"), devnum=num("devnum")))
+            interfaces=tuple(ifaces), mtp=mtp, busnum=num("busnum"), devnum=num("devnum"))
+        built.append((usb, props.get("ID_MODEL_FROM_DATABASE"), manufacturer))
+    # MACs and CD-ROM units matter only beside a USB network function: enumerate them only then
+    needed = any(cellular.net_function(i) for usb, _, _ in built for i in usb.interfaces)
+    macs, cdrom = _usb_children(context, devices) if needed else ({}, {})
+    out = []
+    for usb, hwdb_name, manufacturer in built:
+        verdict = cellular.judge(usb, table=table, macs=macs.get(usb.sys_path, ()), cdrom=cdrom.get(usb.sys_path),
+                                 hwdb_name=hwdb_name, manufacturer=manufacturer)
+        if verdict is not None:
+            usb = dataclasses.replace(usb, cellular=verdict.mode, cellular_evidence=verdict.evidence)
+        out.append(usb)
     return out
 
 
@@ -345,7 +395,7 @@ def collect_devices(*, proc_root: str = "/proc") -> DeviceFacts:
     udev_db = udev_database_present()  # without it sysfs still names every device; blkid fills fs types
     mounts, by_dev = _mounts(proc_root, errors)
     parts: dict[str, list] = {}
-    for name, fn, affects in (("usb", lambda: _usb(context, udev_db), "devices.usb"),
+    for name, fn, affects in (("usb", lambda: _usb(context, udev_db, errors), "devices.usb"),
                               ("block", lambda: _block(context, udev_db, by_dev, errors), "devices.block"),
                               ("capture", lambda: _capture(context), "devices.capture"),
                               ("bluetooth", lambda: _bluetooth(context), "devices.bluetooth")):

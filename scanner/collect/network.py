@@ -17,7 +17,7 @@ import psutil
 
 from policies.facts import NetInterface, NetworkFacts, RfkillSwitch, Route
 
-from . import _netlink
+from . import _netlink, cellular
 from ._common import Errors, link_name, read_attr
 
 IFF_UP = 0x1
@@ -69,7 +69,20 @@ def _addresses(errors: Errors) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _sysfs_info(sys_root: str, name: str, index: Optional[int]) -> Optional[dict]:
+def _usb_cellular(interface_dir: str, errors: Optional[Errors]) -> Optional[cellular.Cellular]:
+    """The cellular judgement of the USB device a network interface belongs to, read from sysfs."""
+    try:
+        table = cellular.load_table()
+    except cellular.TableError as exc:
+        table = None
+        if errors is not None:
+            errors.add("cellular id table", f"{exc}: a USB modem known only by its id may show as ethernet",
+                       "network.interfaces.kind")
+    dev, macs, cdrom = cellular.usb_device_from_sysfs(os.path.dirname(interface_dir))
+    return cellular.judge(dev, table=table, macs=macs, cdrom=cdrom)
+
+
+def _sysfs_info(sys_root: str, name: str, index: Optional[int], errors: Optional[Errors] = None) -> Optional[dict]:
     """What /sys/class/net says of ``name``; None when sysfs shows another namespace's device."""
     base = os.path.join(sys_root, "class", "net", name)
     if not os.path.isdir(base):
@@ -99,6 +112,7 @@ def _sysfs_info(sys_root: str, name: str, index: Optional[int]) -> Optional[dict
                     driver = line[7:] or None
     else:
         bus = "virtual"
+    usb_cellular = _usb_cellular(dev, errors) if bus == "usb" and has_dev else None
     return {
         "devtype": uevent.get("DEVTYPE"),
         "wireless": os.path.exists(os.path.join(base, "phy80211")) or os.path.exists(os.path.join(base, "wireless")),
@@ -111,19 +125,36 @@ def _sysfs_info(sys_root: str, name: str, index: Optional[int]) -> Optional[dict
         "carrier": read_attr(os.path.join(base, "carrier")),
         "operstate": read_attr(os.path.join(base, "operstate")),
         "address": read_attr(os.path.join(base, "address")),
+        "cellular": usb_cellular,
     }
+
+
+def wwan_evidence(arphrd: Optional[int], sysfs: Optional[dict]) -> tuple[str, ...]:
+    """The telltales that make a link a cellular one (empty: it is not)."""
+    info = sysfs or {}
+    ev = []
+    if info.get("devtype") == "wwan":
+        ev.append("devtype wwan")
+    if arphrd == ARPHRD_RAWIP:
+        ev.append("arphrd rawip")
+    if info.get("driver") in WWAN_DRIVERS:
+        ev.append(f"driver {info['driver']}")
+    verdict = info.get("cellular")
+    if verdict is not None:
+        ev.append(f"usb-device {verdict.mode}")
+        ev.extend(e for e in verdict.evidence if e not in ev)
+    return tuple(ev)
 
 
 def classify(*, arphrd: Optional[int], flags: int, link_kind: Optional[str], tun_type: Optional[int],
              sysfs: Optional[dict]) -> tuple[str, Optional[str]]:
     """(kind, tunnel_type) from what the kernel reports about a link (a description, not a verdict)."""
     devtype = (sysfs or {}).get("devtype")
-    driver = (sysfs or {}).get("driver")
     if flags & IFF_LOOPBACK or arphrd == ARPHRD_LOOPBACK:
         return "loopback", None
     if devtype == "wlan" or (sysfs or {}).get("wireless") or arphrd in ARPHRD_IEEE80211:
         return "wifi", None
-    if devtype == "wwan" or arphrd == ARPHRD_RAWIP or driver in WWAN_DRIVERS:
+    if wwan_evidence(arphrd, sysfs):
         return "wwan", None
     if devtype == "bluetooth" or link_kind == "bnep":
         return "bluetooth", None
@@ -161,7 +192,7 @@ def _interfaces(sys_root: str, errors: Errors) -> tuple[list[NetInterface], dict
         return _interfaces_fallback(sys_root, addrs, errors), names
     for ln in links:
         names[ln.index] = ln.name
-        sysfs = _sysfs_info(sys_root, ln.name, ln.index)
+        sysfs = _sysfs_info(sys_root, ln.name, ln.index, errors)
         kind, tunnel_type = classify(arphrd=ln.arphrd, flags=ln.flags, link_kind=ln.kind, tun_type=ln.tun_type,
                                      sysfs=sysfs)
         up = bool(ln.flags & IFF_UP)
@@ -175,7 +206,8 @@ def _interfaces(sys_root: str, errors: Errors) -> tuple[list[NetInterface], dict
             name=ln.name, kind=kind, up=up, carrier=carrier, addresses=addrs.get(ln.name, ()),
             mac=ln.mac, driver=(sysfs or {}).get("driver"),
             bus=(sysfs or {}).get("bus") if sysfs else ("virtual" if ln.kind else None),
-            wireless_associated=assoc, tunnel_type=tunnel_type))
+            wireless_associated=assoc, tunnel_type=tunnel_type,
+            wwan_evidence=wwan_evidence(ln.arphrd, sysfs) if kind == "wwan" else ()))
     return out, names
 
 
@@ -188,7 +220,7 @@ def _interfaces_fallback(sys_root: str, addrs: dict, errors: Errors) -> list[Net
         return []
     out = []
     for name, st in stats.items():
-        sysfs = _sysfs_info(sys_root, name, None)
+        sysfs = _sysfs_info(sys_root, name, None, errors)
         try:
             arphrd = int(sysfs["type"]) if sysfs and sysfs["type"] else None
         except ValueError:
@@ -203,7 +235,8 @@ def _interfaces_fallback(sys_root: str, addrs: dict, errors: Errors) -> list[Net
             assoc = sysfs["operstate"] == "up" and bool(carrier)
         out.append(NetInterface(name=name, kind=kind, up=st.isup, carrier=carrier, addresses=addrs.get(name, ()),
                                 mac=(sysfs or {}).get("address"), driver=(sysfs or {}).get("driver"),
-                                bus=(sysfs or {}).get("bus"), wireless_associated=assoc, tunnel_type=tunnel_type))
+                                bus=(sysfs or {}).get("bus"), wireless_associated=assoc, tunnel_type=tunnel_type,
+                                wwan_evidence=wwan_evidence(arphrd, sysfs) if kind == "wwan" else ()))
     return out
 
 

@@ -33,6 +33,13 @@ EXPECT = {
     "storage-keyboard-composite": {"BMNN-USB-001", "BMNN-USB-002"},
     "sd-card-reader": {"BMNN-USB-001"},
     "emmc-soldered": set(),
+    "huawei-e3372-hilink": {"BMNN-USB-001", "BMNN-NET-004"},
+    "huawei-e3372-cdrom": {"BMNN-USB-001", "BMNN-NET-004"},
+    "huawei-e3372-modem": {"BMNN-NET-004"},
+    "phone-rndis-tethering": {"BMNN-NET-004"},
+    "usb-ethernet-r8152": set(),
+    "usb-ethernet-ax88179": set(),
+    "usb-ethernet-cdc-ecm": set(),
 }
 
 
