@@ -9,15 +9,23 @@ to call itself (``prctl(PR_SET_NAME)``), so it is a hint next to ``exe``, never 
 across ``sudo``, ``su`` and setuid programs, so they name the person behind a root shell. They read
 "unset" (4294967295) for processes not started from a login (daemons, cron without PAM).
 
-``exe`` of another user's process needs ptrace read access (``CAP_SYS_PTRACE`` for a root daemon
-whose uid differs); without it the field is None and ``note`` says why.
+``exe`` of another user's process needs ptrace read access, which the kernel grants a caller
+whose *filesystem* uid and gid equal the target's uids and gids, or one with ``CAP_SYS_PTRACE``.
+The unit does not give the daemon CAP_SYS_PTRACE (with it, /proc/PID/mem of every process would be
+writable to a compromised daemon), so for an ordinary process (one uid, one gid, dumpable) the
+reading thread takes that process's fsuid/fsgid for the one ``readlink`` and returns to 0 at once
+(``setfsuid`` is per thread; CAP_SETUID/CAP_SETGID allow it). A root process holds capabilities the
+daemon lacks, so its ``exe`` stays None with a ``note``, unless the unit is given CAP_SYS_PTRACE;
+its ``loginuid`` still names the person.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import pwd
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -112,12 +120,80 @@ def parse_status(data: bytes) -> dict[str, bytes]:
     return out
 
 
-def _ids(v: Optional[bytes]) -> tuple[Optional[int], Optional[int]]:
+def _ids(v: Optional[bytes]) -> tuple[int, ...]:
+    """real, effective, saved, filesystem ids of a Uid:/Gid: line (empty when unreadable)."""
     try:
-        f = (v or b"").split()
-        return int(f[0]), int(f[1])
-    except (ValueError, IndexError):
-        return None, None
+        f = tuple(int(x) for x in (v or b"").split())
+    except ValueError:
+        return ()
+    return f if len(f) == 4 else ()
+
+
+class _FsIds:
+    """setfsuid/setfsgid of the calling thread (glibc does not broadcast them to other threads)."""
+
+    _lock = threading.Lock()
+    _libc = None
+
+    @classmethod
+    def lib(cls):
+        if cls._libc is None:
+            lib = ctypes.CDLL(None, use_errno=True)
+            for name in ("setfsuid", "setfsgid"):
+                getattr(lib, name).argtypes = [ctypes.c_uint]
+                getattr(lib, name).restype = ctypes.c_int
+            cls._libc = lib
+        return cls._libc
+
+    @classmethod
+    def readlink_as(cls, path: str, uid: int, gid: int) -> str:
+        """readlink with this thread's fsuid/fsgid set to uid/gid, then back to what they were."""
+        lib = cls.lib()
+        old_gid = lib.setfsgid(gid)
+        old_uid = lib.setfsuid(uid)
+        try:
+            return os.readlink(path)
+        finally:
+            lib.setfsuid(old_uid)
+            lib.setfsgid(old_gid)
+            # setfsuid(-1) fails and returns the current value: check that we are back
+            if lib.setfsuid(0xFFFFFFFF) != old_uid or lib.setfsgid(0xFFFFFFFF) != old_gid:
+                raise RuntimeError("could not restore this thread's filesystem uid/gid")
+
+
+_can_switch: Optional[bool] = None
+
+
+def can_switch_fsids() -> bool:
+    """Root (euid 0) holding CAP_SETUID and CAP_SETGID: allowed to take another fsuid for a moment."""
+    global _can_switch
+    if _can_switch is None:
+        from .fanotify import has_capability
+        _can_switch = os.geteuid() == 0 and bool(has_capability(7)) and bool(has_capability(6))
+    return _can_switch
+
+
+def read_exe(pid: int, uids: tuple[int, ...], gids: tuple[int, ...],
+             proc: str = "/proc") -> tuple[Optional[str], Optional[str], bool]:
+    """(exe path, note, gone): the ``exe`` link, read as the process's own fsuid/fsgid when ours is
+    refused; ``gone`` when the link does not exist (the process exited, or is a kernel thread)."""
+    path = f"{proc}/{pid}/exe"
+    try:
+        return os.readlink(path), None, False
+    except OSError as exc:
+        err = exc
+    plain = bool(uids) and bool(gids) and len(set(uids)) == 1 and len(set(gids)) == 1 and uids[0] != 0
+    if err.errno in (errno.EACCES, errno.EPERM) and plain and can_switch_fsids():
+        try:
+            return _FsIds.readlink_as(path, uids[0], gids[0]), None, False
+        except OSError as exc:
+            err = exc
+    if err.errno in (errno.ENOENT, errno.ESRCH):
+        return None, None, True
+    if err.errno in (errno.EACCES, errno.EPERM):
+        why = "not dumpable or refused" if plain else "a root or setuid process"
+        return None, f"executable unreadable: not permitted ({why}; needs CAP_SYS_PTRACE)", False
+    return None, f"executable unreadable: {err.strerror}", False
 
 
 def read_ppid(pid: int, proc: str = "/proc") -> Optional[int]:
@@ -139,33 +215,26 @@ def read_process(pid: int, users: Optional[UserNames] = None, proc: str = "/proc
         if exc.errno in (errno.ENOENT, errno.ESRCH):
             return Process(pid, "exited", note="process exited before it could be read")
         return Process(pid, "unknown", note=f"status unreadable: {exc.strerror}")
-    uid, euid = _ids(st.get("Uid"))
+    uids, gids = _ids(st.get("Uid")), _ids(st.get("Gid"))
+    uid, euid = (uids[0], uids[1]) if uids else (None, None)
     try:
         ppid: Optional[int] = int(st.get("PPid", b""))
     except ValueError:
         ppid = None
-    state = st.get("State", b"")
-    exited = state[:1] in (b"Z", b"X")
-    notes = []
-    exe = None
-    try:
-        exe = os.readlink(f"{base}/exe")
-    except OSError as exc:
-        if exc.errno in (errno.EACCES, errno.EPERM):
-            notes.append("executable unreadable: not permitted (needs CAP_SYS_PTRACE)")
-        elif exc.errno == errno.ENOENT and not exited and ppid in (0, 2):
-            notes.append("no executable: a kernel thread")
-        elif exited or exc.errno in (errno.ENOENT, errno.ESRCH):
-            exited = True
-            notes.append("process exited before its executable could be read")
+    exited = st.get("State", b"")[:1] in (b"Z", b"X")
+    exe, note, gone = read_exe(pid, uids, gids, proc)
+    if gone:  # no mm any more, or never had one
+        if not exited and ppid in (0, 2):
+            note = "no executable: a kernel thread"
         else:
-            notes.append(f"executable unreadable: {exc.strerror}")
+            exited = True
+            note = "process exited before its executable could be read"
     loginuid = _audit_id(f"{base}/loginuid")
     name = st.get("Name")
     return Process(pid, "exited" if exited else "running", uid=uid, euid=euid, user=users.name(uid), exe=exe,
                    comm=None if name is None else name.decode("utf-8", "surrogateescape"), ppid=ppid,
                    loginuid=loginuid, login_user=users.name(loginuid), sessionid=_audit_id(f"{base}/sessionid"),
-                   note="; ".join(notes) or None)
+                   note=note)
 
 
 _USERS = UserNames()

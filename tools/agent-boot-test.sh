@@ -3,7 +3,9 @@
 # the unit as shipped plus a drop-in with WatchdogSec=3s, and a oneshot that checks READY, the
 # status over the socket, the capabilities/NoNewPrivs/seccomp of the process, then hangs the main
 # loop with SIGSTOP and checks that the watchdog killed and restarted it, and that the journal
-# verifies. Needs root, mmdebstrap and systemd-container (apt), network to the Debian mirror.
+# verifies. Last, the "who did it" source (agent/sources/access.py) runs under the unit's own
+# hardening (a copy of the unit with another ExecStart) and must name a user who writes in the
+# marked folder: fanotify through the capability set, the system-call filter and PrivateMounts. Needs root, mmdebstrap and systemd-container (apt), network to the Debian mirror.
 # Not part of `make test` (about a minute, downloads ~100 MB); run by hand:  sh tools/agent-boot-test.sh
 set -eu
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -38,6 +40,30 @@ mkdir -p "$R/etc/bmnn/local.d" "$R/srv/mat"
 printf 'marked_folders: [{path: /srv/mat}]\n' > "$R/etc/bmnn/local.d/10-boot-test.yaml"
 printf 'BỘ X\nSố: 12/BC\nTUYỆT MẬT\nBáo cáo tình hình\n' > "$R/srv/mat/bao-cao.txt"
 ln -s /etc/systemd/system/bmnn-agent.service "$R/etc/systemd/system/multi-user.target.wants/"
+# who did it, under the shipped unit's hardening: same settings, another program, no directories of its own
+sed -e 's|^ExecStart=.*|ExecStart=/usr/local/bin/bmnn-access-check|' -e '/^WatchdogSec=/d' -e '/^Restart/d' \
+    -e '/^ExecReload=/d' -e '/Directory=/d' -e '/DirectoryMode=/d' -e '/^\[Install\]/,$d' \
+    "$here/systemd/bmnn-agent.service" > "$R/etc/systemd/system/bmnn-access-check.service"
+cat > "$R/usr/local/bin/bmnn-access-check" <<'EOS'
+#!/usr/bin/python3
+import json, sys
+sys.path[:0] = ["/opt/bmnn/src", "/opt/bmnn/site-packages"]
+import threading
+from agent.sdnotify import notify
+from agent.sources.access import AccessSource, FileAccess
+seen = threading.Event()
+def emit(ev):
+    if isinstance(ev, FileAccess) and ev.path == "/srv/mat/who.txt" and ev.kind == "write":
+        print("ACCESS " + json.dumps(ev.actor()), flush=True)
+        seen.set()
+src = AccessSource(["/srv/mat"])
+src.start(emit)
+print("STATUS " + json.dumps(src.status()), flush=True)
+notify("READY=1")
+seen.wait(30)
+src.stop()
+EOS
+chmod 755 "$R/usr/local/bin/bmnn-access-check"
 cat > "$R/usr/local/bin/bmnn-check" <<'EOS'
 #!/bin/sh
 exec > /results/report.txt 2>&1
@@ -62,6 +88,14 @@ journalctl -u bmnn-agent --no-pager -o cat | grep -i watchdog
 bmnn events verify --lang en && echo "CHECK verify ok"
 bmnn events --lang en --json --kind violation | grep BMNN-DOC-001 | grep -q bao-cao.txt && echo "CHECK content scan under seccomp ok"
 bmnn events --lang en --kind agent_start --kind gap
+echo "== who did it under the unit's hardening"
+useradd -M -N -u 4242 bmnnwho
+chmod 1777 /srv/mat
+systemctl start bmnn-access-check
+setpriv --reuid=4242 --regid=100 --clear-groups -- sh -c 'echo x > /srv/mat/who.txt'
+for i in $(seq 30); do systemctl is-active -q bmnn-access-check || break; sleep 1; done
+journalctl -u bmnn-access-check --no-pager -o cat | grep -E "^(STATUS|ACCESS)"
+journalctl -u bmnn-access-check --no-pager -o cat | grep '^ACCESS' | grep -q '"user": "bmnnwho"' && echo "CHECK who did it ok"
 systemctl poweroff
 EOS
 chmod 755 "$R/usr/local/bin/bmnn-check"
@@ -72,5 +106,5 @@ timeout 180 systemd-nspawn --quiet --register=no --keep-unit -b -D "$R" --bind="
   > "$work/boot.log" 2>&1 || true
 cat "$work/results/report.txt"
 n=$(grep -c '^CHECK .* ok$' "$work/results/report.txt" || true)
-echo "agent-boot-test: $n of 4 checks passed"
-[ "$n" = 4 ]
+echo "agent-boot-test: $n of 5 checks passed"
+[ "$n" = 5 ]

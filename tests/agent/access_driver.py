@@ -144,6 +144,7 @@ def main() -> int:
         out["gaps"] = gaps
         out["attr_after_overflow"] = src.request("attribution", path=f"{flood}/f0")
         out["final_status"] = src.request("status")
+        out["noptrace_fsids"] = noptrace.request("fsids")
     finally:
         for c in clients:
             err = c.close()

@@ -6,7 +6,7 @@ which it would drop as the daemon's own) and talk JSON lines over stdin/stdout.
 stdout: {"type": "ready", "status": {...}} first, then {"type": "access", ...} for each FileAccess,
 {"type": "gap", ...} for each AccessGap, and {"type": "reply", "id": N, "result": ...} per request.
 stdin requests: {"id": N, "op": OP, ...} with OP one of status, lookup, attribution, copy,
-recent, wait_drained, own_read (this process reads a file), child_read (a child of this process
+recent, wait_drained, fsids, own_read (this process reads a file), child_read (a child of this process
 reads it), set_media, set_marked, quit.
 """
 
@@ -75,6 +75,12 @@ def main() -> int:
             result = True
         elif op == "child_read":
             result = subprocess.run(["cat", req["path"]], stdout=subprocess.DEVNULL).returncode
+        elif op == "fsids":  # the filesystem uid/gid of every thread: all back to 0 after a switch
+            result = []
+            for tid in os.listdir("/proc/self/task"):
+                with open(f"/proc/self/task/{tid}/status") as fh:
+                    st = dict(ln.split(":", 1) for ln in fh if ":" in ln)
+                result.append((int(st["Uid"].split()[3]), int(st["Gid"].split()[3])))
         elif op == "set_media":
             src.set_media(req["paths"])
             result = src.status()

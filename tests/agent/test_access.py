@@ -289,11 +289,16 @@ def test_a_queue_overflow_becomes_a_gap(scenario):
     assert a["actor"] is not None or a["actor_unknown"] == "overflow"
 
 
-def test_without_cap_sys_ptrace_the_executable_is_unknown_and_says_why(scenario):
+def test_without_cap_sys_ptrace_a_users_executable_is_read_as_that_user_and_roots_is_not(scenario):
     d = scenario
-    ev = [e for e in accesses(d, "noptrace_events") if e["path"].endswith("/marked/w.txt") and e["kind"] == WRITE]
-    assert ev and all(e["uid"] == d["uid"] and e["user"] == d["user"] and e["exe"] is None for e in ev)
-    assert all("CAP_SYS_PTRACE" in e["note"] for e in ev)
+    ev = accesses(d, "noptrace_events")
+    mine = [e for e in ev if e["path"].endswith("/marked/w.txt") and e["kind"] == WRITE]
+    assert mine and all((e["uid"], e["user"], e["exe"], e["note"]) == (d["uid"], d["user"], d["exe"]["cat"], None)
+                        for e in mine)
+    roots = [e for e in ev if e["pid"] == d["actors"]["root_cp"]]
+    assert roots and all(e["uid"] == 0 and e["exe"] is None and "CAP_SYS_PTRACE" in e["note"] for e in roots)
+    assert all(e["loginuid"] == d["uid"] for e in roots)  # the person behind the root process
+    assert d["noptrace_fsids"] and set(map(tuple, d["noptrace_fsids"])) == {(0, 0)}
 
 
 @pytest.mark.parametrize("how", ["bounding set without CAP_SYS_ADMIN", "an unprivileged user"])

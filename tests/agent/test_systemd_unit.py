@@ -41,8 +41,18 @@ def test_unit_has_the_required_settings():
     rw = d["ReadWritePaths"][0].split()
     assert {"/var/lib/bmnn", "/run/bmnn", "/var/log/bmnn"} <= set(rw)
     caps = set(d["CapabilityBoundingSet"][0].split())
-    assert caps <= {"CAP_NET_ADMIN", "CAP_DAC_READ_SEARCH", "CAP_CHOWN", "CAP_SETUID", "CAP_SETGID"}
+    assert caps <= {"CAP_NET_ADMIN", "CAP_DAC_READ_SEARCH", "CAP_CHOWN", "CAP_SETUID", "CAP_SETGID", "CAP_SYS_ADMIN"}
+    assert "CAP_SYS_PTRACE" not in caps  # it would make every /proc/PID/mem writable to the daemon
     assert d["ExecStart"][0].split()[-1] == "bmnn-agent"
+
+
+def test_fanotify_is_allowed_by_the_system_call_filter():
+    """fanotify_init/fanotify_mark are in @privileged, which @system-service leaves out: without
+    them in the allow list the unit would see EPERM and record every acting process as unknown."""
+    d = directives()
+    allowed = d["SystemCallFilter"][0].split()
+    assert allowed[0] == "@system-service" and {"fanotify_init", "fanotify_mark"} <= set(allowed)
+    assert not [f for f in d["SystemCallFilter"][1:] if "fanotify" in f]
 
 
 def test_systemd_analyze_verify_is_clean(tmp_path):
