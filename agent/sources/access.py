@@ -194,32 +194,42 @@ class AccessHistory:
         return len(self._by_inode)
 
     def add(self, a: FileAccess) -> None:
-        key = (a.dev, a.inode)
+        self.add_many((a,))
+
+    def add_many(self, items: Iterable[FileAccess]) -> None:
+        """Record a batch (one lock, one eviction pass)."""
+        by_inode, by_path = self._by_inode, self._by_path
+        newest = None
         with self._lock:
-            lst = self._by_inode.get(key)
-            if lst is None:
-                lst = self._by_inode[key] = []
-            else:
-                self._by_inode.move_to_end(key)
-            for i, x in enumerate(lst):  # one entry per (process, kind): the latest
-                if x.pid == a.pid and x.kind == a.kind:
-                    del lst[i]
-                    break
-            lst.append(a)
-            if len(lst) > self.per_file:
-                del lst[0]
-            self._by_path[a.path] = key
-            horizon = a.time - self.keep_seconds
-            while self._by_inode:
-                old_key, old = next(iter(self._by_inode.items()))
-                if len(self._by_inode) <= self.limit and old[-1].time >= horizon:
+            for a in items:
+                key = (a.dev, a.inode)
+                lst = by_inode.get(key)
+                if lst is None:
+                    lst = by_inode[key] = []
+                else:
+                    by_inode.move_to_end(key)
+                    for i, x in enumerate(lst):  # one entry per (process, kind): the latest
+                        if x.pid == a.pid and x.kind == a.kind:
+                            del lst[i]
+                            break
+                lst.append(a)
+                if len(lst) > self.per_file:
+                    del lst[0]
+                by_path[a.path] = key
+                newest = a.time
+            if newest is None:
+                return
+            horizon = newest - self.keep_seconds
+            while by_inode:
+                old_key, old = next(iter(by_inode.items()))
+                if len(by_inode) <= self.limit and old[-1].time >= horizon:
                     break
                 if old[-1].time >= horizon:
                     self.evicted += 1
-                del self._by_inode[old_key]
+                del by_inode[old_key]
                 for x in old:
-                    if self._by_path.get(x.path) == old_key:
-                        del self._by_path[x.path]
+                    if by_path.get(x.path) == old_key:
+                        del by_path[x.path]
 
     def recent(self, path: Optional[str] = None, dev: Optional[int] = None, inode: Optional[int] = None, *,
                kinds: Optional[Sequence[str]] = None, within: Optional[float] = None,
@@ -511,33 +521,34 @@ class AccessSource:
         """Resolve each event's file and close its fd at once; then identify the processes once per
         pid; then record and emit. Every descriptor is closed whatever happens."""
         kept: list[tuple[fa.RawEvent, str, os.stat_result, str]] = []
-        closed = 0
+        closed = dropped = own = 0
+        me = self._self_pid
         try:
             for ev in events:
                 closed += 1
-                self.counts["events"] += 1
-                if ev.mask & fa.FAN_Q_OVERFLOW:
-                    self.counts["overflows"] += 1
-                    self.last_overflow = t
-                    self._note_loss("fanotify queue overflowed: the acting process of some file events is unknown", t)
-                    continue
-                if ev.fd < 0:  # FAN_REPORT_FD_ERROR: -errno
-                    if ev.pid != self._self_pid:
+                fd = ev.fd
+                if fd < 0:
+                    if ev.mask & fa.FAN_Q_OVERFLOW:
+                        self.counts["overflows"] += 1
+                        self.last_overflow = t
+                        self._note_loss("fanotify queue overflowed: the acting process of some file events is unknown", t)
+                    elif fd != fa.FAN_NOFD and ev.pid != me:  # FAN_REPORT_FD_ERROR: -errno
                         self.counts["unopened"] += 1
-                        self._note_loss(f"the kernel could not open an event's file ({errno.errorcode.get(-ev.fd, ev.fd)})", t)
+                        self._note_loss(f"the kernel could not open an event's file ({errno.errorcode.get(-fd, fd)})", t)
                     continue
                 try:
-                    if ev.pid == self._self_pid:
-                        self.counts["own"] += 1
+                    if ev.pid == me:
+                        own += 1
                         continue
-                    hit = self._resolve(ev.fd)
+                    hit = self._resolve(fd)
                 finally:
-                    os.close(ev.fd)
+                    os.close(fd)
                 if hit is None:
-                    self.counts["dropped"] += 1
-                    continue
-                kept.append((ev, *hit))
-            self._record(kept, t, emit)
+                    dropped += 1
+                else:
+                    kept.append((ev, *hit))
+            if kept:
+                own += self._record(kept, t, emit)
         finally:
             for ev in events[closed:]:
                 if ev.fd >= 0:
@@ -545,6 +556,10 @@ class AccessSource:
             for ev in events:
                 if ev.pidfd is not None and ev.pidfd >= 0:
                     os.close(ev.pidfd)
+            c = self.counts
+            c["events"] += closed
+            c["dropped"] += dropped
+            c["own"] += own
 
     def _resolve(self, fd: int) -> Optional[tuple[str, os.stat_result, str]]:
         """(path, stat, area) of an event's file inside our roots; None outside (or unresolvable)."""
@@ -561,24 +576,30 @@ class AccessSource:
             path = path[:-10]
         return path, st, area
 
-    def _record(self, kept, t: float, emit: Callable[[Emitted], None]) -> None:
+    def _record(self, kept, t: float, emit: Callable[[Emitted], None]) -> int:
+        """Identify, record and emit the kept events; returns how many were the daemon's own."""
         procs: dict[tuple[int, bool], Optional[Process]] = {}
+        out: list[FileAccess] = []
+        own = exited = 0
         for ev, path, st, area in kept:
             key = (ev.pid, ev.pidfd is not None and ev.pidfd >= 0)
-            if key not in procs:
-                procs[key] = self._identify(ev, t)
-            p = procs[key]
+            p = procs[key] if key in procs else procs.setdefault(key, self._identify(ev, t))
             if p is None:  # ours
-                self.counts["own"] += 1
+                own += 1
                 continue
-            self.counts["kept"] += 1
             if p.state == "exited":
-                self.counts["exited"] += 1
-            a = FileAccess(path, st.st_dev, st.st_ino, kind_of(ev.mask), ev.mask, area, p.pid, p.uid, p.euid, p.user,
-                           p.exe, p.comm, p.loginuid, p.login_user, p.sessionid, p.state, p.note, st.st_uid, t)
-            self.history.add(a)
-            if a.kind in self.emit_kinds:
+                exited += 1
+            out.append(FileAccess(path, st.st_dev, st.st_ino, kind_of(ev.mask), ev.mask, area, p.pid, p.uid, p.euid,
+                                  p.user, p.exe, p.comm, p.loginuid, p.login_user, p.sessionid, p.state, p.note,
+                                  st.st_uid, t))
+        self.history.add_many(out)
+        self.counts["kept"] += len(out)
+        self.counts["exited"] += exited
+        kinds = self.emit_kinds
+        for a in out:
+            if a.kind in kinds:
                 emit(a)
+        return own
 
     def _identify(self, ev: fa.RawEvent, t: float) -> Optional[Process]:
         """The acting process, or None when it is the daemon's own child or grandchild."""

@@ -52,6 +52,13 @@ def test_parse_reads_each_record_and_its_pidfd():
                                                              (fa.FAN_Q_OVERFLOW, -1, 0, None)]
 
 
+def test_parse_fast_path_for_pidfd_records_and_its_fallback():
+    evs = fa.parse(record(fd=5, pid=11, pidfd=9) + record(fd=6, pid=12, pidfd=-1))
+    assert evs == [(fa.FAN_CLOSE_WRITE, 5, 11, 9), (fa.FAN_CLOSE_WRITE, 6, 12, -1)]
+    plain = record(fd=1) + record(fd=2) + record(fd=3) + record(fd=4)  # 4 x 24 bytes = 3 x 32
+    assert [e.fd for e in fa.parse(plain)] == [1, 2, 3, 4] and all(e.pidfd is None for e in fa.parse(plain))
+
+
 def test_parse_skips_unknown_info_records_and_stops_at_a_bad_header():
     unknown = fa.INFO_HEADER.pack(99, 0, 12) + b"\0" * 8
     assert fa.parse(record(extra=unknown))[0].pidfd is None
