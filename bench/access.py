@@ -1,12 +1,14 @@
 """`python -m bench access`: what naming the acting process (fanotify) costs, against inotify in the same run.
 
-    python -m bench access [--files 5000] [--live 20000] [--runs 5] [--build-files 3000] [--dir /var/tmp]
+    python -m bench access [--files 5000] [--live 20000] [--runs 5] [--build-files 3000]
+                           [--dir /dev/shm] [--build-dir /var/tmp]
 
 Needs root (fanotify). Each listener runs in its own process (bench/_access_consumer.py) and the
 writers are started by the bench, so they are not the listener's children. Four measures, medians
 of --runs, the modes interleaved in every run:
 
-1. capacity: --files files are written in a marked folder while the listener is stopped
+1. capacity: --files files are written in a marked folder (--dir: tmpfs by default, so that other
+   users of a shared machine do not add their own events and disk waits) while the listener is stopped
    (SIGSTOP; the kernel queues the events), then it is resumed and timed until it has seen them
    all. Listeners: bare inotify (IN_CLOSE_WRITE: the floor), bare fanotify (filesystem mark, read,
    parse, close the fds), the access source (path filter, /proc identity, history), and inotify
@@ -14,7 +16,8 @@ of --runs, the modes interleaved in every run:
 2. live: a writer creates --live files as fast as it can with no listener, with inotify, with the
    access source: the writer's files/s (the cost to the user's process) and how far behind the
    listener finished.
-3. unrelated activity: a build-like job elsewhere on the same filesystem (untar --build-files
+3. unrelated activity: a build-like job elsewhere on the same filesystem (--build-dir, a disk
+   filesystem holding both the marked folder and the job; untar --build-files
    small files, read them all, delete them) with no listener and with the access source marking
    the marked folder (its filesystem mark sees the job's every open and close): the job's wall
    time, the source's CPU seconds and events dropped.
@@ -58,8 +61,8 @@ print(t0, time.monotonic(), flush=True)
 
 class Consumer:
     def __init__(self, mode: str, d: str):
-        self.p = subprocess.Popen([sys.executable, str(CONSUMER), mode, d], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
+        self.p = subprocess.Popen([sys.executable, str(CONSUMER), mode, d], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True, cwd=str(ROOT))
         line = self.p.stdout.readline()
         if line.strip() != "ready":
             raise RuntimeError(f"{mode} listener did not start: {line!r}")
@@ -186,16 +189,18 @@ def main(argv) -> int:
     ap.add_argument("--live", type=int, default=20000, help="files written in the live measure")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--build-files", type=int, default=3000, help="files of the unrelated build-like job")
-    ap.add_argument("--dir", default="/var/tmp", help="where the marked folder and the job live (one filesystem)")
+    ap.add_argument("--dir", default="/dev/shm", help="the marked folder of the capacity and live measures")
+    ap.add_argument("--build-dir", default="/var/tmp", help="one filesystem holding a marked folder and the unrelated job")
     args = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("needs root (fanotify)", file=sys.stderr)
         return 1
     base = tempfile.mkdtemp(prefix="bmnn-bench-access-", dir=args.dir)
-    marked, work = os.path.join(base, "marked"), os.path.join(base, "build")
-    os.mkdir(marked)
-    os.mkdir(work)
-    tarball = Path(base) / "job.tar"
+    bbase = tempfile.mkdtemp(prefix="bmnn-bench-access-", dir=args.build_dir)
+    marked, bmarked, work = os.path.join(base, "marked"), os.path.join(bbase, "marked"), os.path.join(bbase, "build")
+    for d in (marked, bmarked, work):
+        os.mkdir(d)
+    tarball = Path(bbase) / "job.tar"
     _tarball(tarball, args.build_files)
     cap_modes = ("inotify", "fanotify", "access", "both")
     live_modes = ("none", "inotify", "access")
@@ -209,22 +214,24 @@ def main(argv) -> int:
             for m in (live_modes if run % 2 == 0 else tuple(reversed(live_modes))):
                 res["live"][m].append(live(m, marked, args.live))
             for m in (("none", "access") if run % 2 == 0 else ("access", "none")):
-                res["build"][m].append(build(m, marked, work, tarball))
+                res["build"][m].append(build(m, bmarked, work, tarball))
             print(f"run {run + 1}/{args.runs} done", file=sys.stderr)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(bbase, ignore_errors=True)
 
     cap = {m: med(r["rate"] for r in rs) for m, rs in res["capacity"].items()}
+    cpu = {m: med(r["cpu"] / r["n"] * 1e6 for r in rs if r["n"]) for m, rs in res["capacity"].items()}
     print(f"files={args.files} (capacity), {args.live} (live), build job {args.build_files} files, runs={args.runs}, "
           f"{os.cpu_count()} CPUs, kernel {platform.release()}, shared machine")
-    print("\n| listener | events/s from a full queue (median) | vs inotify | seen |")
-    print("|---|---|---|---|")
+    print("\n| listener | events/s from a full queue (median, wall) | CPU µs per event (median) | vs inotify (CPU) | seen |")
+    print("|---|---|---|---|---|")
     names = {"inotify": "bare inotify, IN_CLOSE_WRITE (floor)", "fanotify": "bare fanotify: read, parse, close fds",
              "access": "access source (path filter, /proc identity, history)",
              "both": "inotify with the access source in the same process"}
     for m in cap_modes:
         seen = med(r["n"] for r in res["capacity"][m])
-        print(f"| {names[m]} | {cap[m]:,.0f} | {cap[m] / cap['inotify']:.2f}× | {seen:.0f}/{args.files} |")
+        print(f"| {names[m]} | {cap[m]:,.0f} | {cpu[m]:.1f} | {cpu[m] / cpu['inotify']:.0f}× | {seen:.0f}/{args.files} |")
     acc = res["capacity"]["access"]
     per_file = med(r["counts"]["events"] / args.files for r in acc if r.get("counts"))
     print(f"\naccess source: {per_file:.2f} kernel events per file written "
@@ -247,8 +254,9 @@ def main(argv) -> int:
     print("|---|---|---|")
     print(f"| no listener | {bw['none']:.2f} | 1.00× |")
     print(f"| access source marking the marked folder | {bw['access']:.2f} | {bw['access'] / bw['none']:.2f}× |")
-    print(f"\naccess source during the job: {bcpu:.2f} CPU s, {drop:,.0f} events dropped "
-          f"({drop / bw['access']:,.0f}/s) outside the marked folder")
+    per = med(r["cpu"] / r["dropped"] * 1e6 for r in res["build"]["access"] if r.get("dropped"))
+    print(f"\naccess source during the job: {bcpu:.2f} CPU s, {drop:,.0f} events dropped outside the marked folder "
+          f"({per:.1f} CPU µs each, median)")
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     (out / "access.json").write_text(json.dumps({"args": vars(args), "results": res}, indent=1, default=str))

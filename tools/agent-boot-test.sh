@@ -92,10 +92,12 @@ echo "== who did it under the unit's hardening"
 useradd -M -N -u 4242 bmnnwho
 chmod 1777 /srv/mat
 systemctl start bmnn-access-check
-setpriv --reuid=4242 --regid=100 --clear-groups -- sh -c 'echo x > /srv/mat/who.txt'
+# the writer stays a moment after closing the file, so that its identity is read from the live process
+setpriv --reuid=4242 --regid=100 --clear-groups -- sh -c 'exec 3>/srv/mat/who.txt; echo x >&3; exec 3>&-; sleep 3'
 for i in $(seq 30); do systemctl is-active -q bmnn-access-check || break; sleep 1; done
 journalctl -u bmnn-access-check --no-pager -o cat | grep -E "^(STATUS|ACCESS)"
-journalctl -u bmnn-access-check --no-pager -o cat | grep '^ACCESS' | grep -q '"user": "bmnnwho"' && echo "CHECK who did it ok"
+journalctl -u bmnn-access-check --no-pager -o cat | grep '^ACCESS' | grep '"user": "bmnnwho"' | grep -q '"exe": "/usr/bin/dash"' \
+  && echo "CHECK who did it ok"
 systemctl poweroff
 EOS
 chmod 755 "$R/usr/local/bin/bmnn-check"
