@@ -291,6 +291,7 @@ class AccessSource:
         self._marks: dict[int, str] = {}  # st_dev -> root path the mark was made through
         self._prefixes: tuple[tuple[str, str], ...] = ()  # (root + "/", area)
         self._seen: dict[int, tuple[Process, float]] = {}  # pid -> identity read at an earlier event
+        self._own: dict[int, float] = {}  # pid of our child or grandchild -> when an event showed it
         self._self_pid = os.getpid()
         self._lost = 0
         self._lost_first: Optional[float] = None
@@ -417,6 +418,21 @@ class AccessSource:
         t = writer.time if writer is not None else at
         reader = self.lookup(src, src_dev, src_inode, kinds=(READ, OPEN), within=within, at=t)
         return CopyActor(writer, reader, False)
+
+    def copy_attribution(self, dst: str, dst_dev: Optional[int], dst_inode: Optional[int], src: str,
+                         src_dev: Optional[int] = None, src_inode: Optional[int] = None, *, within: float = 5.0,
+                         at: Optional[float] = None) -> dict[str, Any]:
+        """Evidence for the record of a copy (a file on a medium whose content is ``src``, a
+        marked-folder file): ``{"actor": {...}, "copy_actor": {"read_by", "written_by",
+        "same_process"}}``. ``actor`` is the writer of the copy, as for any file event (the reader
+        of the source when no write was seen); ``copy_actor`` names the process and user that read
+        the source. Nothing seen: the unknown form of ``attribution``."""
+        c = self.copy_source(dst, dst_dev, dst_inode, src, src_dev, src_inode, within=within, at=at) \
+            if self.available else CopyActor(None, None, False)
+        first = c.writer or c.reader
+        if first is None:
+            return self.attribution(dst, dst_dev, dst_inode, within=within, at=at)
+        return {"actor": first.actor(), "copy_actor": c.evidence()}
 
     def _why_unknown(self, path: str, within: float, at: Optional[float]) -> tuple[str, dict[str, Any]]:
         if self._group is None:
@@ -617,6 +633,9 @@ class AccessSource:
         if p.state == "exited" and p.uid is None:
             return self._remembered(pid, p.note or "process exited before it could be read", t)
         if self._ours(p):
+            if len(self._own) > 4096:
+                self._own = {k: v for k, v in self._own.items() if t - v <= self.remember_seconds}
+            self._own[pid] = t  # its later events may be read after it was reaped
             return None
         if p.state == "running" and p.uid is not None:
             if len(self._seen) > 4096:
@@ -625,6 +644,8 @@ class AccessSource:
         return p
 
     def _remembered(self, pid: int, why: str, t: float) -> Optional[Process]:
+        if t - self._own.get(pid, float("-inf")) <= self.remember_seconds:
+            return None
         hit = self._seen.get(pid)
         if hit is not None and t - hit[1] <= self.remember_seconds:
             p = hit[0]

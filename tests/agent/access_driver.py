@@ -99,7 +99,7 @@ def main() -> int:
         # the daemon's own reads: this process, and a child of it
         own_before = src.request("status")["own"]
         src.request("own_read", path=f"{marked}/doc.txt")
-        src.request("child_read", path=f"{marked}/doc.txt")
+        out["child_pid"] = src.request("child_read", path=f"{marked}/doc.txt")
         # unrelated activity on the same filesystem, outside the marked folder
         as_user(f"cat /etc/os-release > {outside}/x.txt", slow=False)
         # bare runs: no strace, the process may be gone before its event is read
