@@ -44,10 +44,15 @@ def _lang_option(f):
     return click.option("--lang", type=LANGS, default=None, help="Ngôn ngữ / language (vi, en).")(f)
 
 
+_LANG = {"lang": "vi"}
+"""The language chosen on the command line, for errors rendered after the command has ended."""
+
+
 def _env(ctx: click.Context, lang: Optional[str]) -> Env:
     env: Env = ctx.find_object(Env)
     if lang:
         env.lang = lang
+    _LANG["lang"] = env.lang
     return env
 
 
@@ -70,6 +75,7 @@ def cli(ctx: click.Context, lang: str, config_dir: str, policy_dir: Optional[str
     Endpoint compliance scanner and agent for workstations holding Vietnamese state secrets.
     """
     ctx.obj = Env(lang, config_dir, policy_dir)
+    _LANG["lang"] = lang
 
 
 # ---------------------------------------------------------------- policy
@@ -155,7 +161,8 @@ def policy_explain(ctx, check_id: str, as_json: bool, lang: Optional[str]) -> No
 def policy_validate(ctx, paths: tuple[str, ...], as_json: bool, lang: Optional[str]) -> None:
     """Kiểm tra tính hợp lệ của tệp chính sách / validate policy files.
 
-    Without PATH: the bundle in use and the local tailoring (CONFIG_DIR/local.d).
+    Without PATH: the bundle in use and the local tailoring (CONFIG_DIR/local.d). A PATH named
+    agent.yaml is checked as the daemon's settings.
     """
     from policies.errors import PolicyError
     from policies.loader import load_tailoring
@@ -171,13 +178,22 @@ def policy_validate(ctx, paths: tuple[str, ...], as_json: bool, lang: Optional[s
             report.append({"path": env.local_d, "kind": "tailoring", "ok": True, "files": list(lt.files)})
         except PolicyError as exc:
             report.append({"path": env.policy_dir or env.local_d, "ok": False,
-                           "problems": [p.render() for p in exc.problems]})
+                           "problems": [p.render(env.lang) for p in exc.problems]})
     for p in paths:
+        if os.path.basename(p) == "agent.yaml":  # the daemon's settings, not a policy file
+            from agent.config import load_config
+            from agent.errors import AgentError
+            try:
+                load_config(p)
+                report.append({"path": p, "kind": "agent", "ok": True})
+            except AgentError as exc:
+                report.append({"path": p, "ok": False, "problems": [str(exc)]})
+            continue
         try:
             kind = validate_path(p, base=env.policy_dir)
             report.append({"path": p, "kind": kind, "ok": True})
         except PolicyError as exc:
-            report.append({"path": p, "ok": False, "problems": [pr.render() for pr in exc.problems]})
+            report.append({"path": p, "ok": False, "problems": [pr.render(env.lang) for pr in exc.problems]})
     bad = [r for r in report if not r["ok"]]
     if as_json:
         _dump({"ok": not bad, "results": report})
@@ -644,7 +660,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         exc.show()
         return EXIT_ERROR
     except PolicyError as exc:
-        click.echo(exc.render(), err=True)
+        click.echo(exc.render(_LANG["lang"]), err=True)
         return EXIT_INTEGRITY
     except ScanError as exc:
         click.echo(f"bmnn: {exc}", err=True)
