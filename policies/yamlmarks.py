@@ -29,6 +29,7 @@ file that was refused, into a terminal, the journal or a SIEM.
 from __future__ import annotations
 
 import re
+from array import array
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -70,7 +71,7 @@ class Limits:
 
 CONFIG_LIMITS = Limits()
 """local.d, agent.yaml, manual answers, the device registry."""
-POLICY_LIMITS = Limits(max_bytes=4 << 20, max_nodes=50_000, max_scalar=1 << 20)
+POLICY_LIMITS = Limits(max_bytes=4 << 20, max_nodes=30_000, max_scalar=1 << 20)
 """Files of a policy bundle (the legal catalog quotes article texts)."""
 
 
@@ -131,14 +132,19 @@ class Located:
     """Path of an alias (or of a key taken in by a merge) -> path of what it stands for."""
     disclose: bool = True
     """The file may be read by everyone: problems may quote its lines (caret display)."""
-    _lines: Optional[list[str]] = None
+    _starts: Optional[array] = None
 
-    @property
-    def lines(self) -> list[str]:
-        """The text split into lines (on first use: only error messages need it)."""
-        if self._lines is None:
-            self._lines = self.text.split("\n")
-        return self._lines
+    def line(self, n: int) -> Optional[str]:
+        """Line ``n`` (1-based) of the text, or None. Line starts are indexed on first use (only
+        error messages need them), 8 bytes a line rather than a string per line."""
+        if self._starts is None:
+            self._starts = array("q", [0])
+            self._starts.extend(m.end() for m in re.finditer("\n", self.text))
+        if not 0 < n <= len(self._starts):
+            return None
+        start = self._starts[n - 1]
+        end = self._starts[n] - 1 if n < len(self._starts) else len(self.text)
+        return self.text[start:end]
 
     def position(self, path: Path, *, key: bool = False) -> Optional[tuple[int, int]]:
         """Where ``path`` (its key when ``key``) was written, looking through aliases and merges."""
@@ -174,8 +180,9 @@ class Located:
             return Problem(self.file, None, None, message, redacted=redacted, private=not self.disclose, vi=vi)
         line, col = pos
         src = None
-        if self.disclose and 0 < line <= len(self.lines):
-            candidate = self.lines[line - 1].rstrip("\r")
+        candidate = self.line(line) if self.disclose else None
+        if candidate is not None:
+            candidate = candidate.rstrip("\r")
             # only a line that prints as it is: no controls, ESC or bidi overrides reach a terminal
             if 0 < len(candidate) <= 400 and col <= len(candidate) + 1 and candidate.replace("\t", " ").isprintable():
                 src = candidate
@@ -508,7 +515,8 @@ def load_text(text: str, file: str, limits: Limits = CONFIG_LIMITS, *, disclose:
 
 def _parse(doc: Located, text: str, raw: bytes, limits: Limits, budget: Optional[Budget]) -> Located:
     builder = _Builder(doc, limits, budget)
-    parser = _Parser(text) if _Parser is not None else yaml.SafeLoader(text)
+    # libyaml reads the bytes themselves (already known to be UTF-8): no second copy of the text
+    parser = _Parser(raw) if _Parser is not None else yaml.SafeLoader(text)
     try:
         dispatch, next_event = _Builder._dispatch, parser.get_event
         while True:
