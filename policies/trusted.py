@@ -71,18 +71,22 @@ def _type_of(mode: int) -> tuple[str, str]:
     return "not a regular file", "không phải tệp thường"
 
 
-def _owner_problem(path: str, st: os.stat_result, what: tuple[str, str], *, allow_sticky: bool) -> Optional[PolicyError]:
-    """Why root must not trust ``path`` (a file, or a directory on the chain to one), or None.
-    ``what`` names the thing being read (English, Vietnamese), with its path."""
+def _owner_problem(path: str, st: os.stat_result, what: tuple[str, str], *, allow_sticky: bool,
+                   subject: Optional[str] = None) -> Optional[PolicyError]:
+    """Why root must not trust ``path``, or None. ``path`` is the file, or a directory on the way
+    to ``subject`` (the thing being read, named in the message when it is not ``path`` itself);
+    ``what`` says what ``subject`` is (English, Vietnamese)."""
+    if subject is None or subject == path:
+        head_en, head_vi = f"refusing {what[0]}: ", f"từ chối {what[1]}: "
+    else:
+        head_en, head_vi = f"refusing {what[0]} {subject}: {path} is ", f"từ chối {what[1]} {subject}: {path} "
     if st.st_uid != 0:
-        return refused(path, f"refusing {what[0]}: owned by uid {st.st_uid}, not root: run 'chown root: {path}'",
-                       f"từ chối {what[1]}: chủ sở hữu là uid {st.st_uid}, không phải root: chạy 'chown root: {path}'")
+        return refused(path, f"{head_en}owned by uid {st.st_uid}, not root: run 'chown root: {path}'",
+                       f"{head_vi}thuộc uid {st.st_uid}, không phải root: chạy 'chown root: {path}'")
     mode = stat.S_IMODE(st.st_mode)
     if mode & (stat.S_IWGRP | stat.S_IWOTH) and not (allow_sticky and mode & stat.S_ISVTX):
-        return refused(path, f"refusing {what[0]}: writable by group or others (mode {mode:04o}): "
-                             f"run 'chmod go-w {path}'",
-                       f"từ chối {what[1]}: nhóm hoặc người khác có quyền ghi (mode {mode:04o}): "
-                       f"chạy 'chmod go-w {path}'")
+        return refused(path, f"{head_en}writable by group or others (mode {mode:04o}): run 'chmod go-w {path}'",
+                       f"{head_vi}cho nhóm hoặc người khác quyền ghi (mode {mode:04o}): chạy 'chmod go-w {path}'")
     return None
 
 
@@ -111,13 +115,13 @@ class Directory:
         """The checked directory ``name`` inside this one (no link; root's and not writable when enforced).
         Raises FileNotFoundError when it does not exist."""
         path = os.path.join(self.path, name)
-        folder = (f"the {what[0]} folder {path}", f"thư mục {what[1]} {path}")
+        folder = (f"the {what[0]} folder", f"thư mục {what[1]}")
         try:
             fd = os.open(name, DIR_FLAGS, dir_fd=self.fd)
         except OSError as exc:
             raise _open_error(path, exc, folder, directory=True) from None
         if self.enforced:
-            bad = _owner_problem(path, os.fstat(fd), folder, allow_sticky=False)
+            bad = _owner_problem(path, os.fstat(fd), folder, allow_sticky=False, subject=path)
             if bad:
                 os.close(fd)
                 raise bad
@@ -140,7 +144,7 @@ def open_dir(path: str, *, what: tuple[str, str] = CONFIG_DIR, enforce: Optional
     """
     enforced = enforcing(enforce)
     path = os.path.abspath(path)
-    folder = (f"the {what[0]} folder {path}", f"thư mục {what[1]} {path}")
+    folder = (f"the {what[0]} folder", f"thư mục {what[1]}")
     if not enforced:
         try:
             return Directory(path, os.open(path, DIR_FLAGS), False)
@@ -150,7 +154,7 @@ def open_dir(path: str, *, what: tuple[str, str] = CONFIG_DIR, enforce: Optional
     here = "/"
     try:
         parts = [p for p in path.split("/") if p]
-        bad = _owner_problem(here, os.fstat(fd), folder, allow_sticky=bool(parts))
+        bad = _owner_problem(here, os.fstat(fd), folder, allow_sticky=bool(parts), subject=path)
         if bad:
             raise bad
         for i, part in enumerate(parts):
@@ -161,7 +165,7 @@ def open_dir(path: str, *, what: tuple[str, str] = CONFIG_DIR, enforce: Optional
                 raise _open_error(here, exc, folder, directory=True) from None
             os.close(fd)
             fd = nfd
-            bad = _owner_problem(here, os.fstat(fd), folder, allow_sticky=i < len(parts) - 1)
+            bad = _owner_problem(here, os.fstat(fd), folder, allow_sticky=i < len(parts) - 1, subject=path)
             if bad:
                 raise bad
     except BaseException:
@@ -307,7 +311,7 @@ def check_executable(path: str, *, what: tuple[str, str] = HOOK) -> Optional[Pol
     pending = [p for p in path.split("/") if p]
     here, hops = "/", 0
     try:
-        bad = _owner_problem("/", os.lstat("/"), what, allow_sticky=bool(pending))
+        bad = _owner_problem("/", os.lstat("/"), what, allow_sticky=bool(pending), subject=path)
         while pending and bad is None:
             part = pending.pop(0)
             if part in (".", ".."):
@@ -320,7 +324,7 @@ def check_executable(path: str, *, what: tuple[str, str] = HOOK) -> Optional[Pol
                 if pending:
                     raise
                 # not there (yet): only root can put it there if the folder that would hold it passes
-                return _owner_problem(here, os.lstat(here), what, allow_sticky=False)
+                return _owner_problem(here, os.lstat(here), what, allow_sticky=False, subject=path)
             if stat.S_ISLNK(st.st_mode):
                 hops += 1
                 if hops > MAX_LINKS:
@@ -338,12 +342,12 @@ def check_executable(path: str, *, what: tuple[str, str] = HOOK) -> Optional[Pol
                 if not stat.S_ISDIR(st.st_mode):
                     return refused(path, f"refusing {what[0]} {path}: {nxt} is not a directory",
                                    f"từ chối {what[1]} {path}: {nxt} không phải thư mục")
-                bad = _owner_problem(nxt, st, what, allow_sticky=True)
+                bad = _owner_problem(nxt, st, what, allow_sticky=True, subject=path)
             elif not stat.S_ISREG(st.st_mode):
                 return _not_regular(nxt, st.st_mode, what)
             else:  # the file itself, and the folder that holds it, sticky or not
-                bad = _owner_problem(here, os.lstat(here), what, allow_sticky=False) or \
-                    _owner_problem(nxt, st, what, allow_sticky=False)
+                bad = _owner_problem(here, os.lstat(here), what, allow_sticky=False, subject=path) or \
+                    _owner_problem(nxt, st, what, allow_sticky=False, subject=path)
             here = nxt
     except OSError as exc:
         return refused(path, f"refusing {what[0]} {path}: {exc.strerror}", f"từ chối {what[1]} {path}: {exc.strerror}")
