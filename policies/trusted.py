@@ -222,6 +222,42 @@ class TrustedFile:
         return bool(self.stat.st_mode & stat.S_IROTH)
 
 
+def _read_fd(fd: int, path: str, what: tuple[str, str], max_bytes: int, *, enforced: bool,
+             private_key: bool) -> TrustedFile:
+    """Everything after the open, on the fd only: what it is, whose, at most ``max_bytes + 1``
+    bytes, and whether it changed meanwhile. Closes ``fd``."""
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(path, st.st_mode, what)
+        if enforced:
+            bad = _owner_problem(path, st, what, allow_sticky=False)
+            if bad:
+                raise bad
+            mode = stat.S_IMODE(st.st_mode)
+            if private_key and mode & 0o077:
+                raise refused(path, f"refusing {what[0]}: group or others may read {path} (mode {mode:04o}): "
+                                    f"run 'chmod 0400 {path}'",
+                              f"từ chối {what[1]}: nhóm hoặc người khác có quyền đọc {path} (mode {mode:04o}): "
+                              f"chạy 'chmod 0400 {path}'")
+        chunks, left = [], max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if len(data) <= max_bytes and (len(data) != after.st_size or after.st_size != st.st_size
+                                   or after.st_mtime_ns != st.st_mtime_ns):
+        raise refused(path, f"{path} changed while it was read; it is refused (try again once it is written)",
+                      f"{path} thay đổi trong khi đang được đọc; tệp bị từ chối (thử lại khi đã ghi xong)")
+    return TrustedFile(path, data, after)
+
+
 def read_at(d: Directory, name: str, *, max_bytes: int, what: tuple[str, str] = CONFIG_FILE,
             private_key: bool = False) -> TrustedFile:
     """Read ``name`` inside the checked directory ``d``: once, no link, bounded, StrictModes.
@@ -234,40 +270,7 @@ def read_at(d: Directory, name: str, *, max_bytes: int, what: tuple[str, str] = 
         fd = os.open(name, OPEN_FLAGS, dir_fd=d.fd)
     except OSError as exc:
         raise _open_error(path, exc, what, directory=False) from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise _not_regular(path, st.st_mode, what)
-        if d.enforced:
-            bad = _owner_problem(path, st, what, allow_sticky=False)
-            if bad:
-                raise bad
-            mode = stat.S_IMODE(st.st_mode)
-            if private_key and mode & 0o077:
-                raise refused(path, f"refusing {what[0]}: group or others may read {path} (mode {mode:04o}): "
-                                    f"run 'chmod 0400 {path}'",
-                              f"từ chối {what[1]}: nhóm hoặc người khác có quyền đọc {path} (mode {mode:04o}): "
-                              f"chạy 'chmod 0400 {path}'")
-        data = _read(fd, max_bytes + 1)
-        after = os.fstat(fd)
-    finally:
-        os.close(fd)
-    if len(data) <= max_bytes and (len(data) != after.st_size or after.st_size != st.st_size
-                                   or after.st_mtime_ns != st.st_mtime_ns):
-        raise refused(path, f"{path} changed while it was read; it is refused (try again once it is written)",
-                      f"{path} thay đổi trong khi đang được đọc; tệp bị từ chối (thử lại khi đã ghi xong)")
-    return TrustedFile(path, data, after)
-
-
-def _read(fd: int, limit: int) -> bytes:
-    chunks, left = [], limit
-    while left > 0:
-        chunk = os.read(fd, min(left, 1 << 20))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+    return _read_fd(fd, path, what, max_bytes, enforced=d.enforced, private_key=private_key)
 
 
 def read_file(path: str, *, max_bytes: int, enforce: Optional[bool] = None, what: tuple[str, str] = CONFIG_FILE,
@@ -286,13 +289,7 @@ def read_untrusted(path: str, *, max_bytes: int, what: tuple[str, str] = CONFIG_
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise _open_error(path, exc, what, directory=False) from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise _not_regular(path, st.st_mode, what)
-        data = _read(fd, max_bytes + 1)
-    finally:
-        os.close(fd)
+    data = _read_fd(fd, path, what, max_bytes, enforced=False, private_key=False).data
     if len(data) > max_bytes:
         raise refused(path, f"refusing {what[0]}: {path} is larger than {max_bytes} bytes",
                       f"từ chối {what[1]}: {path} lớn hơn {max_bytes} byte")

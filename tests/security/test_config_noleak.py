@@ -13,10 +13,8 @@ import os
 import re
 from pathlib import Path
 
-import pytest
-
-from tests.agent.conftest import need_root, run_bmnn
-from tests.security.daemon import RunningDaemon, write_agent_yaml
+from tests.agent.conftest import run_bmnn
+from tests.security.daemon import RunningDaemon
 
 SECRET = "S3cr3tHash"
 LINE = f"root:$y$j9T$S3cr3tSalt${SECRET}:20228:0:99999:7:::"
@@ -48,15 +46,6 @@ def _assert_clean(text: str, where: str) -> None:
     assert SECRET not in text and "S3cr3tSalt" not in text, f"secret in {where}: {text[:2000]}"
     for ln in _shadow_lines():
         assert ln not in text, f"/etc/shadow line in {where}"
-
-
-@pytest.fixture
-def daemon(agent_env, tmp_path):
-    need_root()
-    write_agent_yaml(agent_env)
-    Path(agent_env["BMNN_CONFIG_DIR"], "local.d").mkdir()
-    with RunningDaemon(agent_env, tmp_path) as d:
-        yield d
 
 
 def test_local_d_symlink_to_shadow_is_refused_unread(daemon, agent_env):

@@ -14,22 +14,11 @@ from pathlib import Path
 import pytest
 
 from bench.bombs import CASES
-from tests.agent.conftest import need_root
-from tests.security.daemon import RunningDaemon, write_agent_yaml
 
 BOMBS = {c.name: c for c in CASES}
 LOCAL_D_BOMB = b"a: &a [x,x,x,x,x,x,x,x,x]\n" + b"".join(
     f"{k}: &{k} [{','.join(['*' + p] * 9)}]\n".encode() for p, k in zip("abcdefgh", "bcdefghi"))
 """The issue's shape: ~350 bytes, 9^9 strings once expanded."""
-
-
-@pytest.fixture
-def daemon(agent_env, tmp_path):
-    need_root()
-    write_agent_yaml(agent_env)
-    Path(agent_env["BMNN_CONFIG_DIR"], "local.d").mkdir()
-    with RunningDaemon(agent_env, tmp_path) as d:
-        yield d
 
 
 @pytest.mark.parametrize("name", ["issue-350-bytes", "laughs-2x40", "merge-keys", "huge-file", "many-keys",
