@@ -16,15 +16,14 @@ catalog (``CASES``) and asserts each rejection.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
-import resource
 import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from typing import Callable, NamedTuple
 
 
@@ -86,30 +85,42 @@ SPECIAL = {"dev-zero": "/dev/zero named as the file"}
 VALID = b"profile: secret-workstation\nmarked_folders: [{path: /srv/mat}]\n"
 
 
+_HELPER = r"""
+import json, os, resource, subprocess, sys, time
+cap, timeout, argv = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
+def limit():
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+t0 = time.monotonic()
+proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, preexec_fn=limit)
+killed = False
+while True:
+    pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+    if pid:
+        break
+    if time.monotonic() - t0 > timeout:
+        proc.kill()
+        killed = True
+        _, status, ru = os.wait4(proc.pid, 0)
+        break
+    time.sleep(0.005)
+print(json.dumps({"wall": time.monotonic() - t0, "cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024,
+                  "rc": os.waitstatus_to_exitcode(status), "timed_out": killed}))
+"""
+"""Runs the measured command as its own child. A child's peak RSS (``ru_maxrss``) keeps the high-water
+mark of the process it was forked from, even across ``exec``: measured straight from pytest or
+any large process it would read as that process's size. This helper is small when it forks."""
+
+
 def run_once(argv: list[str], *, cap_mb: int, timeout: float) -> dict:
     """One run: wall and CPU seconds, peak RSS in MiB, exit code, first error line."""
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (cap_mb << 20, cap_mb << 20))
-
-    t0 = time.monotonic()
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, preexec_fn=limit)
-        deadline = t0 + timeout
-        while True:
-            pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                _, status, ru = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.005)
-        wall = time.monotonic() - t0
+        out = subprocess.run([sys.executable, "-c", _HELPER, str(cap_mb << 20), str(timeout), *argv],
+                             stdout=subprocess.PIPE, stderr=err, text=True, timeout=timeout + 60)
         err.seek(0)
         first = err.read(400).decode("utf-8", "replace").splitlines()[:1]
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024,
-            "rc": proc.returncode, "timed_out": wall > timeout, "error": first[0] if first else ""}
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["error"] = first[0] if first else ""
+    return result
 
 
 def main(argv) -> int:
