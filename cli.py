@@ -44,10 +44,15 @@ def _lang_option(f):
     return click.option("--lang", type=LANGS, default=None, help="Ngôn ngữ / language (vi, en).")(f)
 
 
+_LANG = {"lang": "vi"}
+"""The language chosen on the command line, for errors rendered after the command has ended."""
+
+
 def _env(ctx: click.Context, lang: Optional[str]) -> Env:
     env: Env = ctx.find_object(Env)
     if lang:
         env.lang = lang
+    _LANG["lang"] = env.lang
     return env
 
 
@@ -127,6 +132,7 @@ def cli(ctx: click.Context, lang: str, config_dir: str, policy_dir: Optional[str
     Endpoint compliance scanner and agent for workstations holding Vietnamese state secrets.
     """
     ctx.obj = Env(lang, config_dir, policy_dir)
+    _LANG["lang"] = lang
 
 
 # ---------------------------------------------------------------- policy
@@ -251,7 +257,8 @@ def policy_explain(ctx, check_id: str, as_json: bool, on_day: Optional[str], lan
 def policy_validate(ctx, paths: tuple[str, ...], as_json: bool, lang: Optional[str]) -> None:
     """Kiểm tra tính hợp lệ của tệp chính sách / validate policy files.
 
-    Without PATH: the bundle in use and the local tailoring (CONFIG_DIR/local.d).
+    Without PATH: the bundle in use and the local tailoring (CONFIG_DIR/local.d). A PATH named
+    agent.yaml is checked as the daemon's settings.
     """
     from policies.errors import PolicyError
     from policies.loader import load_tailoring
@@ -267,13 +274,22 @@ def policy_validate(ctx, paths: tuple[str, ...], as_json: bool, lang: Optional[s
             report.append({"path": env.local_d, "kind": "tailoring", "ok": True, "files": list(lt.files)})
         except PolicyError as exc:
             report.append({"path": env.policy_dir or env.local_d, "ok": False,
-                           "problems": [p.render() for p in exc.problems]})
+                           "problems": [p.render(env.lang) for p in exc.problems]})
     for p in paths:
+        if os.path.basename(p) == "agent.yaml":  # the daemon's settings, not a policy file
+            from agent.config import load_config
+            from agent.errors import AgentError
+            try:
+                load_config(p)
+                report.append({"path": p, "kind": "agent", "ok": True})
+            except AgentError as exc:
+                report.append({"path": p, "ok": False, "problems": [str(exc)]})
+            continue
         try:
             kind = validate_path(p, base=env.policy_dir)
             report.append({"path": p, "kind": kind, "ok": True})
         except PolicyError as exc:
-            report.append({"path": p, "ok": False, "problems": [pr.render() for pr in exc.problems]})
+            report.append({"path": p, "ok": False, "problems": [pr.render(env.lang) for pr in exc.problems]})
     bad = [r for r in report if not r["ok"]]
     if as_json:
         _dump({"ok": not bad, "results": report})
@@ -937,7 +953,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         kind = "usage" if isinstance(exc, click.UsageError) else "agent" if hasattr(exc, "kind") else "error"
         return _error(as_json, EXIT_ERROR, kind, exc.format_message(), detail=getattr(exc, "kind", None), show=exc.show)
     except PolicyError as exc:
-        return _error(as_json, EXIT_INTEGRITY, "policy", exc.render(), problems=exc.problems)
+        return _error(as_json, EXIT_INTEGRITY, "policy", exc.render(_LANG["lang"]), problems=exc.problems)
     except ScanError as exc:
         return _error(as_json, EXIT_ERROR, "scan", str(exc))
     except AgentError as exc:

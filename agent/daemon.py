@@ -192,7 +192,8 @@ class Daemon:
             bundle = load_bundle(self.policy_dir)
             lt = load_tailoring(self.paths.local_d, bundle)
         except PolicyError as exc:
-            raise AgentError(exc.render(), kind="config") from None
+            # redacted: this text goes into the journal, ECS and the socket reply
+            raise AgentError(exc.redacted(), kind="config") from None
         profile = self.config.profile or lt.tailoring.profile or bundle.default_profile
         if profile not in bundle.profiles:
             raise AgentError(f"unknown profile {profile!r}; known: {', '.join(sorted(bundle.profiles))}",

@@ -70,17 +70,41 @@ def load_public(data: bytes) -> Ed25519PublicKey:
     return key
 
 
-def load_private(path: str) -> Ed25519PrivateKey:
-    """A private key from a PEM file, or AgentError that says what to do."""
+KEY_FILE = ("key file", "tệp khóa")
+KEY_DIR = ("key", "khóa")
+KEY_MAX_BYTES = 64 << 10
+"""Far more than any PEM or metadata file of ours: a bound, not a size."""
+
+
+def read_key_file(path: str, *, trusted: bool = True, private: bool = False) -> bytes:
+    """The bytes of a key or key-metadata file.
+
+    ``trusted``: a key of this machine (the host key in the config directory): read like all
+    configuration (policies/trusted.py: StrictModes as root, no links, bounded), and a private
+    key group or others may read is refused. Otherwise a file the user named (an inspector's key
+    on a stick): links followed, but only a regular file, bounded. Raises FileNotFoundError or
+    AgentError(config) with the refusal (never any of the file's content).
+    """
+    from policies.errors import PolicyError
+    from policies.trusted import read_file, read_untrusted
     try:
-        with open(path, "rb") as fh:
-            key = serialization.load_pem_private_key(fh.read(), password=None)
+        if trusted:
+            return read_file(path, max_bytes=KEY_MAX_BYTES, what=KEY_FILE, folder=KEY_DIR, private_key=private).data
+        return read_untrusted(path, max_bytes=KEY_MAX_BYTES, what=KEY_FILE)
+    except PolicyError as exc:
+        raise AgentError(exc.redacted(), kind="config") from None
+
+
+def load_private(path: str, *, trusted: bool = True) -> Ed25519PrivateKey:
+    """A private key from a PEM file, or AgentError that says what to do (see ``read_key_file``)."""
+    try:
+        data = read_key_file(path, trusted=trusted, private=True)
     except FileNotFoundError:
         raise AgentError(f"no key at {path}: run 'bmnn init' first") from None
-    except PermissionError:
-        raise AgentError(f"cannot read {path}: the host key is readable by root only") from None
-    except ValueError as exc:
-        raise AgentError(f"{path}: not a PEM private key: {exc}") from None
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError):
+        raise AgentError(f"{path}: not a PEM private key") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise AgentError(f"{path}: not an Ed25519 key")
     return key
@@ -114,13 +138,18 @@ def generate(directory: str, *, stem: str = "host-key", name: Optional[str] = No
     return info
 
 
-def info(directory: str, stem: str = "host-key") -> Optional[KeyInfo]:
-    """Metadata of the key in ``directory``, None when there is none."""
-    path = os.path.join(directory, f"{stem}.json")
-    if not os.path.exists(path):
+def info(directory: str, stem: str = "host-key", *, trusted: bool = True) -> Optional[KeyInfo]:
+    """Metadata of the key in ``directory``, None when there is none (``trusted`` as in ``read_key_file``)."""
+    try:
+        data = read_key_file(os.path.join(directory, f"{stem}.json"), trusted=trusted)
+    except FileNotFoundError:
         return None
-    with open(path, encoding="utf-8") as fh:
-        return KeyInfo(**json.load(fh))
+    try:
+        meta = json.loads(data)
+        return KeyInfo(**{k: meta.get(k) for k in ("fingerprint", "created_at", "not_after", "name")})
+    except (ValueError, TypeError, AttributeError):
+        raise AgentError(f"{os.path.join(directory, stem + '.json')}: not key metadata written by bmnn",
+                         kind="config") from None
 
 
 def rotate(directory: str, *, days: Optional[int] = None,

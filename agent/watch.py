@@ -261,8 +261,10 @@ class Watcher:
         try:
             approved = registry.identities(registry.load(str(self.daemon.paths.config_dir)))
         except Exception as exc:
-            self.daemon.record("state", severity="high", evidence={"error": str(exc)},
-                               message=f"approved-device registry unreadable: {exc}")
+            from policies.errors import PolicyError
+            text = exc.redacted() if isinstance(exc, PolicyError) else str(exc)  # never the file's content
+            self.daemon.record("state", severity="high", evidence={"error": text[:4000]},
+                               message=f"approved-device registry unreadable: {text.splitlines()[0][:300]}")
             approved = []
         context = build_context(pol.tailoring, approved)
         if self.engine is None:

@@ -7,6 +7,7 @@ cannot be told apart from its siblings, so ``approve`` refuses it unless forced.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from typing import Optional
@@ -14,14 +15,15 @@ from typing import Optional
 import msgspec
 import yaml
 
-from policies.errors import PolicyError
-from policies.loader import check_permissions, convert
-from policies.yamlmarks import load_file
+from policies.loader import convert
+from policies.yamlmarks import CONFIG_LIMITS, load_file
 
 from .atomic import write_atomic
 from .errors import ScanError
 
 FILENAME = "devices.yaml"
+REGISTRY_LIMITS = dataclasses.replace(CONFIG_LIMITS, max_bytes=2 << 20, max_nodes=40_000)
+"""Room for about 2,000 approved devices (19 values each) on one machine."""
 
 
 class ApprovedDevice(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -46,18 +48,20 @@ def registry_path(config_dir: str) -> str:
     return os.path.join(config_dir, FILENAME)
 
 
+REGISTRY = ("device registry", "sổ đăng ký thiết bị")
+
+
 def load(config_dir: str, *, enforce_permissions: Optional[bool] = None) -> list[ApprovedDevice]:
-    """Registered devices; an absent file is an empty registry, a bad one a PolicyError with file:line."""
+    """Registered devices; an absent file is an empty registry, a bad one a PolicyError with file:line.
+
+    Read like all configuration (policies/trusted.py: StrictModes as root, no links, bounded;
+    the YAML limits of policies/yamlmarks.py): a registry anyone could write would approve any stick.
+    """
     path = registry_path(config_dir)
-    if not os.path.exists(path):
+    try:
+        doc = load_file(path, REGISTRY_LIMITS, enforce=enforce_permissions, what=REGISTRY)
+    except FileNotFoundError:
         return []
-    if (os.geteuid() == 0 if enforce_permissions is None else enforce_permissions):
-        from pathlib import Path
-        why = check_permissions(Path(path))
-        if why:
-            from policies.errors import Problem
-            raise PolicyError(Problem(path, None, None, f"refusing device registry: {why}"))
-    doc = load_file(path)
     if doc.data is None:
         return []
     return list(convert(doc, RegistryFile).devices)

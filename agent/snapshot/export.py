@@ -126,9 +126,9 @@ def export(*, out_path: str, key_dir: str, journal_path: str, state_dir: str, co
     mbytes = canonical(manifest)
     out = {"manifest.json": mbytes, "manifest.sig": priv.sign(mbytes), "host.pub": keys.public_pem(pub), **members}
     if cosign_key:
-        ck = keys.load_private(cosign_key)
+        ck = keys.load_private(cosign_key, trusted=False)  # the inspector's own key, on their stick
         stem = os.path.splitext(cosign_key)[0]
-        cinfo = keys.info(os.path.dirname(cosign_key) or ".", os.path.basename(stem))
+        cinfo = keys.info(os.path.dirname(cosign_key) or ".", os.path.basename(stem), trusted=False)
         body = {"manifest_sha256": __import__("hashlib").sha256(mbytes).hexdigest(),
                 "name": cosign_name or (cinfo.name if cinfo else None), "fingerprint": keys.fingerprint(ck.public_key()),
                 "not_after": cinfo.not_after if cinfo else None, "signed_at": now.isoformat(timespec="seconds")}
