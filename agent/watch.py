@@ -14,6 +14,7 @@ secrecy stamps and copies out by the content watch (agent/content.py), off the m
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import hashlib
 import os
 import pwd
@@ -23,11 +24,15 @@ import time
 from typing import Any, Optional
 
 from .engine import Engine, Event
+from .latency import latency_ms
+from .membership import UeventMembership
 from .sources.base import Trigger
 
 HASH_LIMIT = 1 << 30
 INLINE_HASH_LIMIT = 1 << 20  # smaller files are hashed on the loop, in the same batch
 HASHED_EVENTS = ("closed", "created", "moved")
+MAX_BATCH_TRIGGERS = 4096
+"""Change triggers kept per batch for latency figures (a netlink flood must not grow memory)."""
 
 
 class _Adapter:
@@ -145,10 +150,13 @@ class Watcher:
         self._pending: set[str] = set()
         self._gaps: list[Trigger] = []
         self._files: list[Trigger] = []
-        self._first_received: Optional[float] = None
+        self._changes: list[Trigger] = []  # the change triggers of this batch, for latency_ms
+        self._uevents: list[Trigger] = []  # the udev triggers of this batch, in order
         self._scheduled = False
+        self.devices = UeventMembership()
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="bmnn-hash")
         self.last_latency_ms: Optional[float] = None
+        """latency_ms of the last change journaled from a re-read."""
         self._sources = sources
         self.content = None  # agent.content.ContentWatch once started
         self._folders: Optional[_Folders] = None
@@ -203,8 +211,10 @@ class Watcher:
                     self._pending.add(trigger.domain)
             else:
                 self._pending.add(trigger.domain)
-            if self._first_received is None:
-                self._first_received = trigger.received
+            if trigger.kind != "file" and len(self._changes) < MAX_BATCH_TRIGGERS:
+                self._changes.append(trigger)
+            if trigger.source == "udev":
+                self._uevents.append(trigger)
             if self._scheduled:
                 return
             self._scheduled = True
@@ -223,8 +233,16 @@ class Watcher:
             pending, self._pending = self._pending, set()
             gaps, self._gaps = self._gaps, []
             files, self._files = self._files, []
-            first, self._first_received = self._first_received, None
+            changes, self._changes = self._changes, []
+            uevents, self._uevents = self._uevents, []
             self._scheduled = False
+        # the attached devices follow exactly the uevents of this batch: one read by the udev
+        # thread during the re-read below belongs to the next batch, and is judged there
+        for u in uevents:
+            if u.kind == "gap":
+                self.devices.forget()
+            else:
+                self.devices.note(u.detail)
         for g in gaps:
             self.daemon.record("gap", severity="high", evidence={"source": g.source, **dict(g.detail)},
                                message=f"monitoring gap ({g.source}): {g.detail.get('reason')}; full re-read")
@@ -243,10 +261,12 @@ class Watcher:
             self.daemon.record("gap", severity="high", evidence={"source": "engine", "error": repr(exc)},
                                message=f"monitoring gap: re-reading {domains or 'all'} failed: {exc}")
             return
-        if first is not None:
-            self.last_latency_ms = round((time.monotonic() - first) * 1000, 2)
+        now = time.monotonic()
         for ev in events:
-            self._journal(ev)
+            ms = latency_ms(changes, ev.kind, ev.evidence, now)
+            if ms is not None:
+                self.last_latency_ms = ms
+            self._journal(ev, ms)
         if "*" in pending or "devices" in pending:
             self._sync_media(engine.facts.devices)
         from .journal import now_iso
@@ -286,13 +306,19 @@ class Watcher:
         from scanner.collect import collect_all
         from .journal import health_check
         t = self.daemon.policy.tailoring
-        return collect_all(domains=domains, marked_folders=tuple(t.marked_folders), probe_hosts=tuple(t.probe_hosts),
-                           journal_check=lambda: health_check(str(self.daemon.paths.journal)))
+        facts = collect_all(domains=domains, marked_folders=tuple(t.marked_folders), probe_hosts=tuple(t.probe_hosts),
+                            journal_check=lambda: health_check(str(self.daemon.paths.journal)))
+        if "devices" in facts.collected and self.engine is not None:
+            from policies.facts import DOMAINS
+            full = set(domains) >= set(DOMAINS) - {"documents"}
+            facts = dataclasses.replace(facts, devices=self.devices.apply(facts.devices, self.engine.facts.devices,
+                                                                          full=full))
+        return facts
 
-    def _journal(self, ev: Event) -> None:
+    def _journal(self, ev: Event, latency: Optional[float] = None) -> None:
         evidence = dict(ev.evidence)
-        if self.last_latency_ms is not None:
-            evidence["latency_ms"] = self.last_latency_ms
+        if latency is not None:
+            evidence["latency_ms"] = latency
         self.daemon.record(ev.kind, check_id=ev.check_id, severity=ev.severity, evidence=evidence, message=ev.message)
         if ev.kind == "violation":
             self._enforce(ev)
