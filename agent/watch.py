@@ -6,31 +6,28 @@ those domains with the same collectors as ``bmnn scan``, evaluates with the same
 journals what opened or cleared. A lost-events trigger (ENOBUFS, inotify overflow, a dead source)
 is journaled as a ``gap`` and followed by a full re-read. A periodic full reconcile (default
 every 5 minutes) catches anything else. File events in marked folders are journaled with path,
-size, owner and the SHA-256 of the content once the write is closed; the content itself never
-leaves the machine. New files there and on every mounted removable medium are scanned for
+type, size, owner and the SHA-256 of the content once the write is closed, described off the main
+loop without following any link (agent/filemeta.py); the content itself never leaves the machine. New files there and on every mounted removable medium are scanned for
 secrecy stamps and copies out by the content watch (agent/content.py), off the main loop.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
-import hashlib
 import os
-import pwd
-import stat
 import threading
 import time
 from typing import Any, Optional
 
 from .engine import Engine, Event
+from .filemeta import FileEvents
 from .latency import latency_ms
 from .membership import UeventMembership
 from .sources.base import Trigger
+from .throttle import Throttle
 
-HASH_LIMIT = 1 << 30
-INLINE_HASH_LIMIT = 1 << 20  # smaller files are hashed on the loop, in the same batch
-HASHED_EVENTS = ("closed", "created", "moved")
+FOLDER_REFRESH_S = 1.0
+"""File events re-read the marked folders' facts at most this often (agent/throttle.py)."""
 MAX_BATCH_TRIGGERS = 4096
 """Change triggers kept per batch for latency figures (a netlink flood must not grow memory)."""
 
@@ -154,7 +151,11 @@ class Watcher:
         self._uevents: list[Trigger] = []  # the udev triggers of this batch, in order
         self._scheduled = False
         self.devices = UeventMembership()
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="bmnn-hash")
+        self._refresh_folders = Throttle(lambda: self.on_trigger(
+            Trigger("folders", "folders", "change", {"reason": "file events"})), FOLDER_REFRESH_S)
+        self.files = FileEvents(lambda evs: daemon.call_soon(lambda: daemon.record_many(evs)),
+                                journal_now=daemon.record_many, content=lambda: self.content,
+                                on_overflow=self._files_lost)
         self.last_latency_ms: Optional[float] = None
         """latency_ms of the last change journaled from a re-read."""
         self._sources = sources
@@ -171,6 +172,7 @@ class Watcher:
             self.daemon.register_source(_Adapter(src, self))
         self._folders = _Folders(self)
         self.daemon.register_source(self._folders)
+        self.daemon.register_source(self.files)
         self.daemon.register_source(_Reconciler(self, self.reconcile_seconds))
         self.daemon.register_source(_Content(self))
         # The first full read happens as soon as the main loop runs.
@@ -208,7 +210,7 @@ class Watcher:
             elif trigger.kind == "file":
                 self._files.append(trigger)
                 if trigger.domain != "documents":
-                    self._pending.add(trigger.domain)
+                    self._refresh_folders.poke()  # the folder facts: once a second at most
             else:
                 self._pending.add(trigger.domain)
             if trigger.kind != "file" and len(self._changes) < MAX_BATCH_TRIGGERS:
@@ -220,9 +222,14 @@ class Watcher:
             self._scheduled = True
         self.daemon.call_soon(self.process)
 
+    def _files_lost(self, n: int) -> None:
+        self.on_trigger(Trigger("folders", "folders", "gap",
+                                {"reason": f"{n} file event(s) lost: more than the file-event queue holds"}))
+
     def policy_reloaded(self) -> None:
         """After a successful reload: a full re-read and judgement under the new policy (which also
         moves the folder watch and the content scan to the newly marked folders)."""
+        self.files.start(self.daemon)  # hash_max_bytes may have changed
         self.on_trigger(Trigger("reload", "*", "change", {"reason": "policy reloaded"}))
 
     # ------------------------------------------------------------ main loop
@@ -248,7 +255,8 @@ class Watcher:
                                message=f"monitoring gap ({g.source}): {g.detail.get('reason')}; full re-read")
             if self.content is not None and g.source in ("media", "folders"):
                 self.content.rescan(self.content.media if g.source == "media" else self.content.marked)
-        self._file_events(files)
+        if files:  # described, hashed and journaled off this loop, in order
+            self.files.submit([dict(t.detail) for t in files])
         if not pending:
             return
         engine = self._ensure_engine()
@@ -395,81 +403,9 @@ class Watcher:
                                evidence={"target": a.target, "action": a.action, "ok": a.ok, "detail": a.detail},
                                message=f"{a.action} {a.target}: {'ok' if a.ok else 'FAILED ' + str(a.detail)}")
 
-    # ------------------------------------------------------------ file events
-
-    def _file_events(self, files: list[Trigger]) -> None:
-        """Journal a burst of file events in one transaction; large files are hashed off the loop."""
-        batch, large = [], []
-        for trig in files:
-            d = dict(trig.detail)
-            if self.content is not None:
-                self._tell_content(d)
-            path = d.get("dest") or d.get("path")
-            if d.get("is_directory") or d.get("event") not in HASHED_EVENTS or not path:
-                batch.append({"kind": "file", "evidence": d, "message": f"{d.get('event')} {d.get('path')}"})
-                continue
-            try:
-                st: Optional[os.stat_result] = os.stat(path, follow_symlinks=False)
-            except OSError:
-                st = None  # _file_meta records the error
-            if st is not None and st.st_size > INLINE_HASH_LIMIT:
-                large.append((d, path))
-                continue
-            batch.append({"kind": "file", "evidence": {**d, **_file_meta(path, st)},
-                          "message": f"{d.get('event')} {d.get('path')}"})
-        if batch:
-            self.daemon.record_many(batch)
-        daemon = self.daemon
-        for d, path in large:
-            self._pool.submit(lambda d=d, path=path: daemon.submit(
-                "file", evidence={**d, **_file_meta(path)}, message=f"{d.get('event')} {d.get('path')}"))
-
-    def _tell_content(self, d: dict) -> None:
-        event, path, dest = d.get("event"), d.get("path"), d.get("dest")
-        if event == "deleted" and path:
-            self.content.removed(path)
-        elif event == "moved":
-            if path:
-                self.content.removed(path)
-            if dest and not d.get("is_directory"):
-                self.content.changed(dest)
-            elif dest:
-                self.content.rescan([dest])
-        elif event in ("closed", "created") and path and not d.get("is_directory"):
-            self.content.changed(path)
-
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
-
-
-def _file_meta(path: str, st: Optional[os.stat_result] = None) -> dict[str, Any]:
-    """Size, owner and SHA-256 of a file (never its content); errors are recorded, not raised.
-    ``st``: its lstat when the caller already has it."""
-    if st is None:
-        try:
-            st = os.stat(path, follow_symlinks=False)
-        except OSError as exc:
-            return {"error": exc.strerror}
-    meta: dict[str, Any] = {"size": st.st_size, "mode": oct(st.st_mode & 0o7777)}
-    try:
-        meta["owner"] = pwd.getpwuid(st.st_uid).pw_name
-    except KeyError:
-        meta["owner"] = str(st.st_uid)
-    if not stat.S_ISREG(st.st_mode):  # lstat: symbolic links are not followed
-        return meta
-    if st.st_size > HASH_LIMIT:
-        meta["sha256"] = None
-        meta["note"] = "too large to hash"
-        return meta
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        meta["sha256"] = h.hexdigest()
-    except OSError as exc:
-        meta["error"] = exc.strerror
-    return meta
+        self._refresh_folders.cancel()
+        self.files.stop()
 
 
 def main(argv: Optional[list[str]] = None) -> int:
