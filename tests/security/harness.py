@@ -75,11 +75,13 @@ def local_group():
         subprocess.run(["groupdel", name], capture_output=True)
 
 
-def as_user(user, argv: list[str], *, init_groups: bool = True, **kw) -> subprocess.Popen:
-    """Start ``argv`` as ``user`` (its real supplementary groups when ``init_groups``)."""
+def as_user(user, argv: list[str], *, init_groups: bool = True, env: Optional[dict] = None, **kw) -> subprocess.Popen:
+    """Start ``argv`` as ``user`` (its real supplementary groups when ``init_groups``) with only
+    ``env`` (PATH and the BMNN_* variables, say) in its environment."""
     groups = ["--init-groups"] if init_groups else ["--clear-groups"]
-    return subprocess.Popen(["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", *groups,
-                             "--reset-env", "--", *argv], **kw)
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **(env or {})}
+    return subprocess.Popen(["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", *groups, "--", *argv],
+                            env=env, **kw)
 
 
 def cpu_seconds(pid: int) -> float:
