@@ -335,14 +335,20 @@ def devices_list(ctx, as_json: bool, lang: Optional[str]) -> None:
     if as_json:
         _dump({"registry": registry.registry_path(env.config_dir), "devices": [msgspec.to_builtins(d) for d in entries]})
         return
+    from rich.markup import escape
     from rich.table import Table
+    from scanner.textsafe import visible
+
+    def cell(value) -> str:  # serials and labels come from devices and people: no markup, no controls
+        return escape(visible(value))
     vi = env.lang != "en"
-    table = Table(title=registry.registry_path(env.config_dir), title_justify="left")
+    table = Table(title=cell(registry.registry_path(env.config_dir)), title_justify="left")
     for col in (("Nhãn", "Label"), ("Hãng:SP", "Vendor:product"), ("Số sê-ri", "Serial"), ("Người duyệt", "Approved by"),
                 ("Thời điểm", "When"), ("Biên bản", "Reference")):
         table.add_column(col[0] if vi else col[1])
     for d in entries:
-        table.add_row(d.label, f"{d.vendor_id}:{d.product_id}", d.serial, d.approved_by, d.approved_at, d.reference or "")
+        table.add_row(cell(d.label), cell(f"{d.vendor_id}:{d.product_id}"), cell(d.serial), cell(d.approved_by),
+                      cell(d.approved_at), cell(d.reference or ""))
     env.console().print(table)
 
 
@@ -399,7 +405,9 @@ def devices_approve(ctx, serial, node, vendor_id, product_id, label, approved_by
     if as_json:
         _dump(msgspec.to_builtins(entry))
     else:
-        click.echo(("Đã đăng ký" if env.lang != "en" else "Approved") + f": {entry.label} {entry.vendor_id}:{entry.product_id} {entry.serial}")
+        from scanner.textsafe import visible
+        click.echo(("Đã đăng ký" if env.lang != "en" else "Approved")
+                   + f": {visible(entry.label)} {visible(entry.vendor_id)}:{visible(entry.product_id)} {visible(entry.serial)}")
 
 
 @devices.command("revoke")
@@ -411,8 +419,10 @@ def devices_revoke(ctx, serial: str, lang: Optional[str]) -> None:
     from scanner import registry
     env = _env(ctx, lang)
     gone = registry.revoke(env.config_dir, serial)
+    from scanner.textsafe import visible
     for d in gone:
-        click.echo(("Đã hủy đăng ký" if env.lang != "en" else "Revoked") + f": {d.label} {d.vendor_id}:{d.product_id} {d.serial}")
+        click.echo(("Đã hủy đăng ký" if env.lang != "en" else "Revoked")
+                   + f": {visible(d.label)} {visible(d.vendor_id)}:{visible(d.product_id)} {visible(d.serial)}")
 
 
 # ---------------------------------------------------------------- init, snapshot, fleet
@@ -539,19 +549,23 @@ def snapshot_verify(ctx, file, pubkey, previous, as_json, lang) -> None:
     if as_json:
         _dump(rep.to_dict(env.lang))
     else:
+        from scanner.textsafe import visible
         vi = env.lang != "en"
-        m = rep.manifest
-        host = (m.get("host") or {}).get("hostname") or "?"
+        m = rep.manifest  # from another machine: every value is shown escaped
+        host = visible((m.get("host") or {}).get("hostname") or "?")
         j = m.get("journal") or {}
+        made, first, last = (visible(x) for x in (m.get("created_at"), j.get("first_seq"), j.get("last_seq")))
+        key = visible((m.get("key") or {}).get("fingerprint"))
+        shown = visible(file)
         if rep.ok:
-            click.echo((f"HỢP LỆ: {file} — máy {host}, lập lúc {m.get('created_at')}, nhật ký {j.get('first_seq')}…{j.get('last_seq')}, khóa {(m.get('key') or {}).get('fingerprint')}"
-                        if vi else f"VALID: {file} — host {host}, made {m.get('created_at')}, journal {j.get('first_seq')}…{j.get('last_seq')}, key {(m.get('key') or {}).get('fingerprint')}"))
+            click.echo((f"HỢP LỆ: {shown} — máy {host}, lập lúc {made}, nhật ký {first}…{last}, khóa {key}"
+                        if vi else f"VALID: {shown} — host {host}, made {made}, journal {first}…{last}, key {key}"))
         else:
-            click.echo(("KHÔNG HỢP LỆ: " if vi else "INVALID: ") + file, err=True)
+            click.echo(("KHÔNG HỢP LỆ: " if vi else "INVALID: ") + shown, err=True)
             for p in rep.problems:
-                click.echo("  ✘ " + p.get(env.lang), err=True)
+                click.echo("  ✘ " + visible(p.get(env.lang)), err=True)
         for w in rep.warnings:
-            click.echo("  ! " + w.get(env.lang), err=True)
+            click.echo("  ! " + visible(w.get(env.lang)), err=True)
     raise SystemExit(EXIT_OK if rep.ok else EXIT_INTEGRITY)
 
 
@@ -631,6 +645,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     """Run the CLI and turn every layer's exception into a one-line message and an exit code."""
     from policies.errors import PolicyError
     from scanner.errors import ScanError
+    from scanner.textsafe import visible_lines
     from agent.errors import AgentError
     try:
         rv = cli.main(args=argv, prog_name="bmnn", standalone_mode=False)
@@ -646,11 +661,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     except PolicyError as exc:
         click.echo(exc.render(), err=True)
         return EXIT_INTEGRITY
-    except ScanError as exc:
-        click.echo(f"bmnn: {exc}", err=True)
+    except ScanError as exc:  # messages quote file names and device strings: shown escaped
+        click.echo(f"bmnn: {visible_lines(exc)}", err=True)
         return EXIT_ERROR
     except AgentError as exc:
-        click.echo(f"bmnn: {exc}", err=True)
+        click.echo(f"bmnn: {visible_lines(exc)}", err=True)
         return EXIT_INTEGRITY if getattr(exc, "kind", "") == "integrity" else EXIT_ERROR
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
@@ -662,7 +677,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     except Exception as exc:  # the last line of defence: one line, not a traceback
         if os.environ.get("BMNN_DEBUG"):
             raise
-        click.echo(f"bmnn: internal error: {type(exc).__name__}: {exc} (set BMNN_DEBUG=1 for a traceback)", err=True)
+        click.echo(f"bmnn: internal error: {type(exc).__name__}: {visible_lines(exc)} (set BMNN_DEBUG=1 for a traceback)",
+                   err=True)
         return EXIT_ERROR
 
 

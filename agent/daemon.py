@@ -75,10 +75,14 @@ class PolicyState:
     """When it was loaded."""
 
 
-def log(priority: int, text: str) -> None:
-    """The daemon's own diagnostics: stderr with a syslog prefix (journald keeps the priority)."""
+def log(priority: int, text: str, *, lines: bool = False) -> None:
+    """The daemon's own diagnostics: stderr with a syslog prefix (journald keeps the priority).
+    ``text`` often quotes an error about a file or device: shown escaped, on one line; with
+    ``lines`` (a rendered error with its caret line) each line of it gets its own prefix."""
+    from scanner.textsafe import visible
+    out = [visible(x) for x in text.split("\n")] if lines else [visible(text)]
     try:
-        sys.stderr.write(f"<{priority}>bmnn-agent: {text}\n")
+        sys.stderr.write("".join(f"<{priority}>bmnn-agent: {x}\n" for x in out))
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
@@ -375,7 +379,7 @@ class Daemon:
         try:
             self.setup()
         except AgentError as exc:
-            log(2, f"cannot start: {exc}")
+            log(2, f"cannot start: {exc}", lines=True)
             sdnotify.notify(f"STATUS=cannot start: {str(exc).splitlines()[0][:200]}", self.env)
             return 1
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

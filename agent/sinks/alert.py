@@ -14,6 +14,8 @@ import shutil
 import subprocess
 from typing import Any, Optional, Sequence
 
+from scanner.textsafe import visible
+
 from ..journal import Record
 from . import SEVERITY_RANK, SinkContext
 
@@ -79,10 +81,13 @@ class Sink:
 
     @staticmethod
     def body(record: Record) -> str:
-        """The alert text."""
-        lines = [record.message or record.kind]
+        """The alert text. The message quotes file names and device strings: it reaches every
+        terminal (wall) and desktop, so controls, ESC and bidi overrides are shown escaped and a
+        newline in it cannot forge a second line."""
+        lines = [visible(record.message or record.kind)]
         if record.check_id:
-            lines.append(f"{record.check_id} [{record.severity or '-'}]  #{record.seq} {record.time}")
+            lines.append(f"{visible(record.check_id)} [{visible(record.severity or '-')}]  #{record.seq} "
+                         f"{visible(record.time)}")
         lines.append("Báo ngay cho cán bộ bảo mật / report to the security officer.")
         return "\n".join(lines)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys
 from typing import IO, Any, Optional
 
+from scanner.textsafe import visible
+
 from ..journal import Record
 from . import SinkContext
 
@@ -31,15 +33,17 @@ def priority(record: Record) -> int:
 
 
 def text(record: Record) -> str:
-    """The human line: "#12 violation BMNN-NET-001 [high] message"."""
-    parts = [f"#{record.seq}", record.kind]
+    """The human line: "#12 violation BMNN-NET-001 [high] message", with controls, ESC and bidi
+    overrides of the message (file names, device strings) shown escaped: one record, one line,
+    and ``journalctl`` on a terminal never runs an escape sequence from the machine."""
+    parts = [f"#{record.seq}", visible(record.kind)]
     if record.check_id:
-        parts.append(record.check_id)
+        parts.append(visible(record.check_id))
     if record.severity:
-        parts.append(f"[{record.severity}]")
+        parts.append(f"[{visible(record.severity)}]")
     if record.message:
-        parts.append(record.message)
-    return " ".join(parts).replace("\n", " ")
+        parts.append(visible(record.message))
+    return " ".join(parts)
 
 
 class Sink:

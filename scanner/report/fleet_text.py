@@ -1,11 +1,20 @@
-"""Fleet review in the terminal: invalid snapshots first, then machines worst first."""
+"""Fleet review in the terminal: invalid snapshots first, then machines worst first.
+
+A snapshot comes from another machine: its host name, problems, check ids and device strings
+are shown through ``textsafe.visible`` (controls, ESC, bidi overrides escaped) before rich's
+markup escape."""
 
 from ..i18n import t
+from ..textsafe import visible
 
 
 def report(machines: list[dict], console, lang: str = "vi") -> None:
-    from rich.markup import escape
+    from rich.markup import escape as _escape
     from rich.table import Table
+
+    def escape(value) -> str:
+        return _escape(visible(value))
+
     bad = [m for m in machines if not m["valid"]]
     console.print(f"[bold]{t('fleet.title', lang)}[/bold] — {t('fleet.count', lang, n=len(machines), bad=len(bad))}")
     if bad:
@@ -13,7 +22,8 @@ def report(machines: list[dict], console, lang: str = "vi") -> None:
         table.add_column(t("fleet.machine", lang))
         table.add_column("")
         for m in bad:
-            table.add_row(escape(f"{m['hostname'] or '?'}\n{m['path']}"), escape("\n".join(m["problems"])))
+            table.add_row(escape(m["hostname"] or "?") + "\n" + escape(m["path"]),
+                          "\n".join(escape(p) for p in m["problems"]))
         console.print(table)
     table = Table(show_lines=True)
     for key in ("fleet.machine", "fleet.verdict", "fleet.violations", "fleet.devices", "fleet.network", "fleet.gaps",
