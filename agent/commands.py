@@ -60,6 +60,7 @@ _T: dict[str, tuple[str, str]] = {
     "status.reconcile": ("Đối chiếu gần nhất: {t}", "Last reconcile: {t}"),
     "status.open": ("Vi phạm đang mở: {n}", "Open violations: {n}"),
     "status.acked": ("đã xác nhận", "acknowledged"),
+    "status.unjournaled": ("chưa ghi vào nhật ký", "not yet journaled"),
     "status.sinks": ("Đầu ra", "Sinks"),
     "status.sink_ok": ("tốt", "ok"),
     "status.sink_failing": ("LỖI", "FAILING"),
@@ -297,7 +298,8 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
     click.echo(_t("status.open", lang, n=len(st["open_violations"])))
     for o in st["open_violations"]:
         ack = f" ({_t('status.acked', lang)})" if o.get("acknowledged") else ""
-        click.echo(f"  {v(o['check_id'])} [{v(o.get('severity'))}] #{v(o['seq'])} {v(o['time'])}{ack}: "
+        seq = f"#{v(o['seq'])}" if o.get("seq") is not None else f"({_t('status.unjournaled', lang)})"
+        click.echo(f"  {v(o['check_id'])} [{v(o.get('severity'))}] {seq} {v(o['time'])}{ack}: "
                    f"{v(o.get('message') or '')}")
     click.echo(_t("status.sinks", lang) + ":")
     for s in st["sinks"]:

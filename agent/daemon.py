@@ -42,6 +42,10 @@ from .spool import JournalWriter
 
 
 
+JOURNAL_ERROR_LOG_S = 30.0
+"""While the journal cannot be written, its error is logged at most this often."""
+
+
 class Source(Protocol):
     """An event source the lead's main-loop integration registers."""
 
@@ -122,6 +126,7 @@ class Daemon:
         self.host = socket.gethostname()
         self.host_id = _machine_id()
         self.watchdog_pings = 0
+        self._journal_error_logged = -JOURNAL_ERROR_LOG_S
 
     # ------------------------------------------------------------ API for sources and the lead
 
@@ -157,28 +162,69 @@ class Daemon:
         return self.call_soon(lambda: self.record(kind, **fields))
 
     def record(self, kind: str, **fields: Any) -> list[Record]:
-        """Journal (or spool) one event, then hand what was written to the sinks. Main loop only."""
+        """Journal (or spool) one event, then hand what was written to the sinks. Main loop only.
+        When the journal cannot take it, an urgent event reaches the sinks at once anyway, marked
+        as not yet journaled (agent/unjournaled.py); its journaled record follows later."""
+        if fields.get("time") is None:
+            fields["time"] = now_iso()  # the spooled event and its early delivery share it
+        was_failing = self.writer.failing
         records = self.writer.write(kind, **fields)
         if not records and self.writer.last_error:
-            log(3, self.writer.last_error)
+            self._log_journal_error()
+            self._deliver_unjournaled(kind, fields)
         for r in records:
             self._after_journal(r)
+        self._journal_failing(was_failing)
         return records
+
+    def _log_journal_error(self) -> None:
+        """The journal's error on stderr, once per ``JOURNAL_ERROR_LOG_S`` (not once per event)."""
+        now = time.monotonic()
+        if now - self._journal_error_logged >= JOURNAL_ERROR_LOG_S:
+            self._journal_error_logged = now
+            log(3, f"{self.writer.last_error} ({self.writer.pending} waiting)")
+
+    def _journal_failing(self, was_failing: bool) -> None:
+        """Once, when the journal starts failing: a gap event that every sink taking unjournaled
+        events shows at once (journaled itself once space returns)."""
+        if was_failing or not self.writer.failing:
+            return
+        self.record("gap", severity="high",
+                    evidence={"source": "journal", "error": self.writer.last_error,
+                              "spool_limit": self.writer.max_spool},
+                    message=f"the journal cannot be written ({self.writer.last_error}): events wait in memory (at "
+                            f"most {self.writer.max_spool}); violations are delivered at once, marked as not yet "
+                            "journaled")
+
+    def _deliver_unjournaled(self, kind: str, fields: Mapping[str, Any]) -> None:
+        from .unjournaled import URGENT, provisional
+        if kind not in URGENT:
+            return
+        rec = provisional(Journal.prepare_event(dict(kind=kind, **fields)), self.host)
+        if kind == "violation" and rec.check_id:
+            self.open_violations[rec.check_id] = {"seq": None, "time": rec.time, "severity": rec.severity,
+                                                  "message": rec.message, "acknowledged": False, "journaled": False}
+        elif kind == "cleared" and rec.check_id:
+            self.open_violations.pop(rec.check_id, None)
+        if self.sinks is not None:
+            self.sinks.submit(rec)
 
     def record_many(self, events: list[dict[str, Any]]) -> list[Record]:
         """Journal a burst in one transaction (``[{"kind": "file", "evidence": ...}, ...]``), then fan out.
         Main loop only; sources batch what arrived since the last tick (10,000 file events/s need it)."""
+        was_failing = self.writer.failing
         records = self.writer.write_many(events)
         if not records and self.writer.last_error:
-            log(3, self.writer.last_error)
+            self._log_journal_error()
         for r in records:
             self._after_journal(r)
+        self._journal_failing(was_failing)
         return records
 
     def _after_journal(self, r: Record) -> None:
         if r.kind == "violation" and r.check_id:
             self.open_violations[r.check_id] = {"seq": r.seq, "time": r.time, "severity": r.severity,
-                                                "message": r.message, "acknowledged": False}
+                                                "message": r.message, "acknowledged": False, "journaled": True}
         elif r.kind == "cleared" and r.check_id:
             self.open_violations.pop(r.check_id, None)
         elif r.kind == "ack" and r.check_id in self.open_violations:
@@ -310,6 +356,9 @@ class Daemon:
             if cid not in self.open_violations:
                 raise AgentError(f"no open violation for {cid}", kind="usage")
             v = self.open_violations[cid]
+            if v.get("seq") is None:
+                raise AgentError(f"the violation of {cid} is not journaled yet (the journal cannot be written); "
+                                 "acknowledge it once it is", kind="usage")
             recs = self.record("ack", check_id=cid, severity=v.get("severity"),
                                evidence={"violation_seq": v["seq"], "uid": peer.uid, "pid": peer.pid, "note": note},
                                message=f"violation #{v['seq']} acknowledged by uid {peer.uid}" + (f": {note}" if note else ""))

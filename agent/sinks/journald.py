@@ -15,6 +15,7 @@ from typing import IO, Any, Optional
 from scanner.textsafe import visible
 
 from ..journal import Record
+from ..unjournaled import is_provisional
 from . import SinkContext
 
 # syslog priorities: 2 crit, 3 err, 4 warning, 5 notice, 6 info, 7 debug
@@ -36,7 +37,8 @@ def text(record: Record) -> str:
     """The human line: "#12 violation BMNN-NET-001 [high] message", with controls, ESC and bidi
     overrides of the message (file names, device strings) shown escaped: one record, one line,
     and ``journalctl`` on a terminal never runs an escape sequence from the machine."""
-    parts = [f"#{record.seq}", visible(record.kind)]
+    early = is_provisional(record)
+    parts = ["#- (not yet journaled)" if early else f"#{record.seq}", visible(record.kind)]
     if record.check_id:
         parts.append(visible(record.check_id))
     if record.severity:
@@ -50,6 +52,7 @@ class Sink:
     """Write events to journald (stderr with prefixes, or systemd-python when present)."""
 
     name = "journald"
+    takes_unjournaled = True
 
     def __init__(self, ctx: Optional[SinkContext] = None, *, stream: Optional[IO[str]] = None,
                  structured: Optional[bool] = None):
@@ -69,7 +72,8 @@ class Sink:
         """Log one event."""
         if self._send is not None:
             fields = {"PRIORITY": str(priority(record)), "SYSLOG_IDENTIFIER": "bmnn-agent",
-                      "BMNN_SEQ": str(record.seq), "BMNN_KIND": record.kind, "BMNN_HASH": record.hash}
+                      "BMNN_SEQ": str(record.seq), "BMNN_KIND": record.kind, "BMNN_HASH": record.hash,
+                      "BMNN_JOURNALED": "0" if is_provisional(record) else "1"}
             if record.check_id:
                 fields["BMNN_CHECK_ID"] = record.check_id
             if record.severity:
