@@ -61,6 +61,8 @@ _T: dict[str, tuple[str, str]] = {
     "status.open": ("Vi phạm đang mở: {n}", "Open violations: {n}"),
     "status.acked": ("đã xác nhận", "acknowledged"),
     "status.unjournaled": ("chưa ghi vào nhật ký", "not yet journaled"),
+    "status.busy": ("Vòng xử lý chính đang bận {s} giây ({job}); trạng thái dưới đây được đọc trực tiếp.",
+                    "The main loop has been busy for {s} s ({job}); the state below was read directly."),
     "status.sinks": ("Đầu ra", "Sinks"),
     "status.sink_ok": ("tốt", "ok"),
     "status.sink_failing": ("LỖI", "FAILING"),
@@ -287,6 +289,10 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
         return
     from scanner.textsafe import visible as v  # messages, notes and errors quote the machine
     click.echo(_t("status.running", lang, pid=st["pid"], uptime=_uptime(st["uptime_s"])))
+    busy = st.get("main_loop") or {}
+    if busy.get("busy"):
+        click.echo(_t("status.busy", lang, s=busy.get("busy_s") if busy.get("busy_s") is not None else "?",
+                      job=v(busy.get("job") or "?")))
     pol = st.get("policy") or {}
     click.echo(_t("status.policy", lang, sha=v((pol.get("sha256") or "-")[:16]), profile=v(pol.get("profile"))))
     click.echo(_t("status.sources", lang) + ":")

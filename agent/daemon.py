@@ -42,6 +42,8 @@ from .spool import JournalWriter
 
 
 
+STATUS_LOOP_WAIT = 0.1
+"""``status`` waits this long for the main loop, then answers from its own thread."""
 JOURNAL_ERROR_LOG_S = 30.0
 """While the journal cannot be written, its error is logged at most this often."""
 
@@ -127,6 +129,10 @@ class Daemon:
         self.host_id = _machine_id()
         self.watchdog_pings = 0
         self._journal_error_logged = -JOURNAL_ERROR_LOG_S
+        self._busy_since: Optional[float] = None  # when the main loop's current job began
+        self._busy_job: Optional[str] = None
+        self._journal_stats: dict[str, Any] = {}  # the journal's counts as the main loop last read them
+        self._last_seq: Optional[int] = None
 
     # ------------------------------------------------------------ API for sources and the lead
 
@@ -153,6 +159,7 @@ class Daemon:
             except BaseException as exc:
                 fut.set_exception(exc)
 
+        run.job = getattr(fn, "__qualname__", None)  # type: ignore[attr-defined]  # for status while busy
         self._queue.put(run)
         self.wake()
         return fut
@@ -222,6 +229,7 @@ class Daemon:
         return records
 
     def _after_journal(self, r: Record) -> None:
+        self._last_seq = r.seq
         if r.kind == "violation" and r.check_id:
             self.open_violations[r.check_id] = {"seq": r.seq, "time": r.time, "severity": r.severity,
                                                 "message": r.message, "acknowledged": False, "journaled": True}
@@ -329,7 +337,20 @@ class Daemon:
                              "watchdog restarts a hung loop)", kind="ipc") from None
 
     def _ipc_status(self, params: Mapping[str, Any], peer: Peer) -> Any:
-        return self._on_loop(self.status)
+        """The main loop's own view when it answers within ``STATUS_LOOP_WAIT``; else the same
+        fields read from this thread, saying how long the loop has been busy with what job: a
+        burst written into a marked folder never makes ``bmnn status`` wait, and a hung loop is
+        reported as such instead of as a timeout."""
+        fut = self.call_soon(self.status)
+        try:
+            return fut.result(timeout=STATUS_LOOP_WAIT)
+        except concurrent.futures.TimeoutError:
+            fut.cancel()
+        snap = self.status(direct=True)
+        busy = self._busy_since
+        snap["main_loop"] = {"busy": True, "busy_s": None if busy is None else round(time.monotonic() - busy, 2),
+                             "job": self._busy_job}
+        return snap
 
     def _ipc_events(self, params: Mapping[str, Any], peer: Peer) -> Any:
         since_seq = params.get("since_seq")
@@ -367,8 +388,17 @@ class Daemon:
 
     # ------------------------------------------------------------ status
 
-    def status(self) -> dict[str, Any]:
-        """What ``bmnn status`` shows."""
+    def status(self, *, direct: bool = False) -> dict[str, Any]:
+        """What ``bmnn status`` shows. ``direct``: called from another thread while the main loop
+        is busy: the journal's counts are the last ones the loop read, with the head seq of the
+        last record journaled since (no wait for the journal's lock and an fsync in progress)."""
+        if direct:
+            journal = dict(self._journal_stats)
+            if self._last_seq is not None:
+                journal["head_seq"] = self._last_seq
+        else:
+            journal = self.journal.stats() if self.journal else {}
+            self._journal_stats = journal
         pol = self.policy
         return {
             "running": True,
@@ -381,10 +411,11 @@ class Daemon:
             "sources": [{"name": s.name, "alive": bool(_safe_alive(s))} for s in self.sources],
             "last_reconcile": self.last_reconcile,
             "last_heartbeat": self.last_heartbeat,
-            "open_violations": [{"check_id": k, **v} for k, v in sorted(self.open_violations.items())],
+            "open_violations": [{"check_id": k, **v} for k, v in sorted(dict(self.open_violations).items())],
             "sinks": self.sinks.health() if self.sinks else [],
-            "journal": {**(self.journal.stats() if self.journal else {}), **(self.writer.status() if self.writer else {})},
+            "journal": {**journal, **(self.writer.status() if self.writer else {})},
             "watchdog_pings": self.watchdog_pings,
+            "ipc": self.ipc.latency() if self.ipc is not None else {},
         }
 
     # ------------------------------------------------------------ lifecycle
@@ -495,7 +526,12 @@ class Daemon:
                     job = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                job()
+                self._busy_job = getattr(job, "job", None)
+                self._busy_since = time.monotonic()
+                try:
+                    job()
+                finally:
+                    self._busy_since = None
             if self._stop:
                 break
             if self._reload:

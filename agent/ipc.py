@@ -22,6 +22,7 @@ gets a JSON error; the server never dies of a client.
 
 from __future__ import annotations
 
+import collections
 import grp
 import json
 import os
@@ -151,6 +152,7 @@ class IpcServer:
         self.gid: Optional[int] = None
         """Group whose members may read (None: root only)."""
         self.requests = 0
+        self._served: collections.deque[float] = collections.deque(maxlen=1000)
         """Requests answered."""
         self.refused = 0
         """Requests refused for lack of rights."""
@@ -213,6 +215,7 @@ class IpcServer:
         while not self._stop.is_set():
             try:
                 conn, _ = self._sock.accept()
+                accepted = time.monotonic()
             except OSError:
                 if self._stop.is_set():
                     return
@@ -235,7 +238,8 @@ class IpcServer:
             if slot is None:
                 self._refuse(conn, _error(None, "ipc", "too many clients"))
                 continue
-            threading.Thread(target=self._serve, args=(conn, peer, slot), name="ipc-conn", daemon=True).start()
+            threading.Thread(target=self._serve, args=(conn, peer, slot, accepted), name="ipc-conn",
+                             daemon=True).start()
 
     def _refuse(self, conn: socket.socket, reply: dict[str, Any]) -> None:
         """Answer and close at once (the accept loop never waits for a refused client); what it
@@ -282,6 +286,14 @@ class IpcServer:
 
     # ------------------------------------------------------------ one connection
 
+    def latency(self) -> dict[str, Any]:
+        """Seconds from accepting a connection (or a request's first byte) to its reply sent, over
+        the last 1,000 requests: p50 and max in ms (``bmnn status`` shows them)."""
+        xs = sorted(self._served)
+        if not xs:
+            return {"requests": 0}
+        return {"requests": len(xs), "p50_ms": round(xs[len(xs) // 2] * 1000, 1), "max_ms": round(xs[-1] * 1000, 1)}
+
     def member(self, peer: Peer) -> bool:
         """In the bmnn group, as primary or supplementary group."""
         return self.gid is not None and (peer.gid == self.gid or self.gid in peer.groups)
@@ -303,27 +315,31 @@ class IpcServer:
         except OSError:
             pass
 
-    def _serve(self, conn: socket.socket, peer: Peer, slot: str) -> None:
+    def _serve(self, conn: socket.socket, peer: Peer, slot: str, accepted: float) -> None:
         try:
-            self._lines(conn, peer)
+            self._lines(conn, peer, accepted)
         finally:
             self._give_slot(peer, slot)
             conn.close()
 
-    def _lines(self, conn: socket.socket, peer: Peer) -> None:
+    def _lines(self, conn: socket.socket, peer: Peer, accepted: float) -> None:
         """Answer each request line; a line too long is answered and skipped, never read whole."""
         buf = b""
         skipping = False  # inside a line longer than MAX_REQUEST: drop it up to its newline
         started: Optional[float] = None  # when the current line's first byte came
+        first = accepted  # the first request is timed from the accept
         while not self._stop.is_set():
             nl = buf.find(b"\n")
             if nl >= 0:
                 line, buf = buf[:nl], buf[nl + 1:]
+                began = first if first is not None else (started or time.monotonic())
+                first = None
                 started = time.monotonic() if buf else None
                 if skipping:
                     skipping = False
                 elif line.strip():
                     self._send(conn, self.handle_line(line, peer))
+                    self._served.append(time.monotonic() - began)
                 continue
             if len(buf) > MAX_REQUEST:
                 if not skipping:

@@ -27,7 +27,8 @@ from .sources.base import Trigger
 from .throttle import Throttle
 
 FOLDER_REFRESH_S = 1.0
-"""File events re-read the marked folders' facts at most this often (agent/throttle.py)."""
+"""File events re-read the marked folders' facts at most this often, off the main loop
+(agent/throttle.py); a slower read stretches the interval to ten times its own length."""
 MAX_BATCH_TRIGGERS = 4096
 """Change triggers kept per batch for latency figures (a netlink flood must not grow memory)."""
 
@@ -151,8 +152,7 @@ class Watcher:
         self._uevents: list[Trigger] = []  # the udev triggers of this batch, in order
         self._scheduled = False
         self.devices = UeventMembership()
-        self._refresh_folders = Throttle(lambda: self.on_trigger(
-            Trigger("folders", "folders", "change", {"reason": "file events"})), FOLDER_REFRESH_S)
+        self._refresh_folders = Throttle(self._read_folders, FOLDER_REFRESH_S)
         self.files = FileEvents(lambda evs: daemon.call_soon(lambda: daemon.record_many(evs)),
                                 journal_now=daemon.record_many, content=lambda: self.content,
                                 on_overflow=self._files_lost)
@@ -221,6 +221,31 @@ class Watcher:
                 return
             self._scheduled = True
         self.daemon.call_soon(self.process)
+
+    def _read_folders(self) -> None:
+        """Throttle thread: re-read the marked folders' facts here (a walk of every file in them),
+        judge them on the main loop. A big folder written into fast never keeps the loop walking."""
+        if self.daemon.policy is None:
+            return
+        try:
+            facts = self._collect(("folders",))
+        except Exception:  # let the main loop's own re-read report it as it always does
+            self.on_trigger(Trigger("folders", "folders", "change", {"reason": "file events"}))
+            return
+        self.daemon.call_soon(lambda: self._judge_read(facts, ("folders",)))
+
+    def _judge_read(self, facts, wanted: tuple[str, ...]) -> None:
+        engine = self._ensure_engine()
+        if engine is None:
+            return
+        try:
+            events = engine.update(facts, wanted)
+        except Exception as exc:
+            self.daemon.record("gap", severity="high", evidence={"source": "engine", "error": repr(exc)},
+                               message=f"monitoring gap: judging {wanted} failed: {exc}")
+            return
+        for ev in events:
+            self._journal(ev)
 
     def _files_lost(self, n: int) -> None:
         self.on_trigger(Trigger("folders", "folders", "gap",

@@ -209,6 +209,20 @@ class StatusProbe:
         return f"status n={len(self.latencies)} p50={self.p50():.1f} ms max={self.max():.1f} ms failures={len(self.failures)}"
 
 
+def served(agent: "Agent") -> dict:
+    """The daemon's own figures for the requests it answered (accept -> reply sent), last 1,000."""
+    from agent.ipc import IpcClient
+    return IpcClient(agent.socket, timeout=30).call("status").get("ipc", {})
+
+
+def status_ok(probe: "StatusProbe", daemon_side: dict, bound_ms: float = 1000.0) -> tuple[bool, str]:
+    """``status`` answered within ``bound_ms``: every request by the daemon's own clock (accept to
+    reply sent), and the client's median; the client's maximum also counts its own scheduling
+    on a shared machine and is reported, not asserted."""
+    ok = not probe.failures and daemon_side.get("max_ms", 0) < bound_ms and probe.p50() < bound_ms
+    return ok, f"{probe.summary()}; daemon side p50={daemon_side.get('p50_ms')} ms max={daemon_side.get('max_ms')} ms"
+
+
 def figure(name: str, text: str) -> None:
     """Print a measured figure (pytest -s shows it; FIGURES file collects them when set)."""
     line = f"[figure] {name}: {text}"

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.security.harness import Agent, StatusProbe, as_user, cpu_seconds, figure, local_user, need
+from tests.security.harness import Agent, StatusProbe, as_user, cpu_seconds, figure, local_user, need, served, status_ok
 
 RACE_S = 4.0
 
@@ -96,11 +96,11 @@ def test_symlink_swapped_over_a_written_file_is_recorded_never_followed(base, ta
     forbidden = _sha(target) if target == "/etc/shadow" else None
     with local_user() as user, Agent(base).start() as agent:
         probe, rounds, cpu = _attack(agent, user, SWAP, target)
+        ok, lat = status_ok(probe, served(agent))
         _drain(agent)
         rc, stop_s = agent.stop()
         ev = agent.file_evidence()
-        assert not probe.failures, probe.failures[:3]
-        assert probe.max() < 1000, probe.summary()
+        assert ok, lat
         assert rc == 0 and stop_s < 15, (rc, stop_s, agent.stderr())
         hashes = [e.get("sha256") for e in ev if e.get("sha256")]
         links = [e for e in ev if e.get("type") == "symlink"]
@@ -114,7 +114,7 @@ def test_symlink_swapped_over_a_written_file_is_recorded_never_followed(base, ta
         drafts.add(hashlib.sha256(b"").hexdigest())  # created, not yet written
         assert set(hashes) <= drafts
         assert cpu < 90, cpu
-        figure(f"symlink race to {target}", f"{probe.summary()}; {rounds} swaps in {RACE_S:g} s; "
+        figure(f"symlink race to {target}", f"{lat}; {rounds} swaps in {RACE_S:g} s; "
                f"{len(ev)} file records, {len(links)} as symlink, forbidden hashes 0; daemon CPU {cpu:.0f} %; "
                f"SIGTERM -> exit {stop_s:.2f} s")
 
@@ -123,6 +123,7 @@ def test_directory_symlink_race_never_walks_or_hashes_outside(base):
     need()
     with local_user() as user, Agent(base).start() as agent:
         probe, rounds, cpu = _attack(agent, user, DIRSWAP, "/etc")
+        ok, lat = status_ok(probe, served(agent))
         _drain(agent)
         status = None
         from agent.ipc import IpcClient
@@ -130,7 +131,7 @@ def test_directory_symlink_race_never_walks_or_hashes_outside(base):
         rc, stop_s = agent.stop()
         ev = agent.file_evidence()
         recs = agent.records("SELECT kind, check_id, message, evidence FROM records")
-    assert not probe.failures and probe.max() < 1000, probe.summary()
+    assert ok, lat
     assert rc == 0, agent.stderr()
     # nothing of /etc was hashed or described: every hashed file is the attacker's one-byte f
     assert {e.get("sha256") for e in ev if e.get("sha256")} <= {hashlib.sha256(b"x").hexdigest(),
@@ -143,7 +144,7 @@ def test_directory_symlink_race_never_walks_or_hashes_outside(base):
     doc = [c for c in status["open_violations"] if c["check_id"] == "BMNN-DOC-001"]
     assert not doc, doc
     assert cpu < 90, cpu
-    figure("directory symlink race to /etc", f"{probe.summary()}; {rounds} swaps; {len(ev)} file records; "
+    figure("directory symlink race to /etc", f"{lat}; {rounds} swaps; {len(ev)} file records; "
            f"files of /etc hashed or scanned 0; daemon CPU {cpu:.0f} %")
 
 
@@ -188,16 +189,16 @@ print(10000)
         with StatusProbe(agent.socket) as after:
             total = _drain(agent, quiet_s=1.5, timeout=120)
         settle = time.monotonic() - t0
+        probe.latencies += after.latencies
+        probe.failures += after.failures
+        ok, lat = status_ok(probe, served(agent))
         rc, stop_s = agent.stop()
         hashed = sum(1 for e in agent.file_evidence() if e.get("sha256"))
-    lat = probe.latencies + after.latencies
-    assert not probe.failures and not after.failures
-    assert max(lat) < 1000, (probe.summary(), after.summary())
+    assert ok, lat
     assert hashed >= 10000, hashed
     assert rc == 0
-    xs = sorted(lat)
-    figure("burst of 10,000 files", f"status n={len(xs)} p50={xs[len(xs)//2]:.1f} ms max={xs[-1]:.1f} ms; "
-           f"{total} file records ({hashed} hashed), journal settled {settle:.1f} s after the writer ended")
+    figure("burst of 10,000 files", f"{lat}; {total} file records ({hashed} hashed), journal settled "
+           f"{settle:.1f} s after the writer ended; daemon CPU {cpu:.0f} %")
 
 
 def test_hash_size_bound_from_agent_yaml(base):
