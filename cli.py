@@ -603,7 +603,9 @@ def devices_approve(ctx, serial, node, vendor_id, product_id, label, approved_by
     if as_json:
         _dump(msgspec.to_builtins(entry))
     else:
-        click.echo(("Đã đăng ký" if env.lang != "en" else "Approved") + f": {entry.label} {entry.vendor_id}:{entry.product_id} {entry.serial}")
+        from scanner.textsafe import visible
+        click.echo(("Đã đăng ký" if env.lang != "en" else "Approved")
+                   + f": {visible(entry.label)} {visible(entry.vendor_id)}:{visible(entry.product_id)} {visible(entry.serial)}")
 
 
 @devices.command("revoke")
@@ -615,8 +617,10 @@ def devices_revoke(ctx, serial: str, lang: Optional[str]) -> None:
     from scanner import registry
     env = _env(ctx, lang)
     gone = registry.revoke(env.config_dir, serial)
+    from scanner.textsafe import visible
     for d in gone:
-        click.echo(("Đã hủy đăng ký" if env.lang != "en" else "Revoked") + f": {d.label} {d.vendor_id}:{d.product_id} {d.serial}")
+        click.echo(("Đã hủy đăng ký" if env.lang != "en" else "Revoked")
+                   + f": {visible(d.label)} {visible(d.vendor_id)}:{visible(d.product_id)} {visible(d.serial)}")
 
 
 # ---------------------------------------------------------------- init, snapshot, fleet
@@ -744,19 +748,23 @@ def snapshot_verify(ctx, file, pubkey, previous, as_json, lang) -> None:
     if as_json:
         _dump(rep.to_dict(env.lang))
     else:
+        from scanner.textsafe import visible
         vi = env.lang != "en"
-        m = rep.manifest
-        host = (m.get("host") or {}).get("hostname") or "?"
+        m = rep.manifest  # from another machine: every value is shown escaped
+        host = visible((m.get("host") or {}).get("hostname") or "?")
         j = m.get("journal") or {}
+        made, first, last = (visible(x) for x in (m.get("created_at"), j.get("first_seq"), j.get("last_seq")))
+        key = visible((m.get("key") or {}).get("fingerprint"))
+        shown = visible(file)
         if rep.ok:
-            click.echo((f"HỢP LỆ: {file} — máy {host}, lập lúc {m.get('created_at')}, nhật ký {j.get('first_seq')}…{j.get('last_seq')}, khóa {(m.get('key') or {}).get('fingerprint')}"
-                        if vi else f"VALID: {file} — host {host}, made {m.get('created_at')}, journal {j.get('first_seq')}…{j.get('last_seq')}, key {(m.get('key') or {}).get('fingerprint')}"))
+            click.echo((f"HỢP LỆ: {shown} — máy {host}, lập lúc {made}, nhật ký {first}…{last}, khóa {key}"
+                        if vi else f"VALID: {shown} — host {host}, made {made}, journal {first}…{last}, key {key}"))
         else:
-            click.echo(("KHÔNG HỢP LỆ: " if vi else "INVALID: ") + file, err=True)
+            click.echo(("KHÔNG HỢP LỆ: " if vi else "INVALID: ") + shown, err=True)
             for p in rep.problems:
-                click.echo("  ✘ " + p.get(env.lang), err=True)
+                click.echo("  ✘ " + visible(p.get(env.lang)), err=True)
         for w in rep.warnings:
-            click.echo("  ! " + w.get(env.lang), err=True)
+            click.echo("  ! " + visible(w.get(env.lang)), err=True)
     raise SystemExit(EXIT_OK if rep.ok else EXIT_INTEGRITY)
 
 
@@ -930,8 +938,9 @@ def _error(as_json: bool, code: int, kind: str, message: str, *, detail: Optiona
         click.echo(json.dumps({"error": err}, ensure_ascii=False))
     elif show is not None:
         show()
-    else:
-        click.echo(message if kind == "policy" else f"bmnn: {message}", err=True)
+    else:  # messages quote file names and device strings: shown escaped
+        from scanner.textsafe import visible_lines
+        click.echo(visible_lines(message) if kind == "policy" else f"bmnn: {visible_lines(message)}", err=True)
     return code
 
 

@@ -21,7 +21,7 @@ Example::
 from __future__ import annotations
 
 import os
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
 import msgspec
 
@@ -101,6 +101,9 @@ class AgentConfig(msgspec.Struct, **_STRICT):
     """Group whose members may read status and events over the socket (null: root only)."""
     sinks: SinksConfig = SinksConfig()
     content: ContentConfig = ContentConfig()
+    hash_max_bytes: Annotated[int, msgspec.Meta(ge=0)] = 1 << 30
+    """Largest file in a marked folder or on a medium whose SHA-256 a file event records; a larger
+    one is journaled with "not hashed: larger than N bytes"."""
 
 
 AGENT_YAML = ("agent configuration", "cấu hình agent")

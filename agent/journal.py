@@ -374,6 +374,20 @@ class Journal:
                 self._rollback()
                 raise
 
+    def trim_wal(self) -> bool:
+        """Copy the write-ahead log into the database and truncate it to nothing
+        (``wal_checkpoint(TRUNCATE)``): after a full disk, a spool written back in small
+        transactions then never needs more free space than one of them. False when it could not
+        (a reader holds the log, or no space): the next commit tries again."""
+        if self.readonly:
+            return False
+        with self._lock:
+            try:
+                busy, _log, _done = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.Error:
+                return False
+        return not busy
+
     def _rollback(self) -> None:
         try:
             self._conn.execute("ROLLBACK")
