@@ -12,28 +12,36 @@ _MAX_INK = 48 * 3  # bytes that are not spaces: a mark line has at most ~48 visi
 
 
 def _short_line_with_needle(data: bytes) -> bool:
-    """Some line both short enough to be a mark and holding a needle (else nothing can match).
-
-    Visits only the lines that hold a needle, once per needle, in C-level searches."""
-    find, rfind, end = data.find, data.rfind, len(data)
-    for n in decode.NEEDLES_UTF8:
-        pos = find(n)
-        while pos >= 0:
-            s = rfind(b"\n", 0, pos) + 1
-            e = find(b"\n", pos)
-            if e < 0:
-                e = end
-            if e - s <= _MAX_LINE and (e - s) - data.count(b" ", s, e) <= _MAX_INK:
-                return True
-            pos = find(n, e)
+    """Some line both short enough to be a mark and holding a needle (else nothing can match)."""
+    needles = decode.NEEDLES_UTF8
+    for line in data.split(b"\n"):
+        if len(line) <= _MAX_LINE and len(line) - line.count(b" ") <= _MAX_INK:
+            for n in needles:
+                if n in line:
+                    return True
     return False
 
 
+try:
+    from ._fastplain import candidate as _c_candidate
+except ImportError:  # built without a C compiler: the pure-Python path gives the same answers
+    _c_candidate = None
+
+
 def proven_clean(data: bytes) -> bool:
+    """``proven_clean_py``, in C when the optional extension was built (it releases the GIL)."""
+    if _c_candidate is None:
+        return proven_clean_py(data)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 3 and data[1:1025:2].count(0) > 200):
+        return False
+    return not _c_candidate(data, decode.NEEDLES_UTF8, _MAX_LINE, _MAX_INK)
+
+
+def proven_clean_py(data: bytes) -> bool:
     """True when ``plain_segments`` would find nothing: UTF-8 text (not UTF-16) in which no line
     is both short enough to be a mark and holds a byte form of the letter Ậ. Pure and cheap (C
     searches over the bytes): the scanning process uses it to skip the worker for most text."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 3 and data[1::2][:512].count(0) > 200):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 3 and data[1:1025:2].count(0) > 200):
         return False
     if not data.isascii():
         try:
@@ -45,7 +53,7 @@ def proven_clean(data: bytes) -> bool:
 
 def plain_segments(data: bytes) -> tuple[str, list[Segment]]:
     """(encoding, one segment per line); no segments when no form of a mark can be present."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 3 and data[1::2][:512].count(0) > 200):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 3 and data[1:1025:2].count(0) > 200):
         text, enc = decode.decode_text_bytes(data)
         return enc, lines(text, enc)
     try:

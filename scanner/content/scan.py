@@ -6,6 +6,8 @@ No rich, no PDF library here: the daemon imports this module. Progress goes to a
 from __future__ import annotations
 
 import hashlib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 import os
 import time
 from dataclasses import dataclass, field
@@ -67,39 +69,45 @@ can be a mark (the worker's own first test, ``plain.proven_clean``); only the re
 worker. Nothing else is parsed outside a worker."""
 
 
-def _in_parent(opened, name: str, limits: Limits, need_hash: bool) -> Optional[dict]:
-    """A result decided without a worker (empty files, binaries by their first bytes, plain text
-    proved clean), or None: hand the descriptor to a worker."""
+TEXT_WINDOW = 64
+"""Text files being proved clean at once (the C pre-filter runs in threads without the GIL)."""
+
+
+def _clean_text(data: bytes, need_hash: bool) -> dict:
+    res = {"size": len(data), "kind": "text", "verdict": {"verdict": "clean", "level": None, "score": 0,
+                                                         "reasons": [], "encoding": None, "marks": []}}
+    if need_hash:
+        res["sha256"] = hashlib.sha256(data).hexdigest()
+    return res
+
+
+def _in_parent(opened, name: str, limits: Limits, need_hash: bool):
+    """(result, None) for a file decided without a worker (empty, binary by its first bytes);
+    (None, data) for small plain text that ``plain.proven_clean`` may prove clean; (None, None):
+    hand the descriptor to a worker."""
     from .. import safeio
-    from .analyse import judge_bytes, read_whole, sniff
+    from .analyse import judge_bytes, sniff
     st = opened.stat
     size = st.st_size
     if size > limits.max_file_bytes:
-        return None
+        return None, None
     if size == 0:
         res = judge_bytes(b"", name, limits)
         res.pop("_data", None)
-        return res
-    head = os.pread(opened.fd, 8192, 0)
-    family = sniff(head, name)
+        return res, None
+    small = size <= FAST_TEXT_BYTES
+    data = os.pread(opened.fd, size + 1 if small else 8192, 0)  # one read: a byte more tells "grew"
+    family = sniff(data[:8192], name)
     if family == "binary":
         res = {"size": size, "kind": "binary", "other": "binary file of no document format"}
         if need_hash:
             d = safeio.hash_fd(opened.fd, size, limit=limits.max_hash_bytes)
             if d.sha256 and d.note is None:
                 res["sha256"] = d.sha256
-        return res
-    if family == "text" and size <= FAST_TEXT_BYTES:
-        data, changed = head, None
-        if len(head) < size or len(head) == 8192:
-            data, changed = read_whole(opened.fd, size, limits.max_file_bytes)
-        if changed is None and len(data) == size and plain.proven_clean(data):
-            res = {"size": size, "kind": "text", "verdict": {"verdict": "clean", "level": None, "score": 0,
-                                                            "reasons": [], "encoding": None, "marks": []}}
-            if need_hash:
-                res["sha256"] = hashlib.sha256(data).hexdigest()
-            return res
-    return None
+        return res, None
+    if family == "text" and small and len(data) == size:
+        return None, data
+    return None, None
 
 
 def _real(paths: Iterable[str]) -> list[str]:
@@ -161,10 +169,29 @@ def run_scan(paths: Sequence[str], *, marked_folders: Sequence[str] = (), remova
     def need_hash(path: str, size: int) -> bool:
         return _under(path, marked) or size in marked_sizes or index.may_hold(size)
 
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1), thread_name_prefix="bmnn-text")
+    window: deque = deque()  # text being proved clean in the pool, in walk order
+
+    def settle(block: bool):
+        """Results of the text checks that are done (all of them with ``block``): clean files are
+        finished here, the others become worker jobs."""
+        while window and (block or window[0][4].done() or len(window) >= TEXT_WINDOW):
+            i, opened, nh, data, fut = window.popleft()
+            if fut.result():
+                opened.close()
+                finish(i, _clean_text(data, nh), opened.stat)
+            else:
+                yield worker.Job((i, opened.stat), opened.fd, files[i].name, opened.stat.st_size, nh)
+
     def jobs_for_workers():
         chain = DirChain(tree)
+        quiet = 0
         try:
             for i, f in enumerate(files):
+                quiet += 1
+                if quiet >= 64:  # tell the pool "no job yet" now and then: it sends what it has
+                    quiet = 0
+                    yield None
                 nh = need_hash(f.path, f.st.st_size)
                 if cache is not None:
                     hit = cache.get(f.st, f.name, nh)
@@ -186,16 +213,27 @@ def run_scan(paths: Sequence[str], *, marked_folders: Sequence[str] = (), remova
                     finish(i, {"swapped": f"replaced by a {opened.type} during the scan: not opened"})
                     continue
                 try:
-                    quick = _in_parent(opened, f.name, limits, nh)
+                    quick, text = _in_parent(opened, f.name, limits, nh)
                 except OSError as exc:
-                    quick = {"error": f"cannot read: {exc.strerror}"}
+                    quick, text = {"error": f"cannot read: {exc.strerror}"}, None
                 if quick is not None:
                     opened.close()
                     finish(i, quick, opened.stat)
                     continue
+                if text is not None:
+                    window.append((i, opened, nh, text, pool.submit(plain.proven_clean, text)))
+                    for job in settle(False):
+                        quiet = 0
+                        yield job
+                    continue
+                quiet = 0
                 yield worker.Job((i, opened.stat), opened.fd, f.name, opened.stat.st_size, nh)
+            yield from settle(True)
         finally:
             chain.close()
+            for item in window:
+                item[1].close()
+            pool.shutdown(wait=True)
 
     worker.run(jobs_for_workers(), lambda job, res: finish(job.key[0], res, job.key[1]), jobs=jobs, limits=limits)
 

@@ -172,48 +172,46 @@ class _Worker:
         self.proc.stdout.close()
 
 
-def run(jobs_in: Iterable[Job], on_result: Callable[[Job, dict[str, Any]], None],
+def run(jobs_in: Iterable[Optional[Job]], on_result: Callable[[Job, dict[str, Any]], None],
         jobs: Optional[int] = None, limits: Optional[Limits] = None) -> None:
     """Analyse ``Job`` items in up to ``jobs`` workers; ``on_result(job, result)`` for each, in the
     parent, in completion order, after which the job's fd is closed. Every job gets exactly one
-    result. ``jobs_in`` is consumed lazily (it may open files as it goes): no more than a couple
-    of batches per worker are open at a time, and no worker starts before there is work."""
+    result.
+
+    ``jobs_in`` is consumed lazily and may do work of its own between jobs (the scan opens files
+    and decides most of them itself); it may yield None to say "no job yet", which sends a partial
+    batch so that workers are not left idle while it works. No more than a batch per worker is
+    open at a time, and no worker starts before there is a job for it."""
     limits = limits or Limits()
     jobs = max(1, jobs or os.cpu_count() or 1)
     source = iter(jobs_in)
     retry: deque[Job] = deque()
-    exhausted = [False]
+    exhausted = False
     sel = selectors.DefaultSelector()
     workers: list[_Worker] = []
 
     def take() -> Optional[Job]:
+        """The next job; None when there is none now (or none left: see ``exhausted``)."""
+        nonlocal exhausted
         if retry:
             return retry.popleft()
-        if exhausted[0]:
+        if exhausted:
             return None
         try:
             return next(source)
         except StopIteration:
-            exhausted[0] = True
+            exhausted = True
             return None
 
-    def start() -> _Worker:
-        w = _Worker(limits)
-        sel.register(w.proc.stdout, selectors.EVENT_READ, w)
-        workers.append(w)
-        return w
-
-    def feed(w: _Worker) -> bool:
-        batch, size = [], 0
-        while len(batch) < BATCH_FILES and size < BATCH_BYTES:
+    def batch() -> list[Job]:
+        out, size = [], 0
+        while len(out) < BATCH_FILES and size < BATCH_BYTES:
             j = take()
             if j is None:
                 break
-            batch.append(j)
+            out.append(j)
             size += j.size
-        if batch:
-            w.send(batch, limits.wall_seconds)
-        return bool(batch)
+        return out
 
     def deliver(job: Job, res: dict) -> None:
         try:
@@ -221,38 +219,70 @@ def run(jobs_in: Iterable[Job], on_result: Callable[[Job, dict[str, Any]], None]
         finally:
             job.close()
 
-    def drop(w: _Worker) -> None:
+    def drop(w: _Worker, how: str = "close") -> Optional[int]:
         sel.unregister(w.proc.stdout)
         workers.remove(w)
+        if how == "kill":
+            code = w.kill()
+            w.proc.stdout.close()
+            return code
+        w.close()
+        return w.proc.returncode
 
     def fail(w: _Worker, killed_for: Optional[str]) -> None:
-        code = w.kill() if killed_for or w.proc.poll() is None else w.proc.returncode
-        drop(w)
-        w.proc.stdout.close()
+        if killed_for or w.proc.poll() is None:
+            code = drop(w, "kill")
+        else:
+            code = w.proc.returncode
+            drop(w, "kill")
         if w.pending and not w.dying:
             deliver(w.pending.popleft(), {"error": _death_reason(code, killed_for, limits)})
         for j in reversed(w.pending):
             retry.appendleft(j)
         w.pending.clear()
-        refill()
 
-    def refill() -> None:
-        while len(workers) < jobs and (retry or not exhausted[0]):
-            w = start()
-            if not feed(w):
-                drop(w)
-                w.close()
-                break
+    def pull() -> None:
+        """Let the source work while every worker is busy: keep up to a batch of jobs ready."""
+        nonlocal exhausted
+        try:
+            j = next(source)
+        except StopIteration:
+            exhausted = True
+            return
+        if j is not None:
+            retry.append(j)
+
+    def dispatch() -> None:
+        """Give a batch to every idle worker, starting workers up to ``jobs`` while there is work."""
+        for w in [w for w in workers if not w.pending and not w.dying]:
+            b = batch()
+            if not b:
+                return
+            w.send(b, limits.wall_seconds)
+        while len(workers) < jobs:
+            b = batch()
+            if not b:
+                return
+            w = _Worker(limits)
+            sel.register(w.proc.stdout, selectors.EVENT_READ, w)
+            workers.append(w)
+            w.send(b, limits.wall_seconds)
 
     next_rss = 0.0
     try:
-        refill()
-        while any(w.pending for w in workers):
-            now = time.monotonic()
+        while True:
+            dispatch()
             busy = [w for w in workers if w.pending]
-            timeout = min(RSS_POLL_S, max(0.0, min(w.deadline for w in busy) - now))
-            events = sel.select(timeout)
-            for key, _ in events:
+            if not busy:
+                if exhausted and not retry:
+                    break
+                continue  # the source is still working: ask it again
+            now = time.monotonic()
+            working = not exhausted and len(retry) < BATCH_FILES
+            if working:
+                pull()
+            wait = 0.0 if working else min(RSS_POLL_S, max(0.0, min(w.deadline for w in busy) - now))
+            for key, _ in sel.select(wait):
                 w: _Worker = key.data
                 if w not in workers:
                     continue
@@ -271,15 +301,8 @@ def run(jobs_in: Iterable[Job], on_result: Callable[[Job, dict[str, Any]], None]
                         w.dying = True
                     deliver(w.pending.popleft(), res)
                     w.deadline = time.monotonic() + limits.wall_seconds
-                if not w.pending:
-                    if w.dying or w.proc.poll() is not None:
-                        drop(w)
-                        w.kill()
-                        w.proc.stdout.close()
-                        refill()
-                    elif not feed(w):
-                        drop(w)
-                        w.close()
+                if not w.pending and (w.dying or w.proc.poll() is not None):
+                    drop(w, "kill")
             now = time.monotonic()
             for w in [w for w in workers if w.pending and w.deadline <= now]:
                 fail(w, "time")
@@ -288,10 +311,10 @@ def run(jobs_in: Iterable[Job], on_result: Callable[[Job, dict[str, Any]], None]
                 for w in [w for w in workers if w.pending and _rss(w.proc.pid) > limits.max_rss]:
                     fail(w, "memory")
     finally:
-        for w in workers:
+        for w in list(workers):
             for j in w.pending:
                 j.close()
-            w.close()
+            drop(w)
         for j in retry:
             j.close()
         sel.close()
