@@ -222,6 +222,22 @@ class _Progress:
         if done:
             self.progress.update(self.tasks[domain], completed=1, description=f"{label} — {t('scan.done', self.env.lang)}")
 
+    def documents(self, p) -> None:
+        """The document step: files done / total, MB/s and time left (``content.scan.Progress``)."""
+        if self.progress is None:
+            return
+        from scanner.i18n import t
+        lang = self.env.lang
+        rate = p.bytes_done / p.elapsed / 1e6 if p.elapsed > 0 else 0.0
+        if p.bytes_done and p.bytes_total > p.bytes_done and p.elapsed > 0.5:
+            left = round((p.bytes_total - p.bytes_done) / (p.bytes_done / p.elapsed))
+            label = t("scan.doc_progress_eta", lang, done=p.files_done, total=p.files_total, rate=rate, s=left)
+        else:
+            label = t("scan.doc_progress", lang, done=p.files_done, total=p.files_total, rate=rate)
+        if "documents" not in self.tasks:
+            self.tasks["documents"] = self.progress.add_task(label, total=1)
+        self.progress.update(self.tasks["documents"], description=label)
+
     def __exit__(self, *exc):
         if self.progress is not None:
             self.progress.__exit__(*exc)
@@ -255,7 +271,9 @@ def _journal_check(env: Env):
 @click.option("--answers", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Câu trả lời các mục thủ công (YAML) / answers to manual items.")
 @click.option("--inspector", default=None, help="Họ tên cán bộ kiểm tra / inspector's name.")
-@click.option("--content", "content", is_flag=True, help="Quét cả nội dung tài liệu / also scan document content.")
+@click.option("--content/--no-content", "content", default=True, show_default=True,
+              help="Quét nội dung tài liệu (mặc định: có; --no-content để bỏ qua) / "
+                   "scan document content (default on; --no-content skips it).")
 @click.option("--no-input", is_flag=True, help="Không hỏi các mục thủ công / never prompt.")
 @click.argument("paths", nargs=-1, type=click.Path())
 @_lang_option
@@ -263,22 +281,25 @@ def _journal_check(env: Env):
 def scan(ctx, profile, fmt, output, answers, inspector, content, no_input, paths, lang) -> None:
     """Kiểm tra thiết bị trước khi đưa vào sử dụng / the pre-deployment inspection checklist.
 
-    PATHS (with --content) are scanned for secrecy stamps; without PATHS the default scope
-    (home directories, marked folders, mounted removable media).
+    The document step runs by default: PATHS are scanned for secrecy stamps, and without PATHS
+    the default scope (marked folders, home folders, /tmp and /var/tmp, mounted removable media),
+    files chosen by type, symbolic links never followed below those roots, unchanged files
+    judged from the verdict cache in the state directory. --no-content skips it: BMNN-DOC-001/002
+    then read "not scanned" and the verdict is incomplete.
 
     Exit: 0 compliant, 2 non-compliant, 3 incomplete, 1 error, 4 policy error.
     """
     from scanner import scan as S
     env = _env(ctx, lang)
     if paths and not content:
-        raise click.UsageError("PATHS are only used with --content")
+        raise click.UsageError("PATHS are only used with the document step (drop --no-content)")
     interactive = not no_input and sys.stdin.isatty() and fmt == "text" and output is None
     opts = S.ScanOptions(config_dir=env.config_dir, policy_dir=env.policy_dir, profile=profile,
                          answers_file=answers, inspector=inspector,
                          content_paths=tuple(paths) if content else None, journal_check=_journal_check(env))
     prompt = (lambda text: click.prompt(text, default="", show_default=False)) if interactive else None
     with _Progress(env, sys.stderr.isatty()) as progress:
-        outcome = S.run(opts, progress=progress, prompt=prompt, lang=env.lang)
+        outcome = S.run(opts, progress=progress, doc_progress=progress.documents, prompt=prompt, lang=env.lang)
     doc = outcome.document
     if fmt == "text":
         from scanner.report import text

@@ -96,14 +96,12 @@ class ContentCache:
         try:
             st = os.stat(d)
         except OSError as exc:
-            if exc.errno == errno.ENOENT:
-                self.notes.append(f"content cache not kept: state directory {d} does not exist")
-            else:
+            if exc.errno != errno.ENOENT:  # no state directory (not installed, a user's trial): quietly none
                 self.notes.append(f"content cache not kept: {d}: {exc.strerror}")
             return False
+        if not os.access(d, os.W_OK | os.X_OK):
+            return False  # another user's state directory: quietly no cache
         why = _trusted(st, f"state directory {d}")
-        if why is None and not os.access(d, os.W_OK):
-            why = f"state directory {d} is not writable"
         if why:
             self.notes.append(f"content cache not kept: {why}")
             return False
