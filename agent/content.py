@@ -29,8 +29,11 @@ class ContentWatch:
     """One scanning thread, a queue of work, and the current findings by path."""
 
     def __init__(self, deliver: Callable[[F.DocumentFacts], None], *, workers: int = 1,
-                 on_error: Optional[Callable[[str], None]] = None):
+                 on_error: Optional[Callable[[str], None]] = None, cache_path: Optional[str] = None):
         from scanner.content.copyindex import CopyIndex
+        self.cache_path = cache_path
+        """Verdict cache (state directory): start-up and media scans of unchanged files from stat alone."""
+        self._cache = None
         self.deliver = deliver
         self.workers = workers
         self.on_error = on_error
@@ -159,8 +162,15 @@ class ContentWatch:
             self._drop(display_path(p))
         singles = [p for p in singles if os.path.lexists(p)]
         if roots or singles:
+            limits = Limits(nice=WORKER_NICE)
+            if self.cache_path and self._cache is None:
+                from scanner.content.cache import ContentCache
+                self._cache = ContentCache(self.cache_path, limits=limits)
+            # follow_roots=False: a changed file is reached from its marked folder or medium
+            # without following any link on the way (a directory swapped for a link is not entered)
             report = run_scan(roots + singles, marked_folders=marked, removable_mounts=media, jobs=self.workers,
-                              limits=Limits(nice=WORKER_NICE), copy_index=self.index, walk_marked=False)
+                              limits=limits, copy_index=self.index, walk_marked=False, follow_roots=False,
+                              cache=self._cache, save_cache=bool(roots))
             self.scans += 1
             self.files_scanned += report.facts.files_scanned
             for f in report.facts.findings:

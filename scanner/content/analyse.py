@@ -50,8 +50,9 @@ def _utf16_text(head: bytes) -> bool:
     U+0000-U+1FFF, so the high byte is 0x00, 0x01 or 0x1E)."""
     if len(head) < 64:
         return False
-    for hi in (head[1::2], head[0::2]):
-        if sum(hi.count(b) for b in (0, 1, 0x1E)) >= len(hi) * 0.9 and hi.count(0) >= len(hi) * 0.3:
+    for hi, lo in ((head[1::2], head[0::2]), (head[0::2], head[1::2])):
+        if (sum(hi.count(b) for b in (0, 1, 0x1E)) >= len(hi) * 0.9 and hi.count(0) >= len(hi) * 0.3
+                and lo.count(0) <= len(lo) * 0.05):
             return True
     return False
 

@@ -179,7 +179,9 @@ def ole_segments(data: bytes, limits: Limits) -> tuple[str, list[Segment]]:
             return "xls", xls_segments(ole)
         if ole.exists("EncryptedPackage"):
             raise Unreadable("encrypted Office document")
-        return "ole", []
+        streams = sorted("/".join(e) for e in ole.listdir())[:5]
+        raise Unreadable("OLE compound file of a kind not read (PowerPoint 97-2003, Outlook, Visio...; streams: "
+                         + ", ".join(streams) + "): not fully read")
     except (struct.error, OSError, IndexError, ValueError) as exc:
         raise Unreadable(f"damaged legacy Office file: {exc}") from None
     finally:

@@ -51,15 +51,28 @@ class Dir:
     """For an anchored directory: components below the anchor ``name``, opened without following."""
 
 
-@dataclass(frozen=True)
+class Stat:
+    """The ``lstat`` fields a scan needs (a full ``os.stat_result`` per file costs ~1 KiB: a
+    home with 200,000 files would hold 200 MiB of them)."""
+
+    __slots__ = ("st_dev", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns")
+
+    def __init__(self, st: os.stat_result):
+        self.st_dev, self.st_ino, self.st_size = st.st_dev, st.st_ino, st.st_size
+        self.st_mtime_ns, self.st_ctime_ns = st.st_mtime_ns, st.st_ctime_ns
+
+
 class File:
     """One regular file seen by the walk (by ``lstat``: not yet opened)."""
 
-    dir: int
-    """Index of its directory in ``Tree.dirs``."""
-    name: str
-    path: str
-    st: os.stat_result
+    __slots__ = ("dir", "name", "path", "st")
+
+    def __init__(self, dir: int, name: str, path: str, st: os.stat_result):
+        self.dir = dir
+        """Index of its directory in ``Tree.dirs``."""
+        self.name = name
+        self.path = path
+        self.st = Stat(st)
 
 
 @dataclass(frozen=True)
@@ -88,14 +101,16 @@ _WHAT = {"fifo": "named pipe (FIFO): not opened", "socket": "socket: not opened"
 
 
 def split_anchor(path: str, anchors: Sequence[str]) -> tuple[str, tuple[str, ...]]:
-    """(anchor, components below it) for ``path``; a path under no anchor is its own anchor."""
+    """(anchor, components below it) for ``path``; for a path under no anchor, its folder is the
+    anchor and its own name is not followed."""
     best = None
     for a in anchors:
         if path == a or path.startswith(a.rstrip(os.sep) + os.sep):
             if best is None or len(a) > len(best):
                 best = a
-    if best is None:
-        return path, ()
+    if best is None:  # not under any anchor: its folder is followed, the path itself is not
+        parent, name = os.path.split(path.rstrip(os.sep))
+        return (parent, (name,)) if name and parent else (path, ())
     rest = path[len(best):].strip(os.sep)
     return best, tuple(p for p in rest.split(os.sep) if p)
 
