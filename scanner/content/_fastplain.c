@@ -115,7 +115,20 @@ static PyObject *candidate(PyObject *self, PyObject *args)
     return PyBool_FromLong(found);
 }
 
+static PyObject *valid(PyObject *self, PyObject *args)
+{
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*", &buf)) return NULL;
+    int ok;
+    Py_BEGIN_ALLOW_THREADS
+    ok = valid_utf8((const unsigned char *)buf.buf, buf.len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&buf);
+    return PyBool_FromLong(ok);
+}
+
 static PyMethodDef methods[] = {
+    {"valid", valid, METH_VARARGS, "True when the bytes are strict UTF-8 (as Python's codec)."},
     {"candidate", candidate, METH_VARARGS, "True unless the bytes are UTF-8 with no short line holding a needle."},
     {NULL, NULL, 0, NULL},
 };

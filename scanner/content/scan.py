@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Optional, Sequence
 
 from policies.facts import CollectionError, DocumentFacts, DocumentFinding
 
-from . import plain, worker
+from . import html, plain, worker
 from .copyindex import CopyIndex
 from .limits import Limits
 
@@ -73,9 +73,12 @@ TEXT_WINDOW = 64
 """Text files being proved clean at once (the C pre-filter runs in threads without the GIL)."""
 
 
+_CLEAN = {"verdict": "clean", "level": None, "score": 0, "reasons": [], "encoding": None, "marks": []}
+"""The verdict a worker gives a file in which no mark can be (``detect.judge([])``)."""
+
+
 def _clean_text(data: bytes, need_hash: bool) -> dict:
-    res = {"size": len(data), "kind": "text", "verdict": {"verdict": "clean", "level": None, "score": 0,
-                                                         "reasons": [], "encoding": None, "marks": []}}
+    res = {"size": len(data), "kind": "text", "verdict": dict(_CLEAN)}
     if need_hash:
         res["sha256"] = hashlib.sha256(data).hexdigest()
     return res
@@ -107,6 +110,11 @@ def _in_parent(opened, name: str, limits: Limits, need_hash: bool):
         return res, None
     if family == "text" and small and len(data) == size:
         return None, data
+    if family == "html" and small and len(data) == size and html.proven_clean(data):
+        res = {"size": size, "kind": "html", "verdict": dict(_CLEAN)}
+        if need_hash:
+            res["sha256"] = hashlib.sha256(data).hexdigest()
+        return res, None
     return None, None
 
 

@@ -235,3 +235,55 @@ def test_libreoffice_renders_the_utf16_docx_we_read(tmp_path):
         assert "TUYỆT MẬT" in (tmp_path / "out" / f"u16-{bom}.txt").read_text(encoding="utf-8-sig")
         res = analyse(str(tmp_path / f"u16-{bom}.docx"), Limits())
         assert res["verdict"]["level"] == "tuyet_mat", res
+
+
+HTML_MARKS = ["<p>TUYỆT MẬT</p>", "<p>M&#7852;T</p>", "<p>M&#x1EAC;T</p>", "<p>M&Acirc;&#803;T</p>",
+              '<p><font face=".VnTimeH">M&Euml;T</font></p>', '<p><font face="VNI-Times">MA&Auml;T</font></p>',
+              "<p>MA^.T</p>", "<p>MA<b>\u0323</b>\u0302T</p>", "<p>MA&Hat;.T</p>"]
+
+
+@pytest.mark.parametrize("body", HTML_MARKS)
+def test_html_fast_path_never_proves_a_marked_page_clean(body):
+    """The scanning process skips the worker only for pages proved clean: every way of writing
+    the mark in a page must reach the parser."""
+    from scanner.content import html
+    from scanner.content.analyse import judge_bytes
+    page = C.html("<p>Số: 1/BC</p>" + body + "<p>Nội dung &amp; ghi chú</p>")
+    assert not html.proven_clean(page), body
+    assert judge_bytes(page, "a.html", Limits())["verdict"]["verdict"] != "clean" or "^" in body or "Hat" in body
+
+
+def test_html_fast_path_proves_ordinary_pages_clean():
+    from scanner.content import html
+    assert html.proven_clean(C.html("<p>Giấy mời họp &amp; bí mat</p><script>var a = '\\'';</script>"))
+    assert not html.proven_clean(C.html("<p>x</p>", charset="windows-1258"))
+    assert not html.proven_clean("<p>bí mật</p>".encode())
+
+
+def test_fast_paths_agree_with_the_worker(tmp_path):
+    """The same tree scanned with and without the in-process fast paths gives the same verdicts."""
+    from scanner.content import scan as S
+    texts = ["Số: 1\nMẬT\n", "mật khẩu\n", "bí mật nhà nước " * 30 + "\nSố: 2\n", "Số: 3\n\"MẬT\"\n", "T U Y Ệ T   M Ậ T\n"]
+    for i, t in enumerate(texts):
+        (tmp_path / f"t{i}.txt").write_text(t, encoding="utf-8")
+        (tmp_path / f"h{i}.html").write_bytes(C.html("".join(f"<p>{line}</p>" for line in t.splitlines())))
+    fast = {os.path.basename(f.path): (f.verdict, f.level) for f in run_scan([str(tmp_path)]).facts.findings}
+    old = S.FAST_TEXT_BYTES
+    S.FAST_TEXT_BYTES = -1
+    try:
+        slow = {os.path.basename(f.path): (f.verdict, f.level) for f in run_scan([str(tmp_path)]).facts.findings}
+    finally:
+        S.FAST_TEXT_BYTES = old
+    assert fast == slow and fast, (fast, slow)
+
+
+def test_c_prefilter_matches_the_python_reference():
+    from scanner.content import plain
+    if plain._c_candidate is None:
+        pytest.skip("the optional C pre-filter was not built (no C compiler): the Python path is in use")
+    cases = [b"", b"abc", "Số: 1\nMẬT\n".encode(), "bí mật ".encode() * 200, b"\xc0\xaf", b"\xed\xa0\x80",
+             b"\xf4\x90\x80\x80", b"\xe0\x80\xaf", "x\n".encode() * 1000 + "MẬT".encode(), b"a" * 700 + "ậ".encode(),
+             (" " * 500 + "MẬT").encode(), "M\u00c2\u0323T".encode(), "MËT".encode(), b"MA^.T", b"\xff\xfeM\x00",
+             "Ậ".encode()[:2], ("y" * 150 + "ậ").encode(), ("y" * 140 + "ậ").encode(), b"\r\n".join([b"a"] * 9) + "\r\nMẬT\r\n".encode()]
+    for data in cases:
+        assert plain.proven_clean(data) == plain.proven_clean_py(data), data[:40]
