@@ -57,14 +57,6 @@ static int valid_utf8(const unsigned char *s, Py_ssize_t n)
     return 1;
 }
 
-static int line_has_needle(const char *line, Py_ssize_t len, const char **nd, const Py_ssize_t *nl, int count)
-{
-    for (int k = 0; k < count; k++) {
-        if (nl[k] <= len && memmem(line, (size_t)len, nd[k], (size_t)nl[k]) != NULL) return 1;
-    }
-    return 0;
-}
-
 static PyObject *candidate(PyObject *self, PyObject *args)
 {
     Py_buffer buf;
@@ -78,7 +70,8 @@ static PyObject *candidate(PyObject *self, PyObject *args)
         return NULL;
     }
     const char *nd[MAX_NEEDLES];
-    Py_ssize_t nl[MAX_NEEDLES];
+    Py_ssize_t nl[MAX_NEEDLES], anchor[MAX_NEEDLES];
+    unsigned char is_anchor[256] = {0};
     for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *o = PyTuple_GET_ITEM(needles, k);
         if (!PyBytes_Check(o) || PyBytes_GET_SIZE(o) == 0) {
@@ -88,6 +81,17 @@ static PyObject *candidate(PyObject *self, PyObject *args)
         }
         nd[k] = PyBytes_AS_STRING(o);
         nl[k] = PyBytes_GET_SIZE(o);
+        anchor[k] = -1;
+        for (Py_ssize_t j = 0; j < nl[k]; j++) {
+            unsigned char b = (unsigned char)nd[k][j];
+            if (b >= 0x80 || b == '^') { anchor[k] = j; break; }
+        }
+        if (anchor[k] >= 0) is_anchor[(unsigned char)nd[k][anchor[k]]] = 1;
+        if (anchor[k] < 0) {
+            PyBuffer_Release(&buf);
+            PyErr_SetString(PyExc_ValueError, "every needle needs a byte >= 0x80 or '^'");
+            return NULL;
+        }
     }
     const char *s = (const char *)buf.buf;
     Py_ssize_t n = buf.len;
@@ -96,18 +100,41 @@ static PyObject *candidate(PyObject *self, PyObject *args)
     if (!valid_utf8((const unsigned char *)s, n)) {
         found = 1;
     } else {
-        Py_ssize_t start = 0;
-        while (start <= n && !found) {
-            const char *nlp = memchr(s + start, '\n', (size_t)(n - start));
-            Py_ssize_t end = nlp ? (Py_ssize_t)(nlp - s) : n;
-            Py_ssize_t len = end - start;
-            if (len <= max_line) {
-                Py_ssize_t ink = 0;
-                for (Py_ssize_t i = start; i < end && ink <= max_ink; i++) ink += (s[i] != ' ');
-                if (ink <= max_ink && line_has_needle(s + start, len, nd, nl, (int)count)) found = 1;
+        /* One pass: skip eight bytes at a time while they hold no byte >= 0x80 and no '^' (every
+         * needle has one: its anchor); at an anchor byte try the needles anchored there, and for
+         * a hit check its line, then go on past that line. */
+        Py_ssize_t i = 0;
+        while (i < n && !found) {
+            if (i + 8 <= n) {
+                uint64_t w;
+                memcpy(&w, s + i, 8);
+                uint64_t x = w ^ 0x5E5E5E5E5E5E5E5EULL;
+                if (!(w & 0x8080808080808080ULL) && !((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL)) {
+                    i += 8;
+                    continue;
+                }
             }
-            if (!nlp) break;
-            start = end + 1;
+            unsigned char c = (unsigned char)s[i];
+            Py_ssize_t next = i + 1;
+            if (is_anchor[c]) {
+                for (Py_ssize_t k = 0; k < count; k++) {
+                    Py_ssize_t at = i - anchor[k];
+                    if ((unsigned char)nd[k][anchor[k]] != c || at < 0 || at + nl[k] > n
+                        || memcmp(s + at, nd[k], (size_t)nl[k]) != 0) continue;
+                    const char *ls = at > 0 ? memrchr(s, '\n', (size_t)at) : NULL;
+                    Py_ssize_t start = ls ? (ls - s) + 1 : 0;
+                    const char *le = memchr(s + at, '\n', (size_t)(n - at));
+                    Py_ssize_t end = le ? le - s : n;
+                    if (end - start <= max_line) {
+                        Py_ssize_t ink = 0;
+                        for (Py_ssize_t j = start; j < end && ink <= max_ink; j++) ink += (s[j] != ' ');
+                        if (ink <= max_ink) { found = 1; break; }
+                    }
+                    next = end + 1;  /* this line cannot be a mark: on to the next one */
+                    break;
+                }
+            }
+            i = next;
         }
     }
     Py_END_ALLOW_THREADS

@@ -9,11 +9,14 @@ from .segments import Segment
 
 _MAX_LINE = 160 * 4  # bytes: a candidate line is at most MAX_CANDIDATE_CHARS characters
 _MAX_INK = 48 * 3  # bytes that are not spaces: a mark line has at most ~48 visible characters
+PLAIN_NEEDLES = tuple(n for n in decode.NEEDLES_UTF8 if n not in (b"&#", b"\\u78", b"\\'"))
+"""The byte forms of Ậ a plain text can hold: character references and RTF escapes are not
+decoded in plain text, so they cannot make a mark there (source code is full of ``\\'``)."""
 
 
 def _short_line_with_needle(data: bytes) -> bool:
     """Some line both short enough to be a mark and holding a needle (else nothing can match)."""
-    needles = decode.NEEDLES_UTF8
+    needles = PLAIN_NEEDLES
     for line in data.split(b"\n"):
         if len(line) <= _MAX_LINE and len(line) - line.count(b" ") <= _MAX_INK:
             for n in needles:
@@ -34,7 +37,7 @@ def proven_clean(data: bytes) -> bool:
         return proven_clean_py(data)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 3 and data[1:1025:2].count(0) > 200):
         return False
-    return not _c_candidate(data, decode.NEEDLES_UTF8, _MAX_LINE, _MAX_INK)
+    return not _c_candidate(data, PLAIN_NEEDLES, _MAX_LINE, _MAX_INK)
 
 
 def proven_clean_py(data: bytes) -> bool:
@@ -48,7 +51,7 @@ def proven_clean_py(data: bytes) -> bool:
             data.decode("utf-8")
         except UnicodeDecodeError:
             return False
-    return not decode.may_hold_mark(data) or not _short_line_with_needle(data)
+    return not any(n in data for n in PLAIN_NEEDLES) or not _short_line_with_needle(data)
 
 
 def plain_segments(data: bytes) -> tuple[str, list[Segment]]:

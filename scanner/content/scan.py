@@ -69,6 +69,8 @@ can be a mark (the worker's own first test, ``plain.proven_clean``); only the re
 worker. Nothing else is parsed outside a worker."""
 
 
+THREAD_TEXT_BYTES = 64 * 1024
+"""Smaller text is checked in the scanning thread (handing it to a thread costs more than the check)."""
 TEXT_WINDOW = 64
 """Text files being proved clean at once (the C pre-filter runs in threads without the GIL)."""
 
@@ -227,6 +229,14 @@ def run_scan(paths: Sequence[str], *, marked_folders: Sequence[str] = (), remova
                 if quick is not None:
                     opened.close()
                     finish(i, quick, opened.stat)
+                    continue
+                if text is not None and len(text) < THREAD_TEXT_BYTES:  # a thread hand-off costs more
+                    if plain.proven_clean(text):
+                        opened.close()
+                        finish(i, _clean_text(text, nh), opened.stat)
+                        continue
+                    quiet = 0
+                    yield worker.Job((i, opened.stat), opened.fd, f.name, opened.stat.st_size, nh)
                     continue
                 if text is not None:
                     window.append((i, opened, nh, text, pool.submit(plain.proven_clean, text)))
