@@ -3,7 +3,7 @@
 At start-up the marked folders and every mounted removable medium are scanned in full (this
 builds the copy index: the SHA-256 of every marked-folder file). Afterwards only what changes is
 scanned: a file closed, created or moved in a marked folder or on a medium, and every medium
-when it is mounted. Each scan runs the same code as ``bmnn scan --content`` (worker
+when it is mounted. Each scan runs the same code as ``bmnn scan``'s document step (worker
 subprocesses under limits) in this module's own thread, so the event loop never opens a
 document. Each finished scan hands a complete ``DocumentFacts`` to ``deliver``, which the watcher
 runs on the main loop to judge BMNN-DOC-001/002. Findings hold metadata only, never text.
