@@ -42,6 +42,28 @@ _LIMIT_FIELDS = ("max_file_bytes", "max_hash_bytes", "max_part_bytes", "max_tota
 """Limits that change what a file's result is (the others only kill a worker, never cached)."""
 
 
+def compact(res: dict):
+    """Most results are "clean" or "not a document": kept as a small tuple (in the cache file, a
+    list) instead of a dict; a home of 200,000 files would otherwise hold 200,000 dicts twice."""
+    keys = res.keys() - {"size", "kind", "sha256"}
+    if keys == {"verdict"} and res["verdict"].get("verdict") == "clean" and not res["verdict"].get("marks"):
+        return ("c", res.get("kind"), res.get("sha256"), res.get("size", 0), res["verdict"].get("encoding"))
+    if keys == {"other"}:
+        return ("o", res.get("kind"), res.get("sha256"), res.get("size", 0), res["other"])
+    return res
+
+
+def expand(t) -> dict:
+    res = {"kind": t[1], "size": t[3]}
+    if t[2]:
+        res["sha256"] = t[2]
+    if t[0] == "c":
+        res["verdict"] = {"verdict": "clean", "level": None, "score": 0, "reasons": [], "encoding": t[4], "marks": []}
+    else:
+        res["other"] = t[4]
+    return res
+
+
 def default_path() -> str:
     return os.path.join(os.environ.get("BMNN_STATE_DIR", "/var/lib/bmnn"), FILE_NAME)
 
@@ -167,10 +189,15 @@ class ContentCache:
         """The cached result for a file with this ``lstat``, or None (read it)."""
         e = self.entries.get(self._key(st)) if self.usable else None
         if (e is None or not isinstance(e, list) or len(e) != 6 or e[0] != st.st_size or e[1] != st.st_mtime_ns
-                or e[2] != st.st_ctime_ns or e[3] != os.path.splitext(name)[1].lower() or not isinstance(e[5], dict)):
+                or e[2] != st.st_ctime_ns or e[3] != os.path.splitext(name)[1].lower()
+                or not isinstance(e[5], (dict, list))):
             self.misses += 1
             return None
-        res = e[5]
+        try:
+            res = expand(e[5]) if isinstance(e[5], list) else dict(e[5])
+        except (IndexError, TypeError):
+            self.misses += 1
+            return None
         if need_hash and "sha256" not in res and st.st_size > 0:
             self.misses += 1
             return None
@@ -178,14 +205,15 @@ class ContentCache:
             e[4] = self.gen
             self.dirty = True
         self.hits += 1
-        return dict(res)
+        return res
 
     def put(self, st: os.stat_result, name: str, res: dict[str, Any]) -> None:
         """Keep ``res`` for the file whose ``fstat`` (what was really read) is ``st``."""
         if not self.usable or not cacheable(res):
             return
-        self.entries[self._key(st)] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns,
-                                       os.path.splitext(name)[1].lower(), self.gen, res]
+        small = compact(res)
+        self.entries[self._key(st)] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, os.path.splitext(name)[1].lower(),
+                                       self.gen, list(small) if isinstance(small, tuple) else small]
         self.dirty = True
 
     # ------------------------------------------------------------ writing

@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Optional, Sequence
 from policies.facts import CollectionError, DocumentFacts, DocumentFinding
 
 from . import html, plain, worker
+from .cache import compact as _compact, expand as _expand
 from .copyindex import CopyIndex
 from .limits import Limits
 
@@ -162,9 +163,9 @@ def run_scan(paths: Sequence[str], *, marked_folders: Sequence[str] = (), remova
     last = [0.0]
 
     def finish(i: int, res: dict, st: Optional[os.stat_result] = None) -> None:
-        results[i] = res
         if cache is not None and st is not None:
             cache.put(st, files[i].name, res)
+        results[i] = _compact(res)
         done[0] += 1
         done[1] += files[i].st.st_size
         if progress is not None:
@@ -256,14 +257,15 @@ def run_scan(paths: Sequence[str], *, marked_folders: Sequence[str] = (), remova
     worker.run(jobs_for_workers(), lambda job, res: finish(job.key[0], res, job.key[1]), jobs=jobs, limits=limits)
 
     for f, res in zip(files, results):
-        if _under(f.path, marked) and res and "sha256" in res:
-            index.add(res["sha256"], display_path(f.path), res.get("size", 0))
+        sha = (res[2] if isinstance(res, (tuple, list)) else res.get("sha256")) if res else None
+        if sha and _under(f.path, marked):
+            index.add(sha, display_path(f.path), (res[3] if isinstance(res, (tuple, list)) else res.get("size", 0)))
 
     findings: list[DocumentFinding] = []
     kinds: dict[str, int] = {}
     scanned = clean = not_docs = 0
     for f, res in zip(files, results):
-        res = res or {"error": "not analysed"}
+        res = _expand(res) if isinstance(res, (tuple, list)) else (res or {"error": "not analysed"})
         if res.get("gone"):
             continue
         shown = display_path(f.path)
