@@ -83,11 +83,11 @@ def extract(data: bytes, path: str, limits: Limits) -> tuple[str, list, list[str
         from .rtf import rtf_segments
         kind, segs = "rtf", rtf_segments(data)
     elif family == "html":
-        from .html import html_segments
-        kind, (_, segs) = "html", html_segments(data)
+        from .html import html_segments, proven_clean
+        kind, segs = "html", [] if proven_clean(data) else html_segments(data)[1]
     elif family == "text":
-        from .plain import plain_segments
-        kind, (_, segs) = "text", plain_segments(data)
+        from .plain import plain_segments, proven_clean
+        kind, segs = "text", [] if proven_clean(data) else plain_segments(data)[1]
     else:
         kind, segs = family, []
     return kind, segs, problems

@@ -64,7 +64,7 @@ def _under(path: str, roots: Sequence[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
-FAST_TEXT_BYTES = 1 << 20
+FAST_TEXT_BYTES = 8 << 20
 """Plain UTF-8 text up to this size is proved clean in the scanning process when no line of it
 can be a mark (the worker's own first test, ``plain.proven_clean``); only the rest goes to a
 worker. Nothing else is parsed outside a worker."""
@@ -101,9 +101,12 @@ def _in_parent(opened, name: str, limits: Limits, need_hash: bool):
         res = judge_bytes(b"", name, limits)
         res.pop("_data", None)
         return res, None
-    small = size <= FAST_TEXT_BYTES
-    data = os.pread(opened.fd, size + 1 if small else 8192, 0)  # one read: a byte more tells "grew"
+    # small files in one read (a byte more tells "grew"); larger ones by their head first
+    data = os.pread(opened.fd, size + 1 if size <= 65536 else 8192, 0)
     family = sniff(data[:8192], name)
+    small = size <= FAST_TEXT_BYTES
+    if small and size > 65536 and family in ("text", "html"):
+        data = os.pread(opened.fd, size + 1, 0)
     if family == "binary":
         res = {"size": size, "kind": "binary", "other": "binary file of no document format"}
         if need_hash:
