@@ -178,10 +178,13 @@ def run_scan(paths: Sequence[str], *, marked_folders: Sequence[str] = (), remova
                 progress(Progress(done[0], len(files), done[1], total_bytes, now - t0))
 
     index = copy_index if copy_index is not None else CopyIndex()
-    marked_sizes = {f.st.st_size for f in files if _under(f.path, marked)}
+    in_marked = [_under(d.path, marked) for d in tree.dirs]  # per directory: a file is where its folder is
+    on_media = [_under(d.path, removable) for d in tree.dirs] if removable else None
+    marked_sizes = {f.st.st_size for f in files if in_marked[f.dir]}
 
-    def need_hash(path: str, size: int) -> bool:
-        return _under(path, marked) or size in marked_sizes or index.may_hold(size)
+    def need_hash(f) -> bool:
+        size = f.st.st_size
+        return in_marked[f.dir] or size in marked_sizes or index.may_hold(size)
 
     pool = ThreadPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1), thread_name_prefix="bmnn-text")
     window: deque = deque()  # text being proved clean in the pool, in walk order
@@ -206,7 +209,7 @@ def run_scan(paths: Sequence[str], *, marked_folders: Sequence[str] = (), remova
                 if quiet >= 64:  # tell the pool "no job yet" now and then: it sends what it has
                     quiet = 0
                     yield None
-                nh = need_hash(f.path, f.st.st_size)
+                nh = need_hash(f)
                 if cache is not None:
                     hit = cache.get(f.st, f.name, nh)
                     if hit is not None:
@@ -261,7 +264,7 @@ def run_scan(paths: Sequence[str], *, marked_folders: Sequence[str] = (), remova
 
     for f, res in zip(files, results):
         sha = (res[2] if isinstance(res, (tuple, list)) else res.get("sha256")) if res else None
-        if sha and _under(f.path, marked):
+        if sha and in_marked[f.dir]:
             index.add(sha, display_path(f.path), (res[3] if isinstance(res, (tuple, list)) else res.get("size", 0)))
 
     findings: list[DocumentFinding] = []
@@ -286,7 +289,7 @@ def run_scan(paths: Sequence[str], *, marked_folders: Sequence[str] = (), remova
         v = res.get("verdict")
         if v is not None:
             scanned += 1
-        inside = _under(f.path, marked)
+        inside = in_marked[f.dir]
         copy_of = None
         if not inside and "sha256" in res:
             copy_of = index.source_of(res["sha256"], res.get("size", 0))
@@ -296,7 +299,7 @@ def run_scan(paths: Sequence[str], *, marked_folders: Sequence[str] = (), remova
                 path=shown, size=res.get("size", 0), sha256=res.get("sha256", ""), verdict=v["verdict"],
                 level=v.get("level"), score=v.get("score", 0), reasons=tuple(v.get("reasons", ())),
                 encoding=v.get("encoding"), in_marked_folder=inside,
-                on_removable=_under(f.path, removable) if removable else None,
+                on_removable=on_media[f.dir] if on_media is not None else None,
                 copy_of=copy_of, marks=tuple(v.get("marks", ()))))
         elif v is not None:
             clean += 1

@@ -65,14 +65,19 @@ class Stat:
 class File:
     """One regular file seen by the walk (by ``lstat``: not yet opened)."""
 
-    __slots__ = ("dir", "name", "path", "st")
+    __slots__ = ("dir", "name", "dirpath", "st")
 
-    def __init__(self, dir: int, name: str, path: str, st: os.stat_result):
+    def __init__(self, dir: int, name: str, dirpath: str, st: os.stat_result):
         self.dir = dir
         """Index of its directory in ``Tree.dirs``."""
         self.name = name
-        self.path = path
+        self.dirpath = dirpath
+        """Its directory's path (one string shared by all the files of a directory)."""
         self.st = Stat(st)
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.dirpath, self.name)
 
 
 @dataclass(frozen=True)
@@ -253,7 +258,7 @@ def walk(roots: Sequence[str], anchors: Sequence[str], display) -> Tree:
                     idx = len(tree.dirs) - 1
                 if (st.st_dev, st.st_ino) not in seen_files:
                     seen_files.add((st.st_dev, st.st_ino))
-                    tree.files.append(File(idx, os.path.basename(root), root, st))
+                    tree.files.append(File(idx, os.path.basename(root), os.path.dirname(root), st))
             else:
                 add_other(root, st, None, root)
             while pending:
@@ -278,7 +283,7 @@ def walk(roots: Sequence[str], anchors: Sequence[str], display) -> Tree:
                         if stat.S_ISREG(st.st_mode):
                             if (st.st_dev, st.st_ino) not in seen_files:
                                 seen_files.add((st.st_dev, st.st_ino))
-                                tree.files.append(File(idx, de.name, path, st))
+                                tree.files.append(File(idx, de.name, d.path, st))
                         elif stat.S_ISDIR(st.st_mode):
                             if d.depth + 1 > MAX_DEPTH:
                                 tree.others.append(Other(path, "error", f"nested deeper than {MAX_DEPTH} directories: not walked", error=True))
