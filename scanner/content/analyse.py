@@ -69,7 +69,7 @@ def extract(data: bytes, path: str, limits: Limits) -> tuple[str, list, list[str
         kind, segs = odf_segments(data, limits)
     elif family == "pdf":
         from .pdf import pdf_segments
-        segs, image_pages = pdf_segments(data, limits)
+        segs, image_pages = pdf_segments(data, limits, problems)
         kind = "pdf"
         if image_pages:
             pages = ", ".join(str(p + 1) for p in image_pages[:10]) + ("..." if len(image_pages) > 10 else "")

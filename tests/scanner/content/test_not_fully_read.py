@@ -287,3 +287,25 @@ def test_c_prefilter_matches_the_python_reference():
              "Ậ".encode()[:2], ("y" * 150 + "ậ").encode(), ("y" * 140 + "ậ").encode(), b"\r\n".join([b"a"] * 9) + "\r\nMẬT\r\n".encode()]
     for data in cases:
         assert plain.proven_clean(data) == plain.proven_clean_py(data), data[:40]
+
+
+def test_pdf_annotations_past_the_limit_make_it_not_fully_read(tmp_path, monkeypatch):
+    from scanner.content import pdf
+    monkeypatch.setattr(pdf, "MAX_ANNOTATIONS", 2)
+    data = C.pdf([[("Nội dung", {})]], annotations=[(0, "freetext", "ghi chú")] * 3)
+    res = result(tmp_path, "many.pdf", data)
+    assert "only 2 read, not fully read" in res.get("error", ""), res
+
+
+def test_truncated_legacy_word_file_is_listed(tmp_path):
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if not soffice:
+        pytest.skip("LibreOffice (soffice) not installed: apt-get install libreoffice-writer-nogui")
+    (tmp_path / "a.docx").write_bytes(C.letter(STAMP, extra=["Nội dung"] * 50))
+    subprocess.run([soffice, "--headless", "--norestore", "--convert-to", "doc", "--outdir", str(tmp_path), "a.docx"],
+                   cwd=tmp_path, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, capture_output=True,
+                   timeout=180, check=True)
+    data = (tmp_path / "a.doc").read_bytes()
+    assert result(tmp_path, "whole.doc", data)["verdict"]["level"] == "tuyet_mat"
+    res = result(tmp_path, "cut.doc", data[: len(data) * 2 // 3])
+    assert "error" in res and res.get("verdict", {}).get("verdict") != "clean", res
