@@ -42,6 +42,10 @@ _LIMIT_FIELDS = ("max_file_bytes", "max_hash_bytes", "max_part_bytes", "max_tota
 """Limits that change what a file's result is (the others only kill a worker, never cached)."""
 
 
+CLEAN_VERDICT = {"verdict": "clean", "level": None, "score": 0, "reasons": [], "encoding": None, "marks": []}
+"""The verdict of a file in which no mark can be (``detect.judge([])``, as ``analyse._verdict`` gives it)."""
+
+
 def compact(res: dict):
     """Most results are "clean" or "not a document": kept as a small tuple (in the cache file, a
     list) instead of a dict; a home of 200,000 files would otherwise hold 200,000 dicts twice."""
@@ -58,7 +62,7 @@ def expand(t) -> dict:
     if t[2]:
         res["sha256"] = t[2]
     if t[0] == "c":
-        res["verdict"] = {"verdict": "clean", "level": None, "score": 0, "reasons": [], "encoding": t[4], "marks": []}
+        res["verdict"] = dict(CLEAN_VERDICT, encoding=t[4])
     else:
         res["other"] = t[4]
     return res

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Optional, Sequence
 from policies.facts import CollectionError, DocumentFacts, DocumentFinding
 
 from . import html, plain, worker
-from .cache import compact as _compact, expand as _expand
+from .cache import CLEAN_VERDICT, compact as _compact, expand as _expand
 from .copyindex import CopyIndex
 from .limits import Limits
 
@@ -76,8 +76,7 @@ TEXT_WINDOW = 64
 """Text files being proved clean at once (the C pre-filter runs in threads without the GIL)."""
 
 
-_CLEAN = {"verdict": "clean", "level": None, "score": 0, "reasons": [], "encoding": None, "marks": []}
-"""The verdict a worker gives a file in which no mark can be (``detect.judge([])``)."""
+_CLEAN = CLEAN_VERDICT
 
 
 def _clean_text(data: bytes, need_hash: bool) -> dict:
