@@ -57,13 +57,21 @@ def _utf16_text(head: bytes) -> bool:
     return False
 
 
-def extract(data: bytes, path: str, limits: Limits) -> tuple[str, list, list[str]]:
-    """(kind, segments, problems): problems make the file "not readable", not clean."""
+def extract(data: bytes, path: str, limits: Limits, depth: int = 0) -> tuple[str, list, list[str]]:
+    """(kind, segments, problems): problems make the file "not readable", not clean. ``depth``:
+    1 for a member of an archive (an archive in it is not opened)."""
     family = sniff(data, path)
     problems: list[str] = []
     if family == "ooxml":
+        from .containers import ArchiveOfDocuments, read_archive
         from .ooxml import ooxml_segments
-        kind, segs = ooxml_segments(data, limits)
+        try:
+            kind, segs = ooxml_segments(data, limits)
+        except ArchiveOfDocuments as exc:
+            if depth:
+                raise Unreadable("an archive inside an archive: not opened, not fully read") from None
+            segs, problems = read_archive(exc.reader, exc.members, limits, depth)
+            kind = "zip"
     elif family == "odf":
         from .odf import odf_segments
         kind, segs = odf_segments(data, limits)

@@ -329,7 +329,7 @@ def ooxml_segments(data: bytes, limits: Limits) -> tuple[str, list[Segment]]:
     if main.startswith("ppt/") or "ppt/presentation.xml" in zr.infos:
         return "pptx", pptx_segments(zr)
     from .containers import classify
-    classify(zr.names())  # raises: a package, an archive of documents, or a zip holding none
+    classify(zr.names(), zr)  # raises: a package, an archive of documents, or a zip holding none
     raise Unreadable("zip container of an unknown kind")
 
 

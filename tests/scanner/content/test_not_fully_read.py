@@ -204,9 +204,28 @@ def test_jar_wheel_and_plain_zip_are_not_documents_and_a_docx_renamed_jar_is_rea
     rep = run_scan([str(tmp_path)])
     f = rep.facts
     assert f.not_documents == 4, (rep.kinds, f)
-    assert [os.path.basename(x.path) for x in f.findings] == ["disguised.jar"]
-    assert [(os.path.basename(e.source), "archives are not opened" in e.message) for e in f.errors] == [("docs.zip", True)]
-    assert not f.skipped
+    assert sorted(os.path.basename(x.path) for x in f.findings) == ["disguised.jar", "docs.zip"]
+    assert not f.errors and not f.skipped
+
+
+def test_archive_of_documents_is_read_one_level_deep(tmp_path):
+    def z(files):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            for n, b in files.items():
+                zf.writestr(n, b)
+        return buf.getvalue()
+    (tmp_path / "clean.zip").write_bytes(z({"a.txt": "Giấy mời họp\n", "b.docx": C.letter(None, extra=["x"])}))
+    (tmp_path / "stamped.zip").write_bytes(z({"a.txt": "x\n", "sub/b.txt": "Số: 1\nTỐI MẬT\n"}))
+    (tmp_path / "nested.zip").write_bytes(z({"inner.zip": z({"c.txt": "Số: 1\nMẬT\n"})}))
+    (tmp_path / "bad.zip").write_bytes(z({"d.docx": rezip(C.letter(None, extra=["x"]), with_dtd("word/document.xml"))}))
+    rep = run_scan([str(tmp_path)])
+    by = {os.path.basename(x.path): x for x in rep.facts.findings}
+    assert set(by) == {"stamped.zip"} and by["stamped.zip"].level == "toi_mat"
+    errs = {os.path.basename(e.source): e.message for e in rep.facts.errors}
+    assert "archive inside an archive" in errs["nested.zip"]
+    assert "entity declarations refused" in errs["bad.zip"]
+    assert "clean.zip" not in errs and rep.facts.files_scanned == 4
 
 
 def test_large_package_is_judged_from_its_central_directory(tmp_path):
