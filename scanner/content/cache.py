@@ -211,23 +211,32 @@ class ContentCache:
     def _key(st: os.stat_result) -> str:
         return f"{st.st_dev}:{st.st_ino}"
 
-    def get(self, st: os.stat_result, name: str, need_hash: bool) -> Optional[dict[str, Any]]:
-        """The cached result for a file with this ``lstat``, or None (read it)."""
+    def get(self, st: os.stat_result, name: str, need_hash: bool, raw: bool = False):
+        """The cached result for a file with this ``lstat``, or None (read it). With ``raw`` a
+        compact result comes back as its tuple (``compact``'s form, with the size put back)."""
         e = self.entries.get(self._key(st)) if self.usable else None
         if (e is None or not isinstance(e, list) or len(e) != 6 or e[0] != st.st_size or e[1] != st.st_mtime_ns
                 or e[2] != st.st_ctime_ns or e[3] != os.path.splitext(name)[1].lower()
                 or not isinstance(e[5], (dict, list, tuple))):
             self.misses += 1
             return None
-        try:
-            res = expand(e[5]) if isinstance(e[5], (list, tuple)) else dict(e[5])
+        small = e[5]
+        if isinstance(small, (list, tuple)):
+            if len(small) != 5 or small[0] not in ("c", "o"):
+                self.misses += 1
+                return None
+            if need_hash and not small[2] and st.st_size > 0:
+                self.misses += 1
+                return None
+            res = (small[0], small[1], small[2], st.st_size, small[4])
+            if not raw:
+                res = expand(res)
+        else:
+            res = dict(small)
             res["size"] = st.st_size
-        except (IndexError, TypeError):
-            self.misses += 1
-            return None
-        if need_hash and "sha256" not in res and st.st_size > 0:
-            self.misses += 1
-            return None
+            if need_hash and "sha256" not in res and st.st_size > 0:
+                self.misses += 1
+                return None
         if e[4] != self.gen:
             e[4] = self.gen
             self.dirty = True

@@ -164,10 +164,10 @@ def run_scan(paths: Sequence[str], *, marked_folders: Sequence[str] = (), remova
     done = [0, 0]
     last = [0.0]
 
-    def finish(i: int, res: dict, st: Optional[os.stat_result] = None) -> None:
+    def finish(i: int, res, st: Optional[os.stat_result] = None) -> None:
         if cache is not None and st is not None:
             cache.put(st, files[i].name, res)
-        results[i] = _compact(res)
+        results[i] = res if isinstance(res, tuple) else _compact(res)
         done[0] += 1
         done[1] += files[i].st.st_size
         if progress is not None:
@@ -210,7 +210,7 @@ def run_scan(paths: Sequence[str], *, marked_folders: Sequence[str] = (), remova
                     yield None
                 nh = need_hash(f)
                 if cache is not None:
-                    hit = cache.get(f.st, f.name, nh)
+                    hit = cache.get(f.st, f.name, nh, raw=True)
                     if hit is not None:
                         finish(i, hit)
                         continue

@@ -273,18 +273,21 @@ def walk(roots: Sequence[str], anchors: Sequence[str], display) -> Tree:
                 subdirs = []
                 with it:
                     for de in it:
-                        path = os.path.join(d.path, de.name)
                         try:
                             st = de.stat(follow_symlinks=False)
                         except OSError as exc:
                             if exc.errno != errno.ENOENT:  # gone since the listing: nothing to read
-                                tree.others.append(Other(path, "error", f"cannot stat: {exc.strerror}", error=True))
+                                tree.others.append(Other(os.path.join(d.path, de.name), "error",
+                                                         f"cannot stat: {exc.strerror}", error=True))
                             continue
                         if stat.S_ISREG(st.st_mode):
-                            if (st.st_dev, st.st_ino) not in seen_files:
-                                seen_files.add((st.st_dev, st.st_ino))
+                            key = (st.st_dev, st.st_ino)
+                            if key not in seen_files:
+                                seen_files.add(key)
                                 tree.files.append(File(idx, de.name, d.path, st))
-                        elif stat.S_ISDIR(st.st_mode):
+                            continue
+                        path = os.path.join(d.path, de.name)
+                        if stat.S_ISDIR(st.st_mode):
                             if d.depth + 1 > MAX_DEPTH:
                                 tree.others.append(Other(path, "error", f"nested deeper than {MAX_DEPTH} directories: not walked", error=True))
                             else:
