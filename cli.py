@@ -281,6 +281,12 @@ def _journal_check(env: Env):
 def scan(ctx, profile, fmt, output, answers, inspector, content, no_input, paths, lang) -> None:
     """Kiểm tra thiết bị trước khi đưa vào sử dụng / the pre-deployment inspection checklist.
 
+    Bước quét tài liệu chạy mặc định: PATHS được quét tìm dấu độ mật; không có PATHS thì quét
+    phạm vi mặc định (thư mục mật, thư mục người dùng, /tmp và /var/tmp, thiết bị lưu trữ rời đang
+    gắn), chọn tệp theo loại, không theo liên kết tượng trưng bên dưới các gốc đó, tệp không đổi
+    lấy kết luận từ bộ đệm trong thư mục trạng thái. --no-content bỏ qua bước này: BMNN-DOC-001/002
+    khi đó là "chưa quét" và kết luận là chưa đầy đủ.
+
     The document step runs by default: PATHS are scanned for secrecy stamps, and without PATHS
     the default scope (marked folders, home folders, /tmp and /var/tmp, mounted removable media),
     files chosen by type, symbolic links never followed below those roots, unchanged files
