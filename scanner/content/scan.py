@@ -1,4 +1,5 @@
-"""``scan_paths``: walk, analyse every file in the worker pool, judge where each one is.
+"""``scan_paths``: walk without following links, open each file once, decide what needs no parser
+here, hand the rest to the worker pool as open descriptors, judge where each file is.
 
 No rich, no PDF library here: the daemon imports this module. Progress goes to a callback.
 """
@@ -319,12 +320,14 @@ def scan_paths(paths: Sequence[str], *, marked_folders: Sequence[str] = (), remo
                limits: Optional[Limits] = None) -> DocumentFacts:
     """Scan files and folders for secrecy stamps and for copies of marked-folder files.
 
-    The marked folders are walked too (their hashes make the copy index). Every file is read in a
-    worker subprocess under limits. Classified and review verdicts and copies out become findings
-    (never any text); clean files only count in ``files_scanned``; unreadable files are
-    ``errors`` (BMNN-DOC-001 then reports ``error``: could not check); FIFOs, device nodes,
-    symbolic links not followed, images and binaries are ``skipped`` with their reasons.
-    ``on_removable`` is None when no removable mount is given.
+    The marked folders are walked too (their hashes make the copy index). Every file is opened
+    once without following links; anything that needs a parser is read in a worker subprocess
+    under limits. Classified and review verdicts and copies out become findings (never any text);
+    clean files only count in ``files_scanned``; files not fully read are ``errors`` (BMNN-DOC-001
+    then reports ``error``: could not check); FIFOs, device nodes, symbolic links (never
+    followed), empty office files and images without OCR are ``skipped`` with their reasons;
+    packages and binaries are counted in ``not_documents``. ``on_removable`` is None when no
+    removable mount is given.
     """
     return run_scan(paths, marked_folders=marked_folders, removable_mounts=removable_mounts,
                     progress=progress, jobs=jobs, limits=limits).facts
