@@ -340,6 +340,22 @@ class _Progress:
             self.progress.__exit__(None, None, None)
             self.progress = None
 
+    def documents(self, p) -> None:
+        """The document step: files done / total, MB/s and time left (``content.scan.Progress``)."""
+        if self.progress is None:
+            return
+        from scanner.i18n import t
+        lang = self.env.lang
+        rate = p.bytes_done / p.elapsed / 1e6 if p.elapsed > 0 else 0.0
+        if p.bytes_done and p.bytes_total > p.bytes_done and p.elapsed > 0.5:
+            left = round((p.bytes_total - p.bytes_done) / (p.bytes_done / p.elapsed))
+            label = t("scan.doc_progress_eta", lang, done=p.files_done, total=p.files_total, rate=rate, s=left)
+        else:
+            label = t("scan.doc_progress", lang, done=p.files_done, total=p.files_total, rate=rate)
+        if "documents" not in self.tasks:
+            self.tasks["documents"] = self.progress.add_task(label, total=1)
+        self.progress.update(self.tasks["documents"], description=label)
+
     def __exit__(self, *exc):
         if self.progress is not None:
             self.progress.__exit__(*exc)
@@ -405,7 +421,9 @@ def _journal_check(env: Env):
               help="Số biên bản, ví dụ 12/BB-CNTT (mặc định: record.number trong local.d) / record number.")
 @click.option("--timezone", default=None,
               help="Múi giờ của biên bản (mặc định: record.timezone, rồi Asia/Ho_Chi_Minh) / time zone of the record.")
-@click.option("--content", "content", is_flag=True, help="Quét cả nội dung tài liệu / also scan document content.")
+@click.option("--content/--no-content", "content", default=True, show_default=True,
+              help="Quét nội dung tài liệu (mặc định: có; --no-content để bỏ qua) / "
+                   "scan document content (default on; --no-content skips it).")
 @click.option("--no-input", is_flag=True, help="Không hỏi các mục thủ công / never prompt.")
 @click.argument("paths", nargs=-1, type=click.Path())
 @_lang_option
@@ -413,8 +431,17 @@ def _journal_check(env: Env):
 def scan(ctx, profile, fmt, output, answers, inspector, holder, number, timezone, content, no_input, paths, lang) -> None:
     """Kiểm tra thiết bị trước khi đưa vào sử dụng / the pre-deployment inspection checklist.
 
-    PATHS (with --content) are scanned for secrecy stamps; without PATHS the default scope
-    (home directories, marked folders, mounted removable media).
+    Bước quét tài liệu chạy mặc định: PATHS được quét tìm dấu độ mật; không có PATHS thì quét
+    phạm vi mặc định (thư mục mật, thư mục người dùng, /tmp và /var/tmp, thiết bị lưu trữ rời đang
+    gắn), chọn tệp theo loại, không theo liên kết tượng trưng bên dưới các gốc đó, tệp không đổi
+    lấy kết luận từ bộ đệm trong thư mục trạng thái. --no-content bỏ qua bước này: BMNN-DOC-001/002
+    khi đó là "chưa quét" và kết luận là chưa đầy đủ.
+
+    The document step runs by default: PATHS are scanned for secrecy stamps, and without PATHS
+    the default scope (marked folders, home folders, /tmp and /var/tmp, mounted removable media),
+    files chosen by type, symbolic links never followed below those roots, unchanged files
+    judged from the verdict cache in the state directory. --no-content skips it: BMNN-DOC-001/002
+    then read "not scanned" and the verdict is incomplete.
 
     Manual items are asked at the terminal (on stderr, whatever the format) unless --no-input or
     --answers answers them; unanswered items keep the verdict INCOMPLETE.
@@ -424,7 +451,7 @@ def scan(ctx, profile, fmt, output, answers, inspector, holder, number, timezone
     from scanner import scan as S
     env = _env(ctx, lang)
     if paths and not content:
-        raise click.UsageError("PATHS are only used with --content")
+        raise click.UsageError("PATHS are only used with the document step (drop --no-content)")
     if fmt == "pdf":
         from scanner.report import pdf
         from scanner.errors import ScanError
@@ -449,7 +476,8 @@ def scan(ctx, profile, fmt, output, answers, inspector, holder, number, timezone
             def say(text: str) -> None:
                 progress.stop()
                 click.echo(text, err=True)
-        outcome = S.run(opts, progress=progress, prompt=prompt, say=say, lang=env.lang)
+        outcome = S.run(opts, progress=progress, doc_progress=progress.documents, prompt=prompt, say=say,
+                        lang=env.lang)
     doc = outcome.document
     if fmt in ("html", "pdf"):
         _number_record(env, doc)

@@ -5,7 +5,8 @@ builds the copy index: the SHA-256 of every marked-folder file). Afterwards only
 scanned: a file closed, created or moved in a marked folder or on a medium, and every medium
 when it is mounted. Only regular files and real folders that lie inside the watched trees are
 handed to the scan (agent/filemeta.py tells this watch only of those, and ``_watched`` checks
-again here): a symlink, FIFO or device never is, nor a folder reached through a link. Each scan runs the same code as ``bmnn scan --content`` (worker
+again here): a symlink, FIFO or device never is, nor a folder reached through a link. Each scan
+runs the same code as ``bmnn scan``'s document step (worker
 subprocesses under limits) in this module's own thread, so the event loop never opens a
 document. Each finished scan hands a complete ``DocumentFacts`` to ``deliver``, which the watcher
 runs on the main loop to judge BMNN-DOC-001/002. Findings hold metadata only, never text.
@@ -33,8 +34,11 @@ class ContentWatch:
     """One scanning thread, a queue of work, and the current findings by path."""
 
     def __init__(self, deliver: Callable[[F.DocumentFacts], None], *, workers: int = 1,
-                 on_error: Optional[Callable[[str], None]] = None):
+                 on_error: Optional[Callable[[str], None]] = None, cache_path: Optional[str] = None):
         from scanner.content.copyindex import CopyIndex
+        self.cache_path = cache_path
+        """Verdict cache (state directory): start-up and media scans of unchanged files from stat alone."""
+        self._cache = None
         self.deliver = deliver
         self.workers = workers
         self.on_error = on_error
@@ -165,8 +169,15 @@ class ContentWatch:
             self._drop(display_path(p))
         singles = [p for p in singles if _watched(p, trees, stat.S_ISREG)]
         if roots or singles:
+            limits = Limits(nice=WORKER_NICE)
+            if self.cache_path and self._cache is None:
+                from scanner.content.cache import ContentCache
+                self._cache = ContentCache(self.cache_path, limits=limits)
+            # follow_roots=False: a changed file is reached from its marked folder or medium
+            # without following any link on the way (a directory swapped for a link is not entered)
             report = run_scan(roots + singles, marked_folders=marked, removable_mounts=media, jobs=self.workers,
-                              limits=Limits(nice=WORKER_NICE), copy_index=self.index, walk_marked=False)
+                              limits=limits, copy_index=self.index, walk_marked=False, follow_roots=False,
+                              cache=self._cache, save_cache=bool(roots))
             self.scans += 1
             self.files_scanned += report.facts.files_scanned
             for f in report.facts.findings:

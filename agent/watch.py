@@ -368,7 +368,8 @@ class Watcher:
         self.content = ContentWatch(
             deliver=lambda facts: daemon.call_soon(lambda: self._on_documents(facts)), workers=workers,
             on_error=lambda msg: daemon.submit("gap", severity="high", evidence={"source": "content", "error": msg},
-                                               message=f"monitoring gap: {msg}"))
+                                               message=f"monitoring gap: {msg}"),
+            cache_path=str(daemon.paths.state_dir / "content-cache.json") if getattr(daemon, "paths", None) else None)
         self.content.start(self.marked_paths(), ())
 
     def stop_content(self) -> None:

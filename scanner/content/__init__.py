@@ -4,3 +4,7 @@ format and encoding met in practice, without ever storing or sending the text.
 Entry points: ``scan.scan_paths`` (facts for BMNN-DOC-001), ``detect.judge`` (pure),
 ``command.content_command`` (the click command). Nothing here imports rich at module level.
 """
+
+DETECTOR_VERSION = 2
+"""Bump on any change to what a file's result can be (extractors, detector, selection): the
+verdict cache (``cache.py``) keeps results only for the version that made them."""

@@ -37,6 +37,8 @@ _TEMPLATE = re.compile(r"mẫu\s*số|kích\s*thước|đường\s*viền|\d\s*m
 _STRIP = "\"'“”‘’„‟«»‹›「」『』[](){}<>|*•·◦▪▫■□●○◆◇►▶▷–—―-_=#~+¦‖│┃║"
 _STRIP_TABLE = dict.fromkeys(map(ord, _STRIP), None)
 _STRIP_TABLE.update({c: None for c in range(0x2500, 0x2580)})  # box drawing
+_KEY_DROP = re.compile("[\\s" + re.escape(_STRIP) + "\u2500-\u257f]+")
+"""What ``key`` removes, as one regex (C speed; ``str.translate`` with a dict is ~50 ns a character)."""
 _QUOTES = "\"'“”‘’„‟«»‹›「」『』"
 _SPACE_RE = re.compile(r"\s+")
 
@@ -93,7 +95,7 @@ class Verdict:
 
 def key(text: str) -> str:
     """The comparison form: NFC, frame/quote/bullet characters and all spaces removed, upper case."""
-    return _SPACE_RE.sub("", decode.normalize(text).translate(_STRIP_TABLE)).upper()
+    return _KEY_DROP.sub("", decode.normalize(text)).upper()
 
 
 def _case(text: str) -> str:

@@ -117,8 +117,8 @@ def odf_segments(data: bytes, limits: Limits) -> tuple[str, list[Segment]]:
     kind = {"text": "odt", "spreadsheet": "ods", "presentation": "odp"}.get(mime.rsplit(".", 1)[-1], "odf")
     if "content.xml" not in zr.infos:
         raise Unreadable("OpenDocument without content.xml")
-    content = zr.read("content.xml")
-    styles_xml = zr.read("styles.xml") if "styles.xml" in zr.infos else b""
+    content = zr.read_xml("content.xml")
+    styles_xml = zr.read_xml("styles.xml") if "styles.xml" in zr.infos else b""
     if not (decode.may_hold_mark(content) or decode.may_hold_mark(styles_xml)):
         return kind, []
     styles: dict[str, _Style] = {}
