@@ -56,7 +56,7 @@ def test_local_d_symlink_to_shadow_is_refused_unread(daemon, agent_env):
     p, _ = d.reload()
     assert p.returncode == 4 and f"{link}: refusing" in p.stderr and "symbolic link" in p.stderr, p.stderr
     outputs += [p.stdout, p.stderr]
-    for args in (["--lang", "en", "policy", "validate"], ["--lang", "en", "scan", "--no-input", "-o", os.devnull],
+    for args in (["--lang", "en", "policy", "validate"], ["--lang", "en", "scan", "--no-content", "--no-input", "-o", os.devnull],
                  ["policy", "validate", str(link)]):
         q = run_bmnn(args, agent_env, timeout=120)
         assert q.returncode == 4 and "x.yaml" in q.stderr, (args, q.stderr)
@@ -83,7 +83,7 @@ def test_every_error_path_of_a_private_copy_stays_redacted(daemon, agent_env):
     f.write_text("profle: meeting-room\n", encoding="utf-8")
     p, _ = d.reload()
     assert "unknown key 'profle'" in p.stderr and "meeting-room" not in p.stderr.split("valid keys")[0]
-    q = run_bmnn(["--lang", "en", "scan", "--no-input", "-o", os.devnull], agent_env, timeout=120)
+    q = run_bmnn(["--lang", "en", "scan", "--no-content", "--no-input", "-o", os.devnull], agent_env, timeout=120)
     assert q.returncode == 4 and "50-x.yaml:1:1: unknown key 'profle'" in q.stderr, q.stderr
     _finish(d, agent_env, outputs)
 

@@ -326,7 +326,7 @@ def test_a_normal_user_scans_with_the_builtin_policy(shared_tmp, user):
     env = dict(PATH="/usr/bin:/bin", HOME=str(home), PYTHONPATH=pythonpath, BMNN_CONFIG_DIR=str(home / "etc"),
                BMNN_STATE_DIR=str(home / "state"), BMNN_LANG="en")
     clean = ["env", "-i", *[f"{k}={v}" for k, v in env.items()]]
-    p = as_user(user, [*clean, *cmd, "scan", "--no-input", "--format", "json", "-o", str(home / "r.json")],
+    p = as_user(user, [*clean, *cmd, "scan", "--no-content", "--no-input", "--format", "json", "-o", str(home / "r.json")],
                 cwd=str(ROOT), timeout=300)
     assert p.returncode in (0, 2, 3), p.stderr  # compliant, non-compliant or incomplete: never a refusal
     p = as_user(user, [*clean, *cmd, "policy", "validate"], cwd=str(ROOT), timeout=120)
