@@ -13,9 +13,9 @@ import stat
 from typing import Any
 
 from . import detect
+from .images import image_format
 from .limits import Limits, Unreadable
 
-_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*", b"BM")
 _TEXT_EXT = {".txt", ".csv", ".md", ".tsv", ".log", ".text", ".markdown", ".ini", ".json", ".xml", ".vn"}
 _HTML_EXT = {".htm", ".html", ".xhtml", ".mht"}
 
@@ -33,7 +33,7 @@ def sniff(data: bytes, path: str) -> str:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"{\\rtf"):
         return "rtf"
-    if head.startswith(_IMAGE_MAGIC):
+    if image_format(head):
         return "image"
     low = stripped[:256].lower()
     if ext in _HTML_EXT or low.startswith((b"<!doctype html", b"<html")):
@@ -47,19 +47,21 @@ def extract(data: bytes, path: str, limits: Limits) -> tuple[str, list, list[str
     """(kind, segments, problems): problems make the file "not readable", not clean."""
     family = sniff(data, path)
     problems: list[str] = []
+    # OCR hook (scanner/content/ocr.py): image pages of this file, and why any was not read
+    from .ocr import Reader
+    ocr = Reader(limits)
     if family == "ooxml":
         from .ooxml import ooxml_segments
-        kind, segs = ooxml_segments(data, limits)
+        kind, segs = ooxml_segments(data, limits, ocr=ocr)
     elif family == "odf":
         from .odf import odf_segments
-        kind, segs = odf_segments(data, limits)
+        kind, segs = odf_segments(data, limits, ocr=ocr)
     elif family == "pdf":
         from .pdf import pdf_segments
-        segs, image_pages = pdf_segments(data, limits)
+        segs, image_pages = pdf_segments(data, limits, ocr=ocr)
         kind = "pdf"
-        if image_pages:
-            pages = ", ".join(str(p + 1) for p in image_pages[:10]) + ("..." if len(image_pages) > 10 else "")
-            problems.append(f"PDF page(s) {pages} hold only images: not readable without OCR")
+    elif family == "image":
+        kind, segs = "image", ocr.image_file(data)
     elif family == "ole":
         from .ole import ole_segments
         kind, segs = ole_segments(data, limits)
@@ -74,6 +76,7 @@ def extract(data: bytes, path: str, limits: Limits) -> tuple[str, list, list[str
         kind, (_, segs) = "text", plain_segments(data)
     else:
         kind, segs = family, []
+    problems.extend(ocr.problems())
     return kind, segs, problems
 
 
@@ -135,9 +138,6 @@ def _analyse(path: str, limits: Limits) -> dict[str, Any]:
         out["error"] = f"extractor failed: {type(exc).__name__}: {exc}"[:300]
         return out
     out["kind"] = kind
-    if kind == "image":
-        out["skip"] = "image file: no text layer (OCR not available)"
-        return out
     if kind == "binary":
         out["skip"] = "binary file of a format that holds no document text we read (hashed for copy detection)"
         return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Optional
 
 from . import decode
-from .limits import Limits, Unreadable, open_zip, parse_xml
+from .limits import Limits, Unreadable, ZipReader, open_zip, parse_xml
 from .ooxml import _Run, is_red, make_segment
 from .segments import Segment
 
@@ -110,9 +110,18 @@ class _Odf:
         runs.clear()
 
 
-def odf_segments(data: bytes, limits: Limits) -> tuple[str, list[Segment]]:
-    """(kind, segments) of an OpenDocument container."""
+def odf_segments(data: bytes, limits: Limits, ocr=None) -> tuple[str, list[Segment]]:
+    """(kind, segments) of an OpenDocument container; with ``ocr`` (an ``ocr.Reader``) the
+    pictures under Pictures/ too."""
     zr = open_zip(data, limits)
+    kind, segs = _odf_text(zr)
+    if ocr is not None:  # OCR hook
+        from .ocr import media_names
+        ocr.embedded(zr, media_names(zr.names()), segs)
+    return kind, segs
+
+
+def _odf_text(zr: ZipReader) -> tuple[str, list[Segment]]:
     mime = zr.read("mimetype").decode("ascii", "replace").strip() if "mimetype" in zr.infos else ""
     kind = {"text": "odt", "spreadsheet": "ods", "presentation": "odp"}.get(mime.rsplit(".", 1)[-1], "odf")
     if "content.xml" not in zr.infos:

@@ -318,13 +318,18 @@ def pptx_segments(zr: ZipReader) -> list[Segment]:
     return out
 
 
-def ooxml_segments(data: bytes, limits: Limits) -> tuple[str, list[Segment]]:
-    """(kind, segments) of an OOXML container."""
+def ooxml_segments(data: bytes, limits: Limits, ocr=None) -> tuple[str, list[Segment]]:
+    """(kind, segments) of an OOXML container; with ``ocr`` (an ``ocr.Reader``) its pictures too."""
     zr = open_zip(data, limits)
     if "word/document.xml" in zr.infos:
-        return "docx", docx_segments(zr)
-    if "xl/workbook.xml" in zr.infos:
-        return "xlsx", xlsx_segments(zr)
-    if "ppt/presentation.xml" in zr.infos:
-        return "pptx", pptx_segments(zr)
-    raise Unreadable("zip container that is not a document (no word/, xl/ or ppt/ part)")
+        kind, segs = "docx", docx_segments(zr)
+    elif "xl/workbook.xml" in zr.infos:
+        kind, segs = "xlsx", xlsx_segments(zr)
+    elif "ppt/presentation.xml" in zr.infos:
+        kind, segs = "pptx", pptx_segments(zr)
+    else:
+        raise Unreadable("zip container that is not a document (no word/, xl/ or ppt/ part)")
+    if ocr is not None:  # OCR hook: pictures under word/media/, xl/media/, ppt/media/
+        from .ocr import media_names
+        ocr.embedded(zr, media_names(zr.names()), segs)
+    return kind, segs

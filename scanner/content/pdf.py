@@ -2,7 +2,7 @@
 
 Never greps raw bytes: content streams are compressed and fonts re-encode text. Legacy-font
 PDFs extract as ``MËT``/``MAÄT``; the detector tries the legacy decodings on such short lines.
-A page with images and no text layer is reported as not readable (OCR is an optional extra).
+A page with images and no text layer goes to OCR (``ocr.Reader.pdf_page``) while it is open.
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ def _has_images(c, page_raw) -> bool:
     return False
 
 
-def pdf_segments(data: bytes, limits: Limits) -> tuple[list[Segment], list[int]]:
-    """(segments, pages that have images but no text layer)."""
+def pdf_segments(data: bytes, limits: Limits, ocr=None) -> tuple[list[Segment], list[int]]:
+    """(segments, pages that have images but no text layer). With ``ocr`` (an ``ocr.Reader``)
+    those pages are read by it instead, and it lists the ones it could not read."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as c
 
@@ -77,7 +78,10 @@ def pdf_segments(data: bytes, limits: Limits) -> tuple[list[Segment], list[int]]
                     text = tp.get_text_range() if nchars > 0 else ""
                     if not text.strip():
                         if _has_images(c, page.raw):
-                            image_only.append(pno)
+                            if ocr is not None:
+                                ocr.pdf_page(page, pno, out)
+                            else:
+                                image_only.append(pno)
                     else:
                         _lines(c, tp, text, pno, height, out)
                 finally:

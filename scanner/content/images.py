@@ -1,0 +1,197 @@
+"""Raster pages from untrusted bytes: image files (PNG, JPEG, TIFF with its pages, BMP, GIF) and
+image-only PDF pages, each as a ``Raster`` that gives a small copy for the red-ink mask and full
+resolution only for the regions asked for.
+
+Why two resolutions: the mask needs a page reduced 4x (a JPEG decodes straight to that size with
+libjpeg's DCT scaling, a PDF page renders straight to it), and only a stamp candidate is worth
+full-resolution pixels. The declared size of every page is checked against
+``Limits.max_image_pixels`` *before* any pixel is decoded (decompression bombs), and the EXIF
+orientation of a phone photo is applied before anything looks at the page.
+
+Pillow and pypdfium2 are imported only when a page is read: the daemon imports neither.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Iterator, Optional
+
+from .limits import Limits, Unreadable
+
+REDUCE = 4
+"""Full resolution / mask resolution."""
+MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg", b"II*\x00": "tiff", b"MM\x00*": "tiff",
+         b"BM": "bmp", b"GIF87a": "gif", b"GIF89a": "gif"}
+_TRANSPOSE = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE",
+              6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90"}
+"""EXIF orientation -> the Pillow transpose that shows the picture upright (as ImageOps.exif_transpose)."""
+_SWAPS = (5, 6, 7, 8)
+PDF_MIN_DPI, PDF_MAX_DPI = 150, 300
+"""Full resolution of a rendered PDF page: the embedded scan's own, within these bounds."""
+
+
+def image_format(data: bytes) -> Optional[str]:
+    """png / jpeg / tiff / bmp / gif by magic bytes, else None."""
+    for magic, name in MAGIC.items():
+        if data.startswith(magic):
+            return name
+    return None
+
+
+class Raster:
+    """One page of pixels, upright. ``size`` is the full resolution; ``low()`` is the page reduced
+    ``REDUCE`` times (RGB, or L for a grey or bilevel scan); ``crop(box)`` is a region at full
+    resolution (RGB)."""
+
+    size: tuple[int, int]
+    grey: bool = False
+    """The page holds no colour at all (bilevel or greyscale scan): no red ink to look for."""
+
+    def low(self):
+        raise NotImplementedError
+
+    def crop(self, box: tuple[int, int, int, int]):
+        raise NotImplementedError
+
+
+class PilRaster(Raster):
+    """A frame of an image file decoded with Pillow."""
+
+    def __init__(self, data: bytes, fmt: str, frame: int, limits: Limits):
+        self._data, self._fmt, self._frame, self._limits = data, fmt, frame, limits
+        im = self._open()
+        w, h = im.size
+        self.orientation = _orientation(im)
+        self.size = (h, w) if self.orientation in _SWAPS else (w, h)
+        self.grey = im.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+        self._full = None
+
+    def _open(self):
+        from PIL import Image
+        im = Image.open(io.BytesIO(self._data), formats=[self._fmt.upper()])
+        if self._frame:
+            im.seek(self._frame)
+        _check_pixels(im.size, self._limits)
+        return im
+
+    def _upright(self, im):
+        from PIL import Image
+        name = _TRANSPOSE.get(self.orientation)
+        return im.transpose(getattr(Image.Transpose, name)) if name else im
+
+    def _mode(self, im):
+        if self.grey:
+            return im.convert("L") if im.mode != "L" else im
+        return im.convert("RGB") if im.mode != "RGB" else im
+
+    def low(self):
+        if self._fmt == "jpeg" and self._full is None:
+            im = self._open()
+            w = im.width
+            im.draft("L" if self.grey else "RGB", (max(1, im.width // REDUCE), max(1, im.height // REDUCE)))
+            im = self._mode(_load(im))
+            done = max(1, round(w / im.width))  # libjpeg scales by 1/2, 1/4 or 1/8; asked for at most 1/4
+            if done < REDUCE:
+                im = im.reduce(max(1, REDUCE // done))
+            return self._upright(im)
+        return self._full_image().reduce(REDUCE)
+
+    def _full_image(self):
+        if self._full is None:
+            self._full = self._upright(self._mode(_load(self._open())))
+        return self._full
+
+    def crop(self, box):
+        return self._full_image().crop(box).convert("RGB")
+
+
+def _load(im):
+    try:
+        im.load()
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise Unreadable(f"damaged image: {exc}") from None
+    return im
+
+
+def _orientation(im) -> int:
+    try:
+        v = im.getexif().get(0x0112)
+    except Exception:  # a damaged EXIF block is no orientation, not an unreadable page
+        return 1
+    return v if isinstance(v, int) and 1 <= v <= 8 else 1
+
+
+def _check_pixels(size: tuple[int, int], limits: Limits) -> None:
+    w, h = size
+    if w <= 0 or h <= 0:
+        raise Unreadable("image with no pixels")
+    if w * h > limits.max_image_pixels:
+        raise Unreadable(f"image declares {w}x{h} pixels (limit {limits.max_image_pixels}): "
+                         "decompression bomb guard, not decoded")
+
+
+def image_pages(data: bytes, limits: Limits) -> Iterator[Raster]:
+    """The pages of an image file, in order (TIFF and GIF may hold many); checks each page's
+    declared size before decoding it. Raises Unreadable for a file Pillow cannot open."""
+    from PIL import Image
+    Image.MAX_IMAGE_PIXELS = None  # our own guard, with our own message, runs before every decode
+    fmt = image_format(data)
+    if fmt is None:
+        raise Unreadable("not an image format we read")
+    try:
+        im = Image.open(io.BytesIO(data), formats=[fmt.upper()])
+        frames = getattr(im, "n_frames", 1) if fmt in ("tiff", "gif") else 1
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+        raise Unreadable(f"damaged image: {exc}") from None
+    if fmt == "gif":
+        frames = 1  # animation frames are not pages
+    for frame in range(frames):
+        try:
+            yield PilRaster(data, fmt, frame, limits)
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise Unreadable(f"damaged image page {frame + 1}: {exc}") from None
+
+
+class PdfRaster(Raster):
+    """An open pypdfium2 page with no text layer, rendered at the resolution of its scan."""
+
+    def __init__(self, page, limits: Limits):
+        import pypdfium2.raw as c
+        import ctypes
+        self._page = page
+        wpt, hpt = page.get_size()
+        if wpt <= 0 or hpt <= 0:
+            raise Unreadable("PDF page with no size")
+        dpi = 0.0
+        pixels = 0
+        raw = page.raw
+        for i in range(min(c.FPDFPage_CountObjects(raw), 10000)):
+            obj = c.FPDFPage_GetObject(raw, i)
+            if c.FPDFPageObj_GetType(obj) != c.FPDF_PAGEOBJ_IMAGE:
+                continue
+            iw, ih = ctypes.c_uint(), ctypes.c_uint()
+            if not c.FPDFImageObj_GetImagePixelSize(obj, iw, ih):
+                continue
+            pixels += iw.value * ih.value
+            l, b, r, t = (ctypes.c_float() for _ in range(4))
+            if c.FPDFPageObj_GetBounds(obj, l, b, r, t) and r.value - l.value > 1:
+                dpi = max(dpi, iw.value / ((r.value - l.value) / 72.0))
+        if pixels > limits.max_image_pixels:
+            raise Unreadable(f"PDF page images declare {pixels} pixels (limit {limits.max_image_pixels}): "
+                             "decompression bomb guard, not decoded")
+        dpi = min(PDF_MAX_DPI, max(PDF_MIN_DPI, dpi or 200.0))
+        self._scale = dpi / 72.0
+        self._pt = (wpt, hpt)
+        self.size = (max(1, round(wpt * self._scale)), max(1, round(hpt * self._scale)))
+        _check_pixels(self.size, limits)
+
+    def low(self):
+        return self._page.render(scale=self._scale / REDUCE).to_pil().convert("RGB")
+
+    def crop(self, box):
+        x0, y0, x1, y1 = box
+        s = self._scale
+        wpt, hpt = self._pt
+        # pypdfium2's crop is what to cut off each side, in points: (left, bottom, right, top)
+        cut = (x0 / s, max(0.0, hpt - y1 / s), max(0.0, wpt - x1 / s), y0 / s)
+        return self._page.render(scale=s, crop=cut).to_pil().convert("RGB")

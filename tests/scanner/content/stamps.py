@@ -1,0 +1,263 @@
+"""Generated scanned pages for the OCR tests and ``bench ocr``: no pictures in the repo.
+
+``page()`` draws an A4 administrative document (Decree 30/2020 layout) with Pillow: the agency
+block top left with its "Số:" line, the national header top right, a title, body text in black and
+a signature block; the secrecy stamp (a red rectangle with a double border, bold capitals) goes
+under the "Số:" line. Every look-alike the detector must leave alone can be drawn instead or as
+well: the round red seal over the signature, single-border urgency stamps, a red "GIẢI MẬT", red
+headings, red signatures and margin notes, a red "MẶT TRẬN TỔ QUỐC VIỆT NAM" letterhead.
+``variant()`` turns a clean page into what a scanner or a phone makes of it.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+from typing import Optional
+
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+FONT_DIR = "/usr/share/fonts/truetype/dejavu/"
+SERIF = FONT_DIR + "DejaVuSerif.ttf"
+SERIF_BOLD = FONT_DIR + "DejaVuSerif-Bold.ttf"
+RED = (218, 37, 29)
+INK = (25, 25, 30)
+A4_MM = (210, 297)
+
+BODY = ("Căn cứ Luật Bảo vệ bí mật nhà nước số 117/2025/QH15 và các văn bản hướng dẫn thi hành, "
+        "Sở Nội vụ báo cáo kết quả thực hiện công tác bảo vệ bí mật nhà nước trong năm như sau: việc "
+        "quản lý mật khẩu, thiết bị lưu trữ, máy tính soạn thảo tài liệu mật được thực hiện đúng quy "
+        "định; các đơn vị đã rà soát, thống kê tài liệu, vật chứa bí mật nhà nước và lập sổ theo dõi.")
+
+
+def _font(path: str, size_px: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, max(6, size_px))
+
+
+class _Page:
+    def __init__(self, dpi: int, seed: int):
+        self.dpi = dpi
+        self.w, self.h = (round(mm / 25.4 * dpi) for mm in A4_MM)
+        self.img = Image.new("RGB", (self.w, self.h), (250, 250, 247))
+        self.d = ImageDraw.Draw(self.img)
+        self.rnd = random.Random(seed)
+
+    def mm(self, v: float) -> int:
+        return round(v / 25.4 * self.dpi)
+
+    def pt(self, v: float) -> int:
+        return round(v / 72 * self.dpi)
+
+    def text_c(self, cx: float, y: float, text: str, size_pt: float, bold=False, fill=INK) -> tuple[int, int, int, int]:
+        """Text centred on x=cx mm, top at y mm; returns its box in pixels."""
+        f = _font(SERIF_BOLD if bold else SERIF, self.pt(size_pt))
+        box = self.d.textbbox((0, 0), text, font=f)
+        x = self.mm(cx) - (box[2] - box[0]) // 2
+        self.d.text((x - box[0], self.mm(y) - box[1]), text, font=f, fill=fill)
+        return x, self.mm(y), x + box[2] - box[0], self.mm(y) + box[3] - box[1]
+
+    def stamp(self, cx: float, y: float, text: str, color=RED, border: str = "double", size_pt: float = 14,
+              height_mm: float = 10.0) -> None:
+        """A rectangular stamp centred on x=cx mm, top at y mm: one line of bold capitals, a single or
+        double border about four to five times as wide as high."""
+        f = _font(SERIF_BOLD, self.pt(size_pt))
+        tb = self.d.textbbox((0, 0), text, font=f)
+        tw, th = tb[2] - tb[0], tb[3] - tb[1]
+        h = self.mm(height_mm)
+        w = max(tw + self.mm(8), round(h * 3.6))
+        x0, y0 = self.mm(cx) - w // 2, self.mm(y)
+        lw = max(2, self.mm(0.45))
+        self.d.rectangle((x0, y0, x0 + w, y0 + h), outline=color, width=lw)
+        if border == "double":
+            g = lw + self.mm(1.0)
+            self.d.rectangle((x0 + g, y0 + g, x0 + w - g, y0 + h - g), outline=color, width=max(1, lw - 1))
+        self.d.text((x0 + (w - tw) // 2 - tb[0], y0 + (h - th) // 2 - tb[1]), text, font=f, fill=color)
+
+    def seal(self, cx: float, cy: float, radius_mm: float = 18) -> None:
+        """The agency's round red seal: two rings, a star, text around the ring."""
+        r = self.mm(radius_mm)
+        c = (self.mm(cx), self.mm(cy))
+        for rr, wd in ((r, self.mm(0.7)), (r - self.mm(2.2), self.mm(0.4)), (r * 0.42, self.mm(0.3))):
+            self.d.ellipse((c[0] - rr, c[1] - rr, c[0] + rr, c[1] + rr), outline=RED, width=max(1, wd))
+        f = _font(SERIF_BOLD, self.pt(7))
+        label = "ỦY BAN NHÂN DÂN TỈNH HÀ NAM * SỞ NỘI VỤ *"
+        for i, ch in enumerate(label):
+            a = math.pi * 2 * i / len(label) - math.pi / 2
+            rr = r - self.mm(4.5)
+            glyph = Image.new("L", (self.pt(9), self.pt(9)), 0)
+            ImageDraw.Draw(glyph).text((1, 0), ch, font=f, fill=255)
+            glyph = glyph.rotate(-math.degrees(a) - 90, expand=True)
+            px, py = c[0] + rr * math.cos(a) - glyph.width / 2, c[1] + rr * math.sin(a) - glyph.height / 2
+            self.img.paste(RED, (round(px), round(py)), glyph)
+        s = r * 0.3
+        pts = [(c[0] + s * (1 if k % 2 == 0 else 0.4) * math.cos(-math.pi / 2 + k * math.pi / 5),
+                c[1] + s * (1 if k % 2 == 0 else 0.4) * math.sin(-math.pi / 2 + k * math.pi / 5)) for k in range(10)]
+        self.d.polygon(pts, fill=RED)
+
+    def scribble(self, x0: float, y0: float, w_mm: float, h_mm: float, color, strokes: int = 5) -> None:
+        """A handwritten signature or margin note: loops of a thick pen."""
+        pts = []
+        for i in range(strokes * 12):
+            t = i / (strokes * 12)
+            pts.append((self.mm(x0 + w_mm * t + self.rnd.uniform(-2, 2)),
+                        self.mm(y0 + h_mm / 2 + h_mm / 2 * math.sin(t * strokes * 2 * math.pi) + self.rnd.uniform(-1.5, 1.5))))
+        self.d.line(pts, fill=color, width=max(2, self.mm(0.5)), joint="curve")
+
+
+def page(level: Optional[str] = "MẬT", dpi: int = 200, seed: int = 1, stamp_color=RED, border: str = "double",
+         urgency: Optional[str] = None, seal: bool = True, declassified: bool = False, red_heading: bool = False,
+         red_signature: bool = False, margin_note: bool = False, front_letterhead: bool = False,
+         body_lines: int = 28) -> Image.Image:
+    """An A4 page at ``dpi``. ``level``: the text of the secrecy stamp (None: no stamp);
+    ``urgency``: KHẨN / THƯỢNG KHẨN / HỎA TỐC in a single-border red box under the "Số:" line too;
+    ``declassified``: a red double-border "GIẢI MẬT" stamp there instead."""
+    p = _Page(dpi, seed)
+    lc, rc = 50, 143  # centres of the left and right header blocks, mm
+    if front_letterhead:
+        p.text_c(lc, 12, "MẶT TRẬN TỔ QUỐC VIỆT NAM", 12, bold=True, fill=RED)
+        p.text_c(lc, 18, "ỦY BAN TỈNH HÀ NAM", 12, bold=True, fill=RED)
+    else:
+        p.text_c(lc, 12, "ỦY BAN NHÂN DÂN TỈNH HÀ NAM", 11)
+        p.text_c(lc, 18, "SỞ NỘI VỤ", 12, bold=True)
+    p.d.line((p.mm(lc - 12), p.mm(24), p.mm(lc + 12), p.mm(24)), fill=INK, width=max(1, p.mm(0.25)))
+    p.text_c(lc, 28, "Số: 12/BC-UBND", 13)
+    y = 36.0
+    if level:
+        p.stamp(lc, y, level, color=stamp_color, border=border)
+        y += 12
+    if declassified:
+        p.stamp(lc, y, "GIẢI MẬT", border="double")
+        y += 12
+    if urgency:
+        p.stamp(lc, y, urgency, border="single")
+        y += 12
+    p.text_c(rc, 12, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 11, bold=True)
+    p.text_c(rc, 18, "Độc lập - Tự do - Hạnh phúc", 13, bold=True)
+    p.text_c(rc, 28, "Hà Nam, ngày 15 tháng 3 năm 2026", 13)
+    top = max(y + 6, 62.0)
+    p.text_c(105, top, "BÁO CÁO", 14, bold=True, fill=RED if red_heading else INK)
+    p.text_c(105, top + 7, "Kết quả thực hiện công tác bảo vệ bí mật nhà nước", 13, bold=True,
+             fill=RED if red_heading else INK)
+    f = _font(SERIF, p.pt(13))
+    words = BODY.split()
+    yy = top + 17
+    for i in range(body_lines):
+        start = (i * 11) % len(words)
+        line = " ".join((words * 2)[start:start + 12])
+        p.d.text((p.mm(25), p.mm(yy)), line, font=f, fill=INK)
+        yy += 6.5
+        if yy > 235:
+            break
+    p.text_c(150, 245, "GIÁM ĐỐC", 13, bold=True)
+    p.scribble(132, 252, 34, 10, RED if red_signature else (20, 40, 140))
+    if seal:
+        p.seal(135, 258)
+    p.text_c(150, 272, "Nguyễn Văn An", 13, bold=True)
+    if margin_note:
+        p.scribble(150, 40, 45, 14, RED, strokes=7)
+        p.scribble(20, 150, 4, 40, RED, strokes=3)
+    return p.img
+
+
+# ---------------------------------------------------------------- what scanners and phones do
+
+
+def variant(img: Image.Image, kind: str, seed: int = 3) -> Image.Image:
+    """``kind``: clean, rotated, blurred, jpeg, faded, perspective, photocopy (grey, no red)."""
+    if kind == "clean":
+        return img
+    if kind == "rotated":
+        return img.rotate(2.5, resample=Image.BICUBIC, expand=False, fillcolor=(250, 250, 247))
+    if kind == "rotated-neg":
+        return img.rotate(-4, resample=Image.BICUBIC, expand=False, fillcolor=(250, 250, 247))
+    if kind == "blurred":
+        return img.filter(ImageFilter.GaussianBlur(img.width / 1654 * 1.6))
+    if kind == "jpeg":
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=35)
+        return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    if kind == "faded":
+        # ink worn and paper yellowed: every colour pulled 45 % of the way to the paper
+        paper = Image.new("RGB", img.size, (245, 238, 220))
+        return Image.blend(img, paper, 0.45)
+    if kind == "perspective":
+        return _photo(img, seed)
+    if kind == "photocopy":
+        return img.convert("L").point(lambda v: 0 if v < 150 else min(255, v + 10)).convert("RGB")
+    raise ValueError(kind)
+
+
+def _photo(img: Image.Image, seed: int) -> Image.Image:
+    """A phone photo at a slight angle: perspective, uneven light, a little blur."""
+    rnd = random.Random(seed)
+    w, h = img.size
+    d = [rnd.uniform(0.01, 0.035) for _ in range(4)]
+    # target quad (the page as photographed) -> source rectangle, as PERSPECTIVE coefficients
+    quad = [(w * d[0], h * d[1]), (w * (1 - d[2]), 0), (w, h * (1 - d[3])), (0, h)]
+    coeffs = _perspective_coeffs(quad, [(0, 0), (w, 0), (w, h), (0, h)])
+    out = img.transform((w, h), Image.PERSPECTIVE, coeffs, Image.BICUBIC, fillcolor=(90, 85, 80))
+    light = Image.linear_gradient("L").resize((w, h)).point(lambda v: 200 + v * 55 // 255)
+    shade = Image.merge("RGB", (light, light, light))
+    from PIL import ImageChops
+    return ImageChops.multiply(out, shade).filter(ImageFilter.GaussianBlur(0.8))
+
+
+def _perspective_coeffs(dst, src):
+    """Coefficients for Image.transform(PERSPECTIVE) mapping dst points onto src points."""
+    rows, rhs = [], []
+    for (x, y), (u, v) in zip(dst, src):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y]); rhs.append(u)
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y]); rhs.append(v)
+    return _solve(rows, rhs)
+
+
+def _solve(a, b):
+    n = len(b)
+    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    for col in range(n):
+        piv = max(range(col, n), key=lambda r: abs(m[r][col]))
+        m[col], m[piv] = m[piv], m[col]
+        for r in range(n):
+            if r != col:
+                f = m[r][col] / m[col][col]
+                for k in range(col, n + 1):
+                    m[r][k] -= f * m[col][k]
+    return [m[i][n] / m[i][i] for i in range(n)]
+
+
+# ---------------------------------------------------------------- containers
+
+
+def encode(img: Image.Image, fmt: str, exif_orientation: Optional[int] = None, dpi: int = 200) -> bytes:
+    """PNG / JPEG / TIFF / BMP / PDF bytes of a page. With ``exif_orientation`` (JPEG only) the
+    pixels are stored turned so that a viewer applying the tag shows the page upright, as a phone does."""
+    buf = io.BytesIO()
+    if exif_orientation:
+        inverse = {3: Image.ROTATE_180, 6: Image.ROTATE_90, 8: Image.ROTATE_270}[exif_orientation]
+        img = img.transpose(inverse)
+        exif = Image.Exif()
+        exif[0x0112] = exif_orientation
+        img.save(buf, "JPEG", quality=90, exif=exif.tobytes())
+        return buf.getvalue()
+    if fmt == "JPEG":
+        img.save(buf, "JPEG", quality=85, dpi=(dpi, dpi))
+    elif fmt == "PDF":
+        img.save(buf, "PDF", resolution=dpi)
+    else:
+        img.save(buf, fmt, dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+def tiff_pages(pages: list[Image.Image], dpi: int = 200) -> bytes:
+    """A multi-page TIFF (LZW), the usual output of a document scanner."""
+    buf = io.BytesIO()
+    pages[0].save(buf, "TIFF", save_all=True, append_images=pages[1:], compression="tiff_lzw", dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+def pdf_pages(pages: list[Image.Image], dpi: int = 200) -> bytes:
+    """An image-only PDF (Pillow's PDF writer: one JPEG per page, no text layer)."""
+    buf = io.BytesIO()
+    pages[0].save(buf, "PDF", save_all=True, append_images=pages[1:], resolution=dpi)
+    return buf.getvalue()
