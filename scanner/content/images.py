@@ -21,7 +21,9 @@ from .limits import Limits, Unreadable
 REDUCE = 4
 """Full resolution / mask resolution."""
 MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg", b"II*\x00": "tiff", b"MM\x00*": "tiff",
-         b"BM": "bmp", b"GIF87a": "gif", b"GIF89a": "gif"}
+         b"GIF87a": "gif", b"GIF89a": "gif"}
+_BMP_DIB = {12, 16, 40, 52, 56, 64, 108, 124}
+"""Sizes of the BMP info headers: "BM" alone starts too many text files ("BMNN ...")."""
 _TRANSPOSE = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE",
               6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90"}
 """EXIF orientation -> the Pillow transpose that shows the picture upright (as ImageOps.exif_transpose)."""
@@ -35,6 +37,8 @@ def image_format(data: bytes) -> Optional[str]:
     for magic, name in MAGIC.items():
         if data.startswith(magic):
             return name
+    if data.startswith(b"BM") and len(data) >= 18 and int.from_bytes(data[14:18], "little") in _BMP_DIB:
+        return "bmp"
     return None
 
 

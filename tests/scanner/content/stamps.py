@@ -261,3 +261,87 @@ def pdf_pages(pages: list[Image.Image], dpi: int = 200) -> bytes:
     buf = io.BytesIO()
     pages[0].save(buf, "PDF", save_all=True, append_images=pages[1:], resolution=dpi)
     return buf.getvalue()
+
+
+def docx_with_picture(picture: bytes, ext: str = "png", caption: str = "Bản chụp văn bản đến") -> bytes:
+    """A .docx whose body is a caption and a scanned page pasted as an inline picture
+    (word/media/image1.EXT, referenced from a w:drawing as Word writes it)."""
+    import zipfile
+    ns = ('xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+          'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+          'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+          'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+          'xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture"')
+    cx, cy = 5400000, 7630000  # EMU: 15 x 21.2 cm
+    drawing = (f'<w:drawing><wp:inline><wp:extent cx="{cx}" cy="{cy}"/><wp:docPr id="1" name="Picture 1"/>'
+               '<a:graphic><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:pic>'
+               '<pic:nvPicPr><pic:cNvPr id="1" name="scan"/><pic:cNvPicPr/></pic:nvPicPr>'
+               '<pic:blipFill><a:blip r:embed="rIdImg1"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill>'
+               f'<pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
+               '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic>'
+               '</wp:inline></w:drawing>')
+    doc = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {ns}><w:body>'
+           f'<w:p><w:r><w:t>{caption}</w:t></w:r></w:p><w:p><w:r>{drawing}</w:r></w:p></w:body></w:document>')
+    ctype = {"png": "image/png", "jpeg": "image/jpeg", "tiff": "image/tiff"}[ext]
+    files = {
+        "[Content_Types].xml": ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                                '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                                '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                                '<Default Extension="xml" ContentType="application/xml"/>'
+                                f'<Default Extension="{ext}" ContentType="{ctype}"/>'
+                                '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>'
+                                '</Types>'),
+        "_rels/.rels": ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/>'
+                        '</Relationships>'),
+        "word/_rels/document.xml.rels": ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                                         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                                         '<Relationship Id="rIdImg1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" '
+                                         f'Target="media/image1.{ext}"/></Relationships>'),
+        "word/document.xml": doc,
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+        zf.writestr(f"word/media/image1.{ext}", picture, compress_type=zipfile.ZIP_STORED)
+    return buf.getvalue()
+
+
+def odt_with_picture(picture: bytes) -> bytes:
+    """An .odt holding a scanned page as a picture (Pictures/page.png in a draw:frame)."""
+    import zipfile
+    office = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+              'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+              'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" '
+              'xmlns:xlink="http://www.w3.org/1999/xlink" '
+              'xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0" office:version="1.2"')
+    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {office}><office:body><office:text>'
+               '<text:p>Bản chụp văn bản đến<draw:frame draw:name="scan" svg:width="15cm" svg:height="21.2cm">'
+               '<draw:image xlink:href="Pictures/page.png" xlink:type="simple"/></draw:frame></text:p>'
+               '</office:text></office:body></office:document-content>')
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                '<manifest:file-entry manifest:full-path="Pictures/page.png" manifest:media-type="image/png"/></manifest:manifest>')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text", compress_type=zipfile.ZIP_STORED)
+        zf.writestr("content.xml", content)
+        zf.writestr("META-INF/manifest.xml", manifest)
+        zf.writestr("Pictures/page.png", picture, compress_type=zipfile.ZIP_STORED)
+    return buf.getvalue()
+
+
+def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A PNG whose header declares ``width`` x ``height`` pixels over a few bytes of data: decoding
+    it would need tens of gigabytes."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 4096, 9))
+            + chunk(b"IEND", b""))
