@@ -118,6 +118,10 @@ def _load(im):
 
 
 def _orientation(im) -> int:
+    """EXIF orientation from the header only: Pillow's getexif() on a PNG whose eXIf chunk is not
+    before the pixels decodes the whole image to find it (an eXIf chunk after IDAT is ignored)."""
+    if im.format == "PNG" and "exif" not in im.info:
+        return 1
     try:
         v = im.getexif().get(0x0112)
     except Exception:  # a damaged EXIF block is no orientation, not an unreadable page
@@ -154,6 +158,17 @@ def image_pages(data: bytes, limits: Limits) -> Iterator[Raster]:
             yield PilRaster(data, fmt, frame, limits)
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise Unreadable(f"damaged image page {frame + 1}: {exc}") from None
+
+
+def more_pages(data: bytes, n: int) -> bool:
+    """Whether an image file has more than ``n`` pages (without decoding any)."""
+    from PIL import Image
+    try:
+        im = Image.open(io.BytesIO(data))
+        im.seek(n)
+        return True
+    except (EOFError, OSError, ValueError, SyntaxError):
+        return False
 
 
 class PdfRaster(Raster):

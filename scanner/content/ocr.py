@@ -535,7 +535,8 @@ def read_page(src: images.Raster, pno: int, eng: Engine, deadline: float) -> lis
 
 
 def _so_line(src: images.Raster, box, eng: Engine, deadline: float) -> Optional[str]:
-    """The "Số:" line read in the band just above a stamp, if there is one."""
+    """The "Số:" line, if it is the text line just above a stamp: the lowest line of ink in the band
+    above the box, read as one line."""
     from PIL import Image
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
@@ -543,14 +544,27 @@ def _so_line(src: images.Raster, box, eng: Engine, deadline: float) -> Optional[
     if band[3] - band[1] < h // 2:
         return None
     grey = src.crop(band).convert("L")
-    scale = 1.5 if grey.height < 150 else 1.0
-    if scale != 1.0:
-        grey = grey.resize((round(grey.width * scale), round(grey.height * scale)), Image.LANCZOS)
-    for line in eng.read(grey, PSM_BLOCK, deadline - time.monotonic()).splitlines():
-        m = _SO.match(line.strip())
-        if m:
-            return "Số:" + line.strip()[m.end():]
-    return None
+    ink = dark_mask(grey).resize((1, grey.height), Image.BOX).tobytes()  # ink per row
+    rows = [v > 2 for v in ink]
+    bottom = next((y for y in range(len(rows) - 1, -1, -1) if rows[y]), None)
+    if bottom is None:
+        return None
+    top, gap = bottom, 0
+    for y in range(bottom, -1, -1):  # up to the first gap taller than an accent's
+        if rows[y]:
+            top, gap = y, 0
+        else:
+            gap += 1
+            if gap > max(3, (bottom - top) // 3):
+                break
+    pad = max(4, (bottom - top) // 3)
+    line = grey.crop((0, max(0, top - pad), grey.width, min(grey.height, bottom + 1 + pad)))
+    scale = LETTER_PX * 1.6 / max(1, line.height)
+    if abs(scale - 1) > 0.1:
+        line = line.resize((max(1, round(line.width * scale)), max(1, round(line.height * scale))), Image.LANCZOS)
+    text = eng.read(line, PSM_LINE, deadline - time.monotonic()).strip()
+    m = _SO.match(text)
+    return "Số:" + text[m.end():] if m else None
 
 
 # ---------------------------------------------------------------- one file
@@ -606,11 +620,15 @@ class Reader:
         out.extend(dataclasses.replace(s, index=base + i) for i, s in enumerate(segs))
 
     def image_file(self, data: bytes) -> list[Segment]:
-        """Segments of an image file, every page of a TIFF included."""
+        """Segments of an image file, every page of a TIFF included (up to the page limit)."""
         out: list[Segment] = []
         pages = images.image_pages(data, self.limits)
         pno = 0
         while True:
+            if self.pages >= self.limits.max_ocr_pages:
+                if images.more_pages(data, pno):
+                    self._miss(f"page {pno + 1} and after", f"more than {self.limits.max_ocr_pages} image pages in one file")
+                break
             try:
                 src = next(pages)
             except StopIteration:

@@ -212,7 +212,7 @@ def test_pixels_per_page_limit(tmp_path):
 def test_pages_per_file_limit(tmp_path):
     data = S.tiff_pages([page(None, seal=False)] * 3)
     res = judge(tmp_path, "many.tif", data, Limits(max_ocr_pages=2))
-    assert "page 3 not read: more than 2 image pages" in res["error"], res
+    assert "page 3 and after not read: more than 2 image pages" in res["error"], res
 
 
 def test_time_per_page_limit(tmp_path):
