@@ -98,15 +98,52 @@ class PilRaster(Raster):
             if done < REDUCE:
                 im = im.reduce(max(1, REDUCE // done))
             return self._upright(im)
-        return self._full_image().reduce(REDUCE)
+        return self._upright(_reduce(self._decoded(), "L" if self.grey else "RGB"))
 
-    def _full_image(self):
+    def _decoded(self):
+        """The page as decoded, in its own mode and orientation: a full-size copy (converted to RGB,
+        turned upright) would double the memory of a large scan; only small images are made from it."""
         if self._full is None:
-            self._full = self._upright(self._mode(_load(self._open())))
+            im = _load(self._open())
+            if im.mode in ("1", "P", "PA") or im.mode.startswith("I;"):  # modes reduce() does not take
+                im = im.convert("L" if self.grey else "RGB")
+            self._full = im
         return self._full
 
     def crop(self, box):
-        return self._full_image().crop(box).convert("RGB")
+        raw = self._decoded()
+        return self._upright(raw.crop(raw_box(box, raw.size, self.orientation))).convert("RGB")
+
+
+def _reduce(im, mode: str):
+    """``im`` reduced REDUCE times, in ``mode``. Other modes are converted strip by strip: Pillow
+    converts RGBA to premultiplied RGBa before reducing, a full-size copy of a large scan."""
+    from PIL import Image
+    if im.mode == mode:
+        return im.reduce(REDUCE)
+    w, h = im.size
+    out = Image.new(mode, (max(1, w // REDUCE), max(1, h // REDUCE)))
+    step = REDUCE * 128
+    for y in range(0, (h // REDUCE) * REDUCE, step):
+        strip = im.crop((0, y, (w // REDUCE) * REDUCE, min(h, y + step))).convert(mode)
+        out.paste(strip.reduce(REDUCE), (0, y // REDUCE))
+    return out
+
+
+def raw_box(box: tuple[int, int, int, int], raw_size: tuple[int, int], orientation: int) -> tuple[int, int, int, int]:
+    """The box of the stored (not yet turned) image that shows as ``box`` once EXIF ``orientation``
+    is applied."""
+    x0, y0, x1, y1 = box
+    w, h = raw_size
+    return {
+        2: (w - x1, y0, w - x0, y1),
+        3: (w - x1, h - y1, w - x0, h - y0),
+        4: (x0, h - y1, x1, h - y0),
+        5: (y0, x0, y1, x1),
+        6: (y0, h - x1, y1, h - x0),
+        7: (w - y1, h - x1, w - y0, h - x0),
+        8: (w - y1, x0, w - y0, x1),
+    }.get(orientation, box)
 
 
 def _load(im):

@@ -275,3 +275,31 @@ def test_tesseract_program_as_the_engine():
     src = next(images.image_pages(S.encode(page("TUYỆT MẬT"), "PNG"), Limits()))
     v = detect.judge(ocr.read_page(src, 0, eng, time.monotonic() + 30))
     assert (v.verdict, v.level) == ("classified", "tuyet_mat"), v
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_crops_of_a_turned_photo_match_the_upright_page(orientation):
+    """A crop is cut from the stored pixels and then turned: never a turned copy of a whole page."""
+    import random
+    from PIL import Image
+    from scanner.content import images
+    rnd = random.Random(orientation)
+    raw = Image.frombytes("RGB", (37, 23), bytes(rnd.randrange(256) for _ in range(37 * 23 * 3)))
+    name = images._TRANSPOSE.get(orientation)
+    upright = raw.transpose(getattr(Image.Transpose, name)) if name else raw
+    for _ in range(20):
+        x0, y0 = rnd.randrange(upright.width - 1), rnd.randrange(upright.height - 1)
+        box = (x0, y0, rnd.randrange(x0 + 1, upright.width + 1), rnd.randrange(y0 + 1, upright.height + 1))
+        cut = raw.crop(images.raw_box(box, raw.size, orientation))
+        cut = cut.transpose(getattr(Image.Transpose, name)) if name else cut
+        assert cut.tobytes() == upright.crop(box).tobytes(), (orientation, box)
+
+
+def test_a_large_scan_stays_under_the_worker_memory_cap(tmp_path):
+    """A4 at 600 dpi with an alpha channel (35 million pixels, 139 MB decoded): read, not killed."""
+    d = tmp_path / "big"
+    d.mkdir()
+    page("MẬT", dpi=600).convert("RGBA").save(d / "p600.png", compress_level=1)
+    rep = run_scan([str(d)], jobs=1)
+    assert not rep.facts.errors, rep.facts.errors
+    assert [f.level for f in rep.facts.findings] == ["mat"]
