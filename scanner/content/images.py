@@ -61,11 +61,11 @@ class Raster:
 class PilRaster(Raster):
     """A frame of an image file decoded with Pillow."""
 
-    def __init__(self, data: bytes, fmt: str, frame: int, limits: Limits):
+    def __init__(self, data: bytes, fmt: str, frame: int, limits: Limits, exif: bool = True):
         self._data, self._fmt, self._frame, self._limits = data, fmt, frame, limits
         im = self._open()
         w, h = im.size
-        self.orientation = _orientation(im)
+        self.orientation = _orientation(im) if exif else 1  # PDF viewers ignore EXIF: so do we there
         self.size = (h, w) if self.orientation in _SWAPS else (w, h)
         self.grey = im.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
         self._full = None
@@ -206,6 +206,51 @@ def more_pages(data: bytes, n: int) -> bool:
         return True
     except (EOFError, OSError, ValueError, SyntaxError):
         return False
+
+
+def pdf_page_raster(page, limits: Limits) -> Raster:
+    """The raster of an image-only PDF page. The usual scan, one upright JPEG covering the page and
+    nothing else, is decoded straight from its JPEG bytes (libjpeg's scaling gives the reduced page
+    at a quarter of the cost of rendering); anything else is rendered by pdfium."""
+    jpeg = _sole_jpeg(page)
+    if jpeg is not None:
+        try:
+            return PilRaster(jpeg, "jpeg", 0, limits, exif=False)
+        except (OSError, ValueError, SyntaxError):
+            pass  # pdfium may still draw what Pillow cannot decode
+    return PdfRaster(page, limits)
+
+
+def _sole_jpeg(page) -> Optional[bytes]:
+    import ctypes
+    import pypdfium2.raw as c
+    raw = page.raw
+    if page.get_rotation() or c.FPDFPage_CountObjects(raw) != 1 or c.FPDFPage_GetAnnotCount(raw):
+        return None
+    obj = c.FPDFPage_GetObject(raw, 0)
+    if c.FPDFPageObj_GetType(obj) != c.FPDF_PAGEOBJ_IMAGE or c.FPDFImageObj_GetImageFilterCount(obj) != 1:
+        return None
+    name = ctypes.create_string_buffer(32)
+    if c.FPDFImageObj_GetImageFilter(obj, 0, name, 32) <= 0 or name.value != b"DCTDecode":
+        return None
+    m = c.FS_MATRIX()
+    if not c.FPDFPageObj_GetMatrix(obj, m) or m.b or m.c or m.a <= 0 or m.d <= 0:
+        return None
+    l, b, r, t = (ctypes.c_float() for _ in range(4))
+    wpt, hpt = page.get_size()
+    if not c.FPDFPageObj_GetBounds(obj, l, b, r, t) or (r.value - l.value) < 0.95 * wpt or (t.value - b.value) < 0.95 * hpt:
+        return None
+    meta = c.FPDF_IMAGEOBJ_METADATA()
+    if not c.FPDFImageObj_GetImageMetadata(obj, raw, meta) or meta.colorspace not in (
+            c.FPDF_COLORSPACE_DEVICEGRAY, c.FPDF_COLORSPACE_DEVICERGB, c.FPDF_COLORSPACE_ICCBASED):
+        return None
+    size = c.FPDFImageObj_GetImageDataRaw(obj, None, 0)
+    if size <= 0 or size > 64 << 20:
+        return None
+    buf = ctypes.create_string_buffer(size)
+    c.FPDFImageObj_GetImageDataRaw(obj, buf, size)
+    data = buf.raw
+    return data if image_format(data) == "jpeg" else None
 
 
 class PdfRaster(Raster):

@@ -396,7 +396,7 @@ def _interior(mask, inner: Comp, merged_double: bool):
 def examine(crop, red: bool) -> Optional[Box]:
     """Borders counted and removed, the letters left as dark on white (L), or None when the crop
     holds no framed text."""
-    from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
+    from PIL import ImageChops, ImageFilter, ImageOps
     mask = red_mask(crop) if red else dark_mask(crop)
     comps = components(mask, 4)
     if not comps:
@@ -642,7 +642,7 @@ class Reader:
 
     def pdf_page(self, page, pno: int, out: list[Segment]) -> None:
         """An open pypdfium2 page that has images and no text layer."""
-        self._page(lambda: images.PdfRaster(page, self.limits), f"PDF page {pno + 1}", pno, out)
+        self._page(lambda: images.pdf_page_raster(page, self.limits), f"PDF page {pno + 1}", pno, out)
 
     def embedded(self, zr, names: list[str], out: list[Segment]) -> None:
         """Pictures inside an office file (docx/xlsx/pptx ``media/``, ODF ``Pictures/``). A picture

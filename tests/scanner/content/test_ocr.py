@@ -303,3 +303,19 @@ def test_a_large_scan_stays_under_the_worker_memory_cap(tmp_path):
     rep = run_scan([str(d)], jobs=1)
     assert not rep.facts.errors, rep.facts.errors
     assert [f.level for f in rep.facts.findings] == ["mat"]
+
+
+def test_image_only_pdf_page_turned_by_its_rotate_key(tmp_path):
+    """A scan stored sideways and shown upright by /Rotate is rendered as shown (not the JPEG
+    shortcut, which would see it sideways)."""
+    import io
+    import pypdfium2 as pdfium
+    from PIL import Image
+    sideways = page("TỐI MẬT").transpose(Image.Transpose.ROTATE_90)
+    doc = pdfium.PdfDocument(S.pdf_pages([sideways]))
+    doc[0].set_rotation(90)
+    buf = io.BytesIO()
+    doc.save(buf)
+    doc.close()
+    v = classified(judge(tmp_path, "turned.pdf", buf.getvalue()), "toi_mat")
+    assert "top_of_first_page" in v["reasons"]
