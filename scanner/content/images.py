@@ -19,7 +19,15 @@ from typing import Iterator, Optional
 from .limits import Limits, Unreadable
 
 REDUCE = 4
-"""Full resolution / mask resolution."""
+"""Full resolution / mask resolution of a page scanned at 200 dpi or more: about 50 dpi, where a
+stamp's frame is still a closed line. Smaller images are reduced less (``reduction``)."""
+
+
+def reduction(size: tuple[int, int]) -> int:
+    """How many times a picture of ``size`` is reduced for the mask: 4 for an A4 page of 1,200
+    pixels or more across, 2 down to 600, 1 below (a picture of the stamp alone)."""
+    short = min(size)
+    return REDUCE if short >= 1200 else 2 if short >= 600 else 1
 MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg", b"II*\x00": "tiff", b"MM\x00*": "tiff",
          b"GIF87a": "gif", b"GIF89a": "gif"}
 _BMP_DIB = {12, 16, 40, 52, 56, 64, 108, 124}
@@ -44,10 +52,12 @@ def image_format(data: bytes) -> Optional[str]:
 
 class Raster:
     """One page of pixels, upright. ``size`` is the full resolution; ``low()`` is the page reduced
-    ``REDUCE`` times (RGB, or L for a grey or bilevel scan); ``crop(box)`` is a region at full
+    ``reduce`` times (RGB, or L for a grey or bilevel scan); ``crop(box)`` is a region at full
     resolution (RGB)."""
 
     size: tuple[int, int]
+    reduce: int = REDUCE
+    """``low()`` is ``size`` divided by this (about)."""
     grey: bool = False
     """The page holds no colour at all (bilevel or greyscale scan): no red ink to look for."""
 
@@ -67,6 +77,7 @@ class PilRaster(Raster):
         w, h = im.size
         self.orientation = _orientation(im) if exif else 1  # PDF viewers ignore EXIF: so do we there
         self.size = (h, w) if self.orientation in _SWAPS else (w, h)
+        self.reduce = reduction(self.size)
         self.grey = im.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
         self._full = None
 
@@ -92,13 +103,14 @@ class PilRaster(Raster):
         if self._fmt == "jpeg" and self._full is None:
             im = self._open()
             w = im.width
-            im.draft("L" if self.grey else "RGB", (max(1, im.width // REDUCE), max(1, im.height // REDUCE)))
+            k = self.reduce
+            im.draft("L" if self.grey else "RGB", (max(1, im.width // k), max(1, im.height // k)))
             im = self._mode(_load(im))
-            done = max(1, round(w / im.width))  # libjpeg scales by 1/2, 1/4 or 1/8; asked for at most 1/4
-            if done < REDUCE:
-                im = im.reduce(max(1, REDUCE // done))
+            done = max(1, round(w / im.width))  # libjpeg scales by 1/2, 1/4 or 1/8; asked for at most 1/k
+            if done < k:
+                im = im.reduce(max(1, k // done))
             return self._upright(im)
-        return self._upright(_reduce(self._decoded(), "L" if self.grey else "RGB"))
+        return self._upright(_reduce(self._decoded(), "L" if self.grey else "RGB", self.reduce))
 
     def _decoded(self):
         """The page as decoded, in its own mode and orientation: a full-size copy (converted to RGB,
@@ -115,18 +127,18 @@ class PilRaster(Raster):
         return self._upright(raw.crop(raw_box(box, raw.size, self.orientation))).convert("RGB")
 
 
-def _reduce(im, mode: str):
-    """``im`` reduced REDUCE times, in ``mode``. Other modes are converted strip by strip: Pillow
+def _reduce(im, mode: str, k: int):
+    """``im`` reduced ``k`` times, in ``mode``. Other modes are converted strip by strip: Pillow
     converts RGBA to premultiplied RGBa before reducing, a full-size copy of a large scan."""
     from PIL import Image
     if im.mode == mode:
-        return im.reduce(REDUCE)
+        return im.reduce(k) if k > 1 else im
     w, h = im.size
-    out = Image.new(mode, (max(1, w // REDUCE), max(1, h // REDUCE)))
-    step = REDUCE * 128
-    for y in range(0, (h // REDUCE) * REDUCE, step):
-        strip = im.crop((0, y, (w // REDUCE) * REDUCE, min(h, y + step))).convert(mode)
-        out.paste(strip.reduce(REDUCE), (0, y // REDUCE))
+    out = Image.new(mode, (max(1, w // k), max(1, h // k)))
+    step = k * 128
+    for y in range(0, max(1, (h // k) * k), step):
+        strip = im.crop((0, y, max(1, (w // k) * k), min(h, y + step))).convert(mode)
+        out.paste(strip.reduce(k) if k > 1 else strip, (0, y // k))
     return out
 
 
@@ -284,10 +296,11 @@ class PdfRaster(Raster):
         self._scale = dpi / 72.0
         self._pt = (wpt, hpt)
         self.size = (max(1, round(wpt * self._scale)), max(1, round(hpt * self._scale)))
+        self.reduce = reduction(self.size)
         _check_pixels(self.size, limits)
 
     def low(self):
-        return self._page.render(scale=self._scale / REDUCE).to_pil().convert("RGB")
+        return self._page.render(scale=self._scale / self.reduce).to_pil().convert("RGB")
 
     def crop(self, box):
         x0, y0, x1, y1 = box

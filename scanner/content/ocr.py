@@ -27,6 +27,7 @@ is listed as "not read: OCR not installed", never judged clean.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import time
@@ -278,13 +279,64 @@ def framelike(c: Comp) -> bool:
             and len(left_rows) >= 0.6 * h and len(right_rows) >= 0.6 * h)
 
 
+MAX_TILT = 20.0
+"""Degrees a stamp may be turned by the hand that stamped it and still be read."""
+
+
+def tilt(c: Comp) -> float:
+    """Angle of a component's long axis in degrees, counter-clockwise as seen (second moments of
+    its pixels, summed run by run)."""
+    n = sx = sy = sxx = syy = sxy = 0.0
+    for y, a, b in c.runs:
+        k = b - a
+        s1 = (a + b - 1) * k / 2
+        s2 = ((b - 1) * b * (2 * b - 1) - (a - 1) * a * (2 * a - 1)) / 6
+        n += k
+        sx += s1
+        sy += y * k
+        sxx += s2
+        syy += y * y * k
+        sxy += y * s1
+    if n == 0:
+        return 0.0
+    mx, my = sx / n, sy / n
+    mu20, mu02, mu11 = sxx / n - mx * mx, syy / n - my * my, sxy / n - mx * my
+    return -math.degrees(0.5 * math.atan2(2 * mu11, mu20 - mu02))
+
+
+def _upright_comp(c: Comp, angle: float) -> Optional[Comp]:
+    """The component drawn alone and turned by ``-angle``: its largest part, or None."""
+    from PIL import Image, ImageDraw
+    img = Image.new("L", (c.w + 2, c.h + 2), 0)
+    draw = ImageDraw.Draw(img)
+    for y, a, b in c.runs:
+        draw.line((a - c.x0 + 1, y - c.y0 + 1, b - c.x0, y - c.y0 + 1), fill=255)
+    turned = img.rotate(-angle, resample=Image.BILINEAR, expand=True).point(_threshold(96))
+    parts = components(turned, 4)
+    return max(parts, key=lambda p: p.pixels) if parts else None
+
+
+def _is_stamp_frame(c: Comp, page_w: int, page_h: int) -> bool:
+    if _stamp_sized(c, page_w, page_h) and framelike(c):
+        return True
+    if c.pixels < 30 or c.w < 1.2 * c.h:
+        return False
+    angle = tilt(c)
+    if not 1.5 <= abs(angle) <= MAX_TILT:
+        return False
+    u = _upright_comp(c, angle)
+    return u is not None and _stamp_sized(u, page_w, page_h) and framelike(u)
+
+
 def _stamp_sized(c: Comp, page_w: int, page_h: int) -> bool:
-    """Of a stamp's size and shape on a page (or filling a picture that is only a stamp)."""
+    """Of a stamp's size and shape: on a page (A4-shaped picture), in millimetres; on any other
+    picture (a stamp or part of a page cut out, a photo), a tenth of it across at least."""
     if c.h <= 0 or not (STAMP_ASPECT[0] <= c.w / c.h <= STAMP_ASPECT[1]):
         return False
-    if c.w >= 0.7 * page_w:  # a picture of the stamp alone
-        return True
-    mm = PAGE_SHORT_MM / min(page_w, page_h)
+    long, short = max(page_w, page_h), min(page_w, page_h)
+    if not 1.25 <= long / short <= 1.6:
+        return c.w >= 0.1 * page_w and c.h >= 6
+    mm = PAGE_SHORT_MM / short
     return STAMP_W_MM[0] <= c.w * mm <= STAMP_W_MM[1] and STAMP_H_MM[0] <= c.h * mm <= STAMP_H_MM[1]
 
 
@@ -298,13 +350,13 @@ def candidates(low) -> list[tuple[tuple[int, int, int, int], bool]]:
         if red.getbbox() is not None:
             for c in sorted(components(red, 8), key=lambda c: -c.w * c.h):
                 box = (c.x0, c.y0, c.x1, c.y1)
-                if _stamp_sized(c, W, H) and framelike(c) and not any(_overlap(box, b) for b, _ in out):
+                if not any(_overlap(box, b) for b, _ in out) and _is_stamp_frame(c, W, H):
                     out.append((box, True))  # the largest first: an inner border is not a second stamp
     bw, bh = round(W * TOP_LEFT[0]), round(H * TOP_LEFT[1])
     dark = dark_mask(low.crop((0, 0, bw, bh)))
     for c in sorted(components(dark, 8), key=lambda c: -c.w * c.h):
         box = (c.x0, c.y0, c.x1, c.y1)
-        if _stamp_sized(c, W, H) and framelike(c) and not any(_overlap(box, b) for b, _ in out):
+        if not any(_overlap(box, b) for b, _ in out) and _is_stamp_frame(c, W, H):
             out.append((box, False))
     out.sort(key=lambda item: (not item[1], item[0][1] + item[0][0]))
     return out[:MAX_CANDIDATES]
@@ -396,12 +448,20 @@ def _interior(mask, inner: Comp, merged_double: bool):
 def examine(crop, red: bool) -> Optional[Box]:
     """Borders counted and removed, the letters left as dark on white (L), or None when the crop
     holds no framed text."""
-    from PIL import ImageChops, ImageFilter, ImageOps
+    from PIL import Image, ImageChops, ImageFilter, ImageOps
     mask = red_mask(crop) if red else dark_mask(crop)
     comps = components(mask, 4)
     if not comps:
         return None
     outer = max(comps, key=lambda c: c.w * c.h)
+    angle = tilt(outer) if outer.w >= 1.2 * outer.h else 0.0
+    if 1.0 <= abs(angle) <= MAX_TILT:  # turned by hand or on a skewed scan: stand it up first
+        crop = crop.rotate(-angle, resample=Image.BICUBIC, expand=True, fillcolor=(255, 255, 255))
+        mask = red_mask(crop) if red else dark_mask(crop)
+        comps = components(mask, 4)
+        if not comps:
+            return None
+        outer = max(comps, key=lambda c: c.w * c.h)
     if outer.w < 0.5 * crop.width or not framelike(outer):
         return None
     frames = [c for c in comps if c.w >= 0.8 * outer.w and c.h >= 0.6 * outer.h

@@ -58,21 +58,29 @@ class _Page:
         return x, self.mm(y), x + box[2] - box[0], self.mm(y) + box[3] - box[1]
 
     def stamp(self, cx: float, y: float, text: str, color=RED, border: str = "double", size_pt: float = 14,
-              height_mm: float = 10.0) -> None:
+              height_mm: float = 10.0, angle: float = 0.0) -> None:
         """A rectangular stamp centred on x=cx mm, top at y mm: one line of bold capitals, a single or
-        double border about four to five times as wide as high."""
+        double border about four to five times as wide as high; ``angle``: turned by hand, degrees."""
         f = _font(SERIF_BOLD, self.pt(size_pt))
         tb = self.d.textbbox((0, 0), text, font=f)
         tw, th = tb[2] - tb[0], tb[3] - tb[1]
         h = self.mm(height_mm)
         w = max(tw + self.mm(8), round(h * 3.6))
-        x0, y0 = self.mm(cx) - w // 2, self.mm(y)
+        m = self.mm(2)
+        layer = Image.new("RGBA", (w + 2 * m, h + 2 * m), (0, 0, 0, 0))
+        d = ImageDraw.Draw(layer)
+        ink = tuple(color) + (255,)
         lw = max(2, self.mm(0.45))
-        self.d.rectangle((x0, y0, x0 + w, y0 + h), outline=color, width=lw)
+        d.rectangle((m, m, m + w, m + h), outline=ink, width=lw)
         if border == "double":
             g = lw + self.mm(1.0)
-            self.d.rectangle((x0 + g, y0 + g, x0 + w - g, y0 + h - g), outline=color, width=max(1, lw - 1))
-        self.d.text((x0 + (w - tw) // 2 - tb[0], y0 + (h - th) // 2 - tb[1]), text, font=f, fill=color)
+            d.rectangle((m + g, m + g, m + w - g, m + h - g), outline=ink, width=max(1, lw - 1))
+        d.text((m + (w - tw) // 2 - tb[0], m + (h - th) // 2 - tb[1]), text, font=f, fill=ink)
+        if angle:
+            layer = layer.rotate(angle, resample=Image.BICUBIC, expand=True)
+        x0 = self.mm(cx) - layer.width // 2
+        y0 = self.mm(y) + (h + 2 * m) // 2 - layer.height // 2 - m
+        self.img.paste(layer, (x0, y0), layer)
 
     def seal(self, cx: float, cy: float, radius_mm: float = 18) -> None:
         """The agency's round red seal: two rings, a star, text around the ring."""
@@ -108,10 +116,11 @@ class _Page:
 def page(level: Optional[str] = "MẬT", dpi: int = 200, seed: int = 1, stamp_color=RED, border: str = "double",
          urgency: Optional[str] = None, seal: bool = True, declassified: bool = False, red_heading: bool = False,
          red_signature: bool = False, margin_note: bool = False, front_letterhead: bool = False,
-         body_lines: int = 28) -> Image.Image:
+         body_lines: int = 28, stamp_angle: float = 0.0, stamp_pt: float = 14) -> Image.Image:
     """An A4 page at ``dpi``. ``level``: the text of the secrecy stamp (None: no stamp);
     ``urgency``: KHẨN / THƯỢNG KHẨN / HỎA TỐC in a single-border red box under the "Số:" line too;
-    ``declassified``: a red double-border "GIẢI MẬT" stamp there instead."""
+    ``declassified``: a red double-border "GIẢI MẬT" stamp there instead; ``stamp_angle``: the
+    secrecy stamp turned by hand (degrees, counter-clockwise)."""
     p = _Page(dpi, seed)
     lc, rc = 50, 143  # centres of the left and right header blocks, mm
     if front_letterhead:
@@ -124,7 +133,7 @@ def page(level: Optional[str] = "MẬT", dpi: int = 200, seed: int = 1, stamp_co
     p.text_c(lc, 28, "Số: 12/BC-UBND", 13)
     y = 36.0
     if level:
-        p.stamp(lc, y, level, color=stamp_color, border=border)
+        p.stamp(lc, y, level, color=stamp_color, border=border, angle=stamp_angle, size_pt=stamp_pt)
         y += 12
     if declassified:
         p.stamp(lc, y, "GIẢI MẬT", border="double")

@@ -67,6 +67,31 @@ def test_what_scanners_and_phones_do(tmp_path, kind, fmt, text):
     assert "red" in v["reasons"]
 
 
+@pytest.mark.parametrize("angle", [-12, -4, 7, 15])
+def test_stamp_turned_by_hand(tmp_path, angle):
+    v = classified(judge(tmp_path, "p.png", S.encode(page("TUYỆT MẬT", stamp_angle=angle), "PNG")), "tuyet_mat")
+    assert "double_border" in v["reasons"], v
+
+
+@pytest.mark.parametrize("dpi", [120, 150])
+def test_low_resolution_scans(tmp_path, dpi):
+    classified(judge(tmp_path, "p.jpg", S.encode(page("TỐI MẬT", dpi=dpi), "JPEG")), "toi_mat")
+
+
+@pytest.mark.parametrize("color", [(150, 20, 30), (200, 40, 90), (235, 90, 50), (230, 120, 130)],
+                         ids=["crimson", "magenta-red", "orange-red", "pale"])
+def test_shades_of_stamp_ink(tmp_path, color):
+    classified(judge(tmp_path, "p.png", S.encode(page("MẬT", stamp_color=color), "PNG")), "mat")
+
+
+def test_picture_of_the_stamp_alone_in_a_docx(tmp_path):
+    """A stamp cut out of a scan and pasted into a letter: a small picture, no page around it."""
+    cut = page("TỐI MẬT").crop((230, 255, 560, 385))
+    res = judge(tmp_path, "letter.docx", S.docx_with_picture(S.encode(cut, "PNG")))
+    v = classified(res, "toi_mat")
+    assert {"red", "framed"} <= set(v["reasons"]), v
+
+
 def test_photocopy_keeps_the_double_frame_without_red(tmp_path):
     img = S.variant(page("TỐI MẬT"), "photocopy").convert("L")
     v = classified(judge(tmp_path, "copy.png", S.encode(img, "PNG")), "toi_mat")
