@@ -92,8 +92,11 @@ class Engine:
             api.SetPageSegMode(psm)
             api.SetImageBytes(img.tobytes(), img.width, img.height, 1, img.width)
             api.SetSourceResolution(300)
+            start = time.monotonic()
             if not api.Recognize(timeout=max(1, int(timeout * 1000))):
-                raise TimeoutError
+                if time.monotonic() - start >= 0.9 * timeout:
+                    raise TimeoutError
+                return ""  # nothing recognisable (Tesseract gives up on some images)
             return api.GetUTF8Text()
         import io
         import subprocess
@@ -436,7 +439,9 @@ def _interior(mask, inner: Comp, merged_double: bool):
     kept = 0
     longest = 0.22 * inner.w  # no letter of a stamp has a stroke this long: a slanted border line
     for c in components(keep, noise):
-        if (c.h >= 0.75 * inner.h and c.w <= 0.06 * inner.w) or (c.w >= 0.4 * inner.w and c.h <= 0.15 * inner.h):
+        edge = c.y1 <= inner.y0 + 0.15 * inner.h or c.y0 >= inner.y1 - 0.15 * inner.h
+        if ((c.h >= 0.75 * inner.h and c.w <= 0.06 * inner.w) or (c.w >= 0.4 * inner.w and c.h <= 0.15 * inner.h)
+                or (edge and c.w >= 4 * c.h)):
             continue  # a piece of a border line
         for y, a, b in c.runs:
             if b - a < longest:
