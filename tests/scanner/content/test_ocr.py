@@ -344,3 +344,21 @@ def test_image_only_pdf_page_turned_by_its_rotate_key(tmp_path):
     doc.close()
     v = classified(judge(tmp_path, "turned.pdf", buf.getvalue()), "toi_mat")
     assert "top_of_first_page" in v["reasons"]
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "pptx"])
+def test_scan_in_a_spreadsheet_or_slides(tmp_path, kind):
+    """Pictures of a workbook (xl/media/) and of a presentation (ppt/media/) are read too."""
+    import io
+    import zipfile
+    from tests.scanner.content import corpus as C
+    base = C.xlsx(["Danh sách văn bản đến"]) if kind == "xlsx" else C.pptx([[("Văn bản đến", {})]])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        folder = "xl" if kind == "xlsx" else "ppt"
+        dst.writestr(f"{folder}/media/image1.jpeg", S.encode(page("MẬT"), "JPEG"))
+    res = judge(tmp_path, "f." + kind, buf.getvalue())
+    assert res["kind"] == kind
+    classified(res, "mat")
