@@ -62,7 +62,7 @@ sweep over 48 generated stamps (levels, 200/300 dpi, rotated, blurred, JPEG, fad
 photocopied); 56 and more lose stacked diacritics."""
 RETRY_PX = 52
 """A second reading at this height when the first read neither a level nor a mark."""
-PSM_LINE, PSM_BLOCK = 7, 6
+PSM_LINE = 7
 
 LEVEL_TEXT = {"mat": "MẬT", "toi_mat": "TỐI MẬT", "tuyet_mat": "TUYỆT MẬT"}
 MARK_TEXT = {"khan": "KHẨN", "thuong_khan": "THƯỢNG KHẨN", "hoa_toc": "HỎA TỐC", "giai_mat": "GIẢI MẬT"}
@@ -567,9 +567,11 @@ def reading(text: str) -> tuple[Optional[str], Optional[str], bool]:
 # ---------------------------------------------------------------- one page
 
 
-def read_page(src: images.Raster, pno: int, eng: Engine, deadline: float) -> list[Segment]:
+def read_page(src: images.Raster, pno: int, eng: Engine, deadline: float, first: Optional[bool] = None) -> list[Segment]:
     """Segments of one page: for every framed box read, its text (a level or mark in its canonical
-    form), preceded by the "Số:" line above it when one is read there."""
+    form), preceded by the "Số:" line above it when one is read there. ``first``: the page opens a
+    document (default: page 0), so a stamp in its top-left block is where a stamp belongs."""
+    first = pno == 0 if first is None else first
     low = src.low()
     W, H = low.size
     fw, fh = src.size
@@ -588,7 +590,7 @@ def read_page(src: images.Raster, pno: int, eng: Engine, deadline: float) -> lis
         if level is None and mark is None:
             continue
         cx, cy = (x0 + x1) / 2 / W, (y0 + y1) / 2 / H
-        top = pno == 0 and cx < TOP_LEFT[0] and cy < TOP_LEFT[1]
+        top = first and cx < TOP_LEFT[0] and cy < TOP_LEFT[1]
         if level is not None:
             so = _so_line(src, box, eng, deadline)
             if so:
@@ -643,6 +645,7 @@ class Reader:
         self.limits = limits
         self._get_engine = get_engine
         self.pages = 0
+        self.pictures = 0
         self.unread: dict[str, list[str]] = {}
 
     def _miss(self, what: str, reason: str) -> None:
@@ -657,7 +660,7 @@ class Reader:
         return out
 
     def _page(self, make: Callable[[], images.Raster], what: str, pno: int, out: list[Segment],
-              need_candidate: bool = False) -> None:
+              need_candidate: bool = False, first: Optional[bool] = None) -> None:
         lim = self.limits
         if self.pages >= lim.max_ocr_pages:
             self._miss(what, f"more than {lim.max_ocr_pages} image pages in one file")
@@ -674,7 +677,7 @@ class Reader:
                 if candidates(src.low()):
                     self._miss(what, NOT_INSTALLED)
                 return
-            segs = read_page(src, pno, eng, start + lim.ocr_page_seconds)
+            segs = read_page(src, pno, eng, start + lim.ocr_page_seconds, first)
         except Unreadable as exc:
             self._miss(what, str(exc))
             return
@@ -721,14 +724,16 @@ class Reader:
             if fmt is None:
                 continue
             try:
-                pages = list(images.image_pages(data, self.limits))
+                src = next(images.image_pages(data, self.limits), None)  # its first frame is the picture
             except Unreadable as exc:
                 self._miss(f"picture {name}", str(exc))
                 continue
-            for i, src in enumerate(pages[:1]):  # the first frame of a picture is the picture
-                if min(src.size) < MIN_SIDE:
-                    continue
-                self._page(lambda src=src: src, f"picture {name}", 0, out, need_candidate=True)
+            if src is not None and min(src.size) >= MIN_SIDE:
+                # each picture is its own page (a pasted scan opens its own document): two scans of
+                # different levels in one file are not a list of levels
+                self._page(lambda src=src: src, f"picture {name}", self.pictures, out,
+                           need_candidate=True, first=True)
+                self.pictures += 1
 
 
 def media_names(names: list[str]) -> list[str]:

@@ -58,10 +58,10 @@ class _Page:
         return x, self.mm(y), x + box[2] - box[0], self.mm(y) + box[3] - box[1]
 
     def stamp(self, cx: float, y: float, text: str, color=RED, border: str = "double", size_pt: float = 14,
-              height_mm: float = 10.0, angle: float = 0.0) -> None:
+              height_mm: float = 10.0, angle: float = 0.0, font: str = SERIF_BOLD) -> None:
         """A rectangular stamp centred on x=cx mm, top at y mm: one line of bold capitals, a single or
         double border about four to five times as wide as high; ``angle``: turned by hand, degrees."""
-        f = _font(SERIF_BOLD, self.pt(size_pt))
+        f = _font(font, self.pt(size_pt))
         tb = self.d.textbbox((0, 0), text, font=f)
         tw, th = tb[2] - tb[0], tb[3] - tb[1]
         h = self.mm(height_mm)
@@ -116,7 +116,8 @@ class _Page:
 def page(level: Optional[str] = "MẬT", dpi: int = 200, seed: int = 1, stamp_color=RED, border: str = "double",
          urgency: Optional[str] = None, seal: bool = True, declassified: bool = False, red_heading: bool = False,
          red_signature: bool = False, margin_note: bool = False, front_letterhead: bool = False,
-         body_lines: int = 28, stamp_angle: float = 0.0, stamp_pt: float = 14) -> Image.Image:
+         body_lines: int = 28, stamp_angle: float = 0.0, stamp_pt: float = 14, stamp_font: str = SERIF_BOLD,
+         stamp_height_mm: float = 10.0) -> Image.Image:
     """An A4 page at ``dpi``. ``level``: the text of the secrecy stamp (None: no stamp);
     ``urgency``: KHẨN / THƯỢNG KHẨN / HỎA TỐC in a single-border red box under the "Số:" line too;
     ``declassified``: a red double-border "GIẢI MẬT" stamp there instead; ``stamp_angle``: the
@@ -133,7 +134,8 @@ def page(level: Optional[str] = "MẬT", dpi: int = 200, seed: int = 1, stamp_co
     p.text_c(lc, 28, "Số: 12/BC-UBND", 13)
     y = 36.0
     if level:
-        p.stamp(lc, y, level, color=stamp_color, border=border, angle=stamp_angle, size_pt=stamp_pt)
+        p.stamp(lc, y, level, color=stamp_color, border=border, angle=stamp_angle, size_pt=stamp_pt,
+                font=stamp_font, height_mm=stamp_height_mm)
         y += 12
     if declassified:
         p.stamp(lc, y, "GIẢI MẬT", border="double")

@@ -362,3 +362,28 @@ def test_scan_in_a_spreadsheet_or_slides(tmp_path, kind):
     res = judge(tmp_path, "f." + kind, buf.getvalue())
     assert res["kind"] == kind
     classified(res, "mat")
+
+
+def test_two_pasted_scans_of_different_levels_are_not_a_list_of_levels(tmp_path):
+    """A docx gathering received scans: each picture is its own document, the highest level wins."""
+    import io
+    import zipfile
+    base = S.docx_with_picture(S.encode(page("MẬT"), "JPEG"), "jpeg")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as src, zipfile.ZipFile(buf, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        dst.writestr("word/media/image2.jpeg", S.encode(page("TUYỆT MẬT"), "JPEG"))
+    v = classified(judge(tmp_path, "tap-van-ban.docx", buf.getvalue()), "tuyet_mat")
+    assert "level_list" not in v["reasons"], v
+
+
+def test_sample_stamps_of_an_annex_need_review_not_classified(tmp_path):
+    """The circular's annex draws the three stamps side by side: a list of levels, never certain."""
+    p = S._Page(200, 1)
+    p.text_c(105, 20, "Phụ lục: MẪU DẤU ĐỘ MẬT", 14, bold=True)
+    for i, level in enumerate(("MẬT", "TỐI MẬT", "TUYỆT MẬT")):
+        p.text_c(60, 60 + i * 30, f"Mẫu số {i + 1}: dấu {level.lower()}", 12)
+        p.stamp(150, 55 + i * 30, level)
+    v = judge(tmp_path, "annex.png", S.encode(p.img, "PNG"))["verdict"]
+    assert v["verdict"] in ("review", "clean") and "level_list" in v["reasons"], v
