@@ -387,3 +387,10 @@ def test_sample_stamps_of_an_annex_need_review_not_classified(tmp_path):
         p.stamp(150, 55 + i * 30, level)
     v = judge(tmp_path, "annex.png", S.encode(p.img, "PNG"))["verdict"]
     assert v["verdict"] in ("review", "clean") and "level_list" in v["reasons"], v
+
+
+def test_pdf_page_image_bomb_is_refused_before_rendering(tmp_path):
+    t0 = time.monotonic()
+    res = judge(tmp_path, "bomb.pdf", S.pdf_image_bomb())
+    assert res["kind"] == "pdf" and "decompression bomb" in res["error"], res
+    assert time.monotonic() - t0 < 10
