@@ -1,4 +1,4 @@
-"""Raster pages from untrusted bytes: image files (PNG, JPEG, TIFF with its pages, BMP, GIF) and
+"""Raster pages from untrusted bytes: image files (PNG, JPEG, TIFF with its pages, BMP, GIF, WebP) and
 image-only PDF pages, each as a ``Raster`` that gives a small copy for the red-ink mask and full
 resolution only for the regions asked for.
 
@@ -41,12 +41,14 @@ PDF_MIN_DPI, PDF_MAX_DPI = 150, 300
 
 
 def image_format(data: bytes) -> Optional[str]:
-    """png / jpeg / tiff / bmp / gif by magic bytes, else None."""
+    """png / jpeg / tiff / bmp / gif / webp by magic bytes, else None."""
     for magic, name in MAGIC.items():
         if data.startswith(magic):
             return name
     if data.startswith(b"BM") and len(data) >= 18 and int.from_bytes(data[14:18], "little") in _BMP_DIB:
         return "bmp"
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "webp"  # what chat applications save photos as
     return None
 
 

@@ -394,3 +394,18 @@ def test_pdf_page_image_bomb_is_refused_before_rendering(tmp_path):
     res = judge(tmp_path, "bomb.pdf", S.pdf_image_bomb())
     assert res["kind"] == "pdf" and "decompression bomb" in res["error"], res
     assert time.monotonic() - t0 < 10
+
+
+def test_bilevel_group4_tiff_from_an_office_scanner(tmp_path):
+    """The black-and-white mode of a document scanner: 1 bit per pixel, CCITT Group 4, 300 dpi."""
+    import io
+    img = S.variant(page("TUYỆT MẬT", dpi=300), "photocopy").convert("1")
+    buf = io.BytesIO()
+    img.save(buf, "TIFF", compression="group4", dpi=(300, 300))
+    v = classified(judge(tmp_path, "scan.tif", buf.getvalue()), "tuyet_mat")
+    assert "double_border" in v["reasons"], v
+
+
+def test_webp_photo_from_a_chat_application(tmp_path):
+    img = S.variant(page("TỐI MẬT"), "perspective")
+    classified(judge(tmp_path, "anh.webp", S.encode(img, "WEBP")), "toi_mat")
