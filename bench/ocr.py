@@ -97,7 +97,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--write", action="store_true", help="update docs/performance.md")
     a = ap.parse_args(argv)
     from PIL import Image
-    from scanner.content import images, ocr
+    from scanner.content import frames, images, ocr
     from scanner.content.limits import Limits
     program = shutil.which("tesseract")
     t = time.perf_counter()
@@ -121,9 +121,9 @@ def main(argv: list[str]) -> int:
     # engines: start-up and one crop
     src = next(images.image_pages(pages[0][2], Limits()))
     low = src.low()
-    (x0, y0, x1, y1), red = ocr.candidates(low)[0]
+    (x0, y0, x1, y1), red = frames.candidates(low)[0]
     sx = src.size[0] / low.size[0]
-    box = ocr.examine(src.crop((int((x0 - 2) * sx), int((y0 - 2) * sx), int((x1 + 2) * sx), int((y1 + 2) * sx))), red)
+    box = frames.examine(src.crop((int((x0 - 2) * sx), int((y0 - 2) * sx), int((x1 + 2) * sx), int((y1 + 2) * sx))), red)
     img = box.image()
     cli = ocr.Engine(eng.tessdata, program=program)
     m_crop_api = _timed(lambda: eng.read(img, ocr.PSM_LINE, 30), a.runs)
@@ -132,7 +132,7 @@ def main(argv: list[str]) -> int:
     txt_cli = _timed.last
     m_version = _timed(lambda: subprocess.run([program, "--version"], capture_output=True), a.runs)
     # the mask: Pillow against numpy
-    m_mask = _timed(lambda: ocr.red_mask(low, reduced=True), a.runs * 3)[1]
+    m_mask = _timed(lambda: frames.red_mask(low, reduced=True), a.runs * 3)[1]
     m_np = None
     try:
         import numpy as np
@@ -144,7 +144,7 @@ def main(argv: list[str]) -> int:
         m_np = _timed(np_mask, a.runs * 3)[1]
     except ImportError:
         pass
-    m_cands = _timed(lambda: ocr.candidates(low), a.runs)[1]
+    m_cands = _timed(lambda: frames.candidates(low), a.runs)[1]
     pool = _pool(pages, a.runs)
 
     table = ["| page | no candidate (seal, signature): wall / CPU | pages/s per core (CPU) | page with a stamp: wall / CPU "

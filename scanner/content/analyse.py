@@ -13,7 +13,7 @@ import stat
 from typing import Any
 
 from . import detect
-from .images import image_format
+from .magic import image_format
 from .limits import Limits, Unreadable
 
 _TEXT_EXT = {".txt", ".csv", ".md", ".tsv", ".log", ".text", ".markdown", ".ini", ".json", ".xml", ".vn"}
@@ -47,9 +47,16 @@ def extract(data: bytes, path: str, limits: Limits) -> tuple[str, list, list[str
     """(kind, segments, problems): problems make the file "not readable", not clean."""
     family = sniff(data, path)
     problems: list[str] = []
-    # OCR hook (scanner/content/ocr.py): image pages of this file, and why any was not read
-    from .ocr import Reader
-    ocr = Reader(limits)
+    # OCR hook (scanner/content/ocr.py, imported only for a file with a picture or an image page):
+    # ocr() is the file's Reader; its problems list the image pages not read
+    readers: list = []
+
+    def ocr():
+        if not readers:
+            from .ocr import Reader
+            readers.append(Reader(limits))
+        return readers[0]
+
     if family == "ooxml":
         from .ooxml import ooxml_segments
         kind, segs = ooxml_segments(data, limits, ocr=ocr)
@@ -58,10 +65,10 @@ def extract(data: bytes, path: str, limits: Limits) -> tuple[str, list, list[str
         kind, segs = odf_segments(data, limits, ocr=ocr)
     elif family == "pdf":
         from .pdf import pdf_segments
-        segs, image_pages = pdf_segments(data, limits, ocr=ocr)
+        segs, _ = pdf_segments(data, limits, ocr=ocr)
         kind = "pdf"
     elif family == "image":
-        kind, segs = "image", ocr.image_file(data)
+        kind, segs = "image", ocr().image_file(data)
     elif family == "ole":
         from .ole import ole_segments
         kind, segs = ole_segments(data, limits)
@@ -76,7 +83,7 @@ def extract(data: bytes, path: str, limits: Limits) -> tuple[str, list, list[str
         kind, (_, segs) = "text", plain_segments(data)
     else:
         kind, segs = family, []
-    problems.extend(ocr.problems())
+    problems.extend(p for r in readers for p in r.problems())
     return kind, segs, problems
 
 

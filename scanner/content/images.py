@@ -17,6 +17,7 @@ import io
 from typing import Iterator, Optional
 
 from .limits import Limits, Unreadable
+from .magic import image_format
 
 REDUCE = 4
 """Full resolution / mask resolution of a page scanned at 200 dpi or more: about 50 dpi, where a
@@ -28,28 +29,12 @@ def reduction(size: tuple[int, int]) -> int:
     pixels or more across, 2 down to 600, 1 below (a picture of the stamp alone)."""
     short = min(size)
     return REDUCE if short >= 1200 else 2 if short >= 600 else 1
-MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg", b"II*\x00": "tiff", b"MM\x00*": "tiff",
-         b"GIF87a": "gif", b"GIF89a": "gif"}
-_BMP_DIB = {12, 16, 40, 52, 56, 64, 108, 124}
-"""Sizes of the BMP info headers: "BM" alone starts too many text files ("BMNN ...")."""
 _TRANSPOSE = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE",
               6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90"}
 """EXIF orientation -> the Pillow transpose that shows the picture upright (as ImageOps.exif_transpose)."""
 _SWAPS = (5, 6, 7, 8)
 PDF_MIN_DPI, PDF_MAX_DPI = 150, 300
 """Full resolution of a rendered PDF page: the embedded scan's own, within these bounds."""
-
-
-def image_format(data: bytes) -> Optional[str]:
-    """png / jpeg / tiff / bmp / gif / webp by magic bytes, else None."""
-    for magic, name in MAGIC.items():
-        if data.startswith(magic):
-            return name
-    if data.startswith(b"BM") and len(data) >= 18 and int.from_bytes(data[14:18], "little") in _BMP_DIB:
-        return "bmp"
-    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
-        return "webp"  # what chat applications save photos as
-    return None
 
 
 class Raster:

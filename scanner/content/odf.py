@@ -111,13 +111,15 @@ class _Odf:
 
 
 def odf_segments(data: bytes, limits: Limits, ocr=None) -> tuple[str, list[Segment]]:
-    """(kind, segments) of an OpenDocument container; with ``ocr`` (an ``ocr.Reader``) the
-    pictures under Pictures/ too."""
+    """(kind, segments) of an OpenDocument container; with ``ocr`` (a callable giving the file's
+    ``ocr.Reader``) the pictures under Pictures/ too."""
     zr = open_zip(data, limits)
     kind, segs = _odf_text(zr)
     if ocr is not None:  # OCR hook
-        from .ocr import media_names
-        ocr.embedded(zr, media_names(zr.names()), segs)
+        from .magic import media_names
+        pictures = media_names(zr.names())
+        if pictures:
+            ocr().embedded(zr, pictures, segs)
     return kind, segs
 
 

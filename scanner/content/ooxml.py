@@ -319,7 +319,8 @@ def pptx_segments(zr: ZipReader) -> list[Segment]:
 
 
 def ooxml_segments(data: bytes, limits: Limits, ocr=None) -> tuple[str, list[Segment]]:
-    """(kind, segments) of an OOXML container; with ``ocr`` (an ``ocr.Reader``) its pictures too."""
+    """(kind, segments) of an OOXML container; with ``ocr`` (a callable giving the file's
+    ``ocr.Reader``) its pictures too."""
     zr = open_zip(data, limits)
     if "word/document.xml" in zr.infos:
         kind, segs = "docx", docx_segments(zr)
@@ -330,6 +331,8 @@ def ooxml_segments(data: bytes, limits: Limits, ocr=None) -> tuple[str, list[Seg
     else:
         raise Unreadable("zip container that is not a document (no word/, xl/ or ppt/ part)")
     if ocr is not None:  # OCR hook: pictures under word/media/, xl/media/, ppt/media/
-        from .ocr import media_names
-        ocr.embedded(zr, media_names(zr.names()), segs)
+        from .magic import media_names
+        pictures = media_names(zr.names())
+        if pictures:
+            ocr().embedded(zr, pictures, segs)
     return kind, segs

@@ -50,8 +50,8 @@ def _has_images(c, page_raw) -> bool:
 
 
 def pdf_segments(data: bytes, limits: Limits, ocr=None) -> tuple[list[Segment], list[int]]:
-    """(segments, pages that have images but no text layer). With ``ocr`` (an ``ocr.Reader``)
-    those pages are read by it instead, and it lists the ones it could not read."""
+    """(segments, pages that have images but no text layer). With ``ocr`` (a callable giving the
+    file's ``ocr.Reader``) those pages are read by it instead, and it lists the ones it could not read."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as c
 
@@ -79,7 +79,7 @@ def pdf_segments(data: bytes, limits: Limits, ocr=None) -> tuple[list[Segment], 
                     if not text.strip():
                         if _has_images(c, page.raw):
                             if ocr is not None:
-                                ocr.pdf_page(page, pno, out)
+                                ocr().pdf_page(page, pno, out)
                             else:
                                 image_only.append(pno)
                     else:
