@@ -12,9 +12,9 @@ import stat
 from typing import Any, Optional
 
 from . import detect
+from .magic import image_format
 from .limits import Limits, NotDocument, Unreadable
 
-_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*", b"BM")
 _TEXT_EXT = {".txt", ".csv", ".md", ".tsv", ".log", ".text", ".markdown", ".ini", ".json", ".xml", ".vn"}
 _HTML_EXT = {".htm", ".html", ".xhtml", ".mht"}
 
@@ -34,7 +34,7 @@ def sniff(data: bytes, path: str) -> str:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"{\\rtf"):
         return "rtf"
-    if head.startswith(_IMAGE_MAGIC):
+    if image_format(head):
         return "image"
     low = stripped[:256].lower()
     if ext in _HTML_EXT or low.startswith((b"<!doctype html", b"<html")):
@@ -62,11 +62,21 @@ def extract(data: bytes, path: str, limits: Limits, depth: int = 0) -> tuple[str
     1 for a member of an archive (an archive in it is not opened)."""
     family = sniff(data, path)
     problems: list[str] = []
+    # OCR hook (scanner/content/ocr.py, imported only for a file with a picture or an image page):
+    # ocr() is the file's Reader; its problems list the image pages not read
+    readers: list = []
+
+    def ocr():
+        if not readers:
+            from .ocr import Reader
+            readers.append(Reader(limits))
+        return readers[0]
+
     if family == "ooxml":
         from .containers import ArchiveOfDocuments, read_archive
         from .ooxml import ooxml_segments
         try:
-            kind, segs = ooxml_segments(data, limits)
+            kind, segs = ooxml_segments(data, limits, ocr=ocr)
         except ArchiveOfDocuments as exc:
             if depth:
                 raise Unreadable("an archive inside an archive: not opened, not fully read") from None
@@ -74,14 +84,16 @@ def extract(data: bytes, path: str, limits: Limits, depth: int = 0) -> tuple[str
             kind = "zip"
     elif family == "odf":
         from .odf import odf_segments
-        kind, segs = odf_segments(data, limits)
+        kind, segs = odf_segments(data, limits, ocr=ocr)
     elif family == "pdf":
         from .pdf import pdf_segments
-        segs, image_pages = pdf_segments(data, limits, problems)
-        kind = "pdf"
-        if image_pages:
+        segs, image_pages = pdf_segments(data, limits, problems, ocr=ocr)
+        if image_pages:  # only without an OCR reader
             pages = ", ".join(str(p + 1) for p in image_pages[:10]) + ("..." if len(image_pages) > 10 else "")
             problems.append(f"PDF page(s) {pages} hold only images: not readable without OCR")
+        kind = "pdf"
+    elif family == "image":
+        kind, segs = "image", ocr().image_file(data)
     elif family == "ole":
         from .ole import ole_segments
         kind, segs = ole_segments(data, limits)
@@ -98,6 +110,7 @@ def extract(data: bytes, path: str, limits: Limits, depth: int = 0) -> tuple[str
         kind, segs = "text", [] if proven_clean(data) else plain_segments(data)[1]
     else:
         kind, segs = family, []
+    problems.extend(p for r in readers for p in r.problems())
     return kind, segs, problems
 
 
@@ -230,9 +243,6 @@ def judge_bytes(data: bytes, name: str, limits: Limits, changed: Optional[str] =
         out["error"] = f"extractor failed: {type(exc).__name__}: {exc}"[:300]
         return out
     out["kind"] = kind
-    if kind == "image":
-        out["skip"] = "image file: no text layer (OCR not available)"
-        return out
     if kind == "binary":
         out["other"] = "binary file of no document format"
         return out

@@ -82,10 +82,13 @@ def tag_for(limits: Limits) -> str:
 
 def cacheable(res: dict[str, Any]) -> bool:
     """Results that depend on the file alone: not a worker killed for time or memory (the machine
-    may have been busy), not a file that could not be opened or changed while read."""
+    may have been busy), not a file that could not be opened or changed while read, not an image
+    left unread because OCR is not installed."""
     if "kind" not in res:
         return False
     err = res.get("error", "")
+    if "OCR not installed" in err:  # depends on the machine: read again once Tesseract is installed
+        return False
     return not err.startswith(("changed while read", "grew while read", "cannot "))
 
 

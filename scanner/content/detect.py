@@ -51,7 +51,7 @@ TOP_SEGMENTS = 15
 WEIGHTS = {
     "mark_upper": 50, "field_form": 45, "mark_title_case": 20, "mark_lower_case": 10,
     "top_of_first_page": 15, "in_header": 15, "below_so_line": 20, "national_header": 10,
-    "bold": 10, "red": 15, "framed": 10, "textbox": 5, "annotation": 10, "companion_stamp": 10,
+    "bold": 10, "red": 15, "framed": 10, "double_border": 10, "textbox": 5, "annotation": 10, "companion_stamp": 10,
     "template_context": -80, "level_list": -50, "quoted": -30, "declassified_mark": -30,
 }
 """Score of each reason code; the finding keeps the codes, never the text."""
@@ -205,6 +205,8 @@ def _score(segments: Sequence[Segment], i: int, level: str, text: str, field: bo
         reasons.append("red")
     if seg.framed:
         reasons.append("framed")
+    if seg.double:
+        reasons.append("double_border")
     if seg.part == "textbox":
         reasons.append("textbox")
     elif seg.part == "annotation":

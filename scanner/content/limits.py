@@ -42,6 +42,14 @@ class Limits:
     """Most members a container may list."""
     max_pages: int = 2000
     """Most PDF pages read."""
+    max_image_pixels: int = 40_000_000
+    """Pixels of one image page (A4 at 600 dpi is 35 million): an image or PDF page declaring more
+    is refused before any pixel is decoded (decompression bomb guard) and listed as not read."""
+    max_ocr_pages: int = 100
+    """Image pages (image file pages, image-only PDF pages, pictures in office files) read per file;
+    the rest are listed as not read."""
+    ocr_page_seconds: float = 10.0
+    """Time one image page may take (mask, crops and Tesseract); past it the page is listed as not read."""
     cpu_seconds: int = 30
     """CPU time one file may use in the worker."""
     wall_seconds: float = 60.0

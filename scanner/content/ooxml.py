@@ -318,19 +318,27 @@ def pptx_segments(zr: ZipReader) -> list[Segment]:
     return out
 
 
-def ooxml_segments(data: bytes, limits: Limits) -> tuple[str, list[Segment]]:
-    """(kind, segments) of an OOXML container."""
+def ooxml_segments(data: bytes, limits: Limits, ocr=None) -> tuple[str, list[Segment]]:
+    """(kind, segments) of an OOXML container; with ``ocr`` (a callable giving the file's
+    ``ocr.Reader``) its pictures too."""
     zr = open_zip(data, limits)
     main = _main_part(zr)
     if main.startswith("word/") or "word/document.xml" in zr.infos:
-        return "docx", docx_segments(zr, main if main.startswith("word/") else "word/document.xml")
-    if main.startswith("xl/") or "xl/workbook.xml" in zr.infos:
-        return "xlsx", xlsx_segments(zr)
-    if main.startswith("ppt/") or "ppt/presentation.xml" in zr.infos:
-        return "pptx", pptx_segments(zr)
-    from .containers import classify
-    classify(zr.names(), zr)  # raises: a package, an archive of documents, or a zip holding none
-    raise Unreadable("zip container of an unknown kind")
+        kind, segs = "docx", docx_segments(zr, main if main.startswith("word/") else "word/document.xml")
+    elif main.startswith("xl/") or "xl/workbook.xml" in zr.infos:
+        kind, segs = "xlsx", xlsx_segments(zr)
+    elif main.startswith("ppt/") or "ppt/presentation.xml" in zr.infos:
+        kind, segs = "pptx", pptx_segments(zr)
+    else:
+        from .containers import classify
+        classify(zr.names(), zr)  # raises: a package, an archive of documents, or a zip holding none
+        raise Unreadable("zip container of an unknown kind")
+    if ocr is not None:  # OCR hook: pictures under word/media/, xl/media/, ppt/media/
+        from .magic import media_names
+        pictures = media_names(zr.names())
+        if pictures:
+            ocr().embedded(zr, pictures, segs)
+    return kind, segs
 
 
 def _main_part(zr: ZipReader) -> str:

@@ -2,7 +2,7 @@
 
 Never greps raw bytes: content streams are compressed and fonts re-encode text. Legacy-font
 PDFs extract as ``MËT``/``MAÄT``; the detector tries the legacy decodings on such short lines.
-A page with images and no text layer is reported as not readable (OCR is an optional extra).
+A page with images and no text layer goes to OCR (``ocr.Reader.pdf_page``) while it is open.
 """
 
 from __future__ import annotations
@@ -62,8 +62,11 @@ def _has_images(c, page_raw) -> bool:
     return n > 10000
 
 
-def pdf_segments(data: bytes, limits: Limits, problems: Optional[list[str]] = None) -> tuple[list[Segment], list[int]]:
-    """(segments, pages that have images but no text layer); what a limit cut goes to ``problems``."""
+def pdf_segments(data: bytes, limits: Limits, problems: Optional[list[str]] = None,
+                 ocr=None) -> tuple[list[Segment], list[int]]:
+    """(segments, pages that have images but no text layer); what a limit cut goes to ``problems``.
+    With ``ocr`` (a callable giving the file's ``ocr.Reader``) image pages are read by it instead,
+    and it lists the ones it could not read."""
     problems = problems if problems is not None else []
     import pypdfium2 as pdfium
     import pypdfium2.raw as c
@@ -91,7 +94,10 @@ def pdf_segments(data: bytes, limits: Limits, problems: Optional[list[str]] = No
                     text = tp.get_text_range() if nchars > 0 else ""
                     if not text.strip():
                         if _has_images(c, page.raw):
-                            image_only.append(pno)
+                            if ocr is not None:
+                                ocr().pdf_page(page, pno, out)
+                            else:
+                                image_only.append(pno)
                     else:
                         _lines(c, tp, text, pno, height, out)
                 finally:

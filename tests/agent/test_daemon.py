@@ -285,7 +285,7 @@ def test_daemon_never_imports_the_report_stack(setup_dirs):
             "from agent.paths import from_env\n"
             "d = Daemon(from_env()); d.setup()\n"
             "d.record('heartbeat'); d.sinks.drain(5)\n"
-            "print(sorted(m for m in ('rich', 'jinja2', 'weasyprint', 'pypdfium2', 'click') if m in sys.modules))\n"
+            "print(sorted(m for m in ('rich', 'jinja2', 'weasyprint', 'pypdfium2', 'PIL', 'tesserocr', 'click') if m in sys.modules))\n"
             "d.ipc.stop(); d.sinks.stop()\n")
     p = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, **env, PYTHONPATH=str(ROOT)),
                        cwd=str(ROOT), capture_output=True, text=True, timeout=60)
