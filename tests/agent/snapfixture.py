@@ -1,0 +1,180 @@
+"""Machines, keys and an inspector for the snapshot tests: real key files, real journals, real tar
+files, the real `bmnn` command. Every clock is pinned (``NOW``); nothing reads today's date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+from agent import keys
+from agent.journal import Journal
+from agent.snapshot import archive, registry
+from agent.snapshot.export import export
+from agent.snapshot.inspector import InspectorDir
+from agent.snapshot.manifest import canonical
+from scanner.report import html as html_report
+from tests.scanner.docfixture import make_document
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+KEY_TIME = NOW - dt.timedelta(days=30)
+"""When the test keys are made."""
+
+
+def at(minutes: float) -> dt.datetime:
+    """``minutes`` after NOW: successive snapshots of one host are made later, as in life."""
+    return NOW + dt.timedelta(minutes=minutes)
+
+
+class Host:
+    """One machine's directories, key and journal."""
+
+    def __init__(self, base, name="may-mat-01", machine_id="m-0001"):
+        self.base = Path(base)
+        self.cfg, self.state = str(self.base / "etc"), str(self.base / "state")
+        os.makedirs(self.cfg), os.makedirs(self.state)
+        self.info = keys.generate(self.cfg, now=KEY_TIME)
+        self.journal = os.path.join(self.state, "journal.db")
+        self.name, self.machine_id = name, machine_id
+        self.doc = make_document()
+        self.doc["target"]["hostname"], self.doc["target"]["machine_id"] = name, machine_id
+
+    @property
+    def identity(self) -> dict:
+        return {"hostname": self.name, "machine_id": self.machine_id, "dmi_serial": None}
+
+    def append(self, n, kind="heartbeat", **kw):
+        with Journal.open(self.journal) as j:
+            for _ in range(n):
+                j.append(kind, **kw)
+
+    def export(self, path, *, minutes: float = 0, scan: bool = True, **kw):
+        args = dict(out_path=str(path), key_dir=self.cfg, journal_path=self.journal, state_dir=self.state,
+                    config_dir=self.cfg, scan_doc=self.doc if scan else None,
+                    scan_html=html_report.report(self.doc) if scan else None, host=None if scan else self.identity,
+                    now=at(minutes))
+        args.update(kw)
+        return export(**args)
+
+    def save_journal(self, to):
+        """A copy of journal.db as it is now (the connection is closed: no WAL left behind)."""
+        shutil.copyfile(self.journal, to)
+
+    def restore_journal(self, frm):
+        """Put an older journal.db back (what a root attacker does to hide records)."""
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(self.journal + suffix):
+                os.unlink(self.journal + suffix)
+        shutil.copyfile(frm, self.journal)
+
+    @property
+    def pub_path(self) -> str:
+        return os.path.join(self.cfg, keys.PUBLIC)
+
+    @property
+    def pub(self) -> bytes:
+        return open(self.pub_path, "rb").read()
+
+    @property
+    def fingerprint(self) -> str:
+        return keys.info(self.cfg).fingerprint
+
+
+def host_entry(h: Host, label=None) -> registry.Entry:
+    return registry.entry_for(h.pub, role="host", now=NOW, label=label or h.name, source="test")
+
+
+def registry_of(*hosts: Host, inspectors=()) -> registry.Registry:
+    """An in-memory registry with these hosts' keys (and inspector public key files)."""
+    reg = registry.Registry()
+    reg.apply([registry.Change("add", h.fingerprint, host_entry(h)) for h in hosts])
+    for pub, name in inspectors:
+        e = registry.entry_for(open(pub, "rb").read(), role="inspector", now=NOW, label=name, source="test")
+        reg.apply([registry.Change("add", e.fingerprint, e)])
+    return reg
+
+
+def inspector_dir(path, *hosts: Host, inspectors=()) -> InspectorDir:
+    """An inspector's directory on disk with these keys registered."""
+    idir = InspectorDir(str(path))
+    for h in hosts:
+        registry.add(idir, host_entry(h))
+    for pub, name in inspectors:
+        registry.add(idir, registry.entry_for(open(pub, "rb").read(), role="inspector", now=NOW, label=name))
+    return idir
+
+
+def rewrite(src, dst, change):
+    """Change members of a snapshot and write it again (the host signature is not redone)."""
+    members = archive.read(str(src))
+    change(members)
+    with open(dst, "wb") as fh:
+        archive.write(fh, members)
+
+
+def resign(src, dst, key_dir, change):
+    """Change the manifest and members and sign again with the key in ``key_dir`` (a key holder's forgery)."""
+    from agent.snapshot.manifest import member_table
+    from agent.snapshot.manifest import SIGNATURE_MEMBERS
+    members = archive.read(str(src))
+    manifest = json.loads(members["manifest.json"])
+    change(manifest, members)
+    body = {k: v for k, v in members.items() if k not in SIGNATURE_MEMBERS}
+    manifest["members"] = member_table(body)
+    priv = keys.load_private(os.path.join(key_dir, keys.PRIVATE))
+    mbytes = canonical(manifest)
+    out = {"manifest.json": mbytes, "manifest.sig": priv.sign(mbytes), "host.pub": keys.public_pem(priv.public_key()),
+           **body}
+    with open(dst, "wb") as fh:
+        archive.write(fh, out)
+
+
+def codes(rep) -> set[str]:
+    return {p.code for p in rep.problems}
+
+
+def warning_codes(rep) -> set[str]:
+    return {p.code for p in rep.warnings}
+
+
+def bmnn(*args, inspector=None, host: Host | None = None, cwd=None, timeout=120) -> subprocess.CompletedProcess:
+    """The real `bmnn` command in a child process, with the test's directories."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), BMNN_LANG="en")
+    if inspector is not None:
+        env["BMNN_INSPECTOR_DIR"] = str(inspector)
+    if host is not None:
+        env.update(BMNN_CONFIG_DIR=host.cfg, BMNN_STATE_DIR=host.state, BMNN_RUNTIME_DIR=str(host.base / "run"))
+    else:
+        env.setdefault("BMNN_CONFIG_DIR", str(Path(inspector or cwd or ".") / "no-host-config"))
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=timeout)
+
+
+def bmnn_json(*args, **kw) -> tuple[int, dict]:
+    p = bmnn(*args, "--json", **kw)
+    try:
+        return p.returncode, json.loads(p.stdout)
+    except ValueError:
+        raise AssertionError(f"not JSON (exit {p.returncode}): {p.stdout[:500]!r} {p.stderr[-1500:]!r}") from None
+
+
+def tar_with_size_field(path, name: str, claimed: int, real: bytes = b"x") -> None:
+    """A tar whose one member's header claims ``claimed`` bytes (checksum fixed), with ``real`` after it."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        ti = tarfile.TarInfo(name)
+        ti.size = len(real)
+        tar.addfile(ti, io.BytesIO(real))
+    data = bytearray(buf.getvalue())
+    field = f"{claimed:011o}".encode() + b"\0" if claimed < 8 ** 11 else b"\x80" + claimed.to_bytes(11, "big")
+    data[124:136] = field
+    data[148:156] = b" " * 8
+    data[148:156] = f"{sum(data[:512]):06o}".encode() + b"\0 "
+    Path(path).write_bytes(bytes(data))
