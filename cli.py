@@ -660,7 +660,8 @@ def _now():
 @click.pass_context
 def snapshot_export(ctx, output, since, sign_key, inspector, no_scan, answers, as_json, lang) -> None:
     """Xuất ảnh chụp có chữ ký của máy này / export this machine's signed snapshot."""
-    from agent.snapshot.export import SUFFIX, export, host_identity
+    from agent.snapshot import SUFFIX
+    from agent.snapshot.export import export, host_identity
     env = _env(ctx, lang)
     paths = _paths(env)
     vi = env.lang != "en"
@@ -700,18 +701,6 @@ def snapshot_export(ctx, output, since, sign_key, inspector, no_scan, answers, a
                     f"Wrote {res.path}: {res.records} journal records, key {res.fingerprint}"))
 
 
-def _registered(env: Env, idir, changes) -> list[str]:
-    """Write what a valid snapshot taught the registry; one sentence per key registered."""
-    from agent.snapshot.messages import say
-    from agent.snapshot.registry import update
-    out = []
-    for c in update(idir, changes):
-        if c.kind == "add" and c.entry is not None:
-            code = "key_rotated_ok" if c.entry.rotated_from else "key_trusted_new"
-            out.append(say(code, env.lang, fingerprint=c.fingerprint, old=c.entry.rotated_from, label=c.entry.label))
-    return out
-
-
 @snapshot.command("verify")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--pubkey", type=click.Path(exists=True, dir_okay=False), default=None, help="Khóa công khai của máy, thay cho sổ khóa / the machine's public key, instead of the registry.")
@@ -728,13 +717,13 @@ def snapshot_verify(ctx, file, pubkey, previous, trust_new, inspector_dir, as_js
     over by a registered key in a signed rotation, or accepted with --trust-new.
     Exit 0 valid, 4 invalid, 1 when the file cannot be read at all (not found).
     """
-    from agent.snapshot.registry import Registry
+    from agent.snapshot.registry import Registry, learn
     from agent.snapshot.verify import verify
     env = _env(ctx, lang)
     idir = _inspector(env, inspector_dir)
     pk = open(pubkey, "rb").read(1 << 16) if pubkey else None
     rep = verify(file, registry=Registry.load(idir), pubkey=pk, previous=previous, trust_new=trust_new, now=_now())
-    learned = _registered(env, idir, rep.changes) if rep.ok else []
+    learned = learn(idir, rep.changes, env.lang) if rep.ok else []
     if as_json:
         _dump({**rep.to_dict(env.lang), "registered": learned})
     else:

@@ -8,11 +8,11 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Optional, Union
 
 from .. import keys
 from ..errors import AgentError
-from . import FORMAT, SUFFIX, VERSION, archive  # noqa: F401  (SUFFIX: the CLI's default name)
+from . import FORMAT, VERSION, archive
 from .manifest import canonical, member_table
 
 STATE_FILE = "last-snapshot.json"

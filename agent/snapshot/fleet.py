@@ -19,11 +19,10 @@ from typing import Any, Iterator, Optional
 from scanner.safeio import file_type, open_directory
 
 from ..errors import AgentError
-from .heads import Head, Seen, follows, head_of, load_state, remember, seen_of_state
+from .heads import Excerpt, Head, Seen, follows, head_of, load_state, remember, seen_of_state
 from .inspector import InspectorDir
-from .messages import Problem, say
-from .registry import Registry
-from .registry import update as reg_update
+from .messages import Problem
+from .registry import Registry, learn
 from .verify import Report, verify
 
 VERDICT_RANK = {"NON_COMPLIANT": 0, "INCOMPLETE": 1, "COMPLIANT_WITH_EXCEPTIONS": 2, "COMPLIANT": 3, None: 1}
@@ -101,9 +100,7 @@ def _parse_time(s: Optional[str]) -> Optional[dt.datetime]:
 
 def summarize(rep: Report, path: str, now: dt.datetime, lang: str = "vi") -> Machine:
     """The review line of one verified snapshot (figures only when it is valid)."""
-    m = Machine(path=path, valid=rep.ok, kind=rep.kind, problems=[p.get(lang) for p in rep.problems],
-                warnings=[p.get(lang) for p in rep.warnings], problem_codes=[p.code for p in rep.problems],
-                warning_codes=[p.code for p in rep.warnings])
+    m = _said(Machine(path=path, valid=rep.ok, kind=rep.kind), rep, lang)
     host = rep.manifest.get("host") or {}
     m.hostname, m.machine_id, m.created_at = host.get("hostname"), host.get("machine_id"), rep.manifest.get("created_at")
     m.key_fingerprint, m.key_status = rep.key.get("fingerprint"), rep.key.get("status")
@@ -153,6 +150,25 @@ def summarize(rep: Report, path: str, now: dt.datetime, lang: str = "vi") -> Mac
     return m
 
 
+def _said(m: Machine, rep: Report, lang: str) -> Machine:
+    """Copy the report's verdict and messages into the review line."""
+    m.valid = rep.ok
+    m.problems, m.problem_codes = [p.get(lang) for p in rep.problems], [p.code for p in rep.problems]
+    m.warnings, m.warning_codes = [p.get(lang) for p in rep.warnings], [p.code for p in rep.warnings]
+    return m
+
+
+@dataclass
+class _Read:
+    """One snapshot read in the first pass: its line, and only what ordering needs of it."""
+
+    path: str
+    rep: Report
+    """The report, without its members and records once summarised."""
+    machine: Machine
+    excerpt: Excerpt
+
+
 def _walk(dir_fd: int, prefix: str, depth: int) -> Iterator[tuple[str, Optional[int], Optional[str], Optional[Problem]]]:
     """(shown path, folder fd, name, why it is not read) for every entry that is not a folder,
     in name order, descending into folders without following a link."""
@@ -180,12 +196,13 @@ def _walk(dir_fd: int, prefix: str, depth: int) -> Iterator[tuple[str, Optional[
 
 
 def _verify_all(directory: str, registry: Registry, trust_new: bool, now: dt.datetime, lang: str):
-    """Every file below ``directory``: (path, Report) for files that were read, Machine lines for the rest."""
+    """Every file below ``directory``: the snapshots read (summarised at once, so that only 32 bytes a
+    journal record stay in memory), and lines for the files that were not."""
     try:
         top = open_directory(directory)
     except OSError as exc:
         raise AgentError(f"{directory}: {exc.strerror}", kind="io") from None
-    read: list[tuple[str, Report]] = []
+    read: list[_Read] = []
     unread: list[Machine] = []
     try:
         for n, (path, dir_fd, name, why) in enumerate(_walk(top, directory, 0)):
@@ -194,11 +211,14 @@ def _verify_all(directory: str, registry: Registry, trust_new: bool, now: dt.dat
             if why is None:
                 assert dir_fd is not None and name is not None
                 try:
-                    read.append((path, verify(name, registry=registry, trust_new=trust_new, now=now, dir_fd=dir_fd,
-                                              follow=False)))
-                    continue
+                    rep = verify(name, registry=registry, trust_new=trust_new, now=now, dir_fd=dir_fd, follow=False)
                 except AgentError as exc:
                     why = Problem.of("unreadable", detail=f"{path}: {str(exc).removeprefix(name + ': ')}")
+                else:
+                    item = _Read(path, rep, summarize(rep, path, now, lang), Excerpt.of(rep.records))
+                    rep.members, rep.records = {}, []
+                    read.append(item)
+                    continue
             unread.append(Machine(path=path, valid=False, kind="not_snapshot", problems=[why.get(lang)],
                                   problem_codes=["not_snapshot", why.code]))
     finally:
@@ -206,33 +226,33 @@ def _verify_all(directory: str, registry: Registry, trust_new: bool, now: dt.dat
     return read, unread
 
 
-def _order(read: list[tuple[str, Report]], registry: Registry, state: dict[str, dict]) -> dict[str, Seen]:
+def _order(read: list[_Read], registry: Registry, state: dict[str, dict]) -> dict[str, Seen]:
     """Check each host's snapshots in time order against what earlier reviews accepted and
     against each other; mark the ones that do not follow invalid. Returns what to remember."""
     view = Registry(dict(registry.entries))
-    view.apply(c for _, rep in read if rep.ok for c in rep.changes)
-    groups: dict[str, list[tuple[str, Report]]] = {}
-    for path, rep in read:
-        if rep.ok and rep.key.get("fingerprint"):
-            groups.setdefault(view.lineage(rep.key["fingerprint"]), []).append((path, rep))
+    view.apply(c for r in read if r.rep.ok for c in r.rep.changes)
+    groups: dict[str, list[_Read]] = {}
+    for r in read:
+        if r.rep.ok and r.rep.key.get("fingerprint"):
+            groups.setdefault(view.lineage(r.rep.key["fingerprint"]), []).append(r)
     by_machine = {item.get("machine_id"): (hid, item) for hid, item in state.items() if item.get("machine_id")}
     accepted: dict[str, Seen] = {}
     latest: dict[str, Report] = {}
     for host_id, items in groups.items():
-        items.sort(key=lambda pr: (_parse_time(pr[1].manifest.get("created_at")) or _EPOCH,
-                                   (head_of(pr[1].manifest) or _NO_HEAD).seq))
+        items.sort(key=lambda r: (_parse_time(r.rep.manifest.get("created_at")) or _EPOCH,
+                                  (head_of(r.rep.manifest) or _NO_HEAD).seq))
         stored = state.get(host_id)
         prior = seen_of_state(stored) if stored else None
         prior_stored = stored is not None
         if stored is None:
-            mid = (items[0][1].manifest.get("host") or {}).get("machine_id")
+            mid = (items[0].rep.manifest.get("host") or {}).get("machine_id")
             other = by_machine.get(mid)
             if other is not None and other[0] != host_id:
-                for _, rep in items:
-                    rep.warn("key_changed", machine_id=mid, other=other[1].get("fingerprint"),
-                             date=other[1].get("accepted_at"))
-        for path, rep in items:
-            cur = rep.seen(os.path.basename(path))
+                for r in items:
+                    r.rep.warn("key_changed", machine_id=mid, other=other[1].get("fingerprint"),
+                               date=other[1].get("accepted_at"))
+        for r in items:
+            rep, cur = r.rep, r.rep.seen(os.path.basename(r.path))
             if prior is not None:
                 if prior_stored and cur.manifest_sha256 == prior.manifest_sha256:
                     rep.warn("already_accepted", date=stored.get("accepted_at"))
@@ -240,14 +260,14 @@ def _order(read: list[tuple[str, Report]], registry: Registry, state: dict[str, 
                 if cur.machine_id and prior.machine_id and cur.machine_id != prior.machine_id:
                     rep.fail("other_host", a=f"{prior.hostname} {prior.machine_id}", b=f"{cur.hostname} {cur.machine_id}")
                     continue
-                problems, warnings = follows(prior, cur, rep.records)
+                problems, warnings = follows(prior, cur, r.excerpt)
                 rep.warnings.extend(warnings)
                 if problems:
                     rep.ok = False
                     rep.problems.extend(problems)
                     continue
             if host_id in accepted:
-                latest[host_id].warn("superseded", other=os.path.basename(path))
+                latest[host_id].warn("superseded", other=os.path.basename(r.path))
             prior, prior_stored = cur, False
             accepted[host_id], latest[host_id] = cur, rep
     return accepted
@@ -269,13 +289,10 @@ def review(directory: str, *, now: Optional[dt.datetime] = None, lang: str = "vi
     accepted = _order(read, registry, load_state(inspector))
     learned: list[str] = []
     if inspector is not None:
-        changes = [c for _, rep in read if rep.ok for c in rep.changes]
-        for c in reg_update(inspector, changes):
-            if c.kind == "add" and c.entry is not None:
-                code = "key_rotated_ok" if c.entry.rotated_from else "key_trusted_new"
-                learned.append(say(code, lang, fingerprint=c.fingerprint, old=c.entry.rotated_from, label=c.entry.label))
+        learned = learn(inspector, [c for r in read if r.rep.ok for c in r.rep.changes], lang)
         remember(inspector, accepted, now)
-    machines += [summarize(rep, path, now, lang) for path, rep in read]
+    for r in read:  # ordering may have made a snapshot invalid: its figures are then dropped
+        machines.append(_said(r.machine, r.rep, lang) if r.rep.ok else summarize(r.rep, r.path, now, lang))
 
     def key(m: Machine):
         worst = min((SEV_RANK.get(v["severity"], 9) for v in m.violations), default=9)

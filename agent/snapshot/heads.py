@@ -58,6 +58,59 @@ class Seen:
     hostname: Optional[str] = None
 
 
+@dataclass(frozen=True)
+class Excerpt:
+    """The links of a journal excerpt, 32 bytes a record: all ``follows`` needs of it, so that a
+    review of many large snapshots does not keep their records in memory."""
+
+    first_seq: Optional[int] = None
+    """Sequence number of the first record (None: no record)."""
+    first_prev: Optional[str] = None
+    """``prev_hash`` of the first record."""
+    hashes: bytes = b""
+    """The records' hashes, raw, in sequence order without gaps."""
+    checkpoints: tuple[tuple[int, dict], ...] = ()
+    """(seq, evidence) of checkpoint records: they explain removed ranges."""
+
+    @classmethod
+    def of(cls, records: list[dict]) -> "Excerpt":
+        """From excerpt records (stops at the first irregular one: such an excerpt is invalid anyway)."""
+        out, first, first_prev, checkpoints = bytearray(), None, None, []
+        for r in records:
+            seq, h = r.get("seq"), r.get("hash")
+            if not isinstance(seq, int) or (first is not None and seq != first + len(out) // 32):
+                break
+            try:
+                raw = bytes.fromhex(h) if isinstance(h, str) else b""
+            except ValueError:
+                break
+            if len(raw) != 32:
+                break
+            if first is None:
+                first, first_prev = seq, r.get("prev_hash")
+            out += raw
+            if r.get("kind") == "checkpoint" and isinstance(r.get("evidence"), dict):
+                checkpoints.append((seq, r["evidence"]))
+        return cls(first, first_prev, bytes(out), tuple(checkpoints))
+
+    @property
+    def last_seq(self) -> Optional[int]:
+        return None if self.first_seq is None else self.first_seq + len(self.hashes) // 32 - 1
+
+    def hash_at(self, seq: int) -> Optional[str]:
+        """The hash of record ``seq`` if the excerpt holds it."""
+        if self.first_seq is None or not self.first_seq <= seq <= self.last_seq:
+            return None
+        i = (seq - self.first_seq) * 32
+        return self.hashes[i:i + 32].hex()
+
+    def prev_at(self, seq: int) -> Optional[str]:
+        """The ``prev_hash`` of record ``seq`` if the excerpt holds it."""
+        if seq == self.first_seq:
+            return self.first_prev
+        return self.hash_at(seq - 1) if self.hash_at(seq) is not None else None
+
+
 def head_of(manifest: Mapping[str, Any]) -> Optional[Head]:
     """The journal head a manifest witnesses, None when the host had no journal.
 
@@ -92,10 +145,10 @@ def _time(s: Optional[str]) -> Optional[dt.datetime]:
     return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
 
 
-def follows(prev: Seen, cur: Seen, records: list[dict]) -> tuple[list[Problem], list[Problem]]:
+def follows(prev: Seen, cur: Seen, excerpt: Excerpt) -> tuple[list[Problem], list[Problem]]:
     """(problems, warnings) of ``cur`` coming after ``prev`` for the same host.
 
-    ``records`` is ``cur``'s journal excerpt, already checked to be one unbroken chain ending at
+    ``excerpt`` is ``cur``'s journal excerpt, already checked to be one unbroken chain ending at
     ``cur.head``.
     """
     problems: list[Problem] = []
@@ -125,21 +178,17 @@ def follows(prev: Seen, cur: Seen, records: list[dict]) -> tuple[list[Problem], 
         else:
             warnings.append(Problem.of("no_new_records", previous=prev.where, seq=c.seq))
     else:
-        by_seq = {r.get("seq"): r for r in records}
-        at, after = by_seq.get(p.seq), by_seq.get(p.seq + 1)
-        if at is not None:
-            if at.get("hash") != p.hash:
-                problems.append(Problem.of("branch", seq=p.seq, hash=str(at.get("hash"))[:16], **names))
-        elif after is not None:
-            if after.get("prev_hash") != p.hash:
-                problems.append(Problem.of("branch", seq=p.seq, hash=str(after.get("prev_hash"))[:16], **names))
+        at, after = excerpt.hash_at(p.seq), excerpt.prev_at(p.seq + 1)
+        if at is not None or after is not None:
+            link = at if at is not None else after
+            if link != p.hash:
+                problems.append(Problem.of("branch", seq=p.seq, hash=str(link)[:16], **names))
         else:
-            first = min((s for s in by_seq if isinstance(s, int) and s > p.seq), default=c.seq + 1)
+            first = excerpt.first_seq if excerpt.first_seq and excerpt.first_seq > p.seq else c.seq + 1
             problems.append(Problem.of("deleted_range", previous=prev.where, first=p.seq + 1, last=first - 1))
-            for r in records:
-                ev = r.get("evidence") if r.get("kind") == "checkpoint" else None
-                if isinstance(ev, dict) and isinstance(ev.get("pruned_through"), int) and ev["pruned_through"] > p.seq:
-                    problems.append(Problem.of("deleted_range_checkpoint", seq=r.get("seq"), first=ev.get("pruned_from"),
+            for seq, ev in excerpt.checkpoints:
+                if isinstance(ev.get("pruned_through"), int) and ev["pruned_through"] > p.seq:
+                    problems.append(Problem.of("deleted_range_checkpoint", seq=seq, first=ev.get("pruned_from"),
                                                last=ev.get("pruned_through"), reason=ev.get("reason")))
     return problems, warnings
 

@@ -183,6 +183,17 @@ def update(idir: InspectorDir, changes: Iterable[Change]) -> list[Change]:
     return done
 
 
+def learn(idir: InspectorDir, changes: Iterable[Change], lang: str = "vi") -> list[str]:
+    """Apply what valid snapshots taught (``update``) and say each key registered, one sentence each."""
+    from .messages import say
+    out = []
+    for c in update(idir, changes):
+        if c.kind == "add" and c.entry is not None:
+            code = "key_rotated_ok" if c.entry.rotated_from else "key_trusted_new"
+            out.append(say(code, lang, fingerprint=c.fingerprint, old=c.entry.rotated_from, label=c.entry.label))
+    return out
+
+
 def remove(idir: InspectorDir, prefix: str) -> Entry:
     """Remove the one key whose fingerprint starts with ``prefix`` (at least 8 hex digits)."""
     p = normalise(prefix)

@@ -33,7 +33,7 @@ from cryptography.exceptions import InvalidSignature
 from .. import keys
 from ..errors import AgentError
 from . import FORMAT, READABLE_VERSIONS, VERSION, archive
-from .heads import Seen, follows, head_of, seen_from
+from .heads import Excerpt, Seen, follows, head_of, seen_from
 from .manifest import SIGNATURE_MEMBERS, canonical
 from .messages import Problem
 from .registry import Change, Entry, Registry, normalise
@@ -458,7 +458,7 @@ def _check_previous(rep: Report, previous: str, registry: Registry, pubkey: Opti
         return
     if by_key_only:
         rep.warn("machine_id_missing")
-    problems, warnings = follows(prev.seen(previous), rep.seen(), rep.records)
+    problems, warnings = follows(prev.seen(previous), rep.seen(), Excerpt.of(rep.records))
     for p in problems:
         rep.ok = False
         rep.problems.append(p)

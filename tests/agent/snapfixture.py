@@ -87,6 +87,15 @@ class Host:
         return keys.info(self.cfg).fingerprint
 
 
+def genuine_host(base) -> Host:
+    """A machine with ten heartbeats and one USB violation in its journal."""
+    h = Host(base)
+    h.append(10)
+    h.append(1, "violation", check_id="BMNN-USB-001", severity="critical",
+             evidence={"items": [{"vendor_id": "0781", "product_id": "5567", "serial": "4C53"}]})
+    return h
+
+
 def host_entry(h: Host, label=None) -> registry.Entry:
     return registry.entry_for(h.pub, role="host", now=NOW, label=label or h.name, source="test")
 

@@ -23,17 +23,13 @@ from agent.snapshot.heads import STATE_FILE, head_of
 from agent.snapshot.inspector import InspectorDir
 from agent.snapshot.verify import verify
 from scanner.report import fleet_html
-from tests.agent.snapfixture import (KEY_TIME, NOW, Host, at, codes, inspector_dir, registry_of, resign, rewrite,
-                                     tar_with_size_field, warning_codes)
+from tests.agent.snapfixture import (KEY_TIME, NOW, Host, at, codes, genuine_host, inspector_dir, registry_of, resign,
+                                     rewrite, tar_with_size_field, warning_codes)
 
 
 @pytest.fixture
 def host(tmp_path):
-    h = Host(tmp_path / "h1")
-    h.append(10)
-    h.append(1, "violation", check_id="BMNN-USB-001", severity="critical",
-             evidence={"items": [{"vendor_id": "0781", "product_id": "5567", "serial": "4C53"}]})
-    return h
+    return genuine_host(tmp_path / "h1")
 
 
 def test_round_trip_registered_pinned_and_unknown(host, tmp_path):

@@ -18,15 +18,12 @@ import pytest
 from agent import keys
 from agent.snapshot import archive
 from agent.snapshot.manifest import canonical
-from tests.agent.snapfixture import NOW, Host, bmnn, bmnn_json, inspector_dir, rewrite
+from tests.agent.snapfixture import NOW, Host, bmnn, bmnn_json, genuine_host, inspector_dir, rewrite
 
 
 @pytest.fixture
 def world(tmp_path):
-    host = Host(tmp_path / "host")
-    host.append(10)
-    host.append(1, "violation", check_id="BMNN-USB-001", severity="critical",
-                evidence={"items": [{"vendor_id": "0781", "product_id": "5567", "serial": "4C53"}]})
+    host = genuine_host(tmp_path / "host")
     idir = inspector_dir(tmp_path / "inspector", host)
     return host, idir, tmp_path
 
