@@ -719,6 +719,7 @@ def snapshot_verify(ctx, file, pubkey, previous, trust_new, inspector_dir, as_js
     """
     from agent.snapshot.registry import Registry, learn
     from agent.snapshot.verify import verify
+    from scanner.textsafe import visible
     env = _env(ctx, lang)
     idir = _inspector(env, inspector_dir)
     pk = open(pubkey, "rb").read(1 << 16) if pubkey else None
@@ -729,7 +730,7 @@ def snapshot_verify(ctx, file, pubkey, previous, trust_new, inspector_dir, as_js
     else:
         vi = env.lang != "en"
         m = rep.manifest
-        host = (m.get("host") or {}).get("hostname") or "?"
+        host = visible((m.get("host") or {}).get("hostname") or "?")  # the snapshot's text: no escapes reach the terminal
         j = m.get("journal") or {}
         from agent.snapshot.heads import head_of
         head = head_of(m) if m else None
@@ -748,13 +749,13 @@ def snapshot_verify(ctx, file, pubkey, previous, trust_new, inspector_dir, as_js
         else:
             click.echo(("KHÔNG HỢP LỆ: " if vi else "INVALID: ") + file, err=True)
             for p in rep.problems:
-                click.echo("  ✘ " + p.get(env.lang), err=True)
+                click.echo("  ✘ " + visible(p.get(env.lang)), err=True)
         for n in rep.notes:
-            click.echo("  · " + n.get(env.lang), err=not rep.ok)
+            click.echo("  · " + visible(n.get(env.lang)), err=not rep.ok)
         for w in rep.warnings:
-            click.echo("  ! " + w.get(env.lang), err=True)
+            click.echo("  ! " + visible(w.get(env.lang)), err=True)
         for line in learned:
-            click.echo("  + " + line, err=True)
+            click.echo("  + " + visible(line), err=True)
     raise SystemExit(EXIT_OK if rep.ok else EXIT_INTEGRITY)
 
 
@@ -932,6 +933,7 @@ def report_fleet(ctx, directory, fmt, output, timezone, trust_new, inspector_dir
     from agent.snapshot.fleet import review
     from scanner.i18n import t
     from scanner.localtime import zone
+    from scanner.textsafe import visible
     env = _env(ctx, lang)
     zone(timezone, env.lang)
     _check_output(output, env.lang)
@@ -957,7 +959,7 @@ def report_fleet(ctx, directory, fmt, output, timezone, trust_new, inspector_dir
             body = module.report(machines, env.lang, timezone) if fmt == "html" else module.report(machines, env.lang)
         _write_output(output, body, env.lang)
     for line in done.learned:
-        click.echo("bmnn: " + line, err=True)
+        click.echo("bmnn: " + visible(line), err=True)
     if not machines:
         click.echo("bmnn: " + t("fleet.empty", env.lang), err=True)
         raise SystemExit(EXIT_INCOMPLETE)

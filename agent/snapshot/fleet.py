@@ -198,8 +198,8 @@ def _walk(dir_fd: int, prefix: str, depth: int) -> Iterator[tuple[str, Optional[
 def _verify_all(directory: str, registry: Registry, trust_new: bool, now: dt.datetime, lang: str):
     """Every file below ``directory``: the snapshots read (summarised at once, so that only 32 bytes a
     journal record stay in memory), and lines for the files that were not."""
-    try:
-        top = open_directory(directory)
+    try:  # the folder named on the command line may be a link; nothing inside it is followed
+        top = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
         raise AgentError(f"{directory}: {exc.strerror}", kind="io") from None
     read: list[_Read] = []

@@ -3,10 +3,12 @@ files, the real `bmnn` command. Every clock is pinned (``NOW``); nothing reads t
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -26,6 +28,26 @@ ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 KEY_TIME = NOW - dt.timedelta(days=30)
 """When the test keys are made."""
+LONG_AGO = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+"""Key time for hosts whose snapshots the real `bmnn snapshot export` makes with the real clock
+(which test_any_date moves years away): any day after it is a valid signing day."""
+
+
+_DOC: dict = {}
+
+
+def _document() -> dict:
+    """The fixture scan document, built once (loading the policy bundle costs ~0.5 s) and copied."""
+    if not _DOC:
+        _DOC["doc"] = make_document()
+        _DOC["html"] = html_report.report(_DOC["doc"])
+    return copy.deepcopy(_DOC["doc"])
+
+
+def _record_html() -> str:
+    """The printable record of the fixture document (scan.html: its bytes are only hashed here)."""
+    _document()
+    return _DOC["html"]
 
 
 def at(minutes: float) -> dt.datetime:
@@ -36,14 +58,14 @@ def at(minutes: float) -> dt.datetime:
 class Host:
     """One machine's directories, key and journal."""
 
-    def __init__(self, base, name="may-mat-01", machine_id="m-0001"):
+    def __init__(self, base, name="may-mat-01", machine_id="m-0001", key_time: dt.datetime = KEY_TIME):
         self.base = Path(base)
         self.cfg, self.state = str(self.base / "etc"), str(self.base / "state")
         os.makedirs(self.cfg), os.makedirs(self.state)
-        self.info = keys.generate(self.cfg, now=KEY_TIME)
+        self.info = keys.generate(self.cfg, now=key_time)
         self.journal = os.path.join(self.state, "journal.db")
         self.name, self.machine_id = name, machine_id
-        self.doc = make_document()
+        self.doc = _document()
         self.doc["target"]["hostname"], self.doc["target"]["machine_id"] = name, machine_id
 
     @property
@@ -58,7 +80,7 @@ class Host:
     def export(self, path, *, minutes: float = 0, scan: bool = True, **kw):
         args = dict(out_path=str(path), key_dir=self.cfg, journal_path=self.journal, state_dir=self.state,
                     config_dir=self.cfg, scan_doc=self.doc if scan else None,
-                    scan_html=html_report.report(self.doc) if scan else None, host=None if scan else self.identity,
+                    scan_html=_record_html() if scan else None, host=None if scan else self.identity,
                     now=at(minutes))
         args.update(kw)
         return export(**args)
@@ -153,9 +175,23 @@ def warning_codes(rep) -> set[str]:
     return {p.code for p in rep.warnings}
 
 
+UNDER_FAKETIME = bool(os.environ.get("FAKETIME"))
+"""Under libfaketime (test_any_date) sleeping on the monotonic clock fails with EINVAL, which
+subprocess's timeout does: there the children run without one."""
+
+
+def pause(seconds: float) -> None:
+    """Sleep that also works under libfaketime (select, not clock_nanosleep)."""
+    select.select([], [], [], seconds)
+
+
 def bmnn(*args, inspector=None, host: Host | None = None, cwd=None, timeout=120) -> subprocess.CompletedProcess:
     """The real `bmnn` command in a child process, with the test's directories."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), BMNN_LANG="en")
+    # faketime "@DATE" starts every process at DATE: two children would see time go backwards
+    # between them, so they run on the real clock (their times are compared only with each other)
+    for name in ("LD_PRELOAD", "FAKETIME", "FAKETIME_DONT_FAKE_MONOTONIC"):
+        env.pop(name, None)
     if inspector is not None:
         env["BMNN_INSPECTOR_DIR"] = str(inspector)
     if host is not None:
@@ -163,7 +199,7 @@ def bmnn(*args, inspector=None, host: Host | None = None, cwd=None, timeout=120)
     else:
         env.setdefault("BMNN_CONFIG_DIR", str(Path(inspector or cwd or ".") / "no-host-config"))
     return subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=timeout)
+                          env=env, cwd=cwd, timeout=None if UNDER_FAKETIME else timeout)
 
 
 def bmnn_json(*args, **kw) -> tuple[int, dict]:

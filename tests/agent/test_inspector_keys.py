@@ -110,3 +110,16 @@ def test_export_names_bmnnsnap_and_warns_on_another_suffix(tmp_path):
     assert p.returncode == 1 and not (tmp_path / "unmounted").exists()
     with open(out / "vt01.bmnn", "rb") as fh:
         assert json.loads(__import__("tarfile").open(fileobj=fh).extractfile("manifest.json").read())["version"] == 2
+
+
+def test_what_the_snapshot_says_reaches_the_terminal_escaped(tmp_path):
+    host = Host(tmp_path / "host", name="may\x1b[2J-mat")
+    host.append(1)
+    insp = tmp_path / "inspector"
+    assert bmnn("keys", "add", host.pub_path, inspector=insp).returncode == 0
+    keys.generate(str(tmp_path), stem="fake", name="Lê Văn C\u202e\x1b[31m", days=30, now=KEY_TIME)
+    host.export(tmp_path / "a.bmnnsnap", cosign_key=str(tmp_path / "fake.pem"))
+    p = bmnn("snapshot", "verify", tmp_path / "a.bmnnsnap", inspector=insp)
+    said = p.stdout + p.stderr
+    assert p.returncode == 0 and "UNVERIFIED" in said, said
+    assert "\x1b" not in said and "\u202e" not in said and "\\x1b" in said

@@ -11,14 +11,14 @@ import hashlib
 import json
 import os
 import sqlite3
-import time
 
 import pytest
 
 from agent import keys
-from agent.snapshot import archive
 from agent.snapshot.manifest import canonical
-from tests.agent.snapfixture import NOW, Host, bmnn, bmnn_json, genuine_host, inspector_dir, rewrite
+from agent.snapshot import archive, registry
+from tests.agent.snapfixture import (KEY_TIME, LONG_AGO, NOW, Host, bmnn, bmnn_json, genuine_host, host_entry, inspector_dir,
+                                     pause, rewrite)
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def case_forged_key_rotated(host, idir, tmp):
 
 def case_forged_cosign(host, idir, tmp):
     host.export(tmp / "genuine.bmnnsnap")
-    keys.generate(str(tmp), stem="fake", name="Lê Văn C (Thanh tra Bộ)", days=30)
+    keys.generate(str(tmp), stem="fake", name="Lê Văn C (Thanh tra Bộ)", days=30, now=KEY_TIME)
     host.export(tmp / "cosigned.bmnnsnap", cosign_key=str(tmp / "fake.pem"))
     # put that co-signature, made over the genuine manifest, on the genuine snapshot
     members = archive.read(str(tmp / "genuine.bmnnsnap"))
@@ -156,10 +156,13 @@ def case_failing_journal_inside_snapshot(host, idir, tmp):
 
 
 def case_no_scan_matched_by_machine_id_and_key(host, idir, tmp):
+    host = Host(tmp / "real", key_time=LONG_AGO)  # exported below by the real command, on the real clock
+    registry.add(idir, host_entry(host))
+    host.append(3)
     p = bmnn("snapshot", "export", "-o", tmp / "scanned.bmnnsnap", host=host, inspector=idir.path)
     assert p.returncode == 0, p.stderr
     host.append(1)
-    time.sleep(1.1)  # snapshot times are signed to the second
+    pause(1.1)  # snapshot times are signed to the second
     p = bmnn("snapshot", "export", "--no-scan", "-o", tmp / "quick.bmnnsnap", host=host, inspector=idir.path)
     assert p.returncode == 0, p.stderr
     return ["snapshot", "verify", tmp / "quick.bmnnsnap", "--previous", tmp / "scanned.bmnnsnap"], 0, set(), set()
