@@ -715,8 +715,28 @@ def snapshot() -> None:
     """Ảnh chụp tuân thủ có chữ ký cho đoàn kiểm tra / signed compliance snapshots for inspectors."""
 
 
+def _inspector_option(f):
+    return click.option("--inspector-dir", type=click.Path(file_okay=False), default=None,
+                        help="Thư mục của đoàn kiểm tra: sổ khóa, các đầu nhật ký đã chấp nhận (mặc định $BMNN_INSPECTOR_DIR "
+                             "hoặc ~/.config/bmnn-inspector) / the inspector's directory: key registry and accepted "
+                             "journal heads (default $BMNN_INSPECTOR_DIR or ~/.config/bmnn-inspector).")(f)
+
+
+def _inspector(env: Env, path: Optional[str]):
+    """The inspector's directory; never inside the host configuration directory."""
+    from agent.snapshot.inspector import HOST_CONFIG_DIRS, InspectorDir, default_path
+    return InspectorDir(path or default_path(), host_config_dirs=(env.config_dir, *HOST_CONFIG_DIRS))
+
+
+def _now():
+    import datetime as dt
+    return dt.datetime.now().astimezone()
+
+
 @snapshot.command("export")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Tệp ảnh chụp / snapshot file.")
+@click.option("-o", "--output", type=click.Path(), default=None,
+              help="Tệp ảnh chụp, hoặc thư mục để đặt tên tự động (HOST-THỜIGIAN.bmnnsnap) / snapshot file, or a folder "
+                   "to put HOST-TIME.bmnnsnap in.")
 @click.option("--since", default="last", show_default=True, help="Nhật ký từ bản ghi SEQ, hoặc 'last' (từ ảnh chụp trước).")
 @click.option("--sign-key", type=click.Path(exists=True, dir_okay=False), default=None, help="Khóa của cán bộ kiểm tra để ký kèm / inspector's key to co-sign.")
 @click.option("--inspector", default=None, help="Họ tên cán bộ kiểm tra / inspector's name.")
@@ -727,11 +747,14 @@ def snapshot() -> None:
 @click.pass_context
 def snapshot_export(ctx, output, since, sign_key, inspector, no_scan, answers, as_json, lang) -> None:
     """Xuất ảnh chụp có chữ ký của máy này / export this machine's signed snapshot."""
-    import datetime as dt
-    from agent.snapshot.export import export
+    from agent.snapshot import SUFFIX
+    from agent.snapshot.export import export, host_identity
     env = _env(ctx, lang)
     paths = _paths(env)
-    _check_output(output, env.lang)
+    vi = env.lang != "en"
+    into = output if output and os.path.isdir(output) else None
+    if output and not into:
+        _check_output(output, env.lang)
     if since != "last":
         try:
             since = int(since)
@@ -746,53 +769,83 @@ def snapshot_export(ctx, output, since, sign_key, inspector, no_scan, answers, a
         with _Progress(env, sys.stderr.isatty() and not as_json) as progress:
             outcome = S.run(opts, progress=progress, lang=env.lang)
         doc, html = outcome.document, H.report(outcome.document, env.lang)
-    now = dt.datetime.now().astimezone()
-    host = (doc or {}).get("target", {}).get("hostname") or os.uname().nodename
-    output = output or f"{host}-{now.strftime('%Y%m%dT%H%M%S')}.bmnnsnap"
+    now = _now()
+    host = host_identity(doc)
+    if not output or into:
+        output = os.path.join(into or "", f"{host['hostname']}-{now.strftime('%Y%m%dT%H%M%S')}{SUFFIX}")
+    elif not output.endswith(SUFFIX):
+        click.echo((f"bmnn: cảnh báo: {output} không có đuôi {SUFFIX}; report fleet vẫn đọc mọi tệp, nhưng nên đặt "
+                    f"tên TÊN{SUFFIX} để người nhận biết đây là ảnh chụp" if vi else
+                    f"bmnn: warning: {output} does not end in {SUFFIX}; report fleet reads every file anyway, but name "
+                    f"it NAME{SUFFIX} so that people can tell it is a snapshot"), err=True)
     res = export(out_path=output, key_dir=str(paths.config_dir), journal_path=str(paths.journal), state_dir=str(paths.state_dir),
                  config_dir=env.config_dir, scan_doc=doc, scan_html=html, since=since, cosign_key=sign_key,
-                 cosign_name=inspector, now=now)
+                 cosign_name=inspector, host=host, now=now)
     if as_json:
         _dump({"path": res.path, "fingerprint": res.fingerprint, "journal_records": res.records, "manifest": res.manifest})
     else:
-        vi = env.lang != "en"
         click.echo((f"Đã xuất {res.path}: {res.records} bản ghi nhật ký, khóa {res.fingerprint}" if vi else
                     f"Wrote {res.path}: {res.records} journal records, key {res.fingerprint}"))
 
 
 @snapshot.command("verify")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--pubkey", type=click.Path(exists=True, dir_okay=False), default=None, help="Khóa công khai đã đăng ký của máy / the machine's registered public key.")
+@click.option("--pubkey", type=click.Path(exists=True, dir_okay=False), default=None, help="Khóa công khai của máy, thay cho sổ khóa / the machine's public key, instead of the registry.")
 @click.option("--previous", type=click.Path(exists=True, dir_okay=False), default=None, help="Ảnh chụp trước của cùng máy / previous snapshot of the same machine.")
+@click.option("--trust-new", is_flag=True, help="Chấp nhận và đăng ký khóa máy chưa biết (sau khi đã đối chiếu sổ tài sản) / accept and register an unknown host key (after checking the asset register).")
+@_inspector_option
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @_lang_option
 @click.pass_context
-def snapshot_verify(ctx, file, pubkey, previous, as_json, lang) -> None:
-    """Kiểm tra chữ ký và tính toàn vẹn của ảnh chụp / verify a snapshot. Exit 0 valid, 4 invalid."""
+def snapshot_verify(ctx, file, pubkey, previous, trust_new, inspector_dir, as_json, lang) -> None:
+    """Kiểm tra chữ ký và tính toàn vẹn của ảnh chụp / verify a snapshot.
+
+    The host key must be in the inspector's key registry (bmnn keys add), pinned with --pubkey, handed
+    over by a registered key in a signed rotation, or accepted with --trust-new.
+    Exit 0 valid, 4 invalid, 1 when the file cannot be read at all (not found).
+    """
+    from agent.snapshot.registry import Registry, learn
     from agent.snapshot.verify import verify
+    from scanner.textsafe import visible
     env = _env(ctx, lang)
-    pk = open(pubkey, "rb").read() if pubkey else None
-    rep = verify(file, pubkey=pk, previous=previous)
+    idir = _inspector(env, inspector_dir)
+    pk = open(pubkey, "rb").read(1 << 16) if pubkey else None
+    rep = verify(file, registry=Registry.load(idir), pubkey=pk, previous=previous, trust_new=trust_new, now=_now())
+    learned = learn(idir, rep.changes, env.lang) if rep.ok else []
     if as_json:
-        _dump(rep.to_dict(env.lang))
+        _dump({**rep.to_dict(env.lang), "registered": learned})
     else:
         from scanner.textsafe import visible
         vi = env.lang != "en"
-        m = rep.manifest  # from another machine: every value is shown escaped
-        host = visible((m.get("host") or {}).get("hostname") or "?")
+        m = rep.manifest
+        host = visible((m.get("host") or {}).get("hostname") or "?")  # the snapshot's text: no escapes reach the terminal
         j = m.get("journal") or {}
-        made, first, last = (visible(x) for x in (m.get("created_at"), j.get("first_seq"), j.get("last_seq")))
-        key = visible((m.get("key") or {}).get("fingerprint"))
-        shown = visible(file)
+        from agent.snapshot.heads import head_of
+        head = head_of(m) if m else None
+        if head is None:
+            journal = "không có nhật ký" if vi else "no journal"
+        elif j.get("first_seq"):
+            first, last = visible(j["first_seq"]), visible(j.get("last_seq"))
+            journal = (f"nhật ký {first}…{last}, đầu #{head.seq} {visible(head.hash[:16])}…" if vi else
+                       f"journal {first}…{last}, head #{head.seq} {visible(head.hash[:16])}…")
+        else:
+            journal = (f"không có bản ghi mới, đầu nhật ký #{head.seq} {visible(head.hash[:16])}…" if vi else
+                       f"no new journal record, head #{head.seq} {visible(head.hash[:16])}…")
+        fp = visible((m.get("key") or {}).get("fingerprint"))
+        made, shown = visible(m.get("created_at")), visible(file)
         if rep.ok:
-            click.echo((f"HỢP LỆ: {shown} — máy {host}, lập lúc {made}, nhật ký {first}…{last}, khóa {key}"
-                        if vi else f"VALID: {shown} — host {host}, made {made}, journal {first}…{last}, key {key}"))
+            click.echo((f"HỢP LỆ: {shown} — máy {host}, lập lúc {made}, {journal}, khóa {fp}" if vi else
+                        f"VALID: {shown} — host {host}, made {made}, {journal}, key {fp}"))
         else:
             click.echo(("KHÔNG HỢP LỆ: " if vi else "INVALID: ") + shown, err=True)
             for p in rep.problems:
                 click.echo("  ✘ " + visible(p.get(env.lang)), err=True)
+        for n in rep.notes:
+            click.echo("  · " + visible(n.get(env.lang)), err=not rep.ok)
         for w in rep.warnings:
             click.echo("  ! " + visible(w.get(env.lang)), err=True)
+        for line in learned:
+            click.echo("  + " + visible(line), err=True)
     raise SystemExit(EXIT_OK if rep.ok else EXIT_INTEGRITY)
 
 
@@ -800,17 +853,147 @@ def snapshot_verify(ctx, file, pubkey, previous, as_json, lang) -> None:
 @click.argument("stem", type=click.Path(dir_okay=False))
 @click.option("--name", required=True, help="Họ tên cán bộ kiểm tra / inspector's name.")
 @click.option("--days", type=click.IntRange(1, 36500), default=365, show_default=True, help="Hiệu lực (ngày) / validity in days.")
+@click.option("--inspector", "register", is_flag=True,
+              help="Đăng ký luôn khóa này vào sổ khóa của đoàn là khóa cán bộ kiểm tra / also register it in this "
+                   "inspector's registry as an inspector key.")
+@_inspector_option
 @_lang_option
 @click.pass_context
-def snapshot_keygen(ctx, stem, name, days, lang) -> None:
-    """Tạo khóa ký của cán bộ kiểm tra (STEM.pem, STEM.pub, STEM.json) / make an inspector key."""
+def snapshot_keygen(ctx, stem, name, days, register, inspector_dir, lang) -> None:
+    """Tạo khóa ký của cán bộ kiểm tra (STEM.pem, STEM.pub, STEM.json) / make an inspector key.
+
+    Co-signatures are shown as genuine only for keys registered with --inspector here, or with
+    `bmnn keys add --inspector STEM.pub` on the inspectors' machine.
+    """
     from agent import keys
     env = _env(ctx, lang)
+    vi = env.lang != "en"
     directory, base = os.path.split(os.path.abspath(stem))
     if os.path.exists(os.path.join(directory, base + ".pem")):
         raise click.UsageError(f"{stem}.pem exists; choose another name")
-    info = keys.generate(directory, stem=base, name=name, days=days)
-    click.echo(("Dấu vân tay: " if env.lang != "en" else "Fingerprint: ") + info.fingerprint)
+    idir = _inspector(env, inspector_dir) if register else None
+    info = keys.generate(directory, stem=base, name=name, days=days, now=_now())
+    click.echo(("Dấu vân tay: " if vi else "Fingerprint: ") + info.fingerprint)
+    if idir is not None:
+        _keys_add(env, idir, os.path.join(directory, base + ".pub"), None, "inspector", as_json=False)
+    else:
+        click.echo((f"Đăng ký trên máy của đoàn: bmnn keys add --inspector {stem}.pub" if vi else
+                    f"Register it on the inspectors' machine: bmnn keys add --inspector {stem}.pub"))
+
+
+# ---------------------------------------------------------------- the inspector's key registry
+
+
+@cli.group("keys")
+def keys_group() -> None:
+    """Sổ khóa của đoàn kiểm tra: khóa máy và khóa cán bộ kiểm tra / the inspector's key registry.
+
+    \b
+    Host keys: one per inspected machine, from its asset register entry (the host-key.pub that
+    `bmnn init` made, with the fingerprint it printed). Inspector keys: whose co-signatures are
+    genuine. Kept in the inspector's directory (--inspector-dir, $BMNN_INSPECTOR_DIR, or
+    ~/.config/bmnn-inspector), which must be yours and writable by nobody else.
+    """
+
+
+def _read_small(path: str, limit: int = 1 << 16) -> bytes:
+    """A small file the user named (a public key), as a regular file of bounded size."""
+    import stat as S
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise click.UsageError(f"{path}: not found") from None
+    except OSError as exc:
+        raise click.UsageError(f"{path}: {exc.strerror}") from None
+    try:
+        if not S.S_ISREG(os.fstat(fd).st_mode):
+            raise click.UsageError(f"{path}: not a regular file")
+        data = os.read(fd, limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise click.UsageError(f"{path}: larger than {limit} bytes: not a public key")
+    return data
+
+
+def _keys_add(env: Env, idir, file: str, label: Optional[str], role: str, as_json: bool) -> None:
+    from agent import keys
+    from agent.snapshot.messages import say
+    from agent.snapshot import registry
+    pem = _read_small(file)
+    stem = os.path.splitext(file)[0]
+    meta = None
+    try:
+        meta = keys.info(os.path.dirname(stem) or ".", os.path.basename(stem))
+    except (OSError, ValueError, TypeError):
+        meta = None
+    if meta is not None and meta.fingerprint != keys.fingerprint(keys.load_public(pem)):
+        meta = None  # the .json beside it belongs to another key
+    entry = registry.entry_for(pem, role=role, now=_now(), label=label or (meta.name if meta else None) or os.path.basename(stem),
+                               source=f"keys add {os.path.basename(file)}", not_after=meta.not_after if meta else None)
+    have, added = registry.add(idir, entry)
+    if as_json:
+        _dump({"added": added, "key": have.__dict__, "registry": idir.path})
+        return
+    role_text = say(f"role.{role}", env.lang)
+    click.echo(say("registry_added" if added else "registry_exists", env.lang, role=role_text,
+                   fingerprint=have.fingerprint, label=have.label))
+
+
+@keys_group.command("add")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--label", default=None, help="Tên máy / nhãn tài sản, hoặc họ tên cán bộ / host name or asset label, or the person's name.")
+@click.option("--inspector", "as_inspector", is_flag=True, help="Khóa của cán bộ kiểm tra (chữ ký kèm) / an inspector's key (co-signatures).")
+@_inspector_option
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_lang_option
+@click.pass_context
+def keys_add(ctx, file, label, as_inspector, inspector_dir, as_json, lang) -> None:
+    """Đăng ký một khóa công khai (FILE.pub) / register a public key (FILE.pub)."""
+    env = _env(ctx, lang)
+    _keys_add(env, _inspector(env, inspector_dir), file, label, "inspector" if as_inspector else "host", as_json)
+
+
+@keys_group.command("list")
+@_inspector_option
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_lang_option
+@click.pass_context
+def keys_list(ctx, inspector_dir, as_json, lang) -> None:
+    """Các khóa đã đăng ký / the registered keys."""
+    from agent.snapshot.messages import say
+    from agent.snapshot.registry import Registry
+    from scanner.textsafe import visible
+    env = _env(ctx, lang)
+    idir = _inspector(env, inspector_dir)
+    entries = sorted(Registry.load(idir).entries.values(), key=lambda e: (e.role, e.added_at, e.fingerprint))
+    if as_json:
+        _dump({"registry": idir.path, "keys": [e.__dict__ for e in entries]})
+        return
+    if not entries:
+        click.echo(say("registry_empty", env.lang, path=idir.path))
+        return
+    vi = env.lang != "en"
+    for e in entries:
+        status = ((f"đã thay bằng {e.retired_by} từ {e.retired_at}" if vi else f"retired by {e.retired_by} at {e.retired_at}")
+                  if e.retired_by else ("còn hiệu lực" if vi else "active"))
+        click.echo(f"{e.fingerprint}  {say('role.' + e.role, env.lang)}  {visible(e.label or '?')}  "
+                   f"{e.added_at}  {status}")
+
+
+@keys_group.command("remove")
+@click.argument("fingerprint")
+@_inspector_option
+@_lang_option
+@click.pass_context
+def keys_remove(ctx, fingerprint, inspector_dir, lang) -> None:
+    """Xóa một khóa khỏi sổ (dấu vân tay, ít nhất 8 chữ số hex đầu) / remove a key (its fingerprint, at least
+    the first 8 hex digits)."""
+    from agent.snapshot.messages import say
+    from agent.snapshot.registry import remove
+    env = _env(ctx, lang)
+    gone = remove(_inspector(env, inspector_dir), fingerprint)
+    click.echo(say("registry_removed", env.lang, fingerprint=gone.fingerprint, label=gone.label))
 
 
 @cli.group()
@@ -824,26 +1007,35 @@ def report() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Ghi ra tệp; thư mục phải có sẵn / write to FILE; its folder must exist.")
 @click.option("--timezone", default=None, help="Múi giờ hiển thị (mặc định Asia/Ho_Chi_Minh) / time zone of the times shown.")
+@click.option("--trust-new", is_flag=True, help="Chấp nhận và đăng ký khóa máy chưa biết / accept and register unknown host keys.")
+@_inspector_option
 @_lang_option
 @click.pass_context
-def report_fleet(ctx, directory, fmt, output, timezone, lang) -> None:
+def report_fleet(ctx, directory, fmt, output, timezone, trust_new, inspector_dir, lang) -> None:
     """Tổng hợp nhiều ảnh chụp, máy xấu nhất trước / many snapshots, worst machines first.
 
-    Exit 4 when any snapshot is invalid, 2 when any machine is non-compliant, else 0.
+    Every file in DIRECTORY (and its folders) is tried, whatever its name; one that is no snapshot
+    is listed and counted. Each host must follow the journal head accepted at the previous review.
+    Exit 4 when any file is invalid or no snapshot, 3 when the folder holds no file,
+    2 when any machine is non-compliant, else 0.
     """
     import dataclasses
     from agent.snapshot.fleet import review
+    from scanner.i18n import t
     from scanner.localtime import zone
+    from scanner.textsafe import visible
     env = _env(ctx, lang)
     zone(timezone, env.lang)
     _check_output(output, env.lang)
-    machines = [dataclasses.asdict(m) for m in review(directory, lang=env.lang)]
+    done = review(directory, lang=env.lang, inspector=_inspector(env, inspector_dir), trust_new=trust_new, now=_now())
+    machines = [dataclasses.asdict(m) for m in done.machines]
     if fmt == "text" and not output:
         from scanner.report import fleet_text
         fleet_text.report(machines, env.console(), env.lang, timezone)
     else:
         if fmt == "json":
-            body = json.dumps({"machines": machines}, ensure_ascii=False, indent=2) + "\n"
+            body = json.dumps({"files": done.files, "invalid": done.invalid, "not_snapshots": done.not_snapshots,
+                               "registered": done.learned, "machines": machines}, ensure_ascii=False, indent=2) + "\n"
         elif fmt == "text":
             import io
             from rich.console import Console
@@ -856,6 +1048,11 @@ def report_fleet(ctx, directory, fmt, output, timezone, lang) -> None:
             module = importlib.import_module(f"scanner.report.fleet_{fmt}")
             body = module.report(machines, env.lang, timezone) if fmt == "html" else module.report(machines, env.lang)
         _write_output(output, body, env.lang)
+    for line in done.learned:
+        click.echo("bmnn: " + visible(line), err=True)
+    if not machines:
+        click.echo("bmnn: " + t("fleet.empty", env.lang), err=True)
+        raise SystemExit(EXIT_INCOMPLETE)
     if any(not m["valid"] for m in machines):
         raise SystemExit(EXIT_INTEGRITY)
     if any(m["verdict"] == "NON_COMPLIANT" for m in machines):

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-DATED = ["tests/agent/test_snapshot.py", "tests/agent/test_journal.py", "tests/policies", "tests/scanner/test_localtime.py",
+DATED = ["tests/agent/test_snapshot.py", "tests/agent/test_snapshot_tamper.py", "tests/agent/test_journal.py", "tests/policies", "tests/scanner/test_localtime.py",
          "tests/scanner/test_recordno.py", "tests/scanner/test_reports.py"]
 
 

@@ -88,6 +88,16 @@ def _drain(agent, quiet_s=1.0, timeout=60):
     return last
 
 
+def _idle_cpu(agent, seconds=2.0):
+    """Daemon CPU (% of one core) once the attack is over and the journal has settled. A loop stuck
+    on a link to /dev/zero, or walking /etc, would still burn a core here; during the race itself
+    the daemon's CPU only follows how fast the attacker can swap (a quiet machine lets it swap more)."""
+    pid = agent.proc.pid
+    c0, t0 = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - c0) / (time.monotonic() - t0) * 100
+
+
 @pytest.mark.parametrize("target", ["/etc/shadow", "/dev/zero"])
 def test_symlink_swapped_over_a_written_file_is_recorded_never_followed(base, target):
     need()
@@ -98,6 +108,7 @@ def test_symlink_swapped_over_a_written_file_is_recorded_never_followed(base, ta
         probe, rounds, cpu = _attack(agent, user, SWAP, target)
         ok, lat = status_ok(probe, served(agent))
         _drain(agent)
+        idle = _idle_cpu(agent)
         rc, stop_s = agent.stop()
         ev = agent.file_evidence()
         assert ok, lat
@@ -113,9 +124,10 @@ def test_symlink_swapped_over_a_written_file_is_recorded_never_followed(base, ta
         drafts = {hashlib.sha256(f"draft {i}\n".encode()).hexdigest() for i in range(rounds + 1)}
         drafts.add(hashlib.sha256(b"").hexdigest())  # created, not yet written
         assert set(hashes) <= drafts
-        assert cpu < 90, cpu
+        assert idle < 15, (cpu, idle)
         figure(f"symlink race to {target}", f"{lat}; {rounds} swaps in {RACE_S:g} s; "
-               f"{len(ev)} file records, {len(links)} as symlink, forbidden hashes 0; daemon CPU {cpu:.0f} %; "
+               f"{len(ev)} file records, {len(links)} as symlink, forbidden hashes 0; daemon CPU {cpu:.0f} % "
+               f"during the race, {idle:.0f} % after; "
                f"SIGTERM -> exit {stop_s:.2f} s")
 
 
@@ -125,6 +137,7 @@ def test_directory_symlink_race_never_walks_or_hashes_outside(base):
         probe, rounds, cpu = _attack(agent, user, DIRSWAP, "/etc")
         ok, lat = status_ok(probe, served(agent))
         _drain(agent)
+        idle = _idle_cpu(agent)
         status = None
         from agent.ipc import IpcClient
         status = IpcClient(agent.socket).call("status")
@@ -143,9 +156,9 @@ def test_directory_symlink_race_never_walks_or_hashes_outside(base):
     assert not [r for r in recs if r[0] == "file" and "shadow" in (r[2] or "")]
     doc = [c for c in status["open_violations"] if c["check_id"] == "BMNN-DOC-001"]
     assert not doc, doc
-    assert cpu < 90, cpu
+    assert idle < 15, (cpu, idle)
     figure("directory symlink race to /etc", f"{lat}; {rounds} swaps; {len(ev)} file records; "
-           f"files of /etc hashed or scanned 0; daemon CPU {cpu:.0f} %")
+           f"files of /etc hashed or scanned 0; daemon CPU {cpu:.0f} % during the race, {idle:.0f} % after")
 
 
 def test_fifo_socket_and_device_links_are_described_as_such(base):
