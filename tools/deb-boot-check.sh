@@ -34,6 +34,13 @@ install_timed() {  # install_timed LABEL DEB: apt-get install, timed
   apt-get install -y --no-install-recommends "$2" > "/results/apt-$1.log" 2>&1; rc=$?
   t1=$(date +%s.%N)
   echo "TIME $1: $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s (apt-get install $2, exit $rc)" >> /results/times
+  [ $rc -eq 0 ] || tail -5 "/results/apt-$1.log"
+  return $rc
+}
+apt_logged() {  # apt_logged LABEL ARGS...: apt-get ARGS, output in /results/apt-LABEL.log
+  label=$1; shift
+  apt-get "$@" > "/results/apt-$label.log" 2>&1; rc=$?
+  [ $rc -eq 0 ] || tail -5 "/results/apt-$label.log"
   return $rc
 }
 
@@ -89,7 +96,7 @@ check no-conffile-prompt sh -c '! grep -q "Configuration file" /results/apt-upgr
 check status-after-upgrade bmnn status --lang en
 
 echo "== remove"
-apt-get remove -y bmnn-guard > /results/apt-remove.log 2>&1
+check remove apt_logged remove remove -y bmnn-guard
 check removed-config-files status_is rc
 check program-gone sh -c '[ ! -e /usr/lib/bmnn-guard ] && [ ! -e /usr/bin/bmnn ] && [ ! -e /lib/systemd/system/bmnn-agent.service ]'
 check daemon-stopped sh -c '! systemctl is-active --quiet bmnn-agent'
@@ -97,7 +104,7 @@ check remove-kept-etc same_etc
 check remove-kept-journal test -s /var/lib/bmnn/journal.db
 
 echo "== purge"
-apt-get purge -y bmnn-guard > /results/apt-purge.log 2>&1
+check purge apt_logged purge purge -y bmnn-guard
 grep '^bmnn-guard:' /results/apt-purge.log
 check purged purged_state
 check purge-removed-etc test ! -e /etc/bmnn
@@ -114,7 +121,7 @@ check reinstall-journal-kept sh -c "bmnn events --lang en --json | head -n $n | 
 check reinstall-journal-verifies bmnn events verify --lang en
 
 echo "== purge with BMNN_PURGE_JOURNAL=yes"
-BMNN_PURGE_JOURNAL=yes apt-get purge -y bmnn-guard > /results/apt-purge2.log 2>&1
+check purge-journal sh -c 'BMNN_PURGE_JOURNAL=yes apt-get purge -y bmnn-guard > /results/apt-purge2.log 2>&1'
 grep '^bmnn-guard:' /results/apt-purge2.log
 check purge-journal-asked sh -c '[ ! -e /var/lib/bmnn ] && [ ! -e /var/log/bmnn ] && [ ! -e /etc/bmnn ]'
 check group-kept getent group bmnn

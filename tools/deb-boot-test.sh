@@ -30,7 +30,7 @@ done
 work="$(mktemp -d /var/tmp/bmnn-deb-test.XXXXXX)"
 cleanup() { if [ -n "${BMNN_DEB_TEST_KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi; }
 trap cleanup EXIT INT TERM
-mkdir -p "$work/debs" "$work/results" "$cache/apt-archives/partial"
+mkdir -p "$work/debs" "$work/results" "$cache/apt-archives"
 
 # 1. the two packages: this checkout, and a copy of it with a higher version in pyproject.toml
 build() {  # build OUT [SRC]
@@ -85,9 +85,13 @@ printf '[Unit]\nAfter=multi-user.target\n[Service]\nType=oneshot\nExecStart=/usr
 mkdir -p "$R/etc/systemd/system/multi-user.target.wants"
 ln -s /etc/systemd/system/bmnn-deb-check.service "$R/etc/systemd/system/multi-user.target.wants/"
 start=$(date +%s)
+# the .debs apt fetched last time: copied in and back (a shared bind mount would let two runs of
+# this test fight over apt's lock in the archive directory)
+find "$cache/apt-archives" -maxdepth 1 -name '*.deb' -exec cp {} "$R/var/cache/apt/archives/" \;
 timeout 1200 systemd-nspawn --quiet --register=no --keep-unit -b -D "$R" \
-  --bind="$work/results:/results" --bind-ro="$work/debs:/debs" --bind="$cache/apt-archives:/var/cache/apt/archives" \
+  --bind="$work/results:/results" --bind-ro="$work/debs:/debs" \
   > "$work/boot.log" 2>&1 || true
+(flock 9; find "$R/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -exec cp -n {} "$cache/apt-archives/" \;) 9>"$cache/lock"
 echo "booted and checked in $(( $(date +%s) - start )) s"
 if [ ! -s "$work/results/report.txt" ]; then
   echo "deb-boot-test: the check did not run; the boot log:" >&2
