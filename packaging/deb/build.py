@@ -258,11 +258,14 @@ def build(args) -> Path:
         if leaked:
             raise BuildError(f"the build path is still written in: {', '.join(leaked[:10])}")
         step("control")
+        debian = root / "DEBIAN"
+        # made before dpkg-shlibdeps: it marks the root of the package's tree, so that the libraries a
+        # wheel bundles beside itself (Pillow's pillow.libs, tesserocr.libs; RPATH $ORIGIN/..) are
+        # found in the package and need no Depends
+        debian.mkdir()
         shlibs = shlib_depends(tmp, root)
         depends = [f"python3 (>= {pyver}~)", f"python3 (<< {next_minor(pyver)})", *shlibs, *RUNTIME_DEPENDS]
         fix_permissions(root)
-        debian = root / "DEBIAN"
-        debian.mkdir()
         conffiles = sorted("/" + str(p.relative_to(root)) for p in etc.rglob("*") if p.is_file())
         (debian / "conffiles").write_text("".join(c + "\n" for c in conffiles))
         subst = {"@PACKAGE@": PACKAGE, "@PREFIX@": PREFIX, "@PYVER@": pyver,
