@@ -25,19 +25,6 @@ from .errors import AgentError
 EXIT_OK, EXIT_ERROR, EXIT_INTEGRITY = 0, 1, 4
 
 _T: dict[str, tuple[str, str]] = {
-    "kind.violation": ("vi phạm", "violation"),
-    "kind.cleared": ("hết vi phạm", "cleared"),
-    "kind.file": ("tệp", "file"),
-    "kind.state": ("trạng thái", "state"),
-    "kind.gap": ("mất giám sát", "gap"),
-    "kind.agent_start": ("khởi động", "agent start"),
-    "kind.agent_stop": ("dừng", "agent stop"),
-    "kind.heartbeat": ("nhịp", "heartbeat"),
-    "kind.policy_loaded": ("nạp chính sách", "policy loaded"),
-    "kind.enforced": ("ngăn chặn", "enforced"),
-    "kind.ack": ("xác nhận", "acknowledged"),
-    "kind.checkpoint": ("mốc lưu trữ", "checkpoint"),
-    "kind.media": ("thiết bị lưu trữ rời", "removable medium"),
     "verify.ok": ("Nhật ký toàn vẹn: {count} bản ghi ({range}), chuỗi băm hợp lệ.",
                   "Journal intact: {count} records ({range}), hash chain valid."),
     "verify.mac_yes": ("Đã kiểm tra MAC bằng khóa ban đầu.", "MACs checked with the initial key."),
@@ -63,6 +50,8 @@ _T: dict[str, tuple[str, str]] = {
     "status.sinks": ("Đầu ra", "Sinks"),
     "status.sink_ok": ("tốt", "ok"),
     "status.sink_failing": ("LỖI", "FAILING"),
+    "status.incident": ("Báo cáo vụ việc (dự thảo): {path} — xem: bmnn incident show {path} --format html -o TỆP.html",
+                        "Incident report (draft): {path} — read it: bmnn incident show {path} --format html -o FILE.html"),
     "status.journal": ("Nhật ký: {path}, bản ghi cuối #{head}, chờ ghi {pending}",
                        "Journal: {path}, head #{head}, pending {pending}"),
     "reload.ok": ("Đã nạp lại chính sách {sha} (hồ sơ {profile}).", "Policy {sha} reloaded (profile {profile})."),
@@ -124,7 +113,8 @@ def parse_since(text: str, now: Optional[dt.datetime] = None) -> str:
 
 
 def _line(r: dict[str, Any], lang: str) -> str:
-    parts = [f"#{r['seq']:<6}", r["time"].replace("T", " ")[:19] + "Z", _t(f"kind.{r['kind']}", lang)]
+    from scanner.i18n import t
+    parts = [f"#{r['seq']:<6}", r["time"].replace("T", " ")[:19] + "Z", t(f"journal.kind.{r['kind']}", lang)]
     if r.get("check_id"):
         parts.append(r["check_id"])
     if r.get("severity"):
@@ -278,6 +268,9 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
         else:
             click.echo(_t("status.not_running", lang, msg=str(exc)), err=True)
         raise SystemExit(EXIT_ERROR)
+    if not st.get("incident_draft"):  # the daemon names its newest draft; older daemons: look in the state dir
+        from .incident import latest_draft
+        st["incident_draft"] = latest_draft(str(_paths(ctx).state_dir))
     if as_json:
         click.echo(json.dumps(st, ensure_ascii=False, indent=2))
         return
@@ -294,6 +287,8 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
     for v in st["open_violations"]:
         ack = f" ({_t('status.acked', lang)})" if v.get("acknowledged") else ""
         click.echo(f"  {v['check_id']} [{v.get('severity')}] #{v['seq']} {v['time']}{ack}: {v.get('message') or ''}")
+    if st.get("incident_draft"):
+        click.echo(_t("status.incident", lang, path=st["incident_draft"]))
     click.echo(_t("status.sinks", lang) + ":")
     for s in st["sinks"]:
         state = _t("status.sink_failing" if s["failing"] else "status.sink_ok", lang)

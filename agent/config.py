@@ -10,6 +10,7 @@ Example::
     heartbeat_seconds: 60
     retention_days: 730
     labels: {agency: "Sở X", room: "P.203"}
+    incident_reports: true
     sinks:
       ecs: {path: /var/log/bmnn/events.ndjson}
       syslog: {enabled: true, address: "udp://10.0.0.5:514", facility: local4}
@@ -102,6 +103,9 @@ class AgentConfig(msgspec.Struct, **_STRICT):
     """Group whose members may read status and events over the socket (null: root only)."""
     sinks: SinksConfig = SinksConfig()
     content: ContentConfig = ContentConfig()
+    incident_reports: bool = False
+    """Write a signed draft incident report into the state directory (incidents/) when a critical
+    violation opens (agent/incident.py ``write_incident_draft``); ``bmnn status`` points to it."""
 
 
 def load_config(path: os.PathLike | str) -> AgentConfig:
