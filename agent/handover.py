@@ -162,14 +162,14 @@ def find_media(p: Person, devices, registered: Sequence[Any]) -> tuple[Medium, .
     return tuple(out)
 
 
-def areas(p: Person, media: tuple[Medium, ...], marked: Iterable[str]) -> Areas:
+def areas(p: Person, media: tuple[Medium, ...], marked: Iterable[str], temp_roots: Sequence[str] = TEMP_ROOTS) -> Areas:
     owned = False
     if p.home:
         try:
             owned = os.lstat(p.home).st_uid == p.uid
         except OSError:
             owned = False
-    temp = tuple(os.path.realpath(t) for t in TEMP_ROOTS if os.path.isdir(t))
+    temp = tuple(os.path.realpath(t) for t in temp_roots if os.path.isdir(t))
     return Areas(p.home, owned, temp, media, tuple(os.path.realpath(m) for m in marked if os.path.isdir(m)))
 
 
@@ -272,8 +272,10 @@ def _journal_pass(journal_path: str, roots: Sequence[str]):
 
 
 def collect(p: Person, *, config_dir: str, journal_path: str, marked: Sequence[str], tz: dt.tzinfo,
-            progress: Optional[Callable[[int, int], None]] = None, facts=None) -> Holdings:
-    """Look at the machine for ``p``. ``facts``: host and devices facts already collected (tests)."""
+            progress: Optional[Callable[[int, int], None]] = None, facts=None,
+            temp_roots: Sequence[str] = TEMP_ROOTS) -> Holdings:
+    """Look at the machine for ``p``. ``facts``: host and devices facts already collected;
+    ``temp_roots``: the shared temporary folders (tests give their own)."""
     from scanner import registry
     from scanner.collect import collect_all
     from scanner.treewalk import WalkNotes
@@ -282,7 +284,7 @@ def collect(p: Person, *, config_dir: str, journal_path: str, marked: Sequence[s
         facts = collect_all(domains=("host", "devices"))
     registered = [d for d in registry.load(config_dir) if getattr(d, "holder", None) == p.name]
     media = find_media(p, facts.devices, registered)
-    ar = areas(p, media, marked)
+    ar = areas(p, media, marked, temp_roots)
     notes = WalkNotes()
     paths: list[str] = []
     if ar.home:
@@ -583,13 +585,13 @@ def check_document(rec: dict, result: dict, h: Holdings, *, now: dt.datetime, ve
 
 
 def record_destroyed(journal_path: str, p: Person, path: str, *, reason: str, minutes: Optional[str],
-                     rec: Optional[dict], tz) -> dict[str, Any]:
+                     rec: Optional[dict], tz, now: Optional[dt.datetime] = None) -> dict[str, Any]:
     """Journal that ``path`` (held by ``p``) was destroyed: a ``file`` record with the event
     ``destroyed``, its SHA-256 (read from the file if it is still there, else from ``rec``), the
     reason, the destruction minutes' number and who ran the command. ``check`` then counts the
     document as destroyed once it is gone from the personal areas; the record does not delete the
     file (destruction that leaves nothing recoverable is the officer's job, with its minutes)."""
-    from .journal import Journal
+    from .journal import Journal, iso
     if not reason.strip():
         raise AgentError("--reason is required: say why and how the document was destroyed", kind="usage")
     full = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(path))), os.path.basename(path))
@@ -613,5 +615,6 @@ def record_destroyed(journal_path: str, p: Person, path: str, *, reason: str, mi
                                            **({"sudo_user": sudo[:64]} if sudo else {})},
                 "still_present": os.path.lexists(path)}
     with Journal.open(journal_path) as j:
-        rec_ = j.append("file", evidence=evidence, message=f"destroyed {shown(full)} (held by {p.name}): {reason[:200]}")
+        rec_ = j.append("file", evidence=evidence, message=f"destroyed {shown(full)} (held by {p.name}): {reason[:200]}",
+                        time=iso(now) if now is not None else None)
     return {"seq": rec_.seq, "time": rec_.time, **evidence}

@@ -132,6 +132,10 @@ def file_index(records: Iterable, roots: Sequence[str]) -> dict[str, FileEvent]:
         uid = (fe.actor or {}).get("uid")
         if isinstance(uid, int) and uid not in uids:
             uids.append(uid)
+        if old is not None and fe.event in ("deleted", "moved_away"):
+            # the file's last known content and writer outlive it; the event says it is gone
+            fe = replace(fe, sha256=fe.sha256 or old.sha256, size=fe.size if fe.size is not None else old.size,
+                         owner=fe.owner or old.owner, actor=fe.actor or old.actor)
         out[path] = replace(fe, path=path, people=tuple(people[:32]), uids=tuple(uids[:32]))
 
     for rec in records:

@@ -25,7 +25,7 @@ from .safeio import NotRegular, open_regular
 
 WTMP = "/var/log/wtmp"
 UTMP = "/run/utmp"
-RECORD = struct.Struct("<hhi32s4s32s256shhii4i20s")
+RECORD = struct.Struct("<hhi32s4s32s256shhiii4i20s")
 SIZE = RECORD.size  # 384
 MAX_BYTES = 64 * 1024 * 1024
 """At most this much of the end of a file is read (~170,000 records)."""

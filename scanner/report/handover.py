@@ -60,7 +60,7 @@ def _marked(d: dict, tz, lang: str) -> dict[str, Any]:
         notes.append(t("handover.journal_ref", lang, seq=j.get("seq") or "?", event=j.get("event") or "?"))
     return {"path": d.get("path") or "?", "level": level_text(d.get("level"), lang),
             "size": size_text(d.get("size"), lang), "modified": when(d.get("modified"), tz, lang),
-            "sha256": d.get("sha256") or "—", "notes": notes, "who": who_text(d, lang)}
+            "sha256": d.get("sha256") or "—", "notes": notes, "who": who_text(d, lang), "held": False}
 
 
 def _device(d: dict, tz, lang: str) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def _items(items: Any, lang: str, tz) -> list[str]:
                  if k not in ("fact", "actor") and i[k] not in (None, "", [])]
         a = actor_text(i.get("actor"))
         if a:
-            parts.append(a)
+            parts.append(t("case.actor", lang, desc=a))
         if parts:
             out.append("; ".join(str(p) for p in parts))
     return out
