@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import pwd
-import stat
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 

@@ -286,12 +286,7 @@ def handover_make(ctx, user, output, fmt, check_path, destroyed_path, reason, mi
     if check_path:
         return _check(ctx, p, check_path, output, pubkey, marked, tz, as_json, lang)
     _before_output(fmt, output, lang)
-    progress, stop = _progress(lang)
-    try:
-        h = H.collect(p, config_dir=str(paths.config_dir), journal_path=str(paths.journal), marked=marked, tz=tz,
-                      progress=progress)
-    finally:
-        stop()
+    h = _collect(paths, p, marked, tz, lang)
     now = dt.datetime.now(tz)
     number = number or _take_number(paths, getattr(rec_settings, "number", None), now.year, lang)
     doc = H.record(h, bundle=bundle, tailoring=tailoring, now=now, tz_name=tz_name, number=number, occasion=occasion,
@@ -305,6 +300,17 @@ def handover_make(ctx, user, output, fmt, check_path, destroyed_path, reason, mi
         if original:
             click.echo(t("case.original", lang, path=original), err=True)
     raise SystemExit(H.EXIT_BY_VERDICT[s["verdict"]])
+
+
+def _collect(paths, p, marked, tz, lang: str):
+    """What ``p`` holds now, with the content scan's progress on a terminal."""
+    from . import handover as H
+    progress, stop = _progress(lang)
+    try:
+        return H.collect(p, config_dir=str(paths.config_dir), journal_path=str(paths.journal), marked=marked, tz=tz,
+                         progress=progress)
+    finally:
+        stop()
 
 
 def _take_number(paths, pattern: Optional[str], year: int, lang: str) -> Optional[str]:
@@ -347,6 +353,18 @@ def _write_signed(kind: str, doc: dict, fmt: str, output: Optional[str], key_dir
     return original
 
 
+def _this_machines_record(paths, path: str, pubkey: Optional[str], lang: str):
+    """A hand-over record signed by this machine's (current or retired) host key; exit 4 otherwise."""
+    from . import handover as H
+    from . import signed
+    loaded = signed.load_verified(path, kind=H.FORMAT, pubkey=open(pubkey, "rb").read(65536) if pubkey else None,
+                                  known=signed.host_fingerprints(str(paths.config_dir)))
+    if not loaded.verification.ok:
+        _problems(loaded.verification, lang, path)
+        raise SystemExit(EXIT_INTEGRITY)
+    return loaded
+
+
 def _check(ctx, p, check_path, output, pubkey, marked, tz, as_json, lang) -> None:
     from scanner import output as out
     from scanner.i18n import t
@@ -354,21 +372,12 @@ def _check(ctx, p, check_path, output, pubkey, marked, tz, as_json, lang) -> Non
     from . import signed
     paths = _paths(ctx)
     out.check(output, lang)
-    loaded = signed.load_verified(check_path, kind=H.FORMAT, pubkey=open(pubkey, "rb").read(65536) if pubkey else None,
-                                  known=signed.host_fingerprints(str(paths.config_dir)))
-    if not loaded.verification.ok:
-        _problems(loaded.verification, lang, check_path)
-        raise SystemExit(EXIT_INTEGRITY)
+    loaded = _this_machines_record(paths, check_path, pubkey, lang)
     rec = loaded.doc
     ru = rec.get("user") if isinstance(rec.get("user"), dict) else {}
     if ru.get("name") != p.name and ru.get("uid") != p.uid:
         raise click.UsageError(t("handover.other_user", lang, path=check_path, user=ru.get("name") or "?", asked=p.name))
-    progress, stop = _progress(lang)
-    try:
-        h = H.collect(p, config_dir=str(paths.config_dir), journal_path=str(paths.journal), marked=marked, tz=tz,
-                      progress=progress)
-    finally:
-        stop()
+    h = _collect(paths, p, marked, tz, lang)
     result = H.compare(rec, h, tz=tz)
     now = dt.datetime.now(tz)
     if output:
@@ -401,14 +410,7 @@ def _destroyed(ctx, p, path, reason, minutes, record_path, pubkey, tz, as_json, 
     from . import handover as H
     from . import signed
     paths = _paths(ctx)
-    rec = None
-    if record_path:
-        loaded = signed.load_verified(record_path, kind=H.FORMAT, pubkey=open(pubkey, "rb").read(65536) if pubkey else None,
-                                      known=signed.host_fingerprints(str(paths.config_dir)))
-        if not loaded.verification.ok:
-            _problems(loaded.verification, lang, record_path)
-            raise SystemExit(EXIT_INTEGRITY)
-        rec = loaded.doc
+    rec = _this_machines_record(paths, record_path, pubkey, lang).doc if record_path else None
     res = H.record_destroyed(str(paths.journal), p, path, reason=reason, minutes=minutes, rec=rec, tz=tz)
     if as_json:
         click.echo(json.dumps(res, ensure_ascii=False, indent=2))

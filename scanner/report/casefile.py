@@ -132,5 +132,15 @@ class Text:
         for m in more:
             self.para(m, " " * len(head))
 
+    def head(self, c: dict, lang: str) -> None:
+        """The national title, the agency block, number and place-date of a ``heading`` context."""
+        self.centre(t("record.nation", lang))
+        self.centre(t("record.motto", lang))
+        self.line()
+        if c["rec"].get("parent_unit"):
+            self.line(visible(c["rec"]["parent_unit"]).upper())
+        self.line(visible(c["unit"] or "……………………").upper())
+        self.line(f"{c['number_line']}    {c['place_date']}")
+
     def text(self) -> str:
         return "\n".join(self.lines).rstrip() + "\n"

@@ -158,13 +158,7 @@ def text(doc: dict, lang: str = "vi", signature: Optional[dict] = None) -> str:
     """The record as plain text (a terminal, a mail, a file)."""
     c = context(doc, lang, signature)
     out = Text()
-    out.centre(t("record.nation", lang))
-    out.centre(t("record.motto", lang))
-    out.line()
-    if c["rec"].get("parent_unit"):
-        out.line(visible(c["rec"]["parent_unit"]).upper())
-    out.line(visible(c["unit"] or "……………………").upper())
-    out.line(f"{c['number_line']}    {c['place_date']}")
+    out.head(c, lang)
     out.line()
     out.centre(t("handover.title", lang))
     out.line()

@@ -196,13 +196,7 @@ def pdf(doc: dict, lang: str = "vi", signature: Optional[dict] = None) -> bytes:
 def text(doc: dict, lang: str = "vi", signature: Optional[dict] = None) -> str:
     c = context(doc, lang, signature)
     out = Text()
-    out.centre(t("record.nation", lang))
-    out.centre(t("record.motto", lang))
-    out.line()
-    if c["rec"].get("parent_unit"):
-        out.line(visible(c["rec"]["parent_unit"]).upper())
-    out.line(visible(c["unit"] or "……………………").upper())
-    out.line(f"{c['number_line']}    {c['place_date']}")
+    out.head(c, lang)
     if c["draft"]:
         out.line(t("incident.draft", lang))
     out.line()

@@ -13,7 +13,7 @@ import pytest
 from scanner.report import handover as RH
 from scanner.report import incident as RI
 from scanner.report import pdf as pdf_report
-from tests.scanner.casefixture import HOSTILE, handover_doc, incident_doc
+from tests.scanner.casefixture import handover_doc, incident_doc
 
 SEAL = {"fingerprint": "85f6 980f 2f34 900b 8155 132a 676a 330c e477 51d5 9dc9 2186 0f0e a701 78b6 02d6",
         "digest": "4351a46da95ac1b7a586695ebafa5c81629b0a3c5e87090463010e69a7cbe7e8"}
