@@ -72,14 +72,14 @@ class Person:
     """The GECOS name (first field), if any."""
 
 
-def person(user: str) -> Person:
+def person(user: str, lang: str = "vi") -> Person:
     """The local user ``user`` (a name, or a number for an account already removed)."""
+    from scanner.i18n import t
     try:
         pw = pwd.getpwnam(user)
     except KeyError:
         if not user.isdigit():
-            raise AgentError(f"no user {user!r} on this machine (give the numeric uid of an account already "
-                             "removed)", kind="usage") from None
+            raise AgentError(t("handover.no_user", lang, user=repr(user)), kind="usage") from None
         try:
             pw = pwd.getpwuid(int(user))
         except KeyError:
@@ -584,15 +584,16 @@ def check_document(rec: dict, result: dict, h: Holdings, *, now: dt.datetime, ve
 
 
 def record_destroyed(journal_path: str, p: Person, path: str, *, reason: str, minutes: Optional[str],
-                     rec: Optional[dict], tz, now: Optional[dt.datetime] = None) -> dict[str, Any]:
+                     rec: Optional[dict], tz, now: Optional[dt.datetime] = None, lang: str = "vi") -> dict[str, Any]:
     """Journal that ``path`` (held by ``p``) was destroyed: a ``file`` record with the event
     ``destroyed``, its SHA-256 (read from the file if it is still there, else from ``rec``), the
     reason, the destruction minutes' number and who ran the command. ``check`` then counts the
     document as destroyed once it is gone from the personal areas; the record does not delete the
     file (destruction that leaves nothing recoverable is the officer's job, with its minutes)."""
+    from scanner.i18n import t
     from .journal import Journal, iso
     if not reason.strip():
-        raise AgentError("--reason is required: say why and how the document was destroyed", kind="usage")
+        raise AgentError(t("handover.need_reason", lang), kind="usage")
     full = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(path))), os.path.basename(path))
     meta: dict[str, Any] = {}
     if os.path.lexists(path):
@@ -605,8 +606,7 @@ def record_destroyed(journal_path: str, p: Person, path: str, *, reason: str, mi
                       None)
     sha = meta.get("sha256") or (listed or {}).get("sha256")
     if not sha:
-        raise AgentError(f"{path}: no such file and not in the given record: cannot tell which content was destroyed "
-                         "(give the hand-over record with --record)", kind="usage")
+        raise AgentError(t("handover.no_hash", lang, path=path), kind="usage")
     sudo = os.environ.get("SUDO_USER")
     evidence = {"event": "destroyed", "path": shown(full), "sha256": sha, "size": meta.get("size", (listed or {}).get("size")),
                 "level": (listed or {}).get("level"), "holder": p.name, "reason": reason[:2000],

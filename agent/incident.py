@@ -30,6 +30,8 @@ FORMAT = "bmnn-incident"
 VERSION = 1
 MAX_RECORDS = 20000
 """Records of a window taken into a report (beyond that the report says how many were left out)."""
+DRAFT_MAX_RECORDS = 5000
+"""A draft the daemon writes holds fewer: it is built inside the daemon, whose memory stays small."""
 DRAFT_WINDOW_S = 3600
 """A draft written by the daemon covers the hour before the violation, and everything after it."""
 DRAFTS = "incidents"
@@ -55,8 +57,9 @@ class Window:
         return {"first_seq": self.first_seq, "last_seq": self.last_seq, "since": self.since, "until": self.until}
 
 
-def parse_seq(text: str) -> tuple[Optional[int], Optional[int]]:
+def parse_seq(text: str, lang: str = "vi") -> tuple[Optional[int], Optional[int]]:
     """``--seq``: "A-B", "A-" (to the end), "-B" (from the start) or "A" (one record)."""
+    from scanner.i18n import t as tr
     t = text.strip()
     try:
         if "-" in t:
@@ -65,27 +68,28 @@ def parse_seq(text: str) -> tuple[Optional[int], Optional[int]]:
         else:
             first = last = int(t)
     except ValueError:
-        raise AgentError(f"--seq {text!r}: use A-B, A- or -B with record numbers (bmnn events shows them)",
-                         kind="usage") from None
+        raise AgentError(tr("incident.bad_seq", lang, text=repr(text)), kind="usage") from None
     if (first is not None and first < 1) or (first is not None and last is not None and last < first):
-        raise AgentError(f"--seq {text!r}: record numbers start at 1 and A is at most B", kind="usage")
+        raise AgentError(tr("incident.bad_seq_order", lang, text=repr(text)), kind="usage")
     return first, last
 
 
-def _select(j, w: Window) -> tuple[list, int]:
-    """Records of the window (at most MAX_RECORDS) and how many more there were."""
-    out, more = [], 0
+def _select(j, w: Window, limit: int = MAX_RECORDS, tail: bool = False) -> tuple[list, int]:
+    """Records of the window (at most ``limit``: the first ones, or with ``tail`` the last ones)
+    and how many more there were."""
+    from collections import deque
+    out: deque = deque(maxlen=limit if tail else None)
+    seen = 0
     since_seq = (w.first_seq - 1) if w.first_seq else None
     for r in j.records(since_seq=since_seq, since_time=w.since):
         if w.last_seq is not None and r.seq > w.last_seq:
             break
         if w.until is not None and r.time > w.until:
             break
-        if len(out) < MAX_RECORDS:
+        seen += 1
+        if tail or len(out) < limit:
             out.append(r)
-        else:
-            more += 1
-    return out, more
+    return list(out), seen - len(out)
 
 
 def _user(uid: Any) -> Optional[str]:
@@ -179,22 +183,24 @@ def _sessions(logins, first: Optional[str], last: Optional[str]) -> tuple[list, 
 
 def build(journal_path: str, window: Window, *, now: dt.datetime, bundle=None, tailoring=None,
           heartbeat_s: float = 60.0, logins=None, trigger: Optional[int] = None,
-          number: Optional[str] = None, tz_name: str = "Asia/Ho_Chi_Minh") -> dict[str, Any]:
+          number: Optional[str] = None, tz_name: str = "Asia/Ho_Chi_Minh",
+          max_records: int = MAX_RECORDS, keep_last: bool = False, lang: str = "vi") -> dict[str, Any]:
     """The unsigned report of ``window`` (see docs/handover-incident.md for every field).
-    ``logins``: ``scanner.sessions.Logins`` (default: this machine's wtmp and utmp)."""
+    ``logins``: ``scanner.sessions.Logins`` (default: this machine's wtmp and utmp). Beyond
+    ``max_records`` the first ones are kept, or with ``keep_last`` the last ones (a draft ends at
+    the violation that caused it); ``window.left_out`` says how many were not."""
     from scanner.document import TOOL_NAME, tool_version
+    from scanner.i18n import t
     from scanner.localtime import parse
     from scanner.policyview import ref_document
     from scanner.sessions import read_logins
     from .journal import Journal
     if not os.path.exists(journal_path):
-        raise AgentError(f"no journal at {journal_path}: nothing to report from (is bmnn-agent running here?)",
-                         kind="io")
+        raise AgentError(t("incident.no_journal", lang, path=journal_path), kind="io")
     with Journal.open(journal_path, readonly=True) as j:
-        recs, more = _select(j, window)
+        recs, more = _select(j, window, max_records, keep_last)
         if not recs:
-            raise AgentError("no journal record in the window asked for (bmnn events shows what there is)",
-                             kind="usage")
+            raise AgentError(t("incident.empty", lang), kind="usage")
         first, last = recs[0], recs[-1]
         before = _state_before(j, first.seq)
         ids = {r.check_id for r in recs if r.kind == "violation" and r.check_id}
@@ -367,7 +373,8 @@ def write_incident_draft(journal_path: str, state_dir: str, violation_seq: int, 
         hb = 60.0
     tz_name = (getattr(getattr(tailoring, "record", None), "timezone", None)) or "Asia/Ho_Chi_Minh"
     doc = build(journal_path, Window(since=iso(t - dt.timedelta(seconds=window_s))), now=now, bundle=bundle,
-                       tailoring=tailoring, heartbeat_s=hb, trigger=violation_seq, tz_name=tz_name)
+                       tailoring=tailoring, heartbeat_s=hb, trigger=violation_seq, tz_name=tz_name,
+                       max_records=DRAFT_MAX_RECORDS, keep_last=True)
     data = signed.dumps(signed.sign(doc, key_dir))
     d = drafts_dir(state_dir)
     os.makedirs(d, mode=0o700, exist_ok=True)

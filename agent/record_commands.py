@@ -158,7 +158,7 @@ def _verify_command(kind: str):
         lang = _lang(ctx, lang)
         pk = open(pubkey, "rb").read(65536) if pubkey else None
         try:
-            doc = signed.read(file)
+            doc = signed.read(file, lang)
         except AgentError as exc:
             if exc.kind != "integrity":
                 raise
@@ -212,7 +212,8 @@ def _show_command(kind: str, fmt_name: str):
         from scanner import output as out
         lang = _lang(ctx, lang)
         _before_output(fmt, output, lang)
-        loaded = signed.load_verified(file, kind=fmt_name, pubkey=open(pubkey, "rb").read(65536) if pubkey else None)
+        loaded = signed.load_verified(file, kind=fmt_name, pubkey=open(pubkey, "rb").read(65536) if pubkey else None,
+                                      lang=lang)
         if not loaded.verification.ok:
             _problems(loaded.verification, lang, file)
             raise SystemExit(EXIT_INTEGRITY)
@@ -267,19 +268,22 @@ def handover_group() -> None:
 def handover_make(ctx, user, output, fmt, check_path, destroyed_path, reason, minutes, record_path, receiver, officer,
                   full_name, occasion, number, timezone, pubkey, as_json, lang) -> None:
     """The record of USER (see ``bmnn handover --help``)."""
+    from scanner.i18n import t
     from scanner.localtime import zone
     from . import handover as H
     lang = _lang(ctx, lang)
     if check_path and destroyed_path:
-        raise click.UsageError("--check and --destroyed do not go together")
+        raise click.UsageError(t("handover.check_with_destroyed", lang))
     if (reason or minutes or record_path) and not destroyed_path:
-        raise click.UsageError("--reason, --minutes and --record go with --destroyed")
+        raise click.UsageError(t("handover.destroyed_options", lang))
+    if check_path and fmt != "json":
+        raise click.UsageError(t("handover.format_with_check", lang))
     paths = _paths(ctx)
     bundle, tailoring = _policy(ctx)
     rec_settings = tailoring.record
     tz_name = timezone or getattr(rec_settings, "timezone", None) or "Asia/Ho_Chi_Minh"
     tz = zone(tz_name, lang)
-    p = H.person(user)
+    p = H.person(user, lang)
     marked = [m.path for m in tailoring.marked_folders]
     if destroyed_path:
         return _destroyed(ctx, p, destroyed_path, reason or "", minutes, record_path, pubkey, tz, as_json, lang)
@@ -358,7 +362,7 @@ def _this_machines_record(paths, path: str, pubkey: Optional[str], lang: str):
     from . import handover as H
     from . import signed
     loaded = signed.load_verified(path, kind=H.FORMAT, pubkey=open(pubkey, "rb").read(65536) if pubkey else None,
-                                  known=signed.host_fingerprints(str(paths.config_dir)))
+                                  known=signed.host_fingerprints(str(paths.config_dir)), lang=lang)
     if not loaded.verification.ok:
         _problems(loaded.verification, lang, path)
         raise SystemExit(EXIT_INTEGRITY)
@@ -411,7 +415,7 @@ def _destroyed(ctx, p, path, reason, minutes, record_path, pubkey, tz, as_json, 
     from . import signed
     paths = _paths(ctx)
     rec = _this_machines_record(paths, record_path, pubkey, lang).doc if record_path else None
-    res = H.record_destroyed(str(paths.journal), p, path, reason=reason, minutes=minutes, rec=rec, tz=tz)
+    res = H.record_destroyed(str(paths.journal), p, path, reason=reason, minutes=minutes, rec=rec, tz=tz, lang=lang)
     if as_json:
         click.echo(json.dumps(res, ensure_ascii=False, indent=2))
     else:
@@ -468,7 +472,7 @@ def incident_make(ctx, since, until, seq, output, fmt, number, timezone, journal
     _before_output(fmt, output, lang)
     first = last = None
     if seq:
-        first, last = I.parse_seq(seq)
+        first, last = I.parse_seq(seq, lang)
     if not (since or until or seq):
         since = "24h"
     window = I.Window(first, last, parse_since(since) if since else None, parse_since(until) if until else None)
@@ -481,7 +485,7 @@ def incident_make(ctx, since, until, seq, output, fmt, number, timezone, journal
         hb = 60.0
     doc = I.build(journal_path or str(paths.journal), window, now=dt.datetime.now(zone(tz_name, lang)), bundle=bundle,
                   tailoring=tailoring, heartbeat_s=hb, logins=read_logins(wtmp or WTMP, utmp or UTMP), number=number,
-                  tz_name=tz_name)
+                  tz_name=tz_name, lang=lang)
     original = _write_signed("incident", doc, fmt, output, str(paths.config_dir), lang)
     if output:
         from scanner.i18n import t

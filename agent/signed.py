@@ -99,42 +99,44 @@ class _Constant(ValueError):
     pass
 
 
-def parse(data: bytes, source: str = "document") -> dict:
+def parse(data: bytes, source: str = "document", lang: str = "vi") -> dict:
     """A JSON object from ``data``; AgentError kind ``io`` (unreadable: not UTF-8, not JSON, not an
     object) or ``integrity`` (a duplicated key or a NaN: the file was edited by hand)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise AgentError(f"{source}: not UTF-8 text (byte {exc.start})", kind="io") from None
+    from scanner.i18n import t
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_constant)
     except _Duplicate as exc:
-        raise AgentError(f"{source}: the key {exc.key!r} appears twice: the file was edited", kind="integrity") from None
+        raise AgentError(t("signed.duplicate", lang, path=source, name=repr(exc.key)), kind="integrity") from None
     except _Constant as exc:
         raise AgentError(f"{source}: {exc} is not a JSON number this tool writes: the file was edited",
                          kind="integrity") from None
     except (ValueError, RecursionError) as exc:
-        raise AgentError(f"{source}: not JSON ({str(exc)[:200]})", kind="io") from None
+        raise AgentError(t("signed.not_json", lang, path=source, reason=str(exc)[:200]), kind="io") from None
     if not isinstance(value, dict):
         raise AgentError(f"{source}: not a JSON object", kind="io")
     return value
 
 
-def read(path: str) -> dict:
+def read(path: str, lang: str = "vi") -> dict:
     """The JSON object in ``path``, read whole up to MAX_BYTES; AgentError ``io`` when it cannot be
     read (missing, a folder, too large, not JSON) or ``integrity`` (see ``parse``)."""
     try:
         with open(path, "rb") as fh:
             data = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        raise AgentError(f"{path}: no such file", kind="io") from None
+        from scanner.i18n import t
+        raise AgentError(t("signed.no_file", lang, path=path), kind="io") from None
     except IsADirectoryError:
         raise AgentError(f"{path}: is a folder, not a file", kind="io") from None
     except OSError as exc:
         raise AgentError(f"{path}: {exc.strerror}", kind="io") from None
     if len(data) > MAX_BYTES:
         raise AgentError(f"{path}: larger than {MAX_BYTES // (1024 * 1024)} MiB, not a record of this tool", kind="io")
-    return parse(data, path)
+    return parse(data, path, lang)
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,8 @@ class Loaded:
     verification: Optional[Verification] = None
 
 
-def load_verified(path: str, *, kind: str, pubkey: Optional[bytes] = None, known: Optional[set[str]] = None) -> Loaded:
+def load_verified(path: str, *, kind: str, pubkey: Optional[bytes] = None, known: Optional[set[str]] = None,
+                  lang: str = "vi") -> Loaded:
     """Read ``path``, verify it, and check it is a document of ``kind`` (its ``format``).
 
     AgentError ``io`` when unreadable or of another kind (a genuine incident report given to the
@@ -253,8 +256,10 @@ def load_verified(path: str, *, kind: str, pubkey: Optional[bytes] = None, known
     parses but does not verify is returned with ``verification.ok`` False: the caller prints the
     problems and exits 4.
     """
-    doc = read(path)
+    doc = read(path, lang)
     ver = verify(doc, pubkey=pubkey, known=known)
     if ver.ok and doc.get("format") != kind:
-        raise AgentError(f"{path}: a {doc.get('format')!r} document, not {kind!r}", kind="usage")
+        from scanner.i18n import t
+        raise AgentError(t("signed.other_kind", lang, path=path, kind=t(f"signed.kind.{doc.get('format')}", lang),
+                           command="incident" if kind == "bmnn-handover" else "handover"), kind="usage")
     return Loaded(path, doc, ver)

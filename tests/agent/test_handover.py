@@ -180,15 +180,17 @@ def test_every_fate_check_reports(place):
 def test_destruction_needs_a_reason_and_a_hash(place):
     with pytest.raises(Exception, match="reason"):
         H.record_destroyed(place["journal"], place["person"], str(place["home"] / "x.docx"), reason=" ", minutes=None,
-                           rec=None, tz=TZ)
+                           rec=None, tz=TZ, lang="en")
     with pytest.raises(Exception, match="cannot tell"):
         H.record_destroyed(place["journal"], place["person"], str(place["home"] / "x.docx"), reason="r", minutes=None,
-                           rec=None, tz=TZ)
+                           rec=None, tz=TZ, lang="en")
 
 
 def test_person_lookup():
     assert H.person(ME.pw_name).uid == ME.pw_uid
     gone = H.person("4000000007")  # an account already removed: its files still count by uid
     assert gone.uid == 4000000007 and gone.home is None
-    with pytest.raises(Exception, match="no user"):
+    with pytest.raises(Exception, match="No user"):
+        H.person("khong-co-nguoi-nay", "en")
+    with pytest.raises(Exception, match="Không có tài khoản"):
         H.person("khong-co-nguoi-nay")

@@ -92,14 +92,21 @@ def test_sections_of_a_window(journal):
     assert hostile["items"] == [] and hostile["actor"] is None and len(hostile["message"]) == 2000
 
 
+def test_a_window_beyond_the_limit_says_what_it_left_out(journal):
+    first = I.build(journal, I.Window(), now=NOW, logins=Logins(()), max_records=4)
+    assert [r["seq"] for r in first["timeline"]] == [1, 2, 4] and first["window"]["left_out"] == 9
+    last = I.build(journal, I.Window(), now=NOW, logins=Logins(()), max_records=4, keep_last=True)
+    assert last["window"]["first_seq"] == 10 and last["window"]["last_seq"] == 13 and last["window"]["left_out"] == 9
+
+
 def test_windows_by_time_and_errors(journal):
     from agent.journal import iso
     doc = I.build(journal, I.Window(since=iso(dt.datetime(2026, 12, 1, 1, 29, tzinfo=UTC)),
                                     until=iso(dt.datetime(2026, 12, 1, 1, 40, tzinfo=UTC))), now=NOW, logins=Logins(()))
     assert [r["seq"] for r in doc["timeline"]] == [10, 11]
     with pytest.raises(AgentError, match="no journal record"):
-        I.build(journal, I.Window(first_seq=500), now=NOW, logins=Logins(()))
-    with pytest.raises(AgentError, match="no journal"):
+        I.build(journal, I.Window(first_seq=500), now=NOW, logins=Logins(()), lang="en")
+    with pytest.raises(AgentError, match="Không có nhật ký"):
         I.build(journal + ".none", I.Window(), now=NOW)
     assert I.parse_seq("3-9") == (3, 9) and I.parse_seq("4-") == (4, None) and I.parse_seq("-4") == (None, 4)
     assert I.parse_seq("7") == (7, 7)

@@ -45,9 +45,9 @@ def test_help_lists_the_record_options_and_the_subcommands(cfg):
 
 def test_errors_say_what_to_do(cfg):
     p = bmnn(cfg, "handover", f"khong-co-{uuid.uuid4().hex[:6]}")
-    assert p.returncode == 1 and "no user" in p.stderr and "Traceback" not in p.stderr
+    assert p.returncode == 1 and "No user" in p.stderr and "Traceback" not in p.stderr
     p = bmnn(cfg, "handover", "--", "verify")  # a user literally named "verify"
-    assert p.returncode == 1 and "no user 'verify'" in p.stderr
+    assert p.returncode == 1 and "No user 'verify'" in p.stderr
     assert bmnn(cfg, "handover", "verify", str(cfg / "none.json")).returncode == 1
     p = bmnn(cfg, "handover", "nobody", "--format", "pdf")
     assert p.returncode == 1 and "-o" in p.stderr
