@@ -51,13 +51,24 @@ class _DefaultFirst(click.Group):
         self.format_commands(ctx, formatter)
 
 
+class _DefaultContext(click.Context):
+    @property
+    def command_path(self) -> str:
+        return super().command_path.rstrip()
+
+
 class _Default(click.Command):
-    """The hidden default command: its usage line reads as the group's (``bmnn handover USER ...``)."""
+    """The hidden default command: its usage line reads as the group's (``bmnn handover USER ...``),
+    and its errors point to ``bmnn handover USER --help``, never to its own name."""
+
+    context_class = _DefaultContext
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        names = [a.human_readable_name.upper() for a in self.params if isinstance(a, click.Argument)]
+        return super().make_context(" ".join(names), args, parent=parent, **extra)
 
     def format_usage(self, ctx, formatter) -> None:
-        pieces = [a.human_readable_name.upper() for a in self.params if isinstance(a, click.Argument)]
-        formatter.write_usage(ctx.parent.command_path if ctx.parent else ctx.command_path,
-                              " ".join(pieces + ["[OPTIONS]"]))
+        formatter.write_usage(ctx.command_path, "[OPTIONS]")
 
 
 def _obj(ctx: click.Context):
