@@ -196,7 +196,7 @@ def file_facts(path: str, roots: Sequence[str], tz: dt.tzinfo) -> dict[str, Any]
     with opened:
         st = opened.stat
         out: dict[str, Any] = {"size": st.st_size, "uid": st.st_uid, "owner": owner_name(st.st_uid),
-                               "modified": local_iso(st.st_mtime, tz)}
+                               "modified": local_iso(st.st_mtime, tz), "links": st.st_nlink}
         try:
             d = hash_fd(opened.fd, st.st_size, limit=HASH_LIMIT)
         except OSError as exc:
@@ -345,7 +345,7 @@ def _documents(h: Holdings, docs, index: Mapping[str, FileEvent], tz) -> None:
                  "size": meta.get("size", f.size), "sha256": meta.get("sha256") or f.sha256 or None,
                  "modified": meta.get("modified"), "owner": meta.get("owner") or (je.owner if je else None),
                  **_who(je, meta.get("owner")), "error": meta.get("error"), "note": meta.get("note"),
-                 "journal_seq": je.seq if je else None}
+                 "links": meta.get("links"), "journal_seq": je.seq if je else None}
         h.documents.append(entry)
     for e in docs.errors:
         area, _ = _area(h, e.source, None)
@@ -383,7 +383,7 @@ def _marked_files(h: Holdings, index: Mapping[str, FileEvent], stamped: Mapping[
             "sha256": meta.get("sha256") if present else (je.sha256 if je else None),
             "modified": meta.get("modified"), "owner": meta.get("owner") or (je.owner if je else None),
             **_who(je, meta.get("owner")), "error": None if present else meta.get("error"),
-            "journal": {"seq": je.seq, "time": je.time, "event": je.event} if je else None})
+            "links": meta.get("links"), "journal": {"seq": je.seq, "time": je.time, "event": je.event} if je else None})
 
 
 def _devices(h: Holdings, devices, registered) -> None:

@@ -368,6 +368,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "handover.read_error": ("không đọc lại được: {error}", "could not be read again: {error}"),
     "handover.not_present": ("không còn trên máy (nhật ký #{seq}: {event})", "no longer on this machine (journal #{seq}: {event})"),
     "handover.journal_ref": ("nhật ký #{seq}: {event}", "journal #{seq}: {event}"),
+    "handover.links": ("tệp có {n} tên (liên kết cứng): cùng nội dung có thể nằm ở thư mục khác",
+                       "the file has {n} names (hard links): the same content may be in another folder too"),
     "handover.none": ("Không có.", "None."),
     "handover.device": ("Thiết bị", "Device"),
     "handover.device_state": ("Tình trạng", "State"),

@@ -36,6 +36,12 @@ def _level(d: dict, lang: str) -> str:
     return "—"
 
 
+def _links(d: dict, lang: str) -> list[str]:
+    """A file with other names (hard links): the same content may sit in another folder too."""
+    n = d.get("links")
+    return [t("handover.links", lang, n=n)] if isinstance(n, int) and not isinstance(n, bool) and n > 1 else []
+
+
 def _document(d: dict, tz, lang: str) -> dict[str, Any]:
     notes = [_area(d, lang)]
     if d.get("verdict") == "review":
@@ -46,6 +52,7 @@ def _document(d: dict, tz, lang: str) -> dict[str, Any]:
         notes.append(t("handover.read_error", lang, error=d["error"]))
     if d.get("note"):
         notes.append(str(d["note"]))
+    notes += _links(d, lang)
     return {"path": d.get("path") or "?", "level": _level(d, lang), "size": size_text(d.get("size"), lang),
             "modified": when(d.get("modified"), tz, lang), "sha256": d.get("sha256") or "—",
             "notes": notes, "who": who_text(d, lang), "held": bool(d.get("held")) and bool(d.get("personal"))}
@@ -58,6 +65,7 @@ def _marked(d: dict, tz, lang: str) -> dict[str, Any]:
         notes.append(t("handover.not_present", lang, seq=(j or {}).get("seq") or "?", event=(j or {}).get("event") or "?"))
     elif j:
         notes.append(t("handover.journal_ref", lang, seq=j.get("seq") or "?", event=j.get("event") or "?"))
+    notes += _links(d, lang)
     return {"path": d.get("path") or "?", "level": level_text(d.get("level"), lang),
             "size": size_text(d.get("size"), lang), "modified": when(d.get("modified"), tz, lang),
             "sha256": d.get("sha256") or "—", "notes": notes, "who": who_text(d, lang), "held": False}

@@ -137,6 +137,12 @@ def test_areas_media_devices_and_the_journal(place):
     gone = next(m for m in h.marked_files if m["path"] == str(mat / "viet.docx"))
     assert not gone["present"] and gone["sha256"] == "ab" * 32 and gone["actor"]["exe"] == "/usr/bin/cp"
     assert [v["check_id"] for v in h.violations] == ["BMNN-USB-001"] and h.violations[0]["why"] == ["device"]
+    # a second name for a marked-folder file (a hard link into the home) is said on the record
+    os.link(mat / "goc.docx", place["home"] / "lien-ket")
+    goc = next(m for m in collect(place).marked_files if m["path"] == str(mat / "goc.docx"))
+    assert goc["links"] == 2
+    from scanner.report.handover import _marked
+    assert any("liên kết cứng" in n for n in _marked(goc, TZ, "vi")["notes"])
 
 
 def test_every_fate_check_reports(place):
