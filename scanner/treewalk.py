@@ -14,6 +14,7 @@ database, not from the user, and ``/home`` may legitimately be a link.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ def walk(root: str, notes: WalkNotes, *, want: Callable[[os.stat_result], bool] 
             try:
                 try:
                     entries = list(os.scandir(fd))
+                except FileNotFoundError:
+                    continue  # removed while the walk ran: nothing there any more
                 except OSError as exc:
                     notes.errors.append((path, f"cannot list: {exc.strerror}"))
                     continue
@@ -68,6 +71,8 @@ def walk(root: str, notes: WalkNotes, *, want: Callable[[os.stat_result], bool] 
                     child = prefix + de.name
                     try:
                         st = de.stat(follow_symlinks=False)  # fstatat relative to fd
+                    except FileNotFoundError:
+                        continue  # removed between the listing and the stat
                     except OSError as exc:
                         notes.errors.append((child, f"cannot stat: {exc.strerror}"))
                         continue
@@ -79,8 +84,13 @@ def walk(root: str, notes: WalkNotes, *, want: Callable[[os.stat_result], bool] 
                         else:
                             try:
                                 stack.append((open_directory(de.name, dir_fd=fd), child, depth + 1))
+                            except FileNotFoundError:
+                                pass  # removed since it was listed
                             except OSError as exc:
-                                notes.errors.append((child, f"cannot open: {exc.strerror}"))
+                                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                                    notes.skipped.append((child, "replaced by a link or a file while walked: not followed"))
+                                else:
+                                    notes.errors.append((child, f"cannot open: {exc.strerror}"))
                     elif stat.S_ISREG(st.st_mode):
                         if want(st):
                             yield child, st

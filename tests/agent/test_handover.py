@@ -104,6 +104,23 @@ def test_the_walk_and_open_never_follow_links(tmp_path):
         open_beneath(str(tmp_path / "a"), "/etc/shadow")
 
 
+def test_a_tree_changing_under_the_walk_is_not_an_error(tmp_path):
+    """Other users' folders come and go in /tmp while it is walked: gone is not unreadable."""
+    for i in range(50):
+        (tmp_path / f"d{i}").mkdir()
+        (tmp_path / f"d{i}" / "f").write_text("x")
+    notes = WalkNotes()
+    it = walk(str(tmp_path), notes)
+    first = next(it)
+    import shutil as sh
+    for i in range(50):
+        sh.rmtree(tmp_path / f"d{i}", ignore_errors=True)
+    (tmp_path / "d7").symlink_to("/etc")  # a folder swapped for a link mid-walk
+    rest = list(it)
+    assert not notes.errors, notes.errors
+    assert all(not p.startswith("/etc") for p, _ in [first] + rest)
+
+
 def test_areas_media_devices_and_the_journal(place):
     usb, usb2, mat = place["usb"], place["usb2"], place["mat"]
     registry.approve(str(place["etc"]), vendor_id="0781", product_id="5567", serial="SER-77", label="USB-07",
