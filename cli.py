@@ -362,39 +362,15 @@ class _Progress:
 
 
 def _check_output(path: Optional[str], lang: str) -> None:
-    """Refuse an output file whose folder does not exist, before any work is done.
-
-    Never a silent ``mkdir``: a report aimed at an unmounted ``/media/usb`` must fail, not land
-    on the secret machine's own disk under an empty mount point's name.
-    """
-    if not path:
-        return
-    from scanner.errors import ScanError
-    from scanner.i18n import t
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ScanError(t("output.no_folder", lang, folder=folder, path=path))
+    """Refuse an output file whose folder does not exist, before any work is done (scanner/output.py)."""
+    from scanner import output
+    output.check(path, lang)
 
 
 def _write_output(path: Optional[str], data, lang: str = "vi") -> None:
     """``data`` (text or bytes) to ``path`` atomically, or to stdout when no path was given."""
-    if not path:
-        if isinstance(data, bytes):
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
-        else:
-            click.echo(data, nl=False)
-        return
-    from scanner.atomic import write_atomic
-    from scanner.errors import ScanError
-    from scanner.i18n import t
-    _check_output(path, lang)
-    try:
-        write_atomic(path, data if isinstance(data, bytes) else data.encode("utf-8"), 0o640)
-    except FileNotFoundError:
-        raise ScanError(t("output.no_folder", lang, folder=os.path.dirname(os.path.abspath(path)), path=path)) from None
-    except OSError as exc:
-        raise ScanError(t("output.cannot_write", lang, path=path, reason=exc.strerror)) from None
+    from scanner import output
+    output.write(path, data, lang)
 
 
 def _journal_check(env: Env):
@@ -567,13 +543,14 @@ def devices_list(ctx, as_json: bool, lang: Optional[str]) -> None:
     console = env.console()
     headers = [vi_name if vi else en_name for vi_name, en_name in (
         ("Nhãn", "Label"), ("Hãng:SP", "Vendor:product"), ("Số sê-ri", "Serial"), ("Người duyệt", "Approved by"),
-        ("Thời điểm", "When"), ("Biên bản", "Reference"))]
+        ("Thời điểm", "When"), ("Biên bản", "Reference"), ("Giao cho", "Holder"))]
     rows = [[escape(visible(v)) for v in (d.label, f"{d.vendor_id}:{d.product_id}", d.serial, d.approved_by,
-                                          short(d.approved_at, tz, env.lang) if d.approved_at else "", d.reference or "")]
+                                          short(d.approved_at, tz, env.lang) if d.approved_at else "", d.reference or "",
+                                          d.holder or "")]
             for d in entries]
     # a serial is typed back (devices revoke SERIAL): whole on one line whenever the terminal allows
     serial = max((len(visible(d.serial)) for d in entries), default=8)
-    console.print(fitted_table(console, headers, rows, [None, 9, serial, None, 10, None], show_lines=True,
+    console.print(fitted_table(console, headers, rows, [None, 9, serial, None, 10, None, None], show_lines=True,
                                title=escape(visible(registry.registry_path(env.config_dir))), title_justify="left"))
 
 
@@ -601,15 +578,26 @@ def _attached_storage():
 @click.option("--label", required=True, help="Nhãn quản lý (ví dụ USB-VT-07) / asset label.")
 @click.option("--by", "approved_by", required=True, help="Người phê duyệt / who approves.")
 @click.option("--reference", default=None, help="Số biên bản kiểm tra / inspection record number.")
+@click.option("--holder", default=None, metavar="USER",
+              help="Tài khoản của người được giao thiết bị (biên bản bàn giao liệt kê) / login name of the person "
+                   "it is issued to (listed in their hand-over record).")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @_lang_option
 @click.pass_context
-def devices_approve(ctx, serial, node, vendor_id, product_id, label, approved_by, reference, as_json, lang) -> None:
+def devices_approve(ctx, serial, node, vendor_id, product_id, label, approved_by, reference, holder, as_json,
+                    lang) -> None:
     """Đăng ký thiết bị đã kiểm tra / register an inspected device."""
     import msgspec
     from scanner import registry
     from scanner.errors import ScanError
     env = _env(ctx, lang)
+    if holder is not None:
+        import pwd
+        from scanner.i18n import t
+        try:
+            holder = pwd.getpwnam(holder).pw_name
+        except KeyError:
+            raise click.UsageError(t("devices.no_holder", env.lang, user=holder)) from None
     if vendor_id or product_id:
         if not (vendor_id and product_id and serial):
             raise click.UsageError("--vendor-id, --product-id and --serial go together")
@@ -627,13 +615,14 @@ def devices_approve(ctx, serial, node, vendor_id, product_id, label, approved_by
             raise ScanError("several attached devices match; give --serial")
         vendor_id, product_id, serial, _, _, kind = match[0]
     entry = registry.approve(env.config_dir, vendor_id=vendor_id, product_id=product_id, serial=serial, label=label,
-                             approved_by=approved_by, reference=reference, kind=kind)
+                             approved_by=approved_by, reference=reference, kind=kind, holder=holder)
     if as_json:
         _dump(msgspec.to_builtins(entry))
     else:
         from scanner.textsafe import visible
         click.echo(("Đã đăng ký" if env.lang != "en" else "Approved")
-                   + f": {visible(entry.label)} {visible(entry.vendor_id)}:{visible(entry.product_id)} {visible(entry.serial)}")
+                   + f": {visible(entry.label)} {visible(entry.vendor_id)}:{visible(entry.product_id)} {visible(entry.serial)}"
+                   + (f" ({'giao cho' if env.lang != 'en' else 'issued to'} {visible(entry.holder)})" if entry.holder else ""))
 
 
 @devices.command("revoke")
@@ -815,7 +804,6 @@ def snapshot_verify(ctx, file, pubkey, previous, trust_new, inspector_dir, as_js
     if as_json:
         _dump({**rep.to_dict(env.lang), "registered": learned})
     else:
-        from scanner.textsafe import visible
         vi = env.lang != "en"
         m = rep.manifest
         host = visible((m.get("host") or {}).get("hostname") or "?")  # the snapshot's text: no escapes reach the terminal
@@ -1125,9 +1113,11 @@ def completion(shell: str) -> None:
 # ---------------------------------------------------------------- commands defined beside their layer
 
 from agent.commands import agent_group, events_group, reload_command, status_command  # noqa: E402  (click only)
+from agent.record_commands import handover_group, incident_group  # noqa: E402  (click only)
 from scanner.content.command import content_command  # noqa: E402  (click only: cheap to import)
 
-for _command in (agent_group, content_command, events_group, status_command, reload_command):
+for _command in (agent_group, content_command, events_group, handover_group, incident_group, status_command,
+                 reload_command):
     cli.add_command(_command)
 
 

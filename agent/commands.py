@@ -25,19 +25,6 @@ from .errors import AgentError
 EXIT_OK, EXIT_ERROR, EXIT_INTEGRITY = 0, 1, 4
 
 _T: dict[str, tuple[str, str]] = {
-    "kind.violation": ("vi phạm", "violation"),
-    "kind.cleared": ("hết vi phạm", "cleared"),
-    "kind.file": ("tệp", "file"),
-    "kind.state": ("trạng thái", "state"),
-    "kind.gap": ("mất giám sát", "gap"),
-    "kind.agent_start": ("khởi động", "agent start"),
-    "kind.agent_stop": ("dừng", "agent stop"),
-    "kind.heartbeat": ("nhịp", "heartbeat"),
-    "kind.policy_loaded": ("nạp chính sách", "policy loaded"),
-    "kind.enforced": ("ngăn chặn", "enforced"),
-    "kind.ack": ("xác nhận", "acknowledged"),
-    "kind.checkpoint": ("mốc lưu trữ", "checkpoint"),
-    "kind.media": ("thiết bị lưu trữ rời", "removable medium"),
     "verify.ok": ("Nhật ký toàn vẹn: {count} bản ghi ({range}), chuỗi băm hợp lệ.",
                   "Journal intact: {count} records ({range}), hash chain valid."),
     "verify.mac_yes": ("Đã kiểm tra MAC bằng khóa ban đầu.", "MACs checked with the initial key."),
@@ -66,6 +53,8 @@ _T: dict[str, tuple[str, str]] = {
     "status.sinks": ("Đầu ra", "Sinks"),
     "status.sink_ok": ("tốt", "ok"),
     "status.sink_failing": ("LỖI", "FAILING"),
+    "status.incident": ("Báo cáo vụ việc (dự thảo): {path} — xem: bmnn incident show {path} --format html -o TỆP.html",
+                        "Incident report (draft): {path} — read it: bmnn incident show {path} --format html -o FILE.html"),
     "status.journal": ("Nhật ký: {path}, bản ghi cuối #{head}, chờ ghi {pending}",
                        "Journal: {path}, head #{head}, pending {pending}"),
     "reload.ok": ("Đã nạp lại chính sách {sha} (hồ sơ {profile}).", "Policy {sha} reloaded (profile {profile})."),
@@ -131,9 +120,11 @@ def _line(r: dict[str, Any], lang: str) -> str:
     """One record as one line. Messages quote file names, device strings and other text from the
     machine: a newline there must not forge a second record, nor ESC move the cursor, so every
     field is shown through ``visible`` (escaped, one line)."""
+    from scanner.i18n import CATALOG, t
     from scanner.textsafe import visible
+    kind = f"journal.kind.{r['kind']}"
     parts = [f"#{r['seq']:<6}", visible(str(r["time"]).replace("T", " ")[:19]) + "Z",
-             _t(f"kind.{r['kind']}", lang) if f"kind.{r['kind']}" in _T else visible(r["kind"])]
+             t(kind, lang) if kind in CATALOG else visible(r["kind"])]
     if r.get("check_id"):
         parts.append(visible(r["check_id"]))
     if r.get("severity"):
@@ -288,6 +279,9 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
         else:
             click.echo(_t("status.not_running", lang, msg=str(exc)), err=True)
         raise SystemExit(EXIT_ERROR)
+    if not st.get("incident_draft"):  # the daemon names its newest draft; older daemons: look in the state dir
+        from .incident import latest_draft
+        st["incident_draft"] = latest_draft(str(_paths(ctx).state_dir))
     if as_json:
         click.echo(json.dumps(st, ensure_ascii=False, indent=2))
         return
@@ -311,6 +305,8 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
         seq = f"#{v(o['seq'])}" if o.get("seq") is not None else f"({_t('status.unjournaled', lang)})"
         click.echo(f"  {v(o['check_id'])} [{v(o.get('severity'))}] {seq} {v(o['time'])}{ack}: "
                    f"{v(o.get('message') or '')}")
+    if st.get("incident_draft"):
+        click.echo(_t("status.incident", lang, path=v(st["incident_draft"])))
     click.echo(_t("status.sinks", lang) + ":")
     for s in st["sinks"]:
         state = _t("status.sink_failing" if s["failing"] else "status.sink_ok", lang)

@@ -10,6 +10,7 @@ Example::
     heartbeat_seconds: 60
     retention_days: 730
     labels: {agency: "Sở X", room: "P.203"}
+    incident_reports: true
     sinks:
       ecs: {path: /var/log/bmnn/events.ndjson}
       syslog: {enabled: true, address: "udp://10.0.0.5:514", facility: local4}
@@ -104,6 +105,9 @@ class AgentConfig(msgspec.Struct, **_STRICT):
     hash_max_bytes: Annotated[int, msgspec.Meta(ge=0)] = 1 << 30
     """Largest file in a marked folder or on a medium whose SHA-256 a file event records; a larger
     one is journaled with "not hashed: larger than N bytes"."""
+    incident_reports: bool = False
+    """Write a signed draft incident report into the state directory (incidents/) when a critical
+    violation opens (agent/incident.py ``write_incident_draft``); ``bmnn status`` points to it."""
 
 
 AGENT_YAML = ("agent configuration", "cấu hình agent")

@@ -37,6 +37,9 @@ class ApprovedDevice(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, f
     approved_at: str
     reference: Optional[str] = None
     kind: str = "usb"
+    holder: Optional[str] = None
+    """Login name of the person the device is issued to (``bmnn devices approve --holder``): their
+    hand-over record lists it, and what is on it counts as theirs."""
 
 
 class RegistryFile(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -85,15 +88,17 @@ def save(config_dir: str, devices: list[ApprovedDevice]) -> None:
 
 
 def approve(config_dir: str, *, vendor_id: str, product_id: str, serial: str, label: str, approved_by: str,
-            reference: Optional[str], kind: str = "usb", now: Optional[dt.datetime] = None) -> ApprovedDevice:
-    """Add a device (replacing an entry with the same identity)."""
+            reference: Optional[str], kind: str = "usb", holder: Optional[str] = None,
+            now: Optional[dt.datetime] = None) -> ApprovedDevice:
+    """Add a device (replacing an entry with the same identity); ``holder``: the login name of the
+    person it is issued to."""
     if not serial:
         raise ScanError("the device reports no serial number; it cannot be told apart from others of its model")
     devices = load(config_dir)
     now = now or dt.datetime.now().astimezone()
     entry = ApprovedDevice(vendor_id=vendor_id.lower(), product_id=product_id.lower(), serial=serial, label=label,
                            approved_by=approved_by, approved_at=now.isoformat(timespec="seconds"),
-                           reference=reference, kind=kind)
+                           reference=reference, kind=kind, holder=holder)
     devices = [d for d in devices if (d.vendor_id, d.product_id, d.serial) != (entry.vendor_id, entry.product_id, serial)]
     devices.append(entry)
     save(config_dir, devices)
