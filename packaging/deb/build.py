@@ -96,6 +96,27 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     return p
 
 
+def wheel_env(python: Path) -> dict[str, str]:
+    """Build environment for the project's wheel, linked without the build interpreter's paths.
+
+    The build venv's interpreter may be a pyenv or /usr/local build whose LDSHARED carries
+    -L and -Wl,-rpath to its own lib/: a C extension linked with it gets a RUNPATH into the
+    build machine (lintian: custom-library-search-path) that means nothing on the target.
+    Extensions need no libpython on Debian, so the link flags keep everything but those.
+    """
+    env = dict(os.environ)
+    if not python.exists():
+        return env
+    out = run([str(python), "-c", "import sysconfig; print(sysconfig.get_config_var('LDSHARED') or '')"]).stdout
+    words = out.split()
+    if not words:
+        return env
+    keep = [w for w in words if not (w.startswith("-L") or w.startswith("-Wl,-rpath") or w.startswith("-Wl,-R"))]
+    env["LDSHARED"] = " ".join(keep)
+    env.pop("LDFLAGS", None)
+    return env
+
+
 def tool_package(tool: str) -> str:
     return {"help2man": "help2man", "dpkg-shlibdeps": "dpkg-dev", "strip": "binutils"}.get(os.path.basename(tool), tool)
 
@@ -196,7 +217,8 @@ def build(args) -> Path:
         venv = root / PREFIX.lstrip("/")
         step("wheel")
         copy_source(src, tmp / "src")
-        run([args.pip, "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp / "wheels"), str(tmp / "src")])
+        run([args.pip, "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp / "wheels"), str(tmp / "src")],
+            env=wheel_env(Path(args.pip).parent / "python"))
         wheels = list((tmp / "wheels").glob("*.whl"))
         step(f"venv for {PREFIX} with {args.python} (Python {pyver}, package {pypkg})")
         run([args.python, "-m", "venv", "--without-pip", str(venv)])
