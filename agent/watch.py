@@ -393,7 +393,9 @@ class Watcher:
             return
         from scanner.media import removable_mountpoints
         from .sources.folders import FolderSource
-        mounted = [mp for mp in removable_mountpoints(devices) if os.path.isdir(mp)]
+        # the device facts may predate an unmount (attached devices follow the uevents between
+        # full re-reads, and an unmount sends none): a medium counts only while it is a mount point
+        mounted = [mp for mp in removable_mountpoints(devices) if os.path.ismount(mp)]
         # a medium still mounted stays watched even when this devices read missed it (an error)
         mounted += [mp for mp in self._media if mp not in mounted and os.path.ismount(mp)]
         for mp in [m for m in self._media if m not in mounted]:
