@@ -15,11 +15,11 @@ LOGDIR   ?= /var/log/bmnn
 RUNDIR   ?= /run/bmnn
 INSTALL_ENV = BMNN_STATE_DIR=$(STATEDIR) BMNN_LOG_DIR=$(LOGDIR) BMNN_RUNTIME_DIR=$(RUNDIR)
 
-.PHONY: setup sysdeps test scan bench clean install uninstall
+.PHONY: setup sysdeps test scan bench clean install uninstall deb deb-lint
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { sh tools/system-deps.sh venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@
@@ -39,7 +39,21 @@ bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+
+# dist/bmnn-guard_<version>_<arch>.deb: the program and every Python dependency in a venv for
+# /usr/lib/bmnn-guard, made with Debian's python3; wheels come from the pip index this machine
+# is set up with, nothing is fetched on the target (packaging/deb/build.py, docs/packaging.md).
+DEB_DIR ?= dist
+deb: setup
+	@sh tools/system-deps.sh deb
+	/usr/bin/python3 packaging/deb/build.py --pip $(BIN)/pip --out $(DEB_DIR)
+
+# lintian over the built package: no errors; every warning kept is explained in
+# packaging/deb/lintian-overrides
+deb-lint: deb
+	@sh tools/system-deps.sh deb
+	lintian --fail-on error,warning $(DEB_DIR)/bmnn-guard_$$(/usr/bin/python3 packaging/deb/build.py --print-version)_$$(dpkg --print-architecture).deb
 
 # The project in its own venv under PREFIX, bmnn and bmnn-agent on the PATH, the unit, the bmnn
 # group, the directories and the host key (bmnn init). Local configuration and keys are never

@@ -44,10 +44,15 @@ def _lang_option(f):
     return click.option("--lang", type=LANGS, default=None, help="Ngôn ngữ / language (vi, en).")(f)
 
 
+_LANG = {"lang": "vi"}
+"""The language chosen on the command line, for errors rendered after the command has ended."""
+
+
 def _env(ctx: click.Context, lang: Optional[str]) -> Env:
     env: Env = ctx.find_object(Env)
     if lang:
         env.lang = lang
+    _LANG["lang"] = env.lang
     return env
 
 
@@ -127,6 +132,7 @@ def cli(ctx: click.Context, lang: str, config_dir: str, policy_dir: Optional[str
     Endpoint compliance scanner and agent for workstations holding Vietnamese state secrets.
     """
     ctx.obj = Env(lang, config_dir, policy_dir)
+    _LANG["lang"] = lang
 
 
 # ---------------------------------------------------------------- policy
@@ -251,7 +257,8 @@ def policy_explain(ctx, check_id: str, as_json: bool, on_day: Optional[str], lan
 def policy_validate(ctx, paths: tuple[str, ...], as_json: bool, lang: Optional[str]) -> None:
     """Kiểm tra tính hợp lệ của tệp chính sách / validate policy files.
 
-    Without PATH: the bundle in use and the local tailoring (CONFIG_DIR/local.d).
+    Without PATH: the bundle in use and the local tailoring (CONFIG_DIR/local.d). A PATH named
+    agent.yaml is checked as the daemon's settings.
     """
     from policies.errors import PolicyError
     from policies.loader import load_tailoring
@@ -267,13 +274,22 @@ def policy_validate(ctx, paths: tuple[str, ...], as_json: bool, lang: Optional[s
             report.append({"path": env.local_d, "kind": "tailoring", "ok": True, "files": list(lt.files)})
         except PolicyError as exc:
             report.append({"path": env.policy_dir or env.local_d, "ok": False,
-                           "problems": [p.render() for p in exc.problems]})
+                           "problems": [p.render(env.lang) for p in exc.problems]})
     for p in paths:
+        if os.path.basename(p) == "agent.yaml":  # the daemon's settings, not a policy file
+            from agent.config import load_config
+            from agent.errors import AgentError
+            try:
+                load_config(p)
+                report.append({"path": p, "kind": "agent", "ok": True})
+            except AgentError as exc:
+                report.append({"path": p, "ok": False, "problems": [str(exc)]})
+            continue
         try:
             kind = validate_path(p, base=env.policy_dir)
             report.append({"path": p, "kind": kind, "ok": True})
         except PolicyError as exc:
-            report.append({"path": p, "ok": False, "problems": [pr.render() for pr in exc.problems]})
+            report.append({"path": p, "ok": False, "problems": [pr.render(env.lang) for pr in exc.problems]})
     bad = [r for r in report if not r["ok"]]
     if as_json:
         _dump({"ok": not bad, "results": report})
@@ -324,45 +340,37 @@ class _Progress:
             self.progress.__exit__(None, None, None)
             self.progress = None
 
+    def documents(self, p) -> None:
+        """The document step: files done / total, MB/s and time left (``content.scan.Progress``)."""
+        if self.progress is None:
+            return
+        from scanner.i18n import t
+        lang = self.env.lang
+        rate = p.bytes_done / p.elapsed / 1e6 if p.elapsed > 0 else 0.0
+        if p.bytes_done and p.bytes_total > p.bytes_done and p.elapsed > 0.5:
+            left = round((p.bytes_total - p.bytes_done) / (p.bytes_done / p.elapsed))
+            label = t("scan.doc_progress_eta", lang, done=p.files_done, total=p.files_total, rate=rate, s=left)
+        else:
+            label = t("scan.doc_progress", lang, done=p.files_done, total=p.files_total, rate=rate)
+        if "documents" not in self.tasks:
+            self.tasks["documents"] = self.progress.add_task(label, total=1)
+        self.progress.update(self.tasks["documents"], description=label)
+
     def __exit__(self, *exc):
         if self.progress is not None:
             self.progress.__exit__(*exc)
 
 
 def _check_output(path: Optional[str], lang: str) -> None:
-    """Refuse an output file whose folder does not exist, before any work is done.
-
-    Never a silent ``mkdir``: a report aimed at an unmounted ``/media/usb`` must fail, not land
-    on the secret machine's own disk under an empty mount point's name.
-    """
-    if not path:
-        return
-    from scanner.errors import ScanError
-    from scanner.i18n import t
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ScanError(t("output.no_folder", lang, folder=folder, path=path))
+    """Refuse an output file whose folder does not exist, before any work is done (scanner/output.py)."""
+    from scanner import output
+    output.check(path, lang)
 
 
 def _write_output(path: Optional[str], data, lang: str = "vi") -> None:
     """``data`` (text or bytes) to ``path`` atomically, or to stdout when no path was given."""
-    if not path:
-        if isinstance(data, bytes):
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
-        else:
-            click.echo(data, nl=False)
-        return
-    from scanner.atomic import write_atomic
-    from scanner.errors import ScanError
-    from scanner.i18n import t
-    _check_output(path, lang)
-    try:
-        write_atomic(path, data if isinstance(data, bytes) else data.encode("utf-8"), 0o640)
-    except FileNotFoundError:
-        raise ScanError(t("output.no_folder", lang, folder=os.path.dirname(os.path.abspath(path)), path=path)) from None
-    except OSError as exc:
-        raise ScanError(t("output.cannot_write", lang, path=path, reason=exc.strerror)) from None
+    from scanner import output
+    output.write(path, data, lang)
 
 
 def _journal_check(env: Env):
@@ -389,7 +397,9 @@ def _journal_check(env: Env):
               help="Số biên bản, ví dụ 12/BB-CNTT (mặc định: record.number trong local.d) / record number.")
 @click.option("--timezone", default=None,
               help="Múi giờ của biên bản (mặc định: record.timezone, rồi Asia/Ho_Chi_Minh) / time zone of the record.")
-@click.option("--content", "content", is_flag=True, help="Quét cả nội dung tài liệu / also scan document content.")
+@click.option("--content/--no-content", "content", default=True, show_default=True,
+              help="Quét nội dung tài liệu (mặc định: có; --no-content để bỏ qua) / "
+                   "scan document content (default on; --no-content skips it).")
 @click.option("--no-input", is_flag=True, help="Không hỏi các mục thủ công / never prompt.")
 @click.argument("paths", nargs=-1, type=click.Path())
 @_lang_option
@@ -397,8 +407,17 @@ def _journal_check(env: Env):
 def scan(ctx, profile, fmt, output, answers, inspector, holder, number, timezone, content, no_input, paths, lang) -> None:
     """Kiểm tra thiết bị trước khi đưa vào sử dụng / the pre-deployment inspection checklist.
 
-    PATHS (with --content) are scanned for secrecy stamps; without PATHS the default scope
-    (home directories, marked folders, mounted removable media).
+    Bước quét tài liệu chạy mặc định: PATHS được quét tìm dấu độ mật; không có PATHS thì quét
+    phạm vi mặc định (thư mục mật, thư mục người dùng, /tmp và /var/tmp, thiết bị lưu trữ rời đang
+    gắn), chọn tệp theo loại, không theo liên kết tượng trưng bên dưới các gốc đó, tệp không đổi
+    lấy kết luận từ bộ đệm trong thư mục trạng thái. --no-content bỏ qua bước này: BMNN-DOC-001/002
+    khi đó là "chưa quét" và kết luận là chưa đầy đủ.
+
+    The document step runs by default: PATHS are scanned for secrecy stamps, and without PATHS
+    the default scope (marked folders, home folders, /tmp and /var/tmp, mounted removable media),
+    files chosen by type, symbolic links never followed below those roots, unchanged files
+    judged from the verdict cache in the state directory. --no-content skips it: BMNN-DOC-001/002
+    then read "not scanned" and the verdict is incomplete.
 
     Manual items are asked at the terminal (on stderr, whatever the format) unless --no-input or
     --answers answers them; unanswered items keep the verdict INCOMPLETE.
@@ -408,7 +427,7 @@ def scan(ctx, profile, fmt, output, answers, inspector, holder, number, timezone
     from scanner import scan as S
     env = _env(ctx, lang)
     if paths and not content:
-        raise click.UsageError("PATHS are only used with --content")
+        raise click.UsageError("PATHS are only used with the document step (drop --no-content)")
     if fmt == "pdf":
         from scanner.report import pdf
         from scanner.errors import ScanError
@@ -433,7 +452,8 @@ def scan(ctx, profile, fmt, output, answers, inspector, holder, number, timezone
             def say(text: str) -> None:
                 progress.stop()
                 click.echo(text, err=True)
-        outcome = S.run(opts, progress=progress, prompt=prompt, say=say, lang=env.lang)
+        outcome = S.run(opts, progress=progress, doc_progress=progress.documents, prompt=prompt, say=say,
+                        lang=env.lang)
     doc = outcome.document
     if fmt in ("html", "pdf"):
         _number_record(env, doc)
@@ -523,13 +543,14 @@ def devices_list(ctx, as_json: bool, lang: Optional[str]) -> None:
     console = env.console()
     headers = [vi_name if vi else en_name for vi_name, en_name in (
         ("Nhãn", "Label"), ("Hãng:SP", "Vendor:product"), ("Số sê-ri", "Serial"), ("Người duyệt", "Approved by"),
-        ("Thời điểm", "When"), ("Biên bản", "Reference"))]
+        ("Thời điểm", "When"), ("Biên bản", "Reference"), ("Giao cho", "Holder"))]
     rows = [[escape(visible(v)) for v in (d.label, f"{d.vendor_id}:{d.product_id}", d.serial, d.approved_by,
-                                          short(d.approved_at, tz, env.lang) if d.approved_at else "", d.reference or "")]
+                                          short(d.approved_at, tz, env.lang) if d.approved_at else "", d.reference or "",
+                                          d.holder or "")]
             for d in entries]
     # a serial is typed back (devices revoke SERIAL): whole on one line whenever the terminal allows
     serial = max((len(visible(d.serial)) for d in entries), default=8)
-    console.print(fitted_table(console, headers, rows, [None, 9, serial, None, 10, None], show_lines=True,
+    console.print(fitted_table(console, headers, rows, [None, 9, serial, None, 10, None, None], show_lines=True,
                                title=escape(visible(registry.registry_path(env.config_dir))), title_justify="left"))
 
 
@@ -557,15 +578,26 @@ def _attached_storage():
 @click.option("--label", required=True, help="Nhãn quản lý (ví dụ USB-VT-07) / asset label.")
 @click.option("--by", "approved_by", required=True, help="Người phê duyệt / who approves.")
 @click.option("--reference", default=None, help="Số biên bản kiểm tra / inspection record number.")
+@click.option("--holder", default=None, metavar="USER",
+              help="Tài khoản của người được giao thiết bị (biên bản bàn giao liệt kê) / login name of the person "
+                   "it is issued to (listed in their hand-over record).")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @_lang_option
 @click.pass_context
-def devices_approve(ctx, serial, node, vendor_id, product_id, label, approved_by, reference, as_json, lang) -> None:
+def devices_approve(ctx, serial, node, vendor_id, product_id, label, approved_by, reference, holder, as_json,
+                    lang) -> None:
     """Đăng ký thiết bị đã kiểm tra / register an inspected device."""
     import msgspec
     from scanner import registry
     from scanner.errors import ScanError
     env = _env(ctx, lang)
+    if holder is not None:
+        import pwd
+        from scanner.i18n import t
+        try:
+            holder = pwd.getpwnam(holder).pw_name
+        except KeyError:
+            raise click.UsageError(t("devices.no_holder", env.lang, user=holder)) from None
     if vendor_id or product_id:
         if not (vendor_id and product_id and serial):
             raise click.UsageError("--vendor-id, --product-id and --serial go together")
@@ -583,11 +615,14 @@ def devices_approve(ctx, serial, node, vendor_id, product_id, label, approved_by
             raise ScanError("several attached devices match; give --serial")
         vendor_id, product_id, serial, _, _, kind = match[0]
     entry = registry.approve(env.config_dir, vendor_id=vendor_id, product_id=product_id, serial=serial, label=label,
-                             approved_by=approved_by, reference=reference, kind=kind)
+                             approved_by=approved_by, reference=reference, kind=kind, holder=holder)
     if as_json:
         _dump(msgspec.to_builtins(entry))
     else:
-        click.echo(("Đã đăng ký" if env.lang != "en" else "Approved") + f": {entry.label} {entry.vendor_id}:{entry.product_id} {entry.serial}")
+        from scanner.textsafe import visible
+        click.echo(("Đã đăng ký" if env.lang != "en" else "Approved")
+                   + f": {visible(entry.label)} {visible(entry.vendor_id)}:{visible(entry.product_id)} {visible(entry.serial)}"
+                   + (f" ({'giao cho' if env.lang != 'en' else 'issued to'} {visible(entry.holder)})" if entry.holder else ""))
 
 
 @devices.command("revoke")
@@ -599,8 +634,10 @@ def devices_revoke(ctx, serial: str, lang: Optional[str]) -> None:
     from scanner import registry
     env = _env(ctx, lang)
     gone = registry.revoke(env.config_dir, serial)
+    from scanner.textsafe import visible
     for d in gone:
-        click.echo(("Đã hủy đăng ký" if env.lang != "en" else "Revoked") + f": {d.label} {d.vendor_id}:{d.product_id} {d.serial}")
+        click.echo(("Đã hủy đăng ký" if env.lang != "en" else "Revoked")
+                   + f": {visible(d.label)} {visible(d.vendor_id)}:{visible(d.product_id)} {visible(d.serial)}")
 
 
 # ---------------------------------------------------------------- init, snapshot, fleet
@@ -667,8 +704,28 @@ def snapshot() -> None:
     """Ảnh chụp tuân thủ có chữ ký cho đoàn kiểm tra / signed compliance snapshots for inspectors."""
 
 
+def _inspector_option(f):
+    return click.option("--inspector-dir", type=click.Path(file_okay=False), default=None,
+                        help="Thư mục của đoàn kiểm tra: sổ khóa, các đầu nhật ký đã chấp nhận (mặc định $BMNN_INSPECTOR_DIR "
+                             "hoặc ~/.config/bmnn-inspector) / the inspector's directory: key registry and accepted "
+                             "journal heads (default $BMNN_INSPECTOR_DIR or ~/.config/bmnn-inspector).")(f)
+
+
+def _inspector(env: Env, path: Optional[str]):
+    """The inspector's directory; never inside the host configuration directory."""
+    from agent.snapshot.inspector import HOST_CONFIG_DIRS, InspectorDir, default_path
+    return InspectorDir(path or default_path(), host_config_dirs=(env.config_dir, *HOST_CONFIG_DIRS))
+
+
+def _now():
+    import datetime as dt
+    return dt.datetime.now().astimezone()
+
+
 @snapshot.command("export")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Tệp ảnh chụp / snapshot file.")
+@click.option("-o", "--output", type=click.Path(), default=None,
+              help="Tệp ảnh chụp, hoặc thư mục để đặt tên tự động (HOST-THỜIGIAN.bmnnsnap) / snapshot file, or a folder "
+                   "to put HOST-TIME.bmnnsnap in.")
 @click.option("--since", default="last", show_default=True, help="Nhật ký từ bản ghi SEQ, hoặc 'last' (từ ảnh chụp trước).")
 @click.option("--sign-key", type=click.Path(exists=True, dir_okay=False), default=None, help="Khóa của cán bộ kiểm tra để ký kèm / inspector's key to co-sign.")
 @click.option("--inspector", default=None, help="Họ tên cán bộ kiểm tra / inspector's name.")
@@ -679,11 +736,14 @@ def snapshot() -> None:
 @click.pass_context
 def snapshot_export(ctx, output, since, sign_key, inspector, no_scan, answers, as_json, lang) -> None:
     """Xuất ảnh chụp có chữ ký của máy này / export this machine's signed snapshot."""
-    import datetime as dt
-    from agent.snapshot.export import export
+    from agent.snapshot import SUFFIX
+    from agent.snapshot.export import export, host_identity
     env = _env(ctx, lang)
     paths = _paths(env)
-    _check_output(output, env.lang)
+    vi = env.lang != "en"
+    into = output if output and os.path.isdir(output) else None
+    if output and not into:
+        _check_output(output, env.lang)
     if since != "last":
         try:
             since = int(since)
@@ -698,49 +758,82 @@ def snapshot_export(ctx, output, since, sign_key, inspector, no_scan, answers, a
         with _Progress(env, sys.stderr.isatty() and not as_json) as progress:
             outcome = S.run(opts, progress=progress, lang=env.lang)
         doc, html = outcome.document, H.report(outcome.document, env.lang)
-    now = dt.datetime.now().astimezone()
-    host = (doc or {}).get("target", {}).get("hostname") or os.uname().nodename
-    output = output or f"{host}-{now.strftime('%Y%m%dT%H%M%S')}.bmnnsnap"
+    now = _now()
+    host = host_identity(doc)
+    if not output or into:
+        output = os.path.join(into or "", f"{host['hostname']}-{now.strftime('%Y%m%dT%H%M%S')}{SUFFIX}")
+    elif not output.endswith(SUFFIX):
+        click.echo((f"bmnn: cảnh báo: {output} không có đuôi {SUFFIX}; report fleet vẫn đọc mọi tệp, nhưng nên đặt "
+                    f"tên TÊN{SUFFIX} để người nhận biết đây là ảnh chụp" if vi else
+                    f"bmnn: warning: {output} does not end in {SUFFIX}; report fleet reads every file anyway, but name "
+                    f"it NAME{SUFFIX} so that people can tell it is a snapshot"), err=True)
     res = export(out_path=output, key_dir=str(paths.config_dir), journal_path=str(paths.journal), state_dir=str(paths.state_dir),
                  config_dir=env.config_dir, scan_doc=doc, scan_html=html, since=since, cosign_key=sign_key,
-                 cosign_name=inspector, now=now)
+                 cosign_name=inspector, host=host, now=now)
     if as_json:
         _dump({"path": res.path, "fingerprint": res.fingerprint, "journal_records": res.records, "manifest": res.manifest})
     else:
-        vi = env.lang != "en"
         click.echo((f"Đã xuất {res.path}: {res.records} bản ghi nhật ký, khóa {res.fingerprint}" if vi else
                     f"Wrote {res.path}: {res.records} journal records, key {res.fingerprint}"))
 
 
 @snapshot.command("verify")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--pubkey", type=click.Path(exists=True, dir_okay=False), default=None, help="Khóa công khai đã đăng ký của máy / the machine's registered public key.")
+@click.option("--pubkey", type=click.Path(exists=True, dir_okay=False), default=None, help="Khóa công khai của máy, thay cho sổ khóa / the machine's public key, instead of the registry.")
 @click.option("--previous", type=click.Path(exists=True, dir_okay=False), default=None, help="Ảnh chụp trước của cùng máy / previous snapshot of the same machine.")
+@click.option("--trust-new", is_flag=True, help="Chấp nhận và đăng ký khóa máy chưa biết (sau khi đã đối chiếu sổ tài sản) / accept and register an unknown host key (after checking the asset register).")
+@_inspector_option
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @_lang_option
 @click.pass_context
-def snapshot_verify(ctx, file, pubkey, previous, as_json, lang) -> None:
-    """Kiểm tra chữ ký và tính toàn vẹn của ảnh chụp / verify a snapshot. Exit 0 valid, 4 invalid."""
+def snapshot_verify(ctx, file, pubkey, previous, trust_new, inspector_dir, as_json, lang) -> None:
+    """Kiểm tra chữ ký và tính toàn vẹn của ảnh chụp / verify a snapshot.
+
+    The host key must be in the inspector's key registry (bmnn keys add), pinned with --pubkey, handed
+    over by a registered key in a signed rotation, or accepted with --trust-new.
+    Exit 0 valid, 4 invalid, 1 when the file cannot be read at all (not found).
+    """
+    from agent.snapshot.registry import Registry, learn
     from agent.snapshot.verify import verify
+    from scanner.textsafe import visible
     env = _env(ctx, lang)
-    pk = open(pubkey, "rb").read() if pubkey else None
-    rep = verify(file, pubkey=pk, previous=previous)
+    idir = _inspector(env, inspector_dir)
+    pk = open(pubkey, "rb").read(1 << 16) if pubkey else None
+    rep = verify(file, registry=Registry.load(idir), pubkey=pk, previous=previous, trust_new=trust_new, now=_now())
+    learned = learn(idir, rep.changes, env.lang) if rep.ok else []
     if as_json:
-        _dump(rep.to_dict(env.lang))
+        _dump({**rep.to_dict(env.lang), "registered": learned})
     else:
         vi = env.lang != "en"
         m = rep.manifest
-        host = (m.get("host") or {}).get("hostname") or "?"
+        host = visible((m.get("host") or {}).get("hostname") or "?")  # the snapshot's text: no escapes reach the terminal
         j = m.get("journal") or {}
-        if rep.ok:
-            click.echo((f"HỢP LỆ: {file} — máy {host}, lập lúc {m.get('created_at')}, nhật ký {j.get('first_seq')}…{j.get('last_seq')}, khóa {(m.get('key') or {}).get('fingerprint')}"
-                        if vi else f"VALID: {file} — host {host}, made {m.get('created_at')}, journal {j.get('first_seq')}…{j.get('last_seq')}, key {(m.get('key') or {}).get('fingerprint')}"))
+        from agent.snapshot.heads import head_of
+        head = head_of(m) if m else None
+        if head is None:
+            journal = "không có nhật ký" if vi else "no journal"
+        elif j.get("first_seq"):
+            first, last = visible(j["first_seq"]), visible(j.get("last_seq"))
+            journal = (f"nhật ký {first}…{last}, đầu #{head.seq} {visible(head.hash[:16])}…" if vi else
+                       f"journal {first}…{last}, head #{head.seq} {visible(head.hash[:16])}…")
         else:
-            click.echo(("KHÔNG HỢP LỆ: " if vi else "INVALID: ") + file, err=True)
+            journal = (f"không có bản ghi mới, đầu nhật ký #{head.seq} {visible(head.hash[:16])}…" if vi else
+                       f"no new journal record, head #{head.seq} {visible(head.hash[:16])}…")
+        fp = visible((m.get("key") or {}).get("fingerprint"))
+        made, shown = visible(m.get("created_at")), visible(file)
+        if rep.ok:
+            click.echo((f"HỢP LỆ: {shown} — máy {host}, lập lúc {made}, {journal}, khóa {fp}" if vi else
+                        f"VALID: {shown} — host {host}, made {made}, {journal}, key {fp}"))
+        else:
+            click.echo(("KHÔNG HỢP LỆ: " if vi else "INVALID: ") + shown, err=True)
             for p in rep.problems:
-                click.echo("  ✘ " + p.get(env.lang), err=True)
+                click.echo("  ✘ " + visible(p.get(env.lang)), err=True)
+        for n in rep.notes:
+            click.echo("  · " + visible(n.get(env.lang)), err=not rep.ok)
         for w in rep.warnings:
-            click.echo("  ! " + w.get(env.lang), err=True)
+            click.echo("  ! " + visible(w.get(env.lang)), err=True)
+        for line in learned:
+            click.echo("  + " + visible(line), err=True)
     raise SystemExit(EXIT_OK if rep.ok else EXIT_INTEGRITY)
 
 
@@ -748,17 +841,147 @@ def snapshot_verify(ctx, file, pubkey, previous, as_json, lang) -> None:
 @click.argument("stem", type=click.Path(dir_okay=False))
 @click.option("--name", required=True, help="Họ tên cán bộ kiểm tra / inspector's name.")
 @click.option("--days", type=click.IntRange(1, 36500), default=365, show_default=True, help="Hiệu lực (ngày) / validity in days.")
+@click.option("--inspector", "register", is_flag=True,
+              help="Đăng ký luôn khóa này vào sổ khóa của đoàn là khóa cán bộ kiểm tra / also register it in this "
+                   "inspector's registry as an inspector key.")
+@_inspector_option
 @_lang_option
 @click.pass_context
-def snapshot_keygen(ctx, stem, name, days, lang) -> None:
-    """Tạo khóa ký của cán bộ kiểm tra (STEM.pem, STEM.pub, STEM.json) / make an inspector key."""
+def snapshot_keygen(ctx, stem, name, days, register, inspector_dir, lang) -> None:
+    """Tạo khóa ký của cán bộ kiểm tra (STEM.pem, STEM.pub, STEM.json) / make an inspector key.
+
+    Co-signatures are shown as genuine only for keys registered with --inspector here, or with
+    `bmnn keys add --inspector STEM.pub` on the inspectors' machine.
+    """
     from agent import keys
     env = _env(ctx, lang)
+    vi = env.lang != "en"
     directory, base = os.path.split(os.path.abspath(stem))
     if os.path.exists(os.path.join(directory, base + ".pem")):
         raise click.UsageError(f"{stem}.pem exists; choose another name")
-    info = keys.generate(directory, stem=base, name=name, days=days)
-    click.echo(("Dấu vân tay: " if env.lang != "en" else "Fingerprint: ") + info.fingerprint)
+    idir = _inspector(env, inspector_dir) if register else None
+    info = keys.generate(directory, stem=base, name=name, days=days, now=_now())
+    click.echo(("Dấu vân tay: " if vi else "Fingerprint: ") + info.fingerprint)
+    if idir is not None:
+        _keys_add(env, idir, os.path.join(directory, base + ".pub"), None, "inspector", as_json=False)
+    else:
+        click.echo((f"Đăng ký trên máy của đoàn: bmnn keys add --inspector {stem}.pub" if vi else
+                    f"Register it on the inspectors' machine: bmnn keys add --inspector {stem}.pub"))
+
+
+# ---------------------------------------------------------------- the inspector's key registry
+
+
+@cli.group("keys")
+def keys_group() -> None:
+    """Sổ khóa của đoàn kiểm tra: khóa máy và khóa cán bộ kiểm tra / the inspector's key registry.
+
+    \b
+    Host keys: one per inspected machine, from its asset register entry (the host-key.pub that
+    `bmnn init` made, with the fingerprint it printed). Inspector keys: whose co-signatures are
+    genuine. Kept in the inspector's directory (--inspector-dir, $BMNN_INSPECTOR_DIR, or
+    ~/.config/bmnn-inspector), which must be yours and writable by nobody else.
+    """
+
+
+def _read_small(path: str, limit: int = 1 << 16) -> bytes:
+    """A small file the user named (a public key), as a regular file of bounded size."""
+    import stat as S
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise click.UsageError(f"{path}: not found") from None
+    except OSError as exc:
+        raise click.UsageError(f"{path}: {exc.strerror}") from None
+    try:
+        if not S.S_ISREG(os.fstat(fd).st_mode):
+            raise click.UsageError(f"{path}: not a regular file")
+        data = os.read(fd, limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise click.UsageError(f"{path}: larger than {limit} bytes: not a public key")
+    return data
+
+
+def _keys_add(env: Env, idir, file: str, label: Optional[str], role: str, as_json: bool) -> None:
+    from agent import keys
+    from agent.snapshot.messages import say
+    from agent.snapshot import registry
+    pem = _read_small(file)
+    stem = os.path.splitext(file)[0]
+    meta = None
+    try:
+        meta = keys.info(os.path.dirname(stem) or ".", os.path.basename(stem))
+    except (OSError, ValueError, TypeError):
+        meta = None
+    if meta is not None and meta.fingerprint != keys.fingerprint(keys.load_public(pem)):
+        meta = None  # the .json beside it belongs to another key
+    entry = registry.entry_for(pem, role=role, now=_now(), label=label or (meta.name if meta else None) or os.path.basename(stem),
+                               source=f"keys add {os.path.basename(file)}", not_after=meta.not_after if meta else None)
+    have, added = registry.add(idir, entry)
+    if as_json:
+        _dump({"added": added, "key": have.__dict__, "registry": idir.path})
+        return
+    role_text = say(f"role.{role}", env.lang)
+    click.echo(say("registry_added" if added else "registry_exists", env.lang, role=role_text,
+                   fingerprint=have.fingerprint, label=have.label))
+
+
+@keys_group.command("add")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--label", default=None, help="Tên máy / nhãn tài sản, hoặc họ tên cán bộ / host name or asset label, or the person's name.")
+@click.option("--inspector", "as_inspector", is_flag=True, help="Khóa của cán bộ kiểm tra (chữ ký kèm) / an inspector's key (co-signatures).")
+@_inspector_option
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_lang_option
+@click.pass_context
+def keys_add(ctx, file, label, as_inspector, inspector_dir, as_json, lang) -> None:
+    """Đăng ký một khóa công khai (FILE.pub) / register a public key (FILE.pub)."""
+    env = _env(ctx, lang)
+    _keys_add(env, _inspector(env, inspector_dir), file, label, "inspector" if as_inspector else "host", as_json)
+
+
+@keys_group.command("list")
+@_inspector_option
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_lang_option
+@click.pass_context
+def keys_list(ctx, inspector_dir, as_json, lang) -> None:
+    """Các khóa đã đăng ký / the registered keys."""
+    from agent.snapshot.messages import say
+    from agent.snapshot.registry import Registry
+    from scanner.textsafe import visible
+    env = _env(ctx, lang)
+    idir = _inspector(env, inspector_dir)
+    entries = sorted(Registry.load(idir).entries.values(), key=lambda e: (e.role, e.added_at, e.fingerprint))
+    if as_json:
+        _dump({"registry": idir.path, "keys": [e.__dict__ for e in entries]})
+        return
+    if not entries:
+        click.echo(say("registry_empty", env.lang, path=idir.path))
+        return
+    vi = env.lang != "en"
+    for e in entries:
+        status = ((f"đã thay bằng {e.retired_by} từ {e.retired_at}" if vi else f"retired by {e.retired_by} at {e.retired_at}")
+                  if e.retired_by else ("còn hiệu lực" if vi else "active"))
+        click.echo(f"{e.fingerprint}  {say('role.' + e.role, env.lang)}  {visible(e.label or '?')}  "
+                   f"{e.added_at}  {status}")
+
+
+@keys_group.command("remove")
+@click.argument("fingerprint")
+@_inspector_option
+@_lang_option
+@click.pass_context
+def keys_remove(ctx, fingerprint, inspector_dir, lang) -> None:
+    """Xóa một khóa khỏi sổ (dấu vân tay, ít nhất 8 chữ số hex đầu) / remove a key (its fingerprint, at least
+    the first 8 hex digits)."""
+    from agent.snapshot.messages import say
+    from agent.snapshot.registry import remove
+    env = _env(ctx, lang)
+    gone = remove(_inspector(env, inspector_dir), fingerprint)
+    click.echo(say("registry_removed", env.lang, fingerprint=gone.fingerprint, label=gone.label))
 
 
 @cli.group()
@@ -772,26 +995,35 @@ def report() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Ghi ra tệp; thư mục phải có sẵn / write to FILE; its folder must exist.")
 @click.option("--timezone", default=None, help="Múi giờ hiển thị (mặc định Asia/Ho_Chi_Minh) / time zone of the times shown.")
+@click.option("--trust-new", is_flag=True, help="Chấp nhận và đăng ký khóa máy chưa biết / accept and register unknown host keys.")
+@_inspector_option
 @_lang_option
 @click.pass_context
-def report_fleet(ctx, directory, fmt, output, timezone, lang) -> None:
+def report_fleet(ctx, directory, fmt, output, timezone, trust_new, inspector_dir, lang) -> None:
     """Tổng hợp nhiều ảnh chụp, máy xấu nhất trước / many snapshots, worst machines first.
 
-    Exit 4 when any snapshot is invalid, 2 when any machine is non-compliant, else 0.
+    Every file in DIRECTORY (and its folders) is tried, whatever its name; one that is no snapshot
+    is listed and counted. Each host must follow the journal head accepted at the previous review.
+    Exit 4 when any file is invalid or no snapshot, 3 when the folder holds no file,
+    2 when any machine is non-compliant, else 0.
     """
     import dataclasses
     from agent.snapshot.fleet import review
+    from scanner.i18n import t
     from scanner.localtime import zone
+    from scanner.textsafe import visible
     env = _env(ctx, lang)
     zone(timezone, env.lang)
     _check_output(output, env.lang)
-    machines = [dataclasses.asdict(m) for m in review(directory, lang=env.lang)]
+    done = review(directory, lang=env.lang, inspector=_inspector(env, inspector_dir), trust_new=trust_new, now=_now())
+    machines = [dataclasses.asdict(m) for m in done.machines]
     if fmt == "text" and not output:
         from scanner.report import fleet_text
         fleet_text.report(machines, env.console(), env.lang, timezone)
     else:
         if fmt == "json":
-            body = json.dumps({"machines": machines}, ensure_ascii=False, indent=2) + "\n"
+            body = json.dumps({"files": done.files, "invalid": done.invalid, "not_snapshots": done.not_snapshots,
+                               "registered": done.learned, "machines": machines}, ensure_ascii=False, indent=2) + "\n"
         elif fmt == "text":
             import io
             from rich.console import Console
@@ -804,6 +1036,11 @@ def report_fleet(ctx, directory, fmt, output, timezone, lang) -> None:
             module = importlib.import_module(f"scanner.report.fleet_{fmt}")
             body = module.report(machines, env.lang, timezone) if fmt == "html" else module.report(machines, env.lang)
         _write_output(output, body, env.lang)
+    for line in done.learned:
+        click.echo("bmnn: " + visible(line), err=True)
+    if not machines:
+        click.echo("bmnn: " + t("fleet.empty", env.lang), err=True)
+        raise SystemExit(EXIT_INCOMPLETE)
     if any(not m["valid"] for m in machines):
         raise SystemExit(EXIT_INTEGRITY)
     if any(m["verdict"] == "NON_COMPLIANT" for m in machines):
@@ -876,9 +1113,11 @@ def completion(shell: str) -> None:
 # ---------------------------------------------------------------- commands defined beside their layer
 
 from agent.commands import agent_group, events_group, reload_command, status_command  # noqa: E402  (click only)
+from agent.record_commands import handover_group, incident_group  # noqa: E402  (click only)
 from scanner.content.command import content_command  # noqa: E402  (click only: cheap to import)
 
-for _command in (agent_group, content_command, events_group, status_command, reload_command):
+for _command in (agent_group, content_command, events_group, handover_group, incident_group, status_command,
+                 reload_command):
     cli.add_command(_command)
 
 
@@ -914,8 +1153,9 @@ def _error(as_json: bool, code: int, kind: str, message: str, *, detail: Optiona
         click.echo(json.dumps({"error": err}, ensure_ascii=False))
     elif show is not None:
         show()
-    else:
-        click.echo(message if kind == "policy" else f"bmnn: {message}", err=True)
+    else:  # messages quote file names and device strings: shown escaped
+        from scanner.textsafe import visible_lines
+        click.echo(visible_lines(message) if kind == "policy" else f"bmnn: {visible_lines(message)}", err=True)
     return code
 
 
@@ -937,7 +1177,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         kind = "usage" if isinstance(exc, click.UsageError) else "agent" if hasattr(exc, "kind") else "error"
         return _error(as_json, EXIT_ERROR, kind, exc.format_message(), detail=getattr(exc, "kind", None), show=exc.show)
     except PolicyError as exc:
-        return _error(as_json, EXIT_INTEGRITY, "policy", exc.render(), problems=exc.problems)
+        return _error(as_json, EXIT_INTEGRITY, "policy", exc.render(_LANG["lang"]), problems=exc.problems)
     except ScanError as exc:
         return _error(as_json, EXIT_ERROR, "scan", str(exc))
     except AgentError as exc:

@@ -25,19 +25,6 @@ from .errors import AgentError
 EXIT_OK, EXIT_ERROR, EXIT_INTEGRITY = 0, 1, 4
 
 _T: dict[str, tuple[str, str]] = {
-    "kind.violation": ("vi phạm", "violation"),
-    "kind.cleared": ("hết vi phạm", "cleared"),
-    "kind.file": ("tệp", "file"),
-    "kind.state": ("trạng thái", "state"),
-    "kind.gap": ("mất giám sát", "gap"),
-    "kind.agent_start": ("khởi động", "agent start"),
-    "kind.agent_stop": ("dừng", "agent stop"),
-    "kind.heartbeat": ("nhịp", "heartbeat"),
-    "kind.policy_loaded": ("nạp chính sách", "policy loaded"),
-    "kind.enforced": ("ngăn chặn", "enforced"),
-    "kind.ack": ("xác nhận", "acknowledged"),
-    "kind.checkpoint": ("mốc lưu trữ", "checkpoint"),
-    "kind.media": ("thiết bị lưu trữ rời", "removable medium"),
     "verify.ok": ("Nhật ký toàn vẹn: {count} bản ghi ({range}), chuỗi băm hợp lệ.",
                   "Journal intact: {count} records ({range}), hash chain valid."),
     "verify.mac_yes": ("Đã kiểm tra MAC bằng khóa ban đầu.", "MACs checked with the initial key."),
@@ -60,9 +47,14 @@ _T: dict[str, tuple[str, str]] = {
     "status.reconcile": ("Đối chiếu gần nhất: {t}", "Last reconcile: {t}"),
     "status.open": ("Vi phạm đang mở: {n}", "Open violations: {n}"),
     "status.acked": ("đã xác nhận", "acknowledged"),
+    "status.unjournaled": ("chưa ghi vào nhật ký", "not yet journaled"),
+    "status.busy": ("Vòng xử lý chính đang bận {s} giây ({job}); trạng thái dưới đây được đọc trực tiếp.",
+                    "The main loop has been busy for {s} s ({job}); the state below was read directly."),
     "status.sinks": ("Đầu ra", "Sinks"),
     "status.sink_ok": ("tốt", "ok"),
     "status.sink_failing": ("LỖI", "FAILING"),
+    "status.incident": ("Báo cáo vụ việc (dự thảo): {path} — xem: bmnn incident show {path} --format html -o TỆP.html",
+                        "Incident report (draft): {path} — read it: bmnn incident show {path} --format html -o FILE.html"),
     "status.journal": ("Nhật ký: {path}, bản ghi cuối #{head}, chờ ghi {pending}",
                        "Journal: {path}, head #{head}, pending {pending}"),
     "reload.ok": ("Đã nạp lại chính sách {sha} (hồ sơ {profile}).", "Policy {sha} reloaded (profile {profile})."),
@@ -96,7 +88,8 @@ def _paths(ctx: click.Context):
 
 
 def _fail(exc: AgentError) -> click.ClickException:
-    err = click.ClickException(str(exc))
+    from scanner.textsafe import visible_lines
+    err = click.ClickException(visible_lines(exc))
     err.kind = exc.kind  # named in the CLI's --json error object
     return err
 
@@ -124,13 +117,20 @@ def parse_since(text: str, now: Optional[dt.datetime] = None) -> str:
 
 
 def _line(r: dict[str, Any], lang: str) -> str:
-    parts = [f"#{r['seq']:<6}", r["time"].replace("T", " ")[:19] + "Z", _t(f"kind.{r['kind']}", lang)]
+    """One record as one line. Messages quote file names, device strings and other text from the
+    machine: a newline there must not forge a second record, nor ESC move the cursor, so every
+    field is shown through ``visible`` (escaped, one line)."""
+    from scanner.i18n import CATALOG, t
+    from scanner.textsafe import visible
+    kind = f"journal.kind.{r['kind']}"
+    parts = [f"#{r['seq']:<6}", visible(str(r["time"]).replace("T", " ")[:19]) + "Z",
+             t(kind, lang) if kind in CATALOG else visible(r["kind"])]
     if r.get("check_id"):
-        parts.append(r["check_id"])
+        parts.append(visible(r["check_id"]))
     if r.get("severity"):
-        parts.append(f"[{r['severity']}]")
+        parts.append(f"[{visible(r['severity'])}]")
     if r.get("message"):
-        parts.append(r["message"])
+        parts.append(visible(r["message"]))
     return "  ".join(parts)
 
 
@@ -245,7 +245,8 @@ def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Opt
             click.echo(_t("verify.head", lang, hash=res.head_hash))
         click.echo(_t("verify.mac_yes" if res.mac_checked else "verify.mac_no", lang))
     else:
-        click.echo(_t("verify.bad", lang, seq=res.first_bad_seq, reason=res.reason), err=True)
+        from scanner.textsafe import visible
+        click.echo(_t("verify.bad", lang, seq=res.first_bad_seq, reason=visible(res.reason)), err=True)
     if not res.ok:
         raise SystemExit(EXIT_INTEGRITY)
 
@@ -278,33 +279,45 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
         else:
             click.echo(_t("status.not_running", lang, msg=str(exc)), err=True)
         raise SystemExit(EXIT_ERROR)
+    if not st.get("incident_draft"):  # the daemon names its newest draft; older daemons: look in the state dir
+        from .incident import latest_draft
+        st["incident_draft"] = latest_draft(str(_paths(ctx).state_dir))
     if as_json:
         click.echo(json.dumps(st, ensure_ascii=False, indent=2))
         return
+    from scanner.textsafe import visible as v  # messages, notes and errors quote the machine
     click.echo(_t("status.running", lang, pid=st["pid"], uptime=_uptime(st["uptime_s"])))
+    busy = st.get("main_loop") or {}
+    if busy.get("busy"):
+        click.echo(_t("status.busy", lang, s=busy.get("busy_s") if busy.get("busy_s") is not None else "?",
+                      job=v(busy.get("job") or "?")))
     pol = st.get("policy") or {}
-    click.echo(_t("status.policy", lang, sha=(pol.get("sha256") or "-")[:16], profile=pol.get("profile")))
+    click.echo(_t("status.policy", lang, sha=v((pol.get("sha256") or "-")[:16]), profile=v(pol.get("profile"))))
     click.echo(_t("status.sources", lang) + ":")
     if not st["sources"]:
         click.echo("  " + _t("status.none", lang))
     for s in st["sources"]:
-        click.echo(f"  {s['name']}: {_t('status.alive' if s['alive'] else 'status.dead', lang)}")
-    click.echo(_t("status.reconcile", lang, t=st.get("last_reconcile") or _t("status.none", lang)))
+        click.echo(f"  {v(s['name'])}: {_t('status.alive' if s['alive'] else 'status.dead', lang)}")
+    click.echo(_t("status.reconcile", lang, t=v(st.get("last_reconcile") or _t("status.none", lang))))
     click.echo(_t("status.open", lang, n=len(st["open_violations"])))
-    for v in st["open_violations"]:
-        ack = f" ({_t('status.acked', lang)})" if v.get("acknowledged") else ""
-        click.echo(f"  {v['check_id']} [{v.get('severity')}] #{v['seq']} {v['time']}{ack}: {v.get('message') or ''}")
+    for o in st["open_violations"]:
+        ack = f" ({_t('status.acked', lang)})" if o.get("acknowledged") else ""
+        seq = f"#{v(o['seq'])}" if o.get("seq") is not None else f"({_t('status.unjournaled', lang)})"
+        click.echo(f"  {v(o['check_id'])} [{v(o.get('severity'))}] {seq} {v(o['time'])}{ack}: "
+                   f"{v(o.get('message') or '')}")
+    if st.get("incident_draft"):
+        click.echo(_t("status.incident", lang, path=v(st["incident_draft"])))
     click.echo(_t("status.sinks", lang) + ":")
     for s in st["sinks"]:
         state = _t("status.sink_failing" if s["failing"] else "status.sink_ok", lang)
-        extra = f"; {s['last_error']}" if s["failing"] and s.get("last_error") else ""
-        note = f" ({s['note']})" if s.get("note") else ""
-        click.echo(f"  {s['name']}: {state}, delivered {s['delivered']}, queued {s['queued']}, "
+        extra = f"; {v(s['last_error'])}" if s["failing"] and s.get("last_error") else ""
+        note = f" ({v(s['note'])})" if s.get("note") else ""
+        click.echo(f"  {v(s['name'])}: {state}, delivered {s['delivered']}, queued {s['queued']}, "
                    f"dropped {s['dropped']}{note}{extra}")
     j = st["journal"]
-    click.echo(_t("status.journal", lang, path=j.get("path"), head=j.get("head_seq"), pending=j.get("pending", 0)))
+    click.echo(_t("status.journal", lang, path=v(j.get("path")), head=j.get("head_seq"), pending=j.get("pending", 0)))
     if j.get("last_error"):
-        click.echo(f"  ! {j['last_error']}")
+        click.echo(f"  ! {v(j['last_error'])}")
 
 
 @click.command("reload")
@@ -324,8 +337,9 @@ def reload_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
     elif res.get("ok"):
         click.echo(_t("reload.ok", lang, sha=(res.get("policy_sha256") or "-")[:16], profile=res.get("profile")))
     else:
+        from scanner.textsafe import visible_lines
         click.echo(_t("reload.bad", lang, sha=(res.get("policy_sha256") or "-")[:16]), err=True)
-        click.echo(res.get("error", ""), err=True)
+        click.echo(visible_lines(res.get("error", "")), err=True)
     if not res.get("ok"):
         raise SystemExit(EXIT_INTEGRITY)
 

@@ -10,6 +10,7 @@ Example::
     heartbeat_seconds: 60
     retention_days: 730
     labels: {agency: "Sở X", room: "P.203"}
+    incident_reports: true
     sinks:
       ecs: {path: /var/log/bmnn/events.ndjson}
       syslog: {enabled: true, address: "udp://10.0.0.5:514", facility: local4}
@@ -21,8 +22,7 @@ Example::
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
 import msgspec
 
@@ -102,46 +102,71 @@ class AgentConfig(msgspec.Struct, **_STRICT):
     """Group whose members may read status and events over the socket (null: root only)."""
     sinks: SinksConfig = SinksConfig()
     content: ContentConfig = ContentConfig()
+    hash_max_bytes: Annotated[int, msgspec.Meta(ge=0)] = 1 << 30
+    """Largest file in a marked folder or on a medium whose SHA-256 a file event records; a larger
+    one is journaled with "not hashed: larger than N bytes"."""
+    incident_reports: bool = False
+    """Write a signed draft incident report into the state directory (incidents/) when a critical
+    violation opens (agent/incident.py ``write_incident_draft``); ``bmnn status`` points to it."""
 
 
-def load_config(path: os.PathLike | str) -> AgentConfig:
-    """Read and validate agent.yaml; a missing file gives the defaults. Raises AgentError(config)."""
+AGENT_YAML = ("agent configuration", "cấu hình agent")
+
+
+def load_config(path: os.PathLike | str, *, enforce: Optional[bool] = None) -> AgentConfig:
+    """Read and validate agent.yaml; a missing file gives the defaults. Raises AgentError(config).
+
+    Read like every configuration file (policies/trusted.py: StrictModes as root, no links,
+    bounded; policies/yamlmarks.py: YAML limits). Each hook's executable, and every absolute path
+    among its arguments that exists (the script an interpreter runs), must pass the same
+    StrictModes rule: a hook runs as root. The error text is the redacted form (file:line:col,
+    what is wrong, key names): it goes into the journal, ECS and the socket's reply.
+    """
     from policies.errors import PolicyError
     from policies.loader import convert
-    from policies.yamlmarks import load_file
-    p = Path(path)
-    if not p.exists():
-        return AgentConfig()
+    from .sinks.hook import untrusted
+    from policies.yamlmarks import CONFIG_LIMITS, key_name, load_file
     try:
-        doc = load_file(str(p))
+        doc = load_file(str(path), CONFIG_LIMITS, enforce=enforce, what=AGENT_YAML)
         if doc.data is None:
             return AgentConfig()
         cfg = convert(doc, AgentConfig)
+    except FileNotFoundError:
+        return AgentConfig()
     except PolicyError as exc:
-        raise AgentError(exc.render(), kind="config") from None
+        raise AgentError(exc.redacted(), kind="config") from None
     from .journal import KINDS
     problems = []
+
+    def bad(where: tuple, text: str, *, key: bool = False) -> None:
+        problems.append(doc.problem(where, text, key=key, redacted=text))
+
     if cfg.heartbeat_seconds < 1:
-        problems.append("heartbeat_seconds must be at least 1")
+        bad(("heartbeat_seconds",), "heartbeat_seconds must be at least 1")
     if cfg.reconcile_seconds < 5:
-        problems.append("reconcile_seconds must be at least 5")
+        bad(("reconcile_seconds",), "reconcile_seconds must be at least 5")
     if cfg.retention_days is not None and cfg.retention_days < 1:
-        problems.append("retention_days must be at least 1")
+        bad(("retention_days",), "retention_days must be at least 1")
     if not 1 <= cfg.content.workers <= 64:
-        problems.append("content.workers must be between 1 and 64")
+        bad(("content", "workers"), "content.workers must be between 1 and 64")
     if cfg.queue_size < 1 or cfg.max_spool < 1:
-        problems.append("queue_size and max_spool must be positive")
+        bad(("queue_size" if cfg.queue_size < 1 else "max_spool",), "queue_size and max_spool must be positive")
     for i, h in enumerate(cfg.sinks.hooks):
+        where = ("sinks", "hooks", i)
         if not h.command or not os.path.isabs(h.command[0]):
-            problems.append(f"sinks.hooks[{i}].command must start with an absolute path")
+            bad(where + ("command",), f"sinks.hooks[{i}].command must start with an absolute path")
+        else:
+            refusal = untrusted(h.command, enforce=enforce)
+            if refusal is not None:
+                bad(where + ("command",), f"sinks.hooks[{i}].command: {refusal}")
         if h.timeout <= 0:
-            problems.append(f"sinks.hooks[{i}].timeout must be positive")
-        for k in (h.kinds or []):
+            bad(where + ("timeout",), f"sinks.hooks[{i}].timeout must be positive")
+        for j, k in enumerate(h.kinds or []):
             if k not in KINDS:
-                problems.append(f"sinks.hooks[{i}].kinds: unknown kind {k!r}")
-    for k in cfg.sinks.alert.kinds:
+                bad(where + ("kinds", j), f"sinks.hooks[{i}].kinds: unknown kind {key_name(k)}; known: {', '.join(KINDS)}")
+    for j, k in enumerate(cfg.sinks.alert.kinds):
         if k not in KINDS:
-            problems.append(f"sinks.alert.kinds: unknown kind {k!r}")
+            bad(("sinks", "alert", "kinds", j), f"sinks.alert.kinds: unknown kind {key_name(k)}; known: {', '.join(KINDS)}")
     if problems:
-        raise AgentError(f"{p}: " + "; ".join(problems), kind="config")
+        raise AgentError(PolicyError(problems).redacted(), kind="config")
     return cfg

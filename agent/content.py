@@ -3,7 +3,10 @@
 At start-up the marked folders and every mounted removable medium are scanned in full (this
 builds the copy index: the SHA-256 of every marked-folder file). Afterwards only what changes is
 scanned: a file closed, created or moved in a marked folder or on a medium, and every medium
-when it is mounted. Each scan runs the same code as ``bmnn scan --content`` (worker
+when it is mounted. Only regular files and real folders that lie inside the watched trees are
+handed to the scan (agent/filemeta.py tells this watch only of those, and ``_watched`` checks
+again here): a symlink, FIFO or device never is, nor a folder reached through a link. Each scan
+runs the same code as ``bmnn scan``'s document step (worker
 subprocesses under limits) in this module's own thread, so the event loop never opens a
 document. Each finished scan hands a complete ``DocumentFacts`` to ``deliver``, which the watcher
 runs on the main loop to judge BMNN-DOC-001/002. Findings hold metadata only, never text.
@@ -11,7 +14,9 @@ runs on the main loop to judge BMNN-DOC-001/002. Findings hold metadata only, ne
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import stat
 import threading
 import time
 from typing import Callable, Iterable, Optional, Sequence
@@ -29,8 +34,11 @@ class ContentWatch:
     """One scanning thread, a queue of work, and the current findings by path."""
 
     def __init__(self, deliver: Callable[[F.DocumentFacts], None], *, workers: int = 1,
-                 on_error: Optional[Callable[[str], None]] = None):
+                 on_error: Optional[Callable[[str], None]] = None, cache_path: Optional[str] = None):
         from scanner.content.copyindex import CopyIndex
+        self.cache_path = cache_path
+        """Verdict cache (state directory): start-up and media scans of unchanged files from stat alone."""
+        self._cache = None
         self.deliver = deliver
         self.workers = workers
         self.on_error = on_error
@@ -48,6 +56,7 @@ class ContentWatch:
         self._stopping = False
         self._busy = False
         self._thread: Optional[threading.Thread] = None
+        self._delivered: Optional[F.DocumentFacts] = None
 
     # ------------------------------------------------------------ any thread
 
@@ -151,16 +160,24 @@ class ContentWatch:
         """Forget what went away, then rescan what changed; every path scanned starts from nothing."""
         from scanner.content.limits import Limits
         from scanner.content.scan import display_path, run_scan
-        roots = [r for r in full if os.path.isdir(r)]
+        trees = tuple(marked) + tuple(media)
+        roots = [r for r in full if _watched(r, trees, stat.S_ISDIR)]
         singles = [f for f in files if not _under(f, roots)]
         for p in forget + roots:
             self._drop(display_path(p), tree=True)
         for p in singles:
             self._drop(display_path(p))
-        singles = [p for p in singles if os.path.lexists(p)]
+        singles = [p for p in singles if _watched(p, trees, stat.S_ISREG)]
         if roots or singles:
+            limits = Limits(nice=WORKER_NICE)
+            if self.cache_path and self._cache is None:
+                from scanner.content.cache import ContentCache
+                self._cache = ContentCache(self.cache_path, limits=limits)
+            # follow_roots=False: a changed file is reached from its marked folder or medium
+            # without following any link on the way (a directory swapped for a link is not entered)
             report = run_scan(roots + singles, marked_folders=marked, removable_mounts=media, jobs=self.workers,
-                              limits=Limits(nice=WORKER_NICE), copy_index=self.index, walk_marked=False)
+                              limits=limits, copy_index=self.index, walk_marked=False, follow_roots=False,
+                              cache=self._cache, save_cache=bool(roots))
             self.scans += 1
             self.files_scanned += report.facts.files_scanned
             for f in report.facts.findings:
@@ -168,7 +185,13 @@ class ContentWatch:
             for e in report.facts.errors:
                 self.errors[e.source] = e
         if full or files or forget:
-            self.deliver(self.facts())
+            facts = self.facts()
+            # judging is the main loop's work: only when something it judges changed (a burst of
+            # clean drafts, or a symlink race, changes nothing but the count of files scanned)
+            same = dataclasses.replace(facts, files_scanned=0)
+            if same != self._delivered:
+                self._delivered = same
+                self.deliver(facts)
 
     def _drop(self, shown: str, tree: bool = False) -> None:
         def hit(p: str) -> bool:
@@ -185,6 +208,21 @@ class ContentWatch:
         return F.DocumentFacts(scanned=True, roots=tuple(self.marked + self.media), files_scanned=self.files_scanned,
                                findings=tuple(sorted(self.findings.values(), key=lambda f: f.path)),
                                errors=tuple(self.errors[k] for k in sorted(self.errors)))
+
+
+def _watched(path: str, trees: Sequence[str], is_type) -> bool:
+    """``path`` is of the wanted type itself (lstat: a symlink is neither a file nor a folder
+    here) and, resolved, still lies in a marked folder or on a medium: what is handed to the scan
+    never leads it out of the watched trees (to ``/etc`` through a folder swapped for a link)."""
+    try:
+        if not is_type(os.lstat(path).st_mode):
+            return False
+    except OSError:
+        return False
+    if path in trees:
+        return True
+    real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+    return _under(real, trees)
 
 
 def _real(paths: Iterable[str]) -> list[str]:

@@ -42,6 +42,12 @@ from .spool import JournalWriter
 
 
 
+STATUS_LOOP_WAIT = 0.1
+"""``status`` waits this long for the main loop, then answers from its own thread."""
+JOURNAL_ERROR_LOG_S = 30.0
+"""While the journal cannot be written, its error is logged at most this often."""
+
+
 class Source(Protocol):
     """An event source the lead's main-loop integration registers."""
 
@@ -75,10 +81,14 @@ class PolicyState:
     """When it was loaded."""
 
 
-def log(priority: int, text: str) -> None:
-    """The daemon's own diagnostics: stderr with a syslog prefix (journald keeps the priority)."""
+def log(priority: int, text: str, *, lines: bool = False) -> None:
+    """The daemon's own diagnostics: stderr with a syslog prefix (journald keeps the priority).
+    ``text`` often quotes an error about a file or device: shown escaped, on one line; with
+    ``lines`` (a rendered error with its caret line) each line of it gets its own prefix."""
+    from scanner.textsafe import visible
+    out = [visible(x) for x in text.split("\n")] if lines else [visible(text)]
     try:
-        sys.stderr.write(f"<{priority}>bmnn-agent: {text}\n")
+        sys.stderr.write("".join(f"<{priority}>bmnn-agent: {x}\n" for x in out))
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
@@ -118,6 +128,11 @@ class Daemon:
         self.host = socket.gethostname()
         self.host_id = _machine_id()
         self.watchdog_pings = 0
+        self._journal_error_logged = -JOURNAL_ERROR_LOG_S
+        self._busy_since: Optional[float] = None  # when the main loop's current job began
+        self._busy_job: Optional[str] = None
+        self._journal_stats: dict[str, Any] = {}  # the journal's counts as the main loop last read them
+        self._last_seq: Optional[int] = None
 
     # ------------------------------------------------------------ API for sources and the lead
 
@@ -144,6 +159,7 @@ class Daemon:
             except BaseException as exc:
                 fut.set_exception(exc)
 
+        run.job = getattr(fn, "__qualname__", None)  # type: ignore[attr-defined]  # for status while busy
         self._queue.put(run)
         self.wake()
         return fut
@@ -153,28 +169,70 @@ class Daemon:
         return self.call_soon(lambda: self.record(kind, **fields))
 
     def record(self, kind: str, **fields: Any) -> list[Record]:
-        """Journal (or spool) one event, then hand what was written to the sinks. Main loop only."""
+        """Journal (or spool) one event, then hand what was written to the sinks. Main loop only.
+        When the journal cannot take it, an urgent event reaches the sinks at once anyway, marked
+        as not yet journaled (agent/unjournaled.py); its journaled record follows later."""
+        if fields.get("time") is None:
+            fields["time"] = now_iso()  # the spooled event and its early delivery share it
+        was_failing = self.writer.failing
         records = self.writer.write(kind, **fields)
         if not records and self.writer.last_error:
-            log(3, self.writer.last_error)
+            self._log_journal_error()
+            self._deliver_unjournaled(kind, fields)
         for r in records:
             self._after_journal(r)
+        self._journal_failing(was_failing)
         return records
+
+    def _log_journal_error(self) -> None:
+        """The journal's error on stderr, once per ``JOURNAL_ERROR_LOG_S`` (not once per event)."""
+        now = time.monotonic()
+        if now - self._journal_error_logged >= JOURNAL_ERROR_LOG_S:
+            self._journal_error_logged = now
+            log(3, f"{self.writer.last_error} ({self.writer.pending} waiting)")
+
+    def _journal_failing(self, was_failing: bool) -> None:
+        """Once, when the journal starts failing: a gap event that every sink taking unjournaled
+        events shows at once (journaled itself once space returns)."""
+        if was_failing or not self.writer.failing:
+            return
+        self.record("gap", severity="high",
+                    evidence={"source": "journal", "error": self.writer.last_error,
+                              "spool_limit": self.writer.max_spool},
+                    message=f"the journal cannot be written ({self.writer.last_error}): events wait in memory (at "
+                            f"most {self.writer.max_spool}); violations are delivered at once, marked as not yet "
+                            "journaled")
+
+    def _deliver_unjournaled(self, kind: str, fields: Mapping[str, Any]) -> None:
+        from .unjournaled import URGENT, provisional
+        if kind not in URGENT:
+            return
+        rec = provisional(Journal.prepare_event(dict(kind=kind, **fields)), self.host)
+        if kind == "violation" and rec.check_id:
+            self.open_violations[rec.check_id] = {"seq": None, "time": rec.time, "severity": rec.severity,
+                                                  "message": rec.message, "acknowledged": False, "journaled": False}
+        elif kind == "cleared" and rec.check_id:
+            self.open_violations.pop(rec.check_id, None)
+        if self.sinks is not None:
+            self.sinks.submit(rec)
 
     def record_many(self, events: list[dict[str, Any]]) -> list[Record]:
         """Journal a burst in one transaction (``[{"kind": "file", "evidence": ...}, ...]``), then fan out.
         Main loop only; sources batch what arrived since the last tick (10,000 file events/s need it)."""
+        was_failing = self.writer.failing
         records = self.writer.write_many(events)
         if not records and self.writer.last_error:
-            log(3, self.writer.last_error)
+            self._log_journal_error()
         for r in records:
             self._after_journal(r)
+        self._journal_failing(was_failing)
         return records
 
     def _after_journal(self, r: Record) -> None:
+        self._last_seq = r.seq
         if r.kind == "violation" and r.check_id:
             self.open_violations[r.check_id] = {"seq": r.seq, "time": r.time, "severity": r.severity,
-                                                "message": r.message, "acknowledged": False}
+                                                "message": r.message, "acknowledged": False, "journaled": True}
         elif r.kind == "cleared" and r.check_id:
             self.open_violations.pop(r.check_id, None)
         elif r.kind == "ack" and r.check_id in self.open_violations:
@@ -192,7 +250,8 @@ class Daemon:
             bundle = load_bundle(self.policy_dir)
             lt = load_tailoring(self.paths.local_d, bundle)
         except PolicyError as exc:
-            raise AgentError(exc.render(), kind="config") from None
+            # redacted: this text goes into the journal, ECS and the socket reply
+            raise AgentError(exc.redacted(), kind="config") from None
         profile = self.config.profile or lt.tailoring.profile or bundle.default_profile
         if profile not in bundle.profiles:
             raise AgentError(f"unknown profile {profile!r}; known: {', '.join(sorted(bundle.profiles))}",
@@ -279,7 +338,20 @@ class Daemon:
                              "watchdog restarts a hung loop)", kind="ipc") from None
 
     def _ipc_status(self, params: Mapping[str, Any], peer: Peer) -> Any:
-        return self._on_loop(self.status)
+        """The main loop's own view when it answers within ``STATUS_LOOP_WAIT``; else the same
+        fields read from this thread, saying how long the loop has been busy with what job: a
+        burst written into a marked folder never makes ``bmnn status`` wait, and a hung loop is
+        reported as such instead of as a timeout."""
+        fut = self.call_soon(self.status)
+        try:
+            return fut.result(timeout=STATUS_LOOP_WAIT)
+        except concurrent.futures.TimeoutError:
+            fut.cancel()
+        snap = self.status(direct=True)
+        busy = self._busy_since
+        snap["main_loop"] = {"busy": True, "busy_s": None if busy is None else round(time.monotonic() - busy, 2),
+                             "job": self._busy_job}
+        return snap
 
     def _ipc_events(self, params: Mapping[str, Any], peer: Peer) -> Any:
         since_seq = params.get("since_seq")
@@ -306,6 +378,9 @@ class Daemon:
             if cid not in self.open_violations:
                 raise AgentError(f"no open violation for {cid}", kind="usage")
             v = self.open_violations[cid]
+            if v.get("seq") is None:
+                raise AgentError(f"the violation of {cid} is not journaled yet (the journal cannot be written); "
+                                 "acknowledge it once it is", kind="usage")
             recs = self.record("ack", check_id=cid, severity=v.get("severity"),
                                evidence={"violation_seq": v["seq"], "uid": peer.uid, "pid": peer.pid, "note": note},
                                message=f"violation #{v['seq']} acknowledged by uid {peer.uid}" + (f": {note}" if note else ""))
@@ -314,8 +389,17 @@ class Daemon:
 
     # ------------------------------------------------------------ status
 
-    def status(self) -> dict[str, Any]:
-        """What ``bmnn status`` shows."""
+    def status(self, *, direct: bool = False) -> dict[str, Any]:
+        """What ``bmnn status`` shows. ``direct``: called from another thread while the main loop
+        is busy: the journal's counts are the last ones the loop read, with the head seq of the
+        last record journaled since (no wait for the journal's lock and an fsync in progress)."""
+        if direct:
+            journal = dict(self._journal_stats)
+            if self._last_seq is not None:
+                journal["head_seq"] = self._last_seq
+        else:
+            journal = self.journal.stats() if self.journal else {}
+            self._journal_stats = journal
         pol = self.policy
         return {
             "running": True,
@@ -328,10 +412,11 @@ class Daemon:
             "sources": [{"name": s.name, "alive": bool(_safe_alive(s))} for s in self.sources],
             "last_reconcile": self.last_reconcile,
             "last_heartbeat": self.last_heartbeat,
-            "open_violations": [{"check_id": k, **v} for k, v in sorted(self.open_violations.items())],
+            "open_violations": [{"check_id": k, **v} for k, v in sorted(dict(self.open_violations).items())],
             "sinks": self.sinks.health() if self.sinks else [],
-            "journal": {**(self.journal.stats() if self.journal else {}), **(self.writer.status() if self.writer else {})},
+            "journal": {**journal, **(self.writer.status() if self.writer else {})},
             "watchdog_pings": self.watchdog_pings,
+            "ipc": self.ipc.latency() if self.ipc is not None else {},
         }
 
     # ------------------------------------------------------------ lifecycle
@@ -375,7 +460,7 @@ class Daemon:
         try:
             self.setup()
         except AgentError as exc:
-            log(2, f"cannot start: {exc}")
+            log(2, f"cannot start: {exc}", lines=True)
             sdnotify.notify(f"STATUS=cannot start: {str(exc).splitlines()[0][:200]}", self.env)
             return 1
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -442,7 +527,12 @@ class Daemon:
                     job = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                job()
+                self._busy_job = getattr(job, "job", None)
+                self._busy_since = time.monotonic()
+                try:
+                    job()
+                finally:
+                    self._busy_since = None
             if self._stop:
                 break
             if self._reload:

@@ -69,8 +69,16 @@ class Engine:
 
     def refresh(self, domains: Iterable[str]) -> list[Event]:
         """Re-read ``domains`` (all when empty), evaluate, and return the changes."""
-        wanted = tuple(d for d in (tuple(domains) or F.DOMAINS) if d != "documents")
-        new = self.collect(wanted)
+        wanted = self.wanted(domains)
+        return self.update(self.collect(wanted), wanted)
+
+    @staticmethod
+    def wanted(domains: Iterable[str]) -> tuple[str, ...]:
+        """The domains a refresh of ``domains`` re-reads (all when empty; documents never)."""
+        return tuple(d for d in (tuple(domains) or F.DOMAINS) if d != "documents")
+
+    def update(self, new: F.Facts, wanted: tuple[str, ...]) -> list[Event]:
+        """Merge ``new`` (read for ``wanted``, possibly in another thread), evaluate, return the changes."""
         changes = {d: getattr(new, d) for d in wanted if d in new.collected}
         collected = tuple(dict.fromkeys([*self.facts.collected, *[d for d in wanted if d in new.collected]]))
         self.facts = dataclasses.replace(self.facts, collected=collected, **changes)

@@ -2,6 +2,12 @@
 
 A datagram to the AF_UNIX socket systemd names (``@name`` means an abstract socket). Without
 ``NOTIFY_SOCKET`` (not started by systemd) every call is a no-op that returns False.
+
+The send never blocks: it is called from the daemon's main loop, and an AF_UNIX datagram socket
+whose reader is slow (or gone) holds only ~10 datagrams before ``sendto`` would wait, which froze
+the loop and made SIGTERM go unanswered. A message that cannot be queued is dropped (False):
+the next watchdog ping follows within half the interval, and a lost ping is what a hung loop
+looks like anyway.
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ def notify(state: str, env: Optional[Mapping[str, str]] = None) -> bool:
         return False
     if addr[0] == "@":
         addr = "\0" + addr[1:]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
-        s.connect(addr)
-        s.sendall(state.encode("utf-8"))
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK) as s:
+            s.sendto(state.encode("utf-8"), socket.MSG_DONTWAIT, addr)
+    except (BlockingIOError, ConnectionRefusedError, FileNotFoundError):
+        return False
     return True
 
 

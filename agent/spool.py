@@ -3,10 +3,16 @@
 ``JournalWriter.write`` appends at once when it can. When the journal cannot be written
 (``AgentError`` disk_full or io), the event waits in a bounded in-memory spool, in order, with the
 time it was observed; every later write and every ``flush`` (the main loop calls it on each tick)
-retries the whole spool in one transaction. Nothing is dropped silently: heartbeats that pile up
-are merged into one, and if the spool overflows the newest events are counted, and the first
-successful flush writes the spooled events and then a ``gap`` record that says how many were
-lost and when.
+retries the spool. Nothing is dropped silently: heartbeats that pile up are merged into one, and
+if the spool overflows the newest events are counted, and the first successful flush writes the
+spooled events and then a ``gap`` record that says how many were lost and when.
+
+While the journal is failing (``failing``) the spool is written back in transactions of
+``RECOVERY_CHUNK`` events, each followed by a truncation of SQLite's write-ahead log: a little
+freed space is enough to make progress (one transaction for 12,000 spooled events needed ~20 MB
+free, its WAL refilled the disk and it never got through). What was written stays written; the
+rest waits for the next try. The daemon, meanwhile, delivers urgent events to the sinks before
+they are journaled (agent/unjournaled.py).
 
 The limit: the spool lives in memory, so events spooled while the disk is full are lost if the
 process is killed before space returns (the gap is then visible as missing heartbeats).
@@ -24,6 +30,8 @@ from .journal import Journal, Record, now_iso
 
 BURST_CHUNK = 1000
 """Events per transaction in ``write_many``: the fsync cost is shared, the spool never overflows."""
+RECOVERY_CHUNK = 50
+"""Events per transaction while the journal is failing: small enough to fit in a little free space."""
 
 
 class JournalWriter:
@@ -49,6 +57,11 @@ class JournalWriter:
     def pending(self) -> int:
         """Events waiting in the spool."""
         return len(self._spool)
+
+    @property
+    def failing(self) -> bool:
+        """The last write did not reach the journal."""
+        return self.last_error is not None
 
     def write(self, kind: str, **fields: Any) -> list[Record]:
         """Journal one event (and anything spooled before it). Returns the records written, in order;
@@ -110,24 +123,42 @@ class JournalWriter:
     def _flush_locked(self) -> list[Record]:
         if not self._spool and not self.dropped:
             return []
-        batch = list(self._spool)
-        if self.dropped:
+        recovering = self.failing
+        step = RECOVERY_CHUNK if recovering else max(len(self._spool), 1)
+        written: list[Record] = []
+        while self._spool:
+            batch = [self._spool[i] for i in range(min(step, len(self._spool)))]
+            records = self._append(batch)
+            if records is None:
+                return written
+            for _ in batch:
+                self._spool.popleft()
+            written += records
+            if recovering:
+                self.journal.trim_wal()
+        if self.dropped:  # dropped events are newer than every spooled one
             gap = Journal.prepare_event(dict(kind="gap", severity="high", time=now_iso(), check_id=None,
                        evidence={"lost_events": self.dropped, "first": self._dropped_first,
                                  "last": self._dropped_last, "cause": self.last_error},
                        message=f"{self.dropped} event(s) lost: the journal could not be written and the "
                                f"in-memory spool ({self.max_spool}) was full"))
-            batch.append(gap)  # dropped events are newer than every spooled one
+            records = self._append([gap])
+            if records is None:
+                return written
+            written += records
+            self.dropped = 0
+            self._dropped_first = self._dropped_last = None
+        self.last_error = None
+        return written
+
+    def _append(self, batch: list[dict[str, Any]]) -> Optional[list[Record]]:
+        """One transaction; None (and ``last_error``) when the journal cannot be written."""
         try:
             records = self.journal.append_many(batch, prepared=True)
         except AgentError as exc:
             if exc.kind == "usage":  # a programming error, not a storage problem
                 raise
             self.last_error = str(exc)  # disk full, I/O error, damaged file: keep the events, retry later
-            return []
-        self._spool.clear()
-        self.dropped = 0
-        self._dropped_first = self._dropped_last = None
-        self.last_error = None
+            return None
         self.written += len(records)
         return records

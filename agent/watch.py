@@ -6,28 +6,31 @@ those domains with the same collectors as ``bmnn scan``, evaluates with the same
 journals what opened or cleared. A lost-events trigger (ENOBUFS, inotify overflow, a dead source)
 is journaled as a ``gap`` and followed by a full re-read. A periodic full reconcile (default
 every 5 minutes) catches anything else. File events in marked folders are journaled with path,
-size, owner and the SHA-256 of the content once the write is closed; the content itself never
-leaves the machine. New files there and on every mounted removable medium are scanned for
+type, size, owner and the SHA-256 of the content once the write is closed, described off the main
+loop without following any link (agent/filemeta.py); the content itself never leaves the machine. New files there and on every mounted removable medium are scanned for
 secrecy stamps and copies out by the content watch (agent/content.py), off the main loop.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import hashlib
+import dataclasses
 import os
-import pwd
-import stat
 import threading
 import time
 from typing import Any, Optional
 
 from .engine import Engine, Event
+from .filemeta import FileEvents
+from .latency import latency_ms
+from .membership import UeventMembership
 from .sources.base import Trigger
+from .throttle import Throttle
 
-HASH_LIMIT = 1 << 30
-INLINE_HASH_LIMIT = 1 << 20  # smaller files are hashed on the loop, in the same batch
-HASHED_EVENTS = ("closed", "created", "moved")
+FOLDER_REFRESH_S = 1.0
+"""File events re-read the marked folders' facts at most this often, off the main loop
+(agent/throttle.py); a slower read stretches the interval to ten times its own length."""
+MAX_BATCH_TRIGGERS = 4096
+"""Change triggers kept per batch for latency figures (a netlink flood must not grow memory)."""
 
 
 class _Adapter:
@@ -145,10 +148,16 @@ class Watcher:
         self._pending: set[str] = set()
         self._gaps: list[Trigger] = []
         self._files: list[Trigger] = []
-        self._first_received: Optional[float] = None
+        self._changes: list[Trigger] = []  # the change triggers of this batch, for latency_ms
+        self._uevents: list[Trigger] = []  # the udev triggers of this batch, in order
         self._scheduled = False
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="bmnn-hash")
+        self.devices = UeventMembership()
+        self._refresh_folders = Throttle(self._read_folders, FOLDER_REFRESH_S)
+        self.files = FileEvents(lambda evs: daemon.call_soon(lambda: daemon.record_many(evs)),
+                                journal_now=daemon.record_many, content=lambda: self.content,
+                                on_overflow=self._files_lost)
         self.last_latency_ms: Optional[float] = None
+        """latency_ms of the last change journaled from a re-read."""
         self._sources = sources
         self.content = None  # agent.content.ContentWatch once started
         self._folders: Optional[_Folders] = None
@@ -163,6 +172,7 @@ class Watcher:
             self.daemon.register_source(_Adapter(src, self))
         self._folders = _Folders(self)
         self.daemon.register_source(self._folders)
+        self.daemon.register_source(self.files)
         self.daemon.register_source(_Reconciler(self, self.reconcile_seconds))
         self.daemon.register_source(_Content(self))
         # The first full read happens as soon as the main loop runs.
@@ -200,19 +210,51 @@ class Watcher:
             elif trigger.kind == "file":
                 self._files.append(trigger)
                 if trigger.domain != "documents":
-                    self._pending.add(trigger.domain)
+                    self._refresh_folders.poke()  # the folder facts: once a second at most
             else:
                 self._pending.add(trigger.domain)
-            if self._first_received is None:
-                self._first_received = trigger.received
+            if trigger.kind != "file" and len(self._changes) < MAX_BATCH_TRIGGERS:
+                self._changes.append(trigger)
+            if trigger.source == "udev":
+                self._uevents.append(trigger)
             if self._scheduled:
                 return
             self._scheduled = True
         self.daemon.call_soon(self.process)
 
+    def _read_folders(self) -> None:
+        """Throttle thread: re-read the marked folders' facts here (a walk of every file in them),
+        judge them on the main loop. A big folder written into fast never keeps the loop walking."""
+        if self.daemon.policy is None:
+            return
+        try:
+            facts = self._collect(("folders",))
+        except Exception:  # let the main loop's own re-read report it as it always does
+            self.on_trigger(Trigger("folders", "folders", "change", {"reason": "file events"}))
+            return
+        self.daemon.call_soon(lambda: self._judge_read(facts, ("folders",)))
+
+    def _judge_read(self, facts, wanted: tuple[str, ...]) -> None:
+        engine = self._ensure_engine()
+        if engine is None:
+            return
+        try:
+            events = engine.update(facts, wanted)
+        except Exception as exc:
+            self.daemon.record("gap", severity="high", evidence={"source": "engine", "error": repr(exc)},
+                               message=f"monitoring gap: judging {wanted} failed: {exc}")
+            return
+        for ev in events:
+            self._journal(ev)
+
+    def _files_lost(self, n: int) -> None:
+        self.on_trigger(Trigger("folders", "folders", "gap",
+                                {"reason": f"{n} file event(s) lost: more than the file-event queue holds"}))
+
     def policy_reloaded(self) -> None:
         """After a successful reload: a full re-read and judgement under the new policy (which also
         moves the folder watch and the content scan to the newly marked folders)."""
+        self.files.start(self.daemon)  # hash_max_bytes may have changed
         self.on_trigger(Trigger("reload", "*", "change", {"reason": "policy reloaded"}))
 
     # ------------------------------------------------------------ main loop
@@ -223,14 +265,23 @@ class Watcher:
             pending, self._pending = self._pending, set()
             gaps, self._gaps = self._gaps, []
             files, self._files = self._files, []
-            first, self._first_received = self._first_received, None
+            changes, self._changes = self._changes, []
+            uevents, self._uevents = self._uevents, []
             self._scheduled = False
+        # the attached devices follow exactly the uevents of this batch: one read by the udev
+        # thread during the re-read below belongs to the next batch, and is judged there
+        for u in uevents:
+            if u.kind == "gap":
+                self.devices.forget()
+            else:
+                self.devices.note(u.detail)
         for g in gaps:
             self.daemon.record("gap", severity="high", evidence={"source": g.source, **dict(g.detail)},
                                message=f"monitoring gap ({g.source}): {g.detail.get('reason')}; full re-read")
             if self.content is not None and g.source in ("media", "folders"):
                 self.content.rescan(self.content.media if g.source == "media" else self.content.marked)
-        self._file_events(files)
+        if files:  # described, hashed and journaled off this loop, in order
+            self.files.submit([dict(t.detail) for t in files])
         if not pending:
             return
         engine = self._ensure_engine()
@@ -243,10 +294,12 @@ class Watcher:
             self.daemon.record("gap", severity="high", evidence={"source": "engine", "error": repr(exc)},
                                message=f"monitoring gap: re-reading {domains or 'all'} failed: {exc}")
             return
-        if first is not None:
-            self.last_latency_ms = round((time.monotonic() - first) * 1000, 2)
+        now = time.monotonic()
         for ev in events:
-            self._journal(ev)
+            ms = latency_ms(changes, ev.kind, ev.evidence, now)
+            if ms is not None:
+                self.last_latency_ms = ms
+            self._journal(ev, ms)
         if "*" in pending or "devices" in pending:
             self._sync_media(engine.facts.devices)
         from .journal import now_iso
@@ -261,8 +314,10 @@ class Watcher:
         try:
             approved = registry.identities(registry.load(str(self.daemon.paths.config_dir)))
         except Exception as exc:
-            self.daemon.record("state", severity="high", evidence={"error": str(exc)},
-                               message=f"approved-device registry unreadable: {exc}")
+            from policies.errors import PolicyError
+            text = exc.redacted() if isinstance(exc, PolicyError) else str(exc)  # never the file's content
+            self.daemon.record("state", severity="high", evidence={"error": text[:4000]},
+                               message=f"approved-device registry unreadable: {text.splitlines()[0][:300]}")
             approved = []
         context = build_context(pol.tailoring, approved)
         if self.engine is None:
@@ -286,13 +341,19 @@ class Watcher:
         from scanner.collect import collect_all
         from .journal import health_check
         t = self.daemon.policy.tailoring
-        return collect_all(domains=domains, marked_folders=tuple(t.marked_folders), probe_hosts=tuple(t.probe_hosts),
-                           journal_check=lambda: health_check(str(self.daemon.paths.journal)))
+        facts = collect_all(domains=domains, marked_folders=tuple(t.marked_folders), probe_hosts=tuple(t.probe_hosts),
+                            journal_check=lambda: health_check(str(self.daemon.paths.journal)))
+        if "devices" in facts.collected and self.engine is not None:
+            from policies.facts import DOMAINS
+            full = set(domains) >= set(DOMAINS) - {"documents"}
+            facts = dataclasses.replace(facts, devices=self.devices.apply(facts.devices, self.engine.facts.devices,
+                                                                          full=full))
+        return facts
 
-    def _journal(self, ev: Event) -> None:
+    def _journal(self, ev: Event, latency: Optional[float] = None) -> None:
         evidence = dict(ev.evidence)
-        if self.last_latency_ms is not None:
-            evidence["latency_ms"] = self.last_latency_ms
+        if latency is not None:
+            evidence["latency_ms"] = latency
         self.daemon.record(ev.kind, check_id=ev.check_id, severity=ev.severity, evidence=evidence, message=ev.message)
         if ev.kind == "violation":
             self._enforce(ev)
@@ -307,7 +368,8 @@ class Watcher:
         self.content = ContentWatch(
             deliver=lambda facts: daemon.call_soon(lambda: self._on_documents(facts)), workers=workers,
             on_error=lambda msg: daemon.submit("gap", severity="high", evidence={"source": "content", "error": msg},
-                                               message=f"monitoring gap: {msg}"))
+                                               message=f"monitoring gap: {msg}"),
+            cache_path=str(daemon.paths.state_dir / "content-cache.json") if getattr(daemon, "paths", None) else None)
         self.content.start(self.marked_paths(), ())
 
     def stop_content(self) -> None:
@@ -331,7 +393,9 @@ class Watcher:
             return
         from scanner.media import removable_mountpoints
         from .sources.folders import FolderSource
-        mounted = [mp for mp in removable_mountpoints(devices) if os.path.isdir(mp)]
+        # the device facts may predate an unmount (attached devices follow the uevents between
+        # full re-reads, and an unmount sends none): a medium counts only while it is a mount point
+        mounted = [mp for mp in removable_mountpoints(devices) if os.path.ismount(mp)]
         # a medium still mounted stays watched even when this devices read missed it (an error)
         mounted += [mp for mp in self._media if mp not in mounted and os.path.ismount(mp)]
         for mp in [m for m in self._media if m not in mounted]:
@@ -369,81 +433,9 @@ class Watcher:
                                evidence={"target": a.target, "action": a.action, "ok": a.ok, "detail": a.detail},
                                message=f"{a.action} {a.target}: {'ok' if a.ok else 'FAILED ' + str(a.detail)}")
 
-    # ------------------------------------------------------------ file events
-
-    def _file_events(self, files: list[Trigger]) -> None:
-        """Journal a burst of file events in one transaction; large files are hashed off the loop."""
-        batch, large = [], []
-        for trig in files:
-            d = dict(trig.detail)
-            if self.content is not None:
-                self._tell_content(d)
-            path = d.get("dest") or d.get("path")
-            if d.get("is_directory") or d.get("event") not in HASHED_EVENTS or not path:
-                batch.append({"kind": "file", "evidence": d, "message": f"{d.get('event')} {d.get('path')}"})
-                continue
-            try:
-                st: Optional[os.stat_result] = os.stat(path, follow_symlinks=False)
-            except OSError:
-                st = None  # _file_meta records the error
-            if st is not None and st.st_size > INLINE_HASH_LIMIT:
-                large.append((d, path))
-                continue
-            batch.append({"kind": "file", "evidence": {**d, **_file_meta(path, st)},
-                          "message": f"{d.get('event')} {d.get('path')}"})
-        if batch:
-            self.daemon.record_many(batch)
-        daemon = self.daemon
-        for d, path in large:
-            self._pool.submit(lambda d=d, path=path: daemon.submit(
-                "file", evidence={**d, **_file_meta(path)}, message=f"{d.get('event')} {d.get('path')}"))
-
-    def _tell_content(self, d: dict) -> None:
-        event, path, dest = d.get("event"), d.get("path"), d.get("dest")
-        if event == "deleted" and path:
-            self.content.removed(path)
-        elif event == "moved":
-            if path:
-                self.content.removed(path)
-            if dest and not d.get("is_directory"):
-                self.content.changed(dest)
-            elif dest:
-                self.content.rescan([dest])
-        elif event in ("closed", "created") and path and not d.get("is_directory"):
-            self.content.changed(path)
-
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
-
-
-def _file_meta(path: str, st: Optional[os.stat_result] = None) -> dict[str, Any]:
-    """Size, owner and SHA-256 of a file (never its content); errors are recorded, not raised.
-    ``st``: its lstat when the caller already has it."""
-    if st is None:
-        try:
-            st = os.stat(path, follow_symlinks=False)
-        except OSError as exc:
-            return {"error": exc.strerror}
-    meta: dict[str, Any] = {"size": st.st_size, "mode": oct(st.st_mode & 0o7777)}
-    try:
-        meta["owner"] = pwd.getpwuid(st.st_uid).pw_name
-    except KeyError:
-        meta["owner"] = str(st.st_uid)
-    if not stat.S_ISREG(st.st_mode):  # lstat: symbolic links are not followed
-        return meta
-    if st.st_size > HASH_LIMIT:
-        meta["sha256"] = None
-        meta["note"] = "too large to hash"
-        return meta
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        meta["sha256"] = h.hexdigest()
-    except OSError as exc:
-        meta["error"] = exc.strerror
-    return meta
+        self._refresh_folders.cancel()
+        self.files.stop()
 
 
 def main(argv: Optional[list[str]] = None) -> int:

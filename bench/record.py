@@ -81,7 +81,7 @@ def main(argv) -> int:
                      f"process {_peak_mib([args.weasyprint, '-c', _WEASY, page, os.path.join(tmp, 'w.pdf')]):.0f} MiB")
     cfg = tempfile.mkdtemp(prefix="bmnn-bench-record-cfg-")
     env = dict(os.environ, BMNN_CONFIG_DIR=cfg, BMNN_STATE_DIR=os.path.join(cfg, "state"), PYTHONPATH=root)
-    scan = [py, os.path.join(root, "cli.py"), "scan", "--no-input", "-o"]
+    scan = [py, os.path.join(root, "cli.py"), "scan", "--no-content", "--no-input", "-o"]
     html_scan = time_command([*scan, os.path.join(tmp, "s.html"), "--format", "html"], args.runs, env)
     pdf_scan = time_command([*scan, os.path.join(tmp, "s.pdf"), "--format", "pdf"], args.runs, env)
     rows += [row("bmnn scan --format html -o", html_scan, base), row("bmnn scan --format pdf -o", pdf_scan, base)]

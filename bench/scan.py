@@ -25,7 +25,7 @@ def main(argv) -> int:
     bmnn = [py, "-m", "cli"] if not os.path.exists(os.path.join(os.path.dirname(py), "bmnn")) else [os.path.join(os.path.dirname(py), "bmnn")]
     base = time_command([py, "-c", "pass"], args.runs, env)
     help_ = time_command([*bmnn, "--help"], args.runs, env)
-    scan = time_command([*bmnn, "scan", "--format", "json", "--no-input", "-o", os.devnull], args.runs, env)
+    scan = time_command([*bmnn, "scan", "--no-content", "--format", "json", "--no-input", "-o", os.devnull], args.runs, env)
     print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}, runs={args.runs}")
     print("| what | median ms | min ms | max ms | × python -c pass | target |")
     print("|---|---|---|---|---|---|")

@@ -56,6 +56,12 @@ def main(argv) -> int:
           f"{'✔' if o99 <= 100 and not missed else '✘'} |")
     print(f"| of which in the daemon (uevent read -> journaled) | {d50:.1f} | {d99:.1f} | | |")
     print(f"| unplug -> cleared journaled | {u50:.1f} | {u99:.1f} | | |")
+    pairs = [(d, m) for d, m in zip(r["in_daemon_ms"], r["uevent_to_journal_ms"]) if d is not None and m is not None]
+    over = sum(1 for d, m in pairs if d > m + 5)
+    print(f"evidence.latency_ms above the measured uevent -> journal time by more than 5 ms: {over} of {len(pairs)}")
+    unplugs_missed = sum(1 for x in r["unplug_ms"] if x is None)
+    if unplugs_missed:
+        print(f"{unplugs_missed} unplug(s) not cleared within 10 s")
     if missed:
         print(f"{missed} plug-in(s) not journaled within 10 s")
     return 0

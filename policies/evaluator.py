@@ -7,6 +7,7 @@ Status of one check, in the order decided:
 
 1. not in the profile, or disabled in local tailoring            -> ``not_selected``
 2. a domain it reads was not collected at all                     -> ``error``
+   (``not_reviewed`` when only a step skipped on purpose is missing: ``--no-content``)
 3. ``applies_to`` false                                            -> ``not_applicable``
 4. ``fail_if`` true / false / undecidable (missing fact)           -> ``fail`` / ``pass`` / ``error``
    A collection error on a fact path the check reads turns ``pass`` and ``not_applicable`` into
@@ -202,16 +203,26 @@ def _r(vi: str, en: str) -> Reason:
     return Reason(vi, en)
 
 
-def _not_collected(facts: F.Facts, reads: frozenset[str]) -> Optional[Reason]:
-    """A reason when a domain the check reads was not collected at all."""
+SKIPPABLE_DOMAINS = frozenset({"documents"})
+"""Domains a scan may leave out on purpose (``--no-content``): a check that reads only such a
+domain and others that were collected is ``not_reviewed`` (the verdict is incomplete), never an
+``error`` of the machine."""
+
+
+def _not_collected(facts: F.Facts, reads: frozenset[str]) -> Optional[tuple[str, Reason]]:
+    """(status, reason) when a domain the check reads was not collected at all: ``not_reviewed``
+    when only skippable domains are missing (the step was not run), else ``error``."""
     missing = sorted({p.split(".")[0] for p in reads} - set(facts.collected))
     if not missing:
         return None
     joined = ", ".join(missing)
+    if set(missing) <= SKIPPABLE_DOMAINS:
+        return "not_reviewed", _r("Chưa quét nội dung tài liệu (bỏ tùy chọn --no-content để quét)",
+                                  "Documents were not scanned (remove --no-content)")
     if "documents" in missing:
-        return _r(f"Chưa thu thập dữ liệu: {joined} (chưa quét nội dung tài liệu; chạy lại với --content)",
-                  f"Not collected: {joined} (documents were not scanned; run again with --content)")
-    return _r(f"Chưa thu thập dữ liệu: {joined}", f"Not collected: {joined}")
+        return "error", _r(f"Chưa thu thập dữ liệu: {joined} (chưa quét nội dung tài liệu; bỏ tùy chọn --no-content)",
+                           f"Not collected: {joined} (documents were not scanned; remove --no-content)")
+    return "error", _r(f"Chưa thu thập dữ liệu: {joined}", f"Not collected: {joined}")
 
 
 def _collection_problem(facts: F.Facts, reads: frozenset[str]) -> Optional[Reason]:
@@ -382,7 +393,7 @@ def _judge(check: CompiledCheck, facts: F.Facts, ctx: EvalContext, answers: Mapp
     if spec.mode in ("automated", "hybrid"):
         absent = _not_collected(facts, check.reads)
         if absent is not None:
-            return "error", absent, (), manual
+            return absent[0], absent[1], (), manual
         # A failure found in what could be read stands; a pass or n/a built on facts that could
         # not all be read is an error ("could not check" is never pass).
         problem = _collection_problem(facts, check.reads)

@@ -495,6 +495,9 @@ class DocumentFacts:
     """Entries passed over on purpose, each with its reason (FIFOs, device nodes, sockets, symbolic
     links not followed, images without OCR, binaries of no document format): listed, never silently
     dropped, but not an ``error`` since they hold no readable document text."""
+    not_documents: int = 0
+    """Files of a kind that holds no document (programs, Java/Python packages, zips of no document),
+    chosen by content: counted, neither clean nor an error."""
 
 
 # ---------------------------------------------------------------- agent

@@ -19,12 +19,14 @@ from typing import Callable, Iterable, Optional
 
 from policies.errors import PolicyError
 from policies.evaluator import Answer
-from policies.yamlmarks import load_file
+from policies.yamlmarks import CONFIG_LIMITS, key_name, load_file
 
 from .errors import ScanError
 from .i18n import t
 from .textsafe import visible, visible_lines
 
+ANSWERS = ("answers file", "tệp câu trả lời")
+ANSWERS_DIR = ("answers", "câu trả lời")
 SYNONYMS = {
     "pass": "pass", "đạt": "pass", "dat": "pass", "yes": "pass", "y": "pass", "có": "pass", "co": "pass", "c": "pass",
     "fail": "fail", "không đạt": "fail", "khong dat": "fail", "no": "fail", "n": "fail", "k": "fail",
@@ -43,9 +45,14 @@ def normalise(value: object) -> Optional[str]:
 
 
 def load_answers(path: str, known: Iterable[str]) -> dict[str, Answer]:
-    """Read an answers file; errors name file:line and are ScanErrors (exit 1)."""
+    """Read an answers file; errors name file:line and are ScanErrors (exit 1).
+
+    The file is the inspector's own input, not configuration: ownership is not checked, but it is
+    read like every YAML input (no link, a regular file, bounded, the YAML limits)."""
     try:
-        doc = load_file(path)
+        doc = load_file(path, CONFIG_LIMITS, enforce=False, what=ANSWERS, folder=ANSWERS_DIR)
+    except FileNotFoundError:
+        raise ScanError(f"{path}: no such file") from None
     except PolicyError as exc:
         raise ScanError(exc.render()) from None
     if doc.data is None:
@@ -57,21 +64,22 @@ def load_answers(path: str, known: Iterable[str]) -> dict[str, Answer]:
     for key, value in doc.data.items():
         cid = str(key).upper()
         if cid not in known:
-            raise ScanError(doc.problem((key,), f"{key!r} is not a manual check of this profile", key=True).render())
+            raise ScanError(doc.problem((key,), f"{key_name(key)} is not a manual check of this profile", key=True).render())
         note = None
         if value is None:  # an item of the template left empty: not reviewed
             continue
         if isinstance(value, dict):
             extra = set(value) - {"answer", "note"}
             if extra:
-                raise ScanError(doc.problem((key, sorted(extra)[0]), f"unknown key {sorted(extra)[0]!r}; use answer and note", key=True).render())
+                raise ScanError(doc.problem((key, sorted(extra)[0]), f"unknown key {key_name(sorted(extra)[0])}; use answer and note", key=True).render())
             note = value.get("note")
             value = value.get("answer")
             if value is None:
                 continue
         status = normalise(value)
         if status is None:
-            raise ScanError(doc.problem((key,), f"not an answer: {value!r}; use pass, fail or not_applicable").render())
+            raise ScanError(doc.problem((key,), f"not an answer: {key_name(value) if isinstance(value, str) else type(value).__name__}; "
+                                                     "use pass, fail or not_applicable").render())
         out[cid] = Answer(status=status, note=str(note) if note is not None else None)
     return out
 

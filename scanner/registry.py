@@ -7,6 +7,7 @@ cannot be told apart from its siblings, so ``approve`` refuses it unless forced.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from typing import Optional
@@ -14,14 +15,15 @@ from typing import Optional
 import msgspec
 import yaml
 
-from policies.errors import PolicyError
-from policies.loader import check_permissions, convert
-from policies.yamlmarks import load_file
+from policies.loader import convert
+from policies.yamlmarks import CONFIG_LIMITS, load_file
 
 from .atomic import write_atomic
 from .errors import ScanError
 
 FILENAME = "devices.yaml"
+REGISTRY_LIMITS = dataclasses.replace(CONFIG_LIMITS, max_bytes=2 << 20, max_nodes=40_000)
+"""Room for about 2,000 approved devices (19 values each) on one machine."""
 
 
 class ApprovedDevice(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -35,6 +37,9 @@ class ApprovedDevice(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, f
     approved_at: str
     reference: Optional[str] = None
     kind: str = "usb"
+    holder: Optional[str] = None
+    """Login name of the person the device is issued to (``bmnn devices approve --holder``): their
+    hand-over record lists it, and what is on it counts as theirs."""
 
 
 class RegistryFile(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -46,18 +51,20 @@ def registry_path(config_dir: str) -> str:
     return os.path.join(config_dir, FILENAME)
 
 
+REGISTRY = ("device registry", "sổ đăng ký thiết bị")
+
+
 def load(config_dir: str, *, enforce_permissions: Optional[bool] = None) -> list[ApprovedDevice]:
-    """Registered devices; an absent file is an empty registry, a bad one a PolicyError with file:line."""
+    """Registered devices; an absent file is an empty registry, a bad one a PolicyError with file:line.
+
+    Read like all configuration (policies/trusted.py: StrictModes as root, no links, bounded;
+    the YAML limits of policies/yamlmarks.py): a registry anyone could write would approve any stick.
+    """
     path = registry_path(config_dir)
-    if not os.path.exists(path):
+    try:
+        doc = load_file(path, REGISTRY_LIMITS, enforce=enforce_permissions, what=REGISTRY)
+    except FileNotFoundError:
         return []
-    if (os.geteuid() == 0 if enforce_permissions is None else enforce_permissions):
-        from pathlib import Path
-        why = check_permissions(Path(path))
-        if why:
-            from policies.errors import Problem
-            raise PolicyError(Problem(path, None, None, f"refusing device registry: {why}"))
-    doc = load_file(path)
     if doc.data is None:
         return []
     return list(convert(doc, RegistryFile).devices)
@@ -81,15 +88,17 @@ def save(config_dir: str, devices: list[ApprovedDevice]) -> None:
 
 
 def approve(config_dir: str, *, vendor_id: str, product_id: str, serial: str, label: str, approved_by: str,
-            reference: Optional[str], kind: str = "usb", now: Optional[dt.datetime] = None) -> ApprovedDevice:
-    """Add a device (replacing an entry with the same identity)."""
+            reference: Optional[str], kind: str = "usb", holder: Optional[str] = None,
+            now: Optional[dt.datetime] = None) -> ApprovedDevice:
+    """Add a device (replacing an entry with the same identity); ``holder``: the login name of the
+    person it is issued to."""
     if not serial:
         raise ScanError("the device reports no serial number; it cannot be told apart from others of its model")
     devices = load(config_dir)
     now = now or dt.datetime.now().astimezone()
     entry = ApprovedDevice(vendor_id=vendor_id.lower(), product_id=product_id.lower(), serial=serial, label=label,
                            approved_by=approved_by, approved_at=now.isoformat(timespec="seconds"),
-                           reference=reference, kind=kind)
+                           reference=reference, kind=kind, holder=holder)
     devices = [d for d in devices if (d.vendor_id, d.product_id, d.serial) != (entry.vendor_id, entry.product_id, serial)]
     devices.append(entry)
     save(config_dir, devices)

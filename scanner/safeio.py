@@ -7,6 +7,12 @@ file the daemon or the scanner did not create is opened once, with ``O_NOFOLLOW 
 descriptor: ``fstat`` says what it is, and only a regular file is read or hashed. A symlink, FIFO,
 device or socket is described (type, link target as text) and never opened for reading.
 
+Where ``/proc/self/fd`` exists the file is first opened with ``O_PATH``, which opens nothing
+(no FIFO wait, no device driver's open handler, no tape rewind): only once ``fstat`` of that
+handle says "regular file" is the same inode reopened for reading through ``/proc/self/fd/N``.
+``open_beneath`` resolves a path below a directory one component at a time, so a folder on the
+way that was swapped for a symlink (to ``/etc``, ``/dev``) stops the walk instead of redirecting it.
+
 Every function here reports what it found as data (``Opened`` or ``NotRegular``) or raises
 ``OSError`` for a real I/O error; none follows a link.
 """
@@ -22,6 +28,8 @@ from typing import Optional, Union
 
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
 DIR_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
+O_PATH = getattr(os, "O_PATH", 0)
+PATH_FLAGS = O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
 
 LINK_TARGET_MAX = 4096
 """Longest link target recorded as text (Linux PATH_MAX)."""
@@ -47,6 +55,9 @@ class NotRegular:
     """Its lstat (the link itself for a symlink)."""
     link_target: Optional[str] = None
     """For a symlink: where it points, as text (never followed)."""
+    component: Optional[str] = None
+    """``open_beneath`` only: the folder on the way (relative) that is not a real directory; None
+    when the file itself is what ``type`` says."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,8 @@ def open_regular(name: str, *, dir_fd: Optional[int] = None) -> Union[Opened, No
     device is opened non-blocking only to ``fstat`` it, then closed at once without a read.
     Raises ``OSError`` for errors other than "this is not a regular file" (ENOENT, EACCES...).
     """
+    if O_PATH and _proc_fd_usable():
+        return _open_regular_via_path(name, dir_fd)
     try:
         fd = os.open(name, OPEN_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
@@ -107,6 +120,68 @@ def open_regular(name: str, *, dir_fd: Optional[int] = None) -> Union[Opened, No
         os.close(fd)
         return NotRegular(file_type(st.st_mode), st)
     return Opened(fd, st)
+
+
+_PROC_FD: list[bool] = []
+
+
+def _proc_fd_usable() -> bool:
+    if not _PROC_FD:
+        _PROC_FD.append(os.path.isdir("/proc/self/fd"))
+    return _PROC_FD[0]
+
+
+def _open_regular_via_path(name: str, dir_fd: Optional[int]) -> Union[Opened, NotRegular]:
+    """``open_regular`` through an ``O_PATH`` handle: nothing but a regular file is ever opened."""
+    pfd = os.open(name, PATH_FLAGS, dir_fd=dir_fd)  # a symlink itself, a FIFO, a device: no open() of it
+    try:
+        pst = os.fstat(pfd)
+        if not stat.S_ISREG(pst.st_mode):
+            target = _readlink("", pfd) if stat.S_ISLNK(pst.st_mode) else None  # this very link
+            return NotRegular(file_type(pst.st_mode), pst, target)
+        fd = os.open(f"/proc/self/fd/{pfd}", os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+    finally:
+        os.close(pfd)
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (pst.st_dev, pst.st_ino):
+        os.close(fd)  # cannot happen through /proc/self/fd; refuse rather than trust it
+        return NotRegular(file_type(st.st_mode), st)
+    return Opened(fd, st)
+
+
+def open_beneath(relpath: str, *, root_fd: int) -> Union[Opened, NotRegular]:
+    """Open ``relpath`` below the directory ``root_fd`` if and only if every folder on the way is a
+    real directory and the file is a regular file; no symlink is followed anywhere on the way.
+
+    A component that is a symlink (or anything but a directory) ends the walk with a
+    ``NotRegular`` naming it (``component``). ``..``, ``.``, empty and absolute paths are refused
+    with ``OSError(EINVAL)``: they could climb out of the root. Other errors raise ``OSError``.
+    """
+    parts = relpath.split("/")
+    if relpath.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise OSError(errno.EINVAL, "not a plain path below the folder", relpath)
+    fd = root_fd
+    try:
+        for i, part in enumerate(parts[:-1]):
+            try:
+                nfd = os.open(part, DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+                    raise
+                st = os.stat(part, dir_fd=fd, follow_symlinks=False)
+                target = _readlink(part, fd) if stat.S_ISLNK(st.st_mode) else None
+                return NotRegular(file_type(st.st_mode), st, target, component="/".join(parts[:i + 1]))
+            if fd != root_fd:
+                os.close(fd)
+            fd = nfd
+        return open_regular(parts[-1], dir_fd=fd)
+    finally:
+        if fd != root_fd:
+            os.close(fd)
 
 
 def open_directory(name: str, *, dir_fd: Optional[int] = None) -> int:

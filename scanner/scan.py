@@ -39,7 +39,10 @@ class ScanOptions:
     inspector: Optional[str] = None
     """Name of the inspecting officer."""
     content_paths: Optional[tuple[str, ...]] = None
-    """None: no content scan; () the default scope; else these paths."""
+    """None: no content scan (``--no-content``); () the default scope (``default_content_scope``);
+    else these paths."""
+    content_cache: Optional[str] = None
+    """Verdict cache file; None: ``$BMNN_STATE_DIR/content-cache.json``; "" for none."""
     domains: Optional[tuple[str, ...]] = None
     """Restrict collection to these domains (tests, `bmnn facts`)."""
     journal_check: Optional[Callable[[], Any]] = None
@@ -70,20 +73,28 @@ def load_policy(opts: ScanOptions) -> tuple[Bundle, LoadedTailoring]:
     return bundle, tailoring
 
 
-def collect(opts: ScanOptions, tailoring: LoadedTailoring, progress: Optional[Callable[[str, bool], None]] = None) -> F.Facts:
-    """Read the machine (and documents when asked)."""
+def collect(opts: ScanOptions, tailoring: LoadedTailoring, progress: Optional[Callable[[str, bool], None]] = None,
+            doc_progress: Optional[Callable[[Any], None]] = None, policy_version: Optional[str] = None) -> F.Facts:
+    """Read the machine (and documents unless ``content_paths`` is None). ``doc_progress`` gets the
+    document step's ``content.scan.Progress`` (files done / total, bytes) as it goes."""
     from .collect import collect_all
     t = tailoring.tailoring
     facts = collect_all(domains=opts.domains, marked_folders=tuple(t.marked_folders),
                         probe_hosts=tuple(t.probe_hosts), progress=progress, journal_check=opts.journal_check)
     if opts.content_paths is not None:
-        facts = _with_documents(facts, opts, tailoring, progress)
+        if progress is not None:
+            progress("documents", False)
+        facts = _with_documents(facts, opts, tailoring, doc_progress, policy_version)
+        if progress is not None:
+            progress("documents", True)
     return facts
 
 
-def _with_documents(facts: F.Facts, opts: ScanOptions, tailoring: LoadedTailoring, progress) -> F.Facts:
+def _with_documents(facts: F.Facts, opts: ScanOptions, tailoring: LoadedTailoring, doc_progress,
+                    policy_version: Optional[str]) -> F.Facts:
     try:
-        from .content.scan import scan_paths
+        from .content.cache import ContentCache
+        from .content.scan import run_scan
     except ImportError:
         err = F.CollectionError("content", "document content scanning is not available in this build")
         return dataclasses.replace(facts, documents=F.DocumentFacts(errors=(err,)), collected=facts.collected + ("documents",))
@@ -91,17 +102,22 @@ def _with_documents(facts: F.Facts, opts: ScanOptions, tailoring: LoadedTailorin
     from .media import removable_mountpoints
     removable = removable_mountpoints(facts.devices)
     paths = opts.content_paths or default_content_scope(folders, removable)
-    docs = scan_paths(list(paths), marked_folders=folders, removable_mounts=removable)
-    return dataclasses.replace(facts, documents=docs, collected=facts.collected + ("documents",))
+    cache = ContentCache(opts.content_cache or None, policy=policy_version) if opts.content_cache != "" else None
+    report = run_scan(list(paths), marked_folders=folders, removable_mounts=removable, progress=doc_progress,
+                      cache=cache)
+    return dataclasses.replace(facts, documents=report.facts, collected=facts.collected + ("documents",))
+
+
+TEMP_FOLDERS = ("/tmp", "/var/tmp")
 
 
 def default_content_scope(folders: tuple[str, ...], removable: tuple[str, ...]) -> tuple[str, ...]:
-    """Home directories, marked folders and mounted removable media."""
-    homes = []
-    for base in ("/home", "/root"):
-        if os.path.isdir(base):
-            homes.append(base)
-    return tuple(dict.fromkeys([*homes, *folders, *removable]))
+    """The document step's default scope (docs/content-detection.md): the marked folders, the
+    home folders (``/home``, ``/root``), the temporary folders (``/tmp``, ``/var/tmp``: downloads
+    and attachments land there) and every mounted removable medium. Files are chosen by type
+    inside them; symbolic links are never followed below these roots."""
+    base = [p for p in ("/home", "/root", *TEMP_FOLDERS) if os.path.isdir(p)]
+    return tuple(dict.fromkeys([*folders, *base, *removable]))
 
 
 def manual_items(bundle: Bundle, profile: str) -> list[tuple[str, Any]]:
@@ -113,6 +129,7 @@ def manual_items(bundle: Bundle, profile: str) -> list[tuple[str, Any]]:
 
 
 def run(opts: ScanOptions, *, progress: Optional[Callable[[str, bool], None]] = None,
+        doc_progress: Optional[Callable[[Any], None]] = None,
         prompt: Optional[Callable[[str], str]] = None, say: Optional[Callable[[str], None]] = None, lang: str = "vi",
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now().astimezone()) -> ScanOutcome:
     """A whole scan. ``prompt`` asks manual items at a terminal (None: do not ask); ``say``
@@ -129,7 +146,7 @@ def run(opts: ScanOptions, *, progress: Optional[Callable[[str, bool], None]] = 
         answers = load_answers(opts.answers_file, [cid for cid, _ in items])
     devices = registry.load(opts.config_dir)
     started = now()
-    facts = collect(opts, tailoring, progress)
+    facts = collect(opts, tailoring, progress, doc_progress, policy_version=bundle.sha256)
     if prompt is not None:
         pending = [(cid, q.get(lang)) for cid, q in items if cid not in answers]
         answers.update(ask(pending, prompt, lang, say))

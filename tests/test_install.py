@@ -33,7 +33,7 @@ def test_install_reinstall_uninstall(tmp_path):
     # the package data came along (rules, legal catalog, report templates)
     pv = subprocess.run([str(dirs["BINDIR"] / "bmnn"), "policy", "validate"], capture_output=True, text=True)
     assert pv.returncode == 0, pv.stdout + pv.stderr
-    html = subprocess.run([str(dirs["BINDIR"] / "bmnn"), "--config-dir", str(dirs["CONFDIR"]), "scan", "--format", "html",
+    html = subprocess.run([str(dirs["BINDIR"] / "bmnn"), "--config-dir", str(dirs["CONFDIR"]), "scan", "--no-content", "--format", "html",
                            "-o", str(tmp_path / "r.html")], capture_output=True, text=True)
     assert html.returncode in (0, 2, 3) and "</html>" in (tmp_path / "r.html").read_text(encoding="utf-8"), html.stderr
     assert (dirs["UNITDIR"] / "bmnn-agent.service").read_text() == (ROOT / "systemd/bmnn-agent.service").read_text()

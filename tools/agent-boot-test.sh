@@ -17,7 +17,7 @@ command -v mmdebstrap >/dev/null && command -v systemd-nspawn >/dev/null || {
 [ -d "$py" ] || { echo "run 'make setup' first ($py missing)" >&2; exit 2; }
 rm -rf "$work" && mkdir -p "$work/results"
 R="$work/root"
-mmdebstrap --quiet --variant=minbase --include=systemd,systemd-sysv,dbus,python3,procps bookworm "$work/rootfs.tar"
+mmdebstrap --quiet --variant=minbase --include=systemd,systemd-sysv,dbus,python3,procps,tesseract-ocr-vie bookworm "$work/rootfs.tar"
 mkdir "$R" && tar -C "$R" -xf "$work/rootfs.tar"
 # the project and its dependencies (same CPython minor version as Debian's python3)
 mkdir -p "$R/opt/bmnn/src" "$R/etc/bmnn" "$R/etc/systemd/system/bmnn-agent.service.d" \
@@ -39,6 +39,9 @@ printf 'heartbeat_seconds: 1\n' > "$R/etc/bmnn/agent.yaml"
 mkdir -p "$R/etc/bmnn/local.d" "$R/srv/mat"
 printf 'marked_folders: [{path: /srv/mat}]\n' > "$R/etc/bmnn/local.d/10-boot-test.yaml"
 printf 'BỘ X\nSố: 12/BC\nTUYỆT MẬT\nBáo cáo tình hình\n' > "$R/srv/mat/bao-cao.txt"
+# and a scanned page with a red TỐI MẬT stamp: OCR (tesserocr, Debian's vie model) under the same unit
+(cd "$here" && .venv/bin/python -c "from tests.scanner.content import stamps as S; import sys
+sys.stdout.buffer.write(S.encode(S.page('TỐI MẬT'), 'JPEG'))") > "$R/srv/mat/ban-chup.jpg"
 ln -s /etc/systemd/system/bmnn-agent.service "$R/etc/systemd/system/multi-user.target.wants/"
 # who did it, under the shipped unit's hardening: same settings, another program, no directories of its own
 sed -e 's|^ExecStart=.*|ExecStart=/usr/local/bin/bmnn-access-check|' -e '/^WatchdogSec=/d' -e '/^Restart/d' \
@@ -87,6 +90,7 @@ systemctl show bmnn-agent -p ActiveState -p NRestarts -p Result
 journalctl -u bmnn-agent --no-pager -o cat | grep -i watchdog
 bmnn events verify --lang en && echo "CHECK verify ok"
 bmnn events --lang en --json --kind violation | grep BMNN-DOC-001 | grep -q bao-cao.txt && echo "CHECK content scan under seccomp ok"
+bmnn events --lang en --json --kind violation | grep BMNN-DOC-001 | grep -q ban-chup.jpg && echo "CHECK OCR under the unit ok"
 bmnn events --lang en --kind agent_start --kind gap
 echo "== who did it under the unit's hardening"
 useradd -M -N -u 4242 bmnnwho

@@ -71,21 +71,26 @@ def main() -> int:
     time.sleep(1.5)  # the initial full read
     out["usb_violation_at_start"] = bool(rows("SELECT seq FROM records WHERE kind='violation' AND check_id='BMNN-USB-001'"))
     paths = ["/sys" + line[3:].strip() for line in open(args.fixture, encoding="utf-8") if line.startswith("P: ")]
-    out.update(plug_ms=[], floor_ms=[], in_daemon_ms=[], unplug_ms=[], evidence=None)
+    out.update(plug_ms=[], floor_ms=[], in_daemon_ms=[], uevent_to_journal_ms=[], unplug_ms=[], evidence=None)
     for _ in range(args.cycles):
         mark = last_seq()
         t0 = time.monotonic()
         tb.add_from_file(args.fixture)
         first = float(listener.stdout.readline().split()[0])
         r = wait_for("SELECT evidence FROM records WHERE seq > ? AND kind='violation' AND check_id='BMNN-USB-001'", mark)
-        out["plug_ms"].append(round((time.monotonic() - t0) * 1000, 2) if r else None)
+        seen = time.monotonic()
+        out["plug_ms"].append(round((seen - t0) * 1000, 2) if r else None)
         out["floor_ms"].append(round((first - t0) * 1000, 2))
+        # what the daemon may claim at most: from the first uevent to when the probe saw the record
+        out["uevent_to_journal_ms"].append(round((seen - first) * 1000, 2) if r else None)
         for _ in paths[1:]:
             listener.stdout.readline()
         if r:
             ev = json.loads(r[0][0])
             out["evidence"] = ev
             out["in_daemon_ms"].append(ev.get("latency_ms"))
+        else:
+            out["in_daemon_ms"].append(None)
         mark = last_seq()
         t0 = time.monotonic()
         for p in reversed(paths):

@@ -5,7 +5,8 @@ One module per sink (bandit-style), each with a ``Sink`` class whose single entr
 gives every sink its own worker thread and bounded queue, so a slow or failing sink never blocks
 ``Journal.append`` or the other sinks: ``submit`` only enqueues. A failed emit is retried with
 exponential backoff (0.5 s doubling to 30 s) until it succeeds or the runner stops; when a
-queue is full the oldest queued event of that sink is dropped and counted. The journal stays the
+queue is full the oldest queued routine event (not a violation, clearing, enforcement, gap or
+acknowledgement) of that sink is dropped and counted. The journal stays the
 record of truth: a sink that dropped events can be caught up with ``bmnn events --since``.
 """
 
@@ -20,6 +21,8 @@ from typing import Any, Callable, Mapping, Optional, Protocol
 from ..journal import Record, now_iso
 
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+URGENT_KINDS = frozenset({"violation", "cleared", "enforced", "gap", "ack"})
+"""Kept in a full sink queue while routine records (file events, heartbeats) make room."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,8 @@ class _Worker:
                     self.q.put_nowait(record)
                     break
                 except queue.Full:
+                    if self._drop_routine():
+                        continue
                     try:
                         self.q.get_nowait()
                         self.q.task_done()
@@ -114,6 +119,19 @@ class _Worker:
                     except queue.Empty:
                         pass
             self.health.queued = self.q.qsize()
+
+    def _drop_routine(self) -> bool:
+        """Make room by dropping the oldest queued record that is not urgent (a file event, a
+        heartbeat), so that a flood (a spool written back after a full disk) never pushes a
+        violation out of the queue; False when every queued record is urgent."""
+        with self.q.mutex:
+            for i, r in enumerate(self.q.queue):
+                if r is not None and r.kind not in URGENT_KINDS:
+                    del self.q.queue[i]
+                    self.q.unfinished_tasks -= 1
+                    self.health.dropped += 1
+                    return True
+        return False
 
     def idle(self) -> bool:
         """Nothing queued and nothing in emit()."""
@@ -169,8 +187,12 @@ class SinkRunner:
         return self
 
     def submit(self, record: Record) -> None:
-        """Queue ``record`` for every sink that wants it (``accepts``); never blocks."""
+        """Queue ``record`` for every sink that wants it (``accepts``); never blocks. A record not
+        journaled yet (agent/unjournaled.py) goes only to sinks with ``takes_unjournaled``."""
+        early = record.seq == 0 and not record.hash
         for w in self._workers:
+            if early and not getattr(w.sink, "takes_unjournaled", False):
+                continue
             accepts = getattr(w.sink, "accepts", None)
             if accepts is None or accepts(record):
                 w.put(record)

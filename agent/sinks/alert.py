@@ -14,7 +14,10 @@ import shutil
 import subprocess
 from typing import Any, Optional, Sequence
 
+from scanner.textsafe import visible
+
 from ..journal import Record
+from ..unjournaled import event_key, is_provisional
 from . import SEVERITY_RANK, SinkContext
 
 TITLE = {"violation": "bmnn-guard: VI PHẠM / violation", "gap": "bmnn-guard: MẤT GIÁM SÁT / monitoring gap",
@@ -57,6 +60,7 @@ class Sink:
     """wall + desktop notification for violations, gaps and enforcement at or above a severity."""
 
     name = "alert"
+    takes_unjournaled = True
 
     def __init__(self, ctx: Optional[SinkContext] = None, *, wall: bool = True, desktop: bool = True,
                  kinds: Sequence[str] = ("violation", "gap", "enforced"), min_severity: str = "high",
@@ -70,6 +74,7 @@ class Sink:
         self.note: Optional[str] = None
         self.sent_wall = 0
         self.sent_desktop = 0
+        self._early: dict[str, None] = {}  # event keys alerted before they were journaled
 
     def accepts(self, record: Record) -> bool:
         """Only alert-worthy kinds at or above the minimum severity (a gap without one counts as high)."""
@@ -79,15 +84,35 @@ class Sink:
 
     @staticmethod
     def body(record: Record) -> str:
-        """The alert text."""
-        lines = [record.message or record.kind]
+        """The alert text. The message quotes file names and device strings: it reaches every
+        terminal (wall) and desktop, so controls, ESC and bidi overrides are shown escaped and a
+        newline in it cannot forge a second line."""
+        lines = [visible(record.message or record.kind)]
+        where = ("CHƯA GHI NHẬT KÝ (không ghi được vào đĩa) / not yet journaled (the disk cannot be written)"
+                 if is_provisional(record) else f"#{record.seq}")
         if record.check_id:
-            lines.append(f"{record.check_id} [{record.severity or '-'}]  #{record.seq} {record.time}")
+            lines.append(f"{visible(record.check_id)} [{visible(record.severity or '-')}]  {where} "
+                         f"{visible(record.time)}")
+        elif is_provisional(record):
+            lines.append(where)
         lines.append("Báo ngay cho cán bộ bảo mật / report to the security officer.")
         return "\n".join(lines)
 
     def emit(self, record: Record) -> None:
-        """Send the alert on every channel that exists; raise only when all of them failed."""
+        """Send the alert on every channel that exists; raise only when all of them failed. A
+        journaled record whose provisional twin was alerted already (full disk) is not alerted
+        again."""
+        key = event_key(record)
+        if not is_provisional(record) and key in self._early:
+            self._early.pop(key, None)
+            return
+        self._send(record)
+        if is_provisional(record):
+            self._early[key] = None
+            while len(self._early) > 1000:
+                self._early.pop(next(iter(self._early)))
+
+    def _send(self, record: Record) -> None:
         title = TITLE.get(record.kind, "bmnn-guard")
         body = self.body(record)
         notes, errors, ok = [], [], 0

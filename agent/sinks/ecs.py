@@ -6,6 +6,10 @@ One flat object per line with Elastic Common Schema field names as dotted keys
 The file is opened in append mode, and before each write the sink checks that the path still
 names the open file (logrotate ``create`` or ``copytruncate``, or a deleted file): if not, it
 reopens, so no line goes to a rotated-away inode.
+
+When the journal cannot be written (a full disk), violations arrive here at once as provisional
+lines (``bmnn.journaled: false``, no ``event.sequence``), and again with their seq once journaled;
+``bmnn.event_key`` is the same on both (agent/unjournaled.py).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..journal import Record
+from ..unjournaled import event_key, is_provisional
 from . import SEVERITY_RANK, SinkContext
 
 ECS_VERSION = "8.11.0"
@@ -50,10 +55,17 @@ def to_ecs(record: Record, ctx: SinkContext) -> dict[str, Any]:
         "event.module": "bmnn",
         "event.dataset": "bmnn.journal",
         "event.provider": "bmnn-agent",
-        "event.sequence": record.seq,
-        "event.id": f"{record.host}:{record.seq}:{record.hash[:16]}",
-        "event.hash": record.hash,
     }
+    key = event_key(record)
+    if is_provisional(record):  # the journal could not be written yet: delivered at once, journaled later
+        out["event.id"] = f"{record.host}:pending:{key[:16]}"
+        out["bmnn.journaled"] = False
+    else:
+        out["event.sequence"] = record.seq
+        out["event.id"] = f"{record.host}:{record.seq}:{record.hash[:16]}"
+        out["event.hash"] = record.hash
+        out["bmnn.journaled"] = True
+    out["bmnn.event_key"] = key
     if record.severity:
         out["event.severity"] = SEVERITY_RANK.get(record.severity, 0)
         out["log.level"] = record.severity
@@ -76,7 +88,8 @@ def to_ecs(record: Record, ctx: SinkContext) -> dict[str, Any]:
         out[f"labels.{k}"] = str(v)
     if record.evidence is not None:
         out["bmnn.evidence"] = record.evidence
-    out["bmnn.prev_hash"] = record.prev_hash
+    if record.prev_hash:
+        out["bmnn.prev_hash"] = record.prev_hash
     return out
 
 
@@ -89,6 +102,7 @@ class Sink:
     """Append ECS lines to a file, reopening it when it was rotated or removed."""
 
     name = "ecs"
+    takes_unjournaled = True
 
     def __init__(self, path: os.PathLike | str, ctx: SinkContext, *, fsync: bool = False, mode: int = 0o640):
         self.path = Path(path)

@@ -1,10 +1,19 @@
 """Command hook: run an executable with the event as one JSON object (the ECS form) on stdin.
 
-The command runs in its own session with a small environment (PATH, LANG and ``BMNN_EVENT_KIND``,
-``BMNN_EVENT_SEQ``, ``BMNN_CHECK_ID``, ``BMNN_SEVERITY``), no shell. If it has not finished within
-``timeout`` seconds, its whole process group is killed (SIGKILL) and the attempt counts as failed;
-a non-zero exit also fails. The runner then retries with backoff, so a hook must be idempotent
-(``event.id`` is stable across retries).
+A hook runs as root, so it is held to the configuration's StrictModes rule
+(policies/trusted.py): its executable, and every absolute path among its arguments that is a
+file (the script an interpreter runs), must be root's along the whole path, links included. That
+is checked when agent.yaml is loaded and again before every run, so a hook made writable later
+is refused instead of run.
+
+The command is executed directly, never through a shell: shell syntax works only when the
+configuration asks for it explicitly (``command: [/bin/sh, -c, "..."]``). It runs in its own
+session, in ``/``, with a fixed minimal environment (``PATH=/usr/sbin:/usr/bin:/sbin:/bin``,
+``LANG=C.UTF-8`` and ``BMNN_EVENT_KIND``, ``BMNN_EVENT_SEQ``, ``BMNN_CHECK_ID``,
+``BMNN_SEVERITY``): nothing of the daemon's own environment leaks in. If it has not finished
+within ``timeout`` seconds, its whole process group is killed (SIGKILL) and the attempt counts as
+failed; a non-zero exit also fails. The runner then retries with backoff, so a hook must be
+idempotent (``event.id`` is stable across retries).
 """
 
 from __future__ import annotations
@@ -20,8 +29,27 @@ from . import SEVERITY_RANK, SinkContext
 from .ecs import to_ecs
 
 
+PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+"""The hook's PATH: fixed, never the daemon's."""
+
+
 class HookError(RuntimeError):
-    """The hook timed out or exited non-zero."""
+    """The hook was refused, timed out or exited non-zero."""
+
+
+def untrusted(command: Sequence[str], *, enforce: Optional[bool] = None) -> Optional[str]:
+    """Why root must not run ``command`` (redacted text), or None: the executable and each
+    absolute argument that is a file must pass StrictModes (checked as root only)."""
+    from policies.trusted import check_executable, enforcing
+    if not enforcing(enforce):
+        return None
+    for i, arg in enumerate(command):
+        if i and not (os.path.isabs(arg) and os.path.isfile(arg)):
+            continue
+        refusal = check_executable(arg)
+        if refusal is not None:
+            return refusal.problems[0].text(redact=True)
+    return None
 
 
 class Sink:
@@ -50,12 +78,16 @@ class Sink:
     def emit(self, record: Record) -> None:
         """Run the command once; raise HookError on timeout or non-zero exit."""
         data = json.dumps(to_ecs(record, self.ctx), ensure_ascii=False, default=str).encode("utf-8") + b"\n"
-        env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LANG": "C.UTF-8",
+        refusal = untrusted(self.command)
+        if refusal is not None:
+            raise HookError(f"not run: {refusal}")
+        env = {"PATH": PATH, "LANG": "C.UTF-8",
                "BMNN_EVENT_KIND": record.kind, "BMNN_EVENT_SEQ": str(record.seq),
                "BMNN_CHECK_ID": record.check_id or "", "BMNN_SEVERITY": record.severity or ""}
         try:
             proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, env=env, start_new_session=True, close_fds=True)
+                                    stderr=subprocess.PIPE, env=env, cwd="/", start_new_session=True,
+                                    close_fds=True, shell=False)
         except OSError as exc:
             raise HookError(f"cannot run {self.command[0]}: {exc.strerror or exc}") from None
         try:

@@ -12,7 +12,10 @@ from __future__ import annotations
 import sys
 from typing import IO, Any, Optional
 
+from scanner.textsafe import visible
+
 from ..journal import Record
+from ..unjournaled import is_provisional
 from . import SinkContext
 
 # syslog priorities: 2 crit, 3 err, 4 warning, 5 notice, 6 info, 7 debug
@@ -31,21 +34,25 @@ def priority(record: Record) -> int:
 
 
 def text(record: Record) -> str:
-    """The human line: "#12 violation BMNN-NET-001 [high] message"."""
-    parts = [f"#{record.seq}", record.kind]
+    """The human line: "#12 violation BMNN-NET-001 [high] message", with controls, ESC and bidi
+    overrides of the message (file names, device strings) shown escaped: one record, one line,
+    and ``journalctl`` on a terminal never runs an escape sequence from the machine."""
+    early = is_provisional(record)
+    parts = ["#- (not yet journaled)" if early else f"#{record.seq}", visible(record.kind)]
     if record.check_id:
-        parts.append(record.check_id)
+        parts.append(visible(record.check_id))
     if record.severity:
-        parts.append(f"[{record.severity}]")
+        parts.append(f"[{visible(record.severity)}]")
     if record.message:
-        parts.append(record.message)
-    return " ".join(parts).replace("\n", " ")
+        parts.append(visible(record.message))
+    return " ".join(parts)
 
 
 class Sink:
     """Write events to journald (stderr with prefixes, or systemd-python when present)."""
 
     name = "journald"
+    takes_unjournaled = True
 
     def __init__(self, ctx: Optional[SinkContext] = None, *, stream: Optional[IO[str]] = None,
                  structured: Optional[bool] = None):
@@ -65,7 +72,8 @@ class Sink:
         """Log one event."""
         if self._send is not None:
             fields = {"PRIORITY": str(priority(record)), "SYSLOG_IDENTIFIER": "bmnn-agent",
-                      "BMNN_SEQ": str(record.seq), "BMNN_KIND": record.kind, "BMNN_HASH": record.hash}
+                      "BMNN_SEQ": str(record.seq), "BMNN_KIND": record.kind, "BMNN_HASH": record.hash,
+                      "BMNN_JOURNALED": "0" if is_provisional(record) else "1"}
             if record.check_id:
                 fields["BMNN_CHECK_ID"] = record.check_id
             if record.severity:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Optional, Union
 
 from .. import keys
 from ..errors import AgentError
@@ -28,11 +29,11 @@ class ExportResult:
 
 
 def _journal_part(journal_path: str, since: Union[int, str, None], state_dir: str):
-    from ..journal import Journal, Record
+    from ..journal import GENESIS, Journal, Record
     FIELDS = tuple(Record.__dataclass_fields__)
     if not os.path.exists(journal_path):
         return b"", {"present": False, "since_seq": None, "first_seq": None, "last_seq": None, "count": 0,
-                     "prev_hash": None, "head_hash": None}, {"ok": False, "reason": "no journal on this machine"}
+                     "prev_hash": None, "head_hash": None, "head": None}, {"ok": False, "reason": "no journal on this machine"}
     start = 1
     if since == "last" or since is None:
         last = _last_state(state_dir)
@@ -66,10 +67,18 @@ def _journal_part(journal_path: str, since: Union[int, str, None], state_dir: st
         j.close()
     first = seqs[0] if seqs else None
     body = ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+    if result.ok:
+        head_seq, head_hash = (result.head_seq, result.head_hash) if result.head_seq else (0, GENESIS)
+    else:
+        head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    if last:
+        head_seq, head_hash = last["seq"], last["hash"]
     meta = {"present": True, "since_seq": start, "first_seq": first[0] if first else None,
-            "last_seq": last["seq"] if last else (head.seq if head else None), "count": len(lines),
-            "prev_hash": first[1] if first else (head.hash if head else None),
-            "head_hash": last["hash"] if last else (head.hash if head else None)}
+            "last_seq": head_seq or None, "count": len(lines),
+            "prev_hash": first[1] if first else (head_hash if head_seq else None),
+            "head_hash": head_hash if head_seq else None,
+            # the head this snapshot witnesses: what --previous and report fleet compare
+            "head": {"seq": head_seq, "hash": head_hash}}
     verify = {"ok": result.ok, "first_bad_seq": result.first_bad_seq, "reason": result.reason, "count": result.count,
               "mac_checked": result.mac_checked, "head_seq": result.head_seq, "head_hash": result.head_hash}
     return body, meta, verify
@@ -83,11 +92,27 @@ def _last_state(state_dir: str) -> Optional[dict]:
         return None
 
 
+def host_identity(scan_doc: Optional[dict]) -> dict:
+    """Host name, machine id and DMI serial: from the scan when there is one, else read now.
+
+    The machine id is what ``--previous`` and ``report fleet`` match hosts by (with the key), so a
+    ``--no-scan`` snapshot reads it exactly as the scan does instead of leaving it out.
+    """
+    target = (scan_doc or {}).get("target") or {}
+    if target.get("machine_id"):
+        return {"hostname": target.get("hostname") or os.uname().nodename, "machine_id": target["machine_id"],
+                "dmi_serial": (target.get("dmi") or {}).get("serial")}
+    from scanner.collect.host import collect_host
+    facts = collect_host()
+    return {"hostname": target.get("hostname") or facts.hostname or os.uname().nodename,
+            "machine_id": facts.machine_id, "dmi_serial": (target.get("dmi") or {}).get("serial") or facts.dmi_serial}
+
+
 def export(*, out_path: str, key_dir: str, journal_path: str, state_dir: str, config_dir: str,
            scan_doc: Optional[dict], scan_html: Optional[str], since: Union[int, str, None] = "last",
-           cosign_key: Optional[str] = None, cosign_name: Optional[str] = None,
+           cosign_key: Optional[str] = None, cosign_name: Optional[str] = None, host: Optional[dict] = None,
            now: Optional[dt.datetime] = None) -> ExportResult:
-    """Write a signed snapshot to ``out_path``."""
+    """Write a signed snapshot to ``out_path``; ``host`` overrides ``host_identity(scan_doc)``."""
     now = now or dt.datetime.now().astimezone()
     priv = keys.load_private(os.path.join(key_dir, keys.PRIVATE))
     kinfo = keys.info(key_dir)
@@ -108,13 +133,14 @@ def export(*, out_path: str, key_dir: str, journal_path: str, state_dir: str, co
         for name in sorted(os.listdir(local_d)):
             if name.endswith((".yaml", ".yml")) and not name.startswith("."):
                 members[f"tailoring/{name}"] = open(os.path.join(local_d, name), "rb").read()
-    target = (scan_doc or {}).get("target", {})
+    rotations = keys.rotations(key_dir)
+    if rotations:
+        members["rotations.json"] = canonical(rotations)
     manifest = {
         "format": FORMAT, "version": VERSION,
         "tool": (scan_doc or {}).get("tool") or {"name": "bmnn-guard"},
         "created_at": now.isoformat(timespec="seconds"),
-        "host": {"hostname": target.get("hostname") or os.uname().nodename, "machine_id": target.get("machine_id"),
-                 "dmi_serial": (target.get("dmi") or {}).get("serial")},
+        "host": host or host_identity(scan_doc),
         "key": {"algorithm": "ed25519", "fingerprint": keys.fingerprint(pub),
                 "created_at": kinfo.created_at if kinfo else None, "not_after": kinfo.not_after if kinfo else None},
         "policy_bundle": (scan_doc or {}).get("policy_bundle"),
@@ -126,10 +152,10 @@ def export(*, out_path: str, key_dir: str, journal_path: str, state_dir: str, co
     mbytes = canonical(manifest)
     out = {"manifest.json": mbytes, "manifest.sig": priv.sign(mbytes), "host.pub": keys.public_pem(pub), **members}
     if cosign_key:
-        ck = keys.load_private(cosign_key)
+        ck = keys.load_private(cosign_key, trusted=False)  # the inspector's own key, on their stick
         stem = os.path.splitext(cosign_key)[0]
-        cinfo = keys.info(os.path.dirname(cosign_key) or ".", os.path.basename(stem))
-        body = {"manifest_sha256": __import__("hashlib").sha256(mbytes).hexdigest(),
+        cinfo = keys.info(os.path.dirname(cosign_key) or ".", os.path.basename(stem), trusted=False)
+        body = {"manifest_sha256": hashlib.sha256(mbytes).hexdigest(),
                 "name": cosign_name or (cinfo.name if cinfo else None), "fingerprint": keys.fingerprint(ck.public_key()),
                 "not_after": cinfo.not_after if cinfo else None, "signed_at": now.isoformat(timespec="seconds")}
         sig = ck.sign(canonical(body))

@@ -1,20 +1,30 @@
 """`bmnn snapshot verify`: check a snapshot without trusting the machine that made it.
 
-Checks, in order: the archive is well formed; the manifest is signed by the key in ``host.pub``
-(and that key is the pinned one, with ``--pubkey``); the key was valid at the snapshot's time and
-not retired by a rotation recorded in the excerpt; every member's hash and size match the
-manifest and nothing is missing or added; the journal excerpt is an unbroken hash chain from the
-manifest's ``prev_hash`` to its ``head_hash``; with ``--previous``, that both snapshots come from
-the same machine and the journal continues with no deleted range. Every mismatch is reported,
-not just the first.
+Checks, in order: the file is a regular file, a tar archive and a snapshot at all; the manifest is
+canonical and signed by the key in ``host.pub``; that key is one the inspector registered (or the
+one pinned with ``--pubkey``, or one a registered key handed over to in a signed rotation
+statement, or — with ``--trust-new`` — a new key the inspector accepts now), it was valid when the
+snapshot was made and not retired before; every member's hash and size match the manifest and
+nothing is missing or added; the journal excerpt is an unbroken hash chain ending at the head the
+manifest witnesses, and the host's own verification of its whole journal passed; a co-signature
+verifies, and is called genuine only for a registered inspector key; with ``--previous``, both
+snapshots come from the same host (machine id and key lineage), this one is later and its
+journal extends the previous head (``heads.follows``). Every mismatch is reported, not just the
+first.
+
+What the checks cannot prove is in docs/inspection.md: above all, whoever holds the host key (root
+on the host) can sign anything, so a snapshot proves what the host's root let it say, and its
+continuity with the snapshots before it.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -22,20 +32,13 @@ from cryptography.exceptions import InvalidSignature
 
 from .. import keys
 from ..errors import AgentError
-from . import FORMAT, archive
+from . import FORMAT, READABLE_VERSIONS, VERSION, archive
+from .heads import Excerpt, Seen, follows, head_of, seen_from
 from .manifest import SIGNATURE_MEMBERS, canonical
+from .messages import Problem
+from .registry import Change, Entry, Registry, normalise
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing that does not match, in both languages."""
-
-    code: str
-    vi: str
-    en: str
-
-    def get(self, lang: str) -> str:
-        return self.en if lang == "en" else self.vi
+MAX_CHAIN = keys.MAX_ROTATIONS
 
 
 @dataclass
@@ -44,32 +47,53 @@ class Report:
 
     path: str
     ok: bool = True
+    kind: str = "snapshot"
+    """``snapshot``, or ``not_snapshot`` for a file that is none at all (not a tar, no manifest)."""
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)
+    """What was proven, for the reader (registered key, verified co-signer)."""
     manifest: dict = field(default_factory=dict)
+    mbytes: bytes = b""
     members: dict[str, bytes] = field(default_factory=dict)
     records: list[dict] = field(default_factory=list)
+    key: dict = field(default_factory=dict)
+    """``status`` (registered, rotated, pinned, new, unknown), ``fingerprint``, ``label``."""
     cosigner: Optional[dict] = None
+    """``verified`` tells a registered inspector key from a name the snapshot merely claims."""
+    changes: list[Change] = field(default_factory=list)
+    """What the registry learns from this snapshot; the caller applies it only when ``ok``."""
 
-    def fail(self, code: str, vi: str, en: str) -> None:
+    def fail(self, code: str, **kw: Any) -> None:
         self.ok = False
-        self.problems.append(Problem(code, vi, en))
+        self.problems.append(Problem.of(code, **kw))
 
-    def warn(self, code: str, vi: str, en: str) -> None:
-        self.warnings.append(Problem(code, vi, en))
+    def warn(self, code: str, **kw: Any) -> None:
+        self.warnings.append(Problem.of(code, **kw))
+
+    def note(self, code: str, **kw: Any) -> None:
+        self.notes.append(Problem.of(code, **kw))
+
+    def seen(self, where: Optional[str] = None) -> Seen:
+        """This snapshot as the earlier one of a later check."""
+        return seen_from(self.manifest, self.mbytes, where or self.path)
 
     def to_dict(self, lang: str = "vi") -> dict[str, Any]:
         m = self.manifest
-        return {"path": self.path, "valid": self.ok,
-                "problems": [{"code": p.code, "message": p.get(lang)} for p in self.problems],
-                "warnings": [{"code": p.code, "message": p.get(lang)} for p in self.warnings],
-                "host": m.get("host"), "created_at": m.get("created_at"),
-                "key_fingerprint": (m.get("key") or {}).get("fingerprint"), "journal": m.get("journal"),
+        head = head_of(m) if m else None
+
+        def listed(items: list[Problem]) -> list[dict]:
+            return [{"code": p.code, "message": p.get(lang)} for p in items]
+        return {"path": self.path, "valid": self.ok, "kind": self.kind, "problems": listed(self.problems),
+                "warnings": listed(self.warnings), "notes": listed(self.notes), "host": m.get("host"),
+                "created_at": m.get("created_at"), "format_version": m.get("version"),
+                "key_fingerprint": (m.get("key") or {}).get("fingerprint"), "key": self.key or None,
+                "journal": m.get("journal"), "head": head.__dict__ if head else None,
                 "verdict": m.get("verdict"), "cosigner": self.cosigner}
 
 
-def _date(s: Optional[str]) -> Optional[dt.date]:
-    if not s:
+def _date(s: Any) -> Optional[dt.date]:
+    if not isinstance(s, str) or not s:
         return None
     try:
         return dt.date.fromisoformat(s[:10])
@@ -77,101 +101,156 @@ def _date(s: Optional[str]) -> Optional[dt.date]:
         return None
 
 
-def verify(path: str, *, pubkey: Optional[bytes] = None, previous: Optional[str] = None,
-           previous_pubkey: Optional[bytes] = None) -> Report:
-    """Verify ``path``; with ``previous`` also the continuity from that earlier snapshot."""
+def _time(s: Any) -> Optional[dt.datetime]:
+    if not isinstance(s, str):
+        return None
+    try:
+        t = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+def verify(path: str, *, registry: Optional[Registry] = None, pubkey: Optional[bytes] = None,
+           previous: Optional[str] = None, previous_pubkey: Optional[bytes] = None, trust_new: bool = False,
+           now: Optional[dt.datetime] = None, dir_fd: Optional[int] = None, follow: bool = True) -> Report:
+    """Verify ``path`` against ``registry`` (an empty one when None: every key is unknown unless
+    pinned); with ``previous`` also the order and continuity from that earlier snapshot.
+
+    Raises AgentError (kind ``io``/``forbidden``) when the file cannot be opened at all — missing,
+    unreadable, not a regular file —, which is "could not check", not "invalid". ``dir_fd`` and
+    ``follow=False`` open ``path`` relative to a directory without following a link (report fleet).
+    """
+    registry = registry if registry is not None else Registry()
+    now = now or dt.datetime.now().astimezone()
     rep = Report(path)
     try:
-        members = archive.read(path)
+        members = archive.read(path, dir_fd=dir_fd, follow=follow)
+    except archive.NotASnapshot as exc:
+        rep.kind = "not_snapshot"
+        rep.fail("not_snapshot", detail=str(exc).removeprefix(f"{path}: "))
+        return rep
     except AgentError as exc:
-        rep.fail("unreadable", f"Không đọc được tệp: {exc}", f"Unreadable: {exc}")
+        if exc.kind in ("io", "forbidden"):
+            raise
+        rep.fail("unreadable", detail=str(exc))
         return rep
     rep.members = members
-    mbytes = members.get("manifest.json")
-    if mbytes is None:
-        rep.fail("no_manifest", "Thiếu manifest.json", "manifest.json is missing")
-        return rep
+    rep.mbytes = mbytes = members["manifest.json"]
     try:
         manifest = json.loads(mbytes)
-        assert isinstance(manifest, dict) and manifest.get("format") == FORMAT
-    except (ValueError, AssertionError):
-        rep.fail("bad_manifest", "manifest.json không hợp lệ", "manifest.json is not a bmnn snapshot manifest")
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise ValueError(f"format is not {FORMAT}")
+        if not isinstance(manifest.get("version"), int):
+            raise ValueError("no format version")
+    except (ValueError, UnicodeDecodeError) as exc:
+        rep.fail("bad_manifest", detail=str(exc)[:200])
         return rep
     rep.manifest = manifest
+    if manifest["version"] not in READABLE_VERSIONS:
+        rep.fail("format_new", version=manifest["version"], current=VERSION)
+        return rep
+    if manifest["version"] < VERSION:
+        rep.warn("format_old", version=manifest["version"], current=VERSION)
     if canonical(manifest) != mbytes:
-        rep.fail("manifest_not_canonical", "manifest.json đã bị chỉnh sửa (không ở dạng chuẩn)",
-                 "manifest.json was edited (not in canonical form)")
-    _check_signature(rep, members, mbytes, manifest, pubkey)
+        rep.fail("manifest_not_canonical")
+    fp = _check_signature(rep, members, mbytes, manifest, pubkey)
     _check_members(rep, members, manifest)
     _check_journal(rep, members, manifest)
-    _check_cosign(rep, members, mbytes, manifest)
+    if fp is not None:
+        statements = _rotations(rep, members)
+        _judge_key(rep, registry, fp, pubkey is not None, statements, trust_new, now)
+        _check_retired_by_snapshot(rep, fp, statements)
+    _check_cosign(rep, members, mbytes, registry)
     if previous:
-        _check_previous(rep, previous, previous_pubkey or pubkey)
+        _check_previous(rep, previous, registry, previous_pubkey or pubkey, trust_new, now)
     return rep
 
 
-def _check_signature(rep: Report, members, mbytes, manifest, pubkey) -> None:
-    pem = members.get("host.pub")
-    sig = members.get("manifest.sig")
+def _check_signature(rep: Report, members, mbytes, manifest, pubkey) -> Optional[str]:
+    """The signing key's fingerprint when the signature verifies, else None."""
+    pem, sig = members.get("host.pub"), members.get("manifest.sig")
     if pem is None or sig is None:
-        rep.fail("no_signature", "Thiếu chữ ký hoặc khóa công khai của máy", "manifest.sig or host.pub is missing")
-        return
+        rep.fail("no_signature")
+        return None
     try:
         pub = keys.load_public(pem)
     except AgentError as exc:
-        rep.fail("bad_key", f"host.pub không hợp lệ: {exc}", f"host.pub is not valid: {exc}")
-        return
+        rep.fail("bad_key", detail=str(exc))
+        return None
     fp = keys.fingerprint(pub)
     if (manifest.get("key") or {}).get("fingerprint") != fp:
-        rep.fail("key_mismatch", "Dấu vân tay khóa trong manifest không khớp host.pub",
-                 "The key fingerprint in the manifest does not match host.pub")
+        rep.fail("key_mismatch")
     if pubkey is not None:
         pinned = keys.fingerprint(keys.load_public(pubkey))
         if pinned != fp:
-            rep.fail("wrong_key", f"Ký bằng khóa khác khóa đã đăng ký: {fp} ≠ {pinned}",
-                     f"Signed by a different key than the pinned one: {fp} ≠ {pinned}")
-    else:
-        rep.warn("key_not_pinned", f"Chưa đối chiếu khóa: so dấu vân tay {fp} với sổ tài sản, hoặc dùng --pubkey",
-                 f"Key not pinned: compare fingerprint {fp} with the asset register, or use --pubkey")
+            rep.fail("wrong_key", fingerprint=fp, pinned=pinned)
     try:
         pub.verify(sig, mbytes)
     except InvalidSignature:
-        rep.fail("bad_signature", "Chữ ký của máy không hợp lệ: manifest đã bị sửa", "The host signature does not verify: the manifest was altered")
+        rep.fail("bad_signature")
+        return None
     key = manifest.get("key") or {}
     created = _date(manifest.get("created_at"))
     if created and _date(key.get("not_after")) and created > _date(key["not_after"]):
-        rep.fail("key_expired", f"Khóa đã hết hạn ngày {key['not_after']} trước khi ký", f"The key expired on {key['not_after']}, before signing")
+        rep.fail("key_expired", date=key["not_after"])
     if created and _date(key.get("created_at")) and created < _date(key["created_at"]):
-        rep.fail("key_not_yet_valid", "Ảnh chụp có thời điểm trước khi khóa được tạo", "The snapshot predates its signing key")
+        rep.fail("key_not_yet_valid")
+    return fp
 
 
 def _check_members(rep: Report, members, manifest) -> None:
     table = manifest.get("members") or {}
+    if not isinstance(table, dict):
+        table = {}
     for name, meta in sorted(table.items()):
         data = members.get(name)
         if data is None:
-            rep.fail("member_missing", f"Thiếu thành phần {name}", f"Member {name} is missing")
+            rep.fail("member_missing", name=name)
             continue
         digest = hashlib.sha256(data).hexdigest()
-        if digest != meta.get("sha256") or len(data) != meta.get("size"):
-            rep.fail("member_altered", f"Thành phần {name} đã bị sửa (SHA-256 {digest[:16]}… ≠ {str(meta.get('sha256'))[:16]}…)",
-                     f"Member {name} was altered (SHA-256 {digest[:16]}… ≠ {str(meta.get('sha256'))[:16]}…)")
+        expected = meta.get("sha256") if isinstance(meta, dict) else None
+        if digest != expected or len(data) != meta.get("size"):
+            rep.fail("member_altered", name=name, actual=digest[:16], expected=str(expected)[:16])
     for name in sorted(set(members) - set(table) - set(SIGNATURE_MEMBERS)):
-        rep.fail("member_added", f"Thành phần {name} không có trong manifest", f"Member {name} is not in the manifest")
+        rep.fail("member_added", name=name)
 
 
 def _check_journal(rep: Report, members, manifest) -> None:
-    from ..journal import Record
     meta = manifest.get("journal") or {}
+    _check_excerpt(rep, members, meta, head_of(manifest))
+    if not meta.get("present"):
+        rep.warn("no_journal")
+        return
+    try:
+        hv = json.loads(members.get("journal-verify.json", b"null"))
+    except ValueError:
+        hv = None
+    if not isinstance(hv, dict) or "ok" not in hv:
+        rep.fail("host_journal_unknown")
+    elif not hv.get("ok"):
+        rep.fail("host_journal_bad", reason=hv.get("reason"), seq=hv.get("first_bad_seq"))
+    elif not hv.get("mac_checked"):
+        rep.note("host_journal_chain_only")
+
+
+def _check_excerpt(rep: Report, members, meta, head) -> None:
+    """journal.ndjson: one unbroken hash chain from the manifest's ``prev_hash`` to its head."""
+    from ..journal import Record
     body = members.get("journal.ndjson", b"")
     records = []
     for i, line in enumerate(body.decode("utf-8", "replace").splitlines(), 1):
         try:
-            records.append(json.loads(line))
+            d = json.loads(line)
+            if not isinstance(d, dict):
+                raise ValueError("not an object")
+            records.append(d)
         except ValueError:
-            rep.fail("journal_line", f"journal.ndjson dòng {i} không hợp lệ", f"journal.ndjson line {i} is not JSON")
+            rep.fail("journal_line", line=i)
             return
     rep.records = records
+    if meta.get("present") and head is None:
+        rep.fail("journal_head")
     prev = meta.get("prev_hash")
     expected_seq = meta.get("first_seq")
     for d in records:
@@ -179,45 +258,138 @@ def _check_journal(rep: Report, members, manifest) -> None:
             rec = Record.from_dict(d)
             actual = hashlib.sha256(rec.signed_bytes()).hexdigest()
         except Exception:
-            rep.fail("journal_record", f"Bản ghi nhật ký {d.get('seq')} không hợp lệ", f"Journal record {d.get('seq')} is malformed")
+            rep.fail("journal_record", seq=d.get("seq"))
             return
         if expected_seq is not None and rec.seq != expected_seq:
-            rep.fail("journal_gap", f"Nhật ký thiếu bản ghi {expected_seq}…{rec.seq - 1}",
-                     f"Journal records {expected_seq}…{rec.seq - 1} are missing")
+            rep.fail("journal_gap", first=expected_seq, last=rec.seq - 1)
             return
         if rec.prev_hash != prev:
-            rep.fail("journal_link", f"Chuỗi băm nhật ký đứt tại bản ghi {rec.seq}", f"Journal hash chain broken at record {rec.seq}")
+            rep.fail("journal_link", seq=rec.seq)
             return
         if actual != rec.hash:
-            rep.fail("journal_record_altered", f"Bản ghi nhật ký {rec.seq} đã bị sửa", f"Journal record {rec.seq} was altered")
+            rep.fail("journal_record_altered", seq=rec.seq)
             return
         prev = rec.hash
         expected_seq = rec.seq + 1
-    if records and prev != meta.get("head_hash"):
-        rep.fail("journal_head", "Bản ghi cuối của nhật ký không khớp manifest", "The last journal record does not match the manifest head")
+    if records and (prev != meta.get("head_hash") or (head is not None and (head.seq, head.hash) != (records[-1]["seq"], prev))):
+        rep.fail("journal_head")
     if len(records) != (meta.get("count") or 0):
-        rep.fail("journal_count", "Số bản ghi nhật ký không khớp manifest", "Journal record count does not match the manifest")
+        rep.fail("journal_count")
+
+
+def _rotations(rep: Report, members) -> list[keys.Rotation]:
+    """The rotation statements in the snapshot whose signature by the old key verifies."""
+    raw = members.get("rotations.json")
+    if raw is None:
+        return []
     try:
-        hv = json.loads(members.get("journal-verify.json", b"{}"))
+        items = json.loads(raw)
     except ValueError:
-        hv = {}
-    if meta.get("present") and not hv.get("ok"):
-        rep.warn("host_journal_bad", f"Máy báo nhật ký không toàn vẹn: {hv.get('reason')} (bản ghi {hv.get('first_bad_seq')})",
-                 f"The host reported its journal does not verify: {hv.get('reason')} (record {hv.get('first_bad_seq')})")
-    if not meta.get("present"):
-        rep.warn("no_journal", "Máy không có nhật ký giám sát", "The machine has no monitoring journal")
-    # A rotation record inside the excerpt proves the rotation happened before this export, so a
-    # signature by any key but the new one is a retired key at work (no clock comparison needed).
-    fp = (manifest.get("key") or {}).get("fingerprint")
-    rotations = [d.get("evidence") for d in records
+        items = None
+    if not isinstance(items, list):
+        rep.warn("rotation_invalid", index=0, detail="rotations.json is not a JSON list")
+        return []
+    out = []
+    for i, item in enumerate(items[:MAX_CHAIN], 1):
+        try:
+            out.append(keys.check_rotation(item))
+        except AgentError as exc:
+            rep.warn("rotation_invalid", index=i, detail=str(exc))
+    return out
+
+
+def _judge_key(rep: Report, registry: Registry, fp: str, pinned: bool, statements: list[keys.Rotation],
+               trust_new: bool, now: dt.datetime) -> None:
+    """Is the signing key one the inspector believes? Sets ``rep.key`` and the registry changes."""
+    created = _time(rep.manifest.get("created_at"))
+    hostname = (rep.manifest.get("host") or {}).get("hostname")
+    entry = registry.get(fp)
+    if entry is not None:
+        if entry.role != "host":
+            rep.key = {"status": "unknown", "fingerprint": fp}
+            rep.fail("key_is_inspector", fingerprint=fp)
+            return
+        retired = _time(entry.retired_at)
+        if retired is not None and (created is None or created >= retired):
+            rep.fail("key_retired", date=entry.retired_at, current=entry.retired_by)
+        rep.key = {"status": "registered", "fingerprint": fp, "label": entry.label}
+        rep.note("key_registered", label=entry.label or "?", fingerprint=fp)
+        return
+    chain = _chain_to(registry, fp, statements)
+    if chain:
+        _accept_rotation(rep, registry, fp, chain, created, now)
+        return
+    if pinned:
+        rep.key = {"status": "pinned", "fingerprint": fp}
+        rep.warn("key_pinned", fingerprint=fp)
+        return
+    for d in rep.records:
+        ev = d.get("evidence")
+        if isinstance(ev, dict) and ev.get("event") == "key_rotated" and ev.get("new_fingerprint") == fp:
+            rep.warn("rotation_unsigned", seq=d.get("seq"))
+    if trust_new:
+        rep.key = {"status": "new", "fingerprint": fp, "label": hostname}
+        rep.warn("key_would_trust", fingerprint=fp)
+        pem = rep.members["host.pub"]
+        rep.changes.append(Change("add", fp, Entry(
+            fingerprint=fp, role="host", public_key=keys.public_pem(keys.load_public(pem)).decode(),
+            added_at=now.isoformat(timespec="seconds"), label=hostname, source=f"--trust-new {os.path.basename(rep.path)}")))
+        return
+    rep.key = {"status": "unknown", "fingerprint": fp}
+    rep.fail("unknown_host", fingerprint=fp)
+
+
+def _chain_to(registry: Registry, fp: str, statements: list[keys.Rotation]) -> list[keys.Rotation]:
+    """Statements leading from a registered host key to ``fp``, newest first; [] when none does."""
+    by_new = {normalise(r.new_fingerprint): r for r in statements}
+    chain: list[keys.Rotation] = []
+    cur = normalise(fp)
+    while registry.get(cur) is None and cur in by_new and len(chain) < MAX_CHAIN:
+        r = by_new[cur]
+        chain.append(r)
+        cur = normalise(r.old_fingerprint)
+    root = registry.get(cur)
+    return chain if chain and root is not None and root.role == "host" else []
+
+
+def _accept_rotation(rep: Report, registry: Registry, fp: str, chain: list[keys.Rotation],
+                     created: Optional[dt.datetime], now: dt.datetime) -> None:
+    root = registry.get(chain[-1].old_fingerprint)
+    assert root is not None
+    for r in reversed(chain):
+        old = registry.get(r.old_fingerprint)
+        if old is not None and old.retired_by and normalise(old.retired_by) != normalise(r.new_fingerprint):
+            rep.fail("rotation_fork", old=r.old_fingerprint, known=old.retired_by, other=r.new_fingerprint)
+        at = _time(r.rotated_at)
+        if created is not None and (at is None or at > created):
+            rep.fail("rotation_after_snapshot", fingerprint=r.new_fingerprint, date=r.rotated_at)
+        rep.changes.append(Change("add", r.new_fingerprint, Entry(
+            fingerprint=r.new_fingerprint, role="host", public_key=r.new_public_key, added_at=now.isoformat(timespec="seconds"),
+            label=root.label, source=f"rotation from {r.old_fingerprint}", rotated_from=r.old_fingerprint)))
+        rep.changes.append(Change("retire", r.old_fingerprint, retired_at=r.rotated_at, retired_by=r.new_fingerprint))
+    rep.key = {"status": "rotated", "fingerprint": fp, "label": root.label, "rotated_from": root.fingerprint}
+    rep.note("key_rotated_ok", old=root.fingerprint, fingerprint=fp)
+
+
+def _check_retired_by_snapshot(rep: Report, fp: str, statements: list[keys.Rotation]) -> None:
+    """A key the snapshot itself says was handed over must not have signed it.
+
+    Both a verified statement and a journal ``key_rotated`` record count here even unsigned: they
+    can only make the snapshot less trusted, never get a key accepted.
+    """
+    created = _time(rep.manifest.get("created_at"))
+    for r in statements:
+        at = _time(r.rotated_at)
+        if r.old_fingerprint == fp and at is not None and (created is None or at <= created):
+            rep.fail("key_retired", date=r.rotated_at, current=r.new_fingerprint)
+            return
+    rotations = [(d.get("seq"), d["evidence"]) for d in rep.records
                  if isinstance(d.get("evidence"), dict) and d["evidence"].get("event") == "key_rotated"]
-    if rotations and rotations[-1].get("new_fingerprint") not in (None, fp):
-        current = rotations[-1]["new_fingerprint"]
-        rep.fail("key_retired", f"Ký bằng khóa đã bị thay ({current} là khóa hiện hành)",
-                 f"Signed with a retired key ({current} is the current key)")
+    if rotations and rotations[-1][1].get("new_fingerprint") not in (None, fp):
+        rep.fail("key_retired_journal", seq=rotations[-1][0], current=rotations[-1][1]["new_fingerprint"])
 
 
-def _check_cosign(rep: Report, members, mbytes, manifest) -> None:
+def _check_cosign(rep: Report, members, mbytes, registry: Registry) -> None:
     raw = members.get("cosign.json")
     if raw is None:
         return
@@ -225,46 +397,69 @@ def _check_cosign(rep: Report, members, mbytes, manifest) -> None:
         c = json.loads(raw)
         pub = keys.load_public(c["public_key"].encode())
         body = {k: c.get(k) for k in ("manifest_sha256", "name", "fingerprint", "not_after", "signed_at")}
-        pub.verify(base64.b64decode(c["signature"]), canonical(body))
-    except (ValueError, KeyError, AgentError, InvalidSignature):
-        rep.fail("bad_cosign", "Chữ ký của cán bộ kiểm tra không hợp lệ", "The inspector's co-signature does not verify")
+        pub.verify(base64.b64decode(c["signature"], validate=True), canonical(body))
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, AgentError, InvalidSignature):
+        rep.fail("bad_cosign")
         return
     if c["manifest_sha256"] != hashlib.sha256(mbytes).hexdigest():
-        rep.fail("cosign_other", "Chữ ký của cán bộ kiểm tra thuộc manifest khác", "The co-signature belongs to another manifest")
-    if keys.fingerprint(pub) != c.get("fingerprint"):
-        rep.fail("cosign_key", "Khóa của cán bộ kiểm tra không khớp", "The co-signer key does not match its fingerprint")
+        rep.fail("cosign_other")
+    fp = keys.fingerprint(pub)
+    if fp != c.get("fingerprint"):
+        rep.fail("cosign_key")
     if _date(c.get("not_after")) and _date(c.get("signed_at")) and _date(c["signed_at"]) > _date(c["not_after"]):
-        rep.fail("cosign_expired", f"Khóa của cán bộ kiểm tra đã hết hạn ngày {c['not_after']}",
-                 f"The inspector's key expired on {c['not_after']}")
-    rep.cosigner = {"name": c.get("name"), "fingerprint": c.get("fingerprint"), "signed_at": c.get("signed_at")}
+        rep.fail("cosign_expired", date=c["not_after"])
+    claimed = c.get("name") if isinstance(c.get("name"), str) else None
+    entry = registry.get(fp)
+    if entry is None or entry.role != "inspector":
+        rep.cosigner = {"verified": False, "claimed_name": claimed, "name": None, "fingerprint": fp,
+                        "signed_at": c.get("signed_at")}
+        rep.warn("cosign_unverified", name=claimed or "?", fingerprint=fp)
+        return
+    if _date(entry.not_after) and _date(c.get("signed_at")) and _date(c["signed_at"]) > _date(entry.not_after):
+        rep.fail("cosign_expired", date=entry.not_after)
+    rep.cosigner = {"verified": True, "claimed_name": claimed, "name": entry.label, "fingerprint": fp,
+                    "signed_at": c.get("signed_at")}
+    rep.note("cosigned", name=entry.label or "?", fingerprint=fp)
+    if claimed and entry.label and claimed != entry.label:
+        rep.warn("cosign_name_differs", claimed=claimed, name=entry.label)
 
 
-def _check_previous(rep: Report, previous: str, pubkey: Optional[bytes]) -> None:
-    prev = verify(previous, pubkey=pubkey)
+def same_host(registry: Registry, changes: list[Change], a: Report, b: Report) -> tuple[Optional[str], bool]:
+    """(why not the same host, matched by key only): ``other_key`` when the two signing keys are
+    not in one lineage of the registry (with what ``changes`` would add), ``other_host`` when the
+    machine ids differ; None when they are the same host."""
+    reg = Registry(dict(registry.entries))
+    reg.apply(changes)
+    fa, fb = (a.key or {}).get("fingerprint"), (b.key or {}).get("fingerprint")
+    ma, mb = (a.manifest.get("host") or {}).get("machine_id"), (b.manifest.get("host") or {}).get("machine_id")
+    if ma and mb and ma != mb:
+        return "other_host", False
+    if not fa or not fb or reg.lineage(fa) != reg.lineage(fb):
+        return "other_key", False
+    return None, not (ma and mb)
+
+
+def _check_previous(rep: Report, previous: str, registry: Registry, pubkey: Optional[bytes], trust_new: bool,
+                    now: dt.datetime) -> None:
+    prev = verify(previous, registry=registry, pubkey=pubkey, trust_new=trust_new, now=now)
     if not prev.ok:
-        rep.fail("previous_invalid", f"Ảnh chụp trước ({previous}) không hợp lệ", f"The previous snapshot ({previous}) is invalid")
+        rep.fail("previous_invalid", path=previous, detail="; ".join(p.en for p in prev.problems[:3]))
         return
-    a, b = prev.manifest, rep.manifest
-    ha, hb = a.get("host") or {}, b.get("host") or {}
-    if ha.get("machine_id") != hb.get("machine_id") or (a.get("key") or {}).get("fingerprint") != (b.get("key") or {}).get("fingerprint"):
-        rotated = any((d.get("evidence") or {}).get("event") == "key_rotated" for d in rep.records if isinstance(d.get("evidence"), dict))
-        if ha.get("machine_id") != hb.get("machine_id") or not rotated:
-            rep.fail("other_host", f"Hai ảnh chụp không cùng một máy ({ha.get('hostname')} / {hb.get('hostname')})",
-                     f"The snapshots are not from the same machine ({ha.get('hostname')} / {hb.get('hostname')})")
-            return
-    ja, jb = a.get("journal") or {}, b.get("journal") or {}
-    if not jb.get("first_seq") or not ja.get("last_seq"):
+    rep.changes.extend(prev.changes)
+    if not rep.key:
+        return  # the signature did not verify: nothing to match
+    why, by_key_only = same_host(registry, rep.changes, prev, rep)
+    if why == "other_host":
+        ha, hb = prev.manifest.get("host") or {}, rep.manifest.get("host") or {}
+        rep.fail("other_host", a=f"{ha.get('hostname')} {ha.get('machine_id')}", b=f"{hb.get('hostname')} {hb.get('machine_id')}")
         return
-    if jb["first_seq"] > ja["last_seq"] + 1:
-        rep.fail("deleted_range", f"Nhật ký bị xóa đoạn {ja['last_seq'] + 1}…{jb['first_seq'] - 1} giữa hai lần kiểm tra",
-                 f"Journal records {ja['last_seq'] + 1}…{jb['first_seq'] - 1} were deleted between the snapshots")
-    elif jb["first_seq"] == ja["last_seq"] + 1 and jb.get("prev_hash") != ja.get("head_hash"):
-        rep.fail("chain_fork", "Nhật ký không nối tiếp ảnh chụp trước (chuỗi băm khác)",
-                 "The journal does not continue the previous snapshot (different hash chain)")
-    elif jb["first_seq"] <= ja["last_seq"]:
-        overlap = {d["seq"]: d.get("hash") for d in prev.records}
-        for d in rep.records:
-            if d["seq"] in overlap and overlap[d["seq"]] != d.get("hash"):
-                rep.fail("history_rewritten", f"Bản ghi {d['seq']} khác với ảnh chụp trước: lịch sử đã bị viết lại",
-                         f"Record {d['seq']} differs from the previous snapshot: history was rewritten")
-                break
+    if why == "other_key":
+        rep.fail("other_key", a=prev.key.get("fingerprint"), b=rep.key.get("fingerprint"))
+        return
+    if by_key_only:
+        rep.warn("machine_id_missing")
+    problems, warnings = follows(prev.seen(previous), rep.seen(), Excerpt.of(rep.records))
+    for p in problems:
+        rep.ok = False
+        rep.problems.append(p)
+    rep.warnings.extend(warnings)

@@ -29,11 +29,11 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from policies.facts import UsbDevice, UsbInterface
-from policies.loader import check_permissions
+from policies import trusted
+from policies.errors import PolicyError
 
 TABLE_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "cellular-ids.json")
 TABLE_MAX_BYTES = 4 << 20
@@ -114,15 +114,11 @@ def load_table(path: str = TABLE_PATH) -> Table:
     """The checked-in table, read once per process (bounded read, no links followed). As root it
     is trusted only as the policy files are: owned by root and writable by nobody else, nor its
     folder, since a table a user could rewrite would let that user hide a modem."""
-    if os.geteuid() == 0:
-        for target in (os.path.dirname(path), path):
-            why = check_permissions(Path(target))
-            if why:
-                raise TableError(f"{target}: refusing the cellular id table: {why}")
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        with os.fdopen(fd, "rb") as fh:
-            raw = fh.read(TABLE_MAX_BYTES + 1)
+        raw = trusted.read_file(path, max_bytes=TABLE_MAX_BYTES + 1, what=trusted.POLICY_FILE,
+                                folder=trusted.POLICY_DIR).data
+    except PolicyError as exc:
+        raise TableError(f"refusing the cellular id table: {exc.problems[0].message}") from None
     except OSError as exc:
         raise TableError(f"{path}: {os.strerror(exc.errno) if exc.errno else exc}") from None
     if len(raw) > TABLE_MAX_BYTES:

@@ -151,7 +151,9 @@ def _dhcp_leases(root: str, errors: Errors) -> list[ConnectionTrace]:
 
 
 def _netplan(root: str, errors: Errors) -> list[ConnectionTrace]:
-    import yaml
+    from policies.errors import PolicyError
+    from policies.trusted import read_untrusted
+    from policies.yamlmarks import CONFIG_LIMITS, load_bytes
 
     out = []
     for sub in ("etc/netplan", "run/netplan", "lib/netplan"):
@@ -160,12 +162,12 @@ def _netplan(root: str, errors: Errors) -> list[ConnectionTrace]:
             if not entry.endswith(".yaml"):
                 continue
             path = os.path.join(d, entry)
-            try:
-                doc = yaml.safe_load(read_text(path)) or {}
-            except OSError as exc:
+            try:  # the one YAML loader, with its limits: an alias bomb here must not stall a scan
+                doc = load_bytes(read_untrusted(path, max_bytes=CONFIG_LIMITS.max_bytes), path).data or {}
+            except FileNotFoundError as exc:
                 errors.oserror(path, exc, "network.history")
                 continue
-            except yaml.YAMLError:
+            except PolicyError:
                 doc = {}
             net = doc.get("network") if isinstance(doc, dict) else None
             if not isinstance(net, dict):

@@ -16,8 +16,18 @@ import click
 EXIT_OK, EXIT_ERROR, EXIT_FOUND = 0, 1, 2
 
 TEXT = {
-    "help": ("Tìm tài liệu mang dấu độ mật (MẬT, TỐI MẬT, TUYỆT MẬT) trong các tệp và thư mục.",
-             "Find documents bearing a secrecy stamp (MẬT, TỐI MẬT, TUYỆT MẬT) in files and folders."),
+    "help": ("Tìm tài liệu mang dấu độ mật (MẬT, TỐI MẬT, TUYỆT MẬT) trong các tệp và thư mục. "
+             "Chỉ các đường dẫn được nêu trên dòng lệnh mới được theo nếu là liên kết tượng trưng; "
+             "liên kết bên trong không bao giờ được theo (được liệt kê kèm đích của nó). "
+             "Kết luận được lưu đệm trong thư mục trạng thái: tệp không đổi không phải đọc lại.",
+             "Find documents bearing a secrecy stamp (MẬT, TỐI MẬT, TUYỆT MẬT) in files and folders. "
+             "Only the paths named on the command line are followed if they are symbolic links; "
+             "links inside them are never followed (they are listed with their target). "
+             "Verdicts are cached in the state directory: unchanged files are not read again."),
+    "follow": ("Chỉ theo các đường dẫn đã nêu; liên kết tượng trưng bên trong không được theo.",
+               "Only the named paths were followed; symbolic links inside them were not."),
+    "cache": ("Bộ đệm kết luận: {h} tệp không đổi, không đọc lại.", "Verdict cache: {h} unchanged files not read again."),
+    "note": ("Lưu ý: {n}", "Note: {n}"),
     "path": ("Tệp", "File"), "verdict": ("Kết luận", "Verdict"), "level": ("Độ mật", "Level"),
     "score": ("Điểm", "Score"), "encoding": ("Bảng mã", "Encoding"), "where": ("Vị trí", "Where"),
     "reasons": ("Lý do", "Reasons"),
@@ -26,9 +36,9 @@ TEXT = {
     "inside": ("trong thư mục mật", "in a marked folder"), "outside": ("ngoài thư mục mật", "outside marked folders"),
     "removable": ("trên thiết bị lưu trữ rời", "on removable media"), "copy_of": ("bản sao của {src}", "copy of {src}"),
     "summary": ("Đã đọc {n} tệp ({mb:.1f} MB) trong {s:.1f} giây: {c} tài liệu mật, {r} cần xem xét, {k} bản sao, "
-                "{e} tệp không đọc được, {sk} mục bỏ qua.",
+                "{e} tệp không đọc được, {sk} mục bỏ qua, {nd} tệp không phải tài liệu.",
                 "Read {n} files ({mb:.1f} MB) in {s:.1f} s: {c} classified, {r} to review, {k} copies, "
-                "{e} unreadable, {sk} skipped."),
+                "{e} unreadable, {sk} skipped, {nd} not documents."),
     "errors": ("Không đọc được (không thể kết luận là sạch):", "Could not be read (not clean, unknown):"),
     "skipped": ("Bỏ qua có lý do:", "Skipped, with reasons:"),
     "none": ("Không tìm thấy tài liệu mang dấu độ mật.", "No stamped document found."),
@@ -79,8 +89,11 @@ class _Command(click.Command):
               help="Điểm gắn thiết bị rời / removable mount point (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Xuất JSON / JSON output.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Số tiến trình đọc tệp / worker processes.")
+@click.option("--no-cache", "no_cache", is_flag=True,
+              help="Không dùng bộ đệm kết luận / read every file again (no verdict cache).")
 @click.option("--lang", type=click.Choice(["vi", "en"]), default=None, help="Ngôn ngữ / language.")
-def content_command(paths, marked, removable, as_json: bool, jobs: Optional[int], lang: Optional[str]) -> None:
+def content_command(paths, marked, removable, as_json: bool, jobs: Optional[int], no_cache: bool,
+                    lang: Optional[str]) -> None:
     lang = lang or os.environ.get("BMNN_LANG", "vi")
     if not paths and not marked:
         exc = click.UsageError(_t("no_paths", lang))
@@ -94,8 +107,13 @@ def content_command(paths, marked, removable, as_json: bool, jobs: Optional[int]
 
     err = Console(stderr=True, highlight=False)
     try:
+        cache = None
+        if not no_cache:
+            from .cache import ContentCache
+            cache = ContentCache()
+        kw = dict(marked_folders=list(marked), removable_mounts=list(removable), jobs=jobs, cache=cache)
         if as_json or not err.is_terminal:
-            report = run_scan(list(paths), marked_folders=list(marked), removable_mounts=list(removable), jobs=jobs)
+            report = run_scan(list(paths), **kw)
         else:
             with _progress(err, lang) as prog:
                 task = prog.add_task("scan", total=None, bytes=0)
@@ -103,14 +121,16 @@ def content_command(paths, marked, removable, as_json: bool, jobs: Optional[int]
                 def show(p):
                     prog.update(task, completed=p.files_done, total=p.files_total, bytes=p.bytes_done)
 
-                report = run_scan(list(paths), marked_folders=list(marked), removable_mounts=list(removable),
-                                  jobs=jobs, progress=show)
+                report = run_scan(list(paths), progress=show, **kw)
     except Exception as exc:  # one line, exit 1: never a traceback for a user
         click.echo(_t("internal", lang, e=exc), err=True)
         sys.exit(EXIT_ERROR)
     facts = report.facts
     found = any(f.verdict == "classified" or f.copy_of for f in facts.findings)
     if as_json:
+        from ..textsafe import visible
+        for note in report.notes:  # stdout stays one JSON document
+            click.echo(visible(_t("note", lang, n=note)), err=True)
         click.echo(json.dumps(to_dict(facts), ensure_ascii=False, indent=2))
         sys.exit(EXIT_FOUND if found else EXIT_OK)
     _print(Console(highlight=False), report, lang)
@@ -118,8 +138,15 @@ def content_command(paths, marked, removable, as_json: bool, jobs: Optional[int]
 
 
 def _print(console, report, lang: str) -> None:
-    from rich.markup import escape
+    from rich.markup import escape as _markup
     from rich.table import Table
+
+    from ..textsafe import visible
+
+    def escape(value: str) -> str:
+        """File names and reasons come from the machine: controls, ESC and bidi overrides shown
+        escaped (``visible``), then rich markup escaped."""
+        return _markup(visible(value))
 
     facts = report.facts
     if facts.findings:
@@ -146,10 +173,16 @@ def _print(console, report, lang: str) -> None:
                 console.print(f"  {escape(e.source)}: {escape(e.message)}")
             if len(items) > 50:
                 console.print(f"  … (+{len(items) - 50})")
+    for note in report.notes:
+        console.print(escape(_t("note", lang, n=note)))
+    if report.cache_hits:
+        console.print(_t("cache", lang, h=report.cache_hits))
+    console.print(_t("follow", lang))
     console.print(_t("summary", lang, n=facts.files_scanned, mb=report.bytes_read / 1e6, s=report.elapsed,
                      c=sum(f.verdict == "classified" for f in facts.findings),
                      r=sum(f.verdict == "review" for f in facts.findings),
-                     k=sum(bool(f.copy_of) for f in facts.findings), e=len(facts.errors), sk=len(facts.skipped)))
+                     k=sum(bool(f.copy_of) for f in facts.findings), e=len(facts.errors), sk=len(facts.skipped),
+                     nd=facts.not_documents))
 
 
 if __name__ == "__main__":

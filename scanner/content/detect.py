@@ -37,6 +37,8 @@ _TEMPLATE = re.compile(r"mẫu\s*số|kích\s*thước|đường\s*viền|\d\s*m
 _STRIP = "\"'“”‘’„‟«»‹›「」『』[](){}<>|*•·◦▪▫■□●○◆◇►▶▷–—―-_=#~+¦‖│┃║"
 _STRIP_TABLE = dict.fromkeys(map(ord, _STRIP), None)
 _STRIP_TABLE.update({c: None for c in range(0x2500, 0x2580)})  # box drawing
+_KEY_DROP = re.compile("[\\s" + re.escape(_STRIP) + "\u2500-\u257f]+")
+"""What ``key`` removes, as one regex (C speed; ``str.translate`` with a dict is ~50 ns a character)."""
 _QUOTES = "\"'“”‘’„‟«»‹›「」『』"
 _SPACE_RE = re.compile(r"\s+")
 
@@ -49,7 +51,7 @@ TOP_SEGMENTS = 15
 WEIGHTS = {
     "mark_upper": 50, "field_form": 45, "mark_title_case": 20, "mark_lower_case": 10,
     "top_of_first_page": 15, "in_header": 15, "below_so_line": 20, "national_header": 10,
-    "bold": 10, "red": 15, "framed": 10, "textbox": 5, "annotation": 10, "companion_stamp": 10,
+    "bold": 10, "red": 15, "framed": 10, "double_border": 10, "textbox": 5, "annotation": 10, "companion_stamp": 10,
     "template_context": -80, "level_list": -50, "quoted": -30, "declassified_mark": -30,
 }
 """Score of each reason code; the finding keeps the codes, never the text."""
@@ -93,7 +95,7 @@ class Verdict:
 
 def key(text: str) -> str:
     """The comparison form: NFC, frame/quote/bullet characters and all spaces removed, upper case."""
-    return _SPACE_RE.sub("", decode.normalize(text).translate(_STRIP_TABLE)).upper()
+    return _KEY_DROP.sub("", decode.normalize(text)).upper()
 
 
 def _case(text: str) -> str:
@@ -203,6 +205,8 @@ def _score(segments: Sequence[Segment], i: int, level: str, text: str, field: bo
         reasons.append("red")
     if seg.framed:
         reasons.append("framed")
+    if seg.double:
+        reasons.append("double_border")
     if seg.part == "textbox":
         reasons.append("textbox")
     elif seg.part == "annotation":

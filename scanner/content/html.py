@@ -114,6 +114,60 @@ def html_text(data: bytes) -> tuple[str, str]:
     return decode.decode_text_bytes(data)
 
 
+def _needle_entities() -> re.Pattern:
+    """Character references that can produce a needle character: numeric ones (checked by value)
+    and every HTML5 named entity whose text holds one (``&Euml;`` is TCVN3's Ë, ``&Hat;`` VIQR's ^)."""
+    from html.entities import html5
+    chars = set("".join(n.decode() for n in decode.NEEDLES_UTF8 if n.isascii() is False)) | {"^"}
+    names = sorted({k.rstrip(";") for k, v in html5.items() if any(c in v for c in chars)}, key=len, reverse=True)
+    return re.compile(rb"&#[xX]?[0-9a-fA-F]+|&(?:" + b"|".join(re.escape(n.encode()) for n in names) + rb")")
+
+
+_NEEDLE_REF = _needle_entities()
+_HTML_NEEDLES = tuple(n for n in decode.NEEDLES_UTF8 if n not in (b"&#", b"\\u78", b"\\'")) + (
+    "\u0323".encode(), "\u0302".encode(), b"A^", b"a^")
+"""The byte forms of Ậ that can stand in a page as such (references are checked by value; RTF
+escapes mean nothing in HTML), and the pieces of the decomposed and VIQR forms, which markup may
+split (``A<b>\u0323</b>\u0302``)."""
+_NEEDLE_CODES = {ord(c) for n in decode.NEEDLES_UTF8 for c in n.decode() if not c.isascii()} | {ord("^")}
+_UTF8_NAMES = {b"utf-8", b"utf8", b"us-ascii", b"ascii"}
+
+try:
+    from ._fastplain import valid as _valid_utf8
+except ImportError:
+    def _valid_utf8(data: bytes) -> bool:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
+
+
+def proven_clean(data: bytes) -> bool:
+    """True when ``html_segments`` can find no mark: a UTF-8 page (no BOM, no other declared
+    charset) with no byte form of the letter Ậ and no character reference that makes one. Used
+    by the scanning process to skip the worker for most pages (documentation trees hold
+    thousands); anything else goes to the full parser."""
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return False
+    m = _CHARSET.search(data[:4096])
+    if m and m.group(1).lower() not in _UTF8_NAMES:
+        return False
+    if any(n in data for n in _HTML_NEEDLES) or not _valid_utf8(data):
+        return False
+    for ref in _NEEDLE_REF.finditer(data):
+        r = ref.group(0)
+        if not r.startswith(b"&#"):
+            return False
+        try:
+            code = int(r[3:], 16) if r[2:3] in (b"x", b"X") else int(r[2:])
+        except ValueError:
+            return False
+        if code in _NEEDLE_CODES:
+            return False
+    return True
+
+
 def html_segments(data: bytes) -> tuple[str, list[Segment]]:
     """(encoding, segments) of an HTML page."""
     text, enc = html_text(data)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Optional
 
 from . import decode
-from .limits import Limits, Unreadable, open_zip, parse_xml
+from .limits import Limits, Unreadable, ZipReader, open_zip, parse_xml
 from .ooxml import _Run, is_red, make_segment
 from .segments import Segment
 
@@ -110,15 +110,26 @@ class _Odf:
         runs.clear()
 
 
-def odf_segments(data: bytes, limits: Limits) -> tuple[str, list[Segment]]:
-    """(kind, segments) of an OpenDocument container."""
+def odf_segments(data: bytes, limits: Limits, ocr=None) -> tuple[str, list[Segment]]:
+    """(kind, segments) of an OpenDocument container; with ``ocr`` (a callable giving the file's
+    ``ocr.Reader``) the pictures under Pictures/ too."""
     zr = open_zip(data, limits)
+    kind, segs = _odf_text(zr)
+    if ocr is not None:  # OCR hook
+        from .magic import media_names
+        pictures = media_names(zr.names())
+        if pictures:
+            ocr().embedded(zr, pictures, segs)
+    return kind, segs
+
+
+def _odf_text(zr: ZipReader) -> tuple[str, list[Segment]]:
     mime = zr.read("mimetype").decode("ascii", "replace").strip() if "mimetype" in zr.infos else ""
     kind = {"text": "odt", "spreadsheet": "ods", "presentation": "odp"}.get(mime.rsplit(".", 1)[-1], "odf")
     if "content.xml" not in zr.infos:
         raise Unreadable("OpenDocument without content.xml")
-    content = zr.read("content.xml")
-    styles_xml = zr.read("styles.xml") if "styles.xml" in zr.infos else b""
+    content = zr.read_xml("content.xml")
+    styles_xml = zr.read_xml("styles.xml") if "styles.xml" in zr.infos else b""
     if not (decode.may_hold_mark(content) or decode.may_hold_mark(styles_xml)):
         return kind, []
     styles: dict[str, _Style] = {}

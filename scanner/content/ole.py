@@ -53,13 +53,19 @@ def _word_text(ole) -> tuple[str, int]:
         pcd = plc[4 * (n + 1) + 8 * i: 4 * (n + 1) + 8 * i + 8]
         fc, = struct.unpack_from("<I", pcd, 2)
         count = cps[i + 1] - cps[i]
-        if count <= 0 or count > 50_000_000:
+        if count <= 0:
             continue
+        if count > 50_000_000:
+            raise Unreadable("Word piece table names a piece of more than 50,000,000 characters: not fully read")
         if fc & 0x40000000:
             off = (fc & 0x3FFFFFFF) // 2
-            parts.append(wd[off:off + count].decode("cp1252", errors="replace"))
+            raw, want = wd[off:off + count], count
+            parts.append(raw.decode("cp1252", errors="replace"))
         else:
-            parts.append(wd[fc:fc + 2 * count].decode("utf-16-le", errors="replace"))
+            raw, want = wd[fc:fc + 2 * count], 2 * count
+            parts.append(raw.decode("utf-16-le", errors="replace"))
+        if len(raw) < want:
+            raise Unreadable("Word text stream ends before its piece table says (truncated): not fully read")
     return "".join(parts), ccp_text
 
 
@@ -135,7 +141,7 @@ def _sst_strings(chunks: list[bytes]) -> list[str]:
                 pos += step
                 skip -= step
     except (IndexError, struct.error):
-        pass
+        raise Unreadable("Excel shared string table ends early (damaged or truncated): not fully read") from None
     return out
 
 
@@ -179,7 +185,9 @@ def ole_segments(data: bytes, limits: Limits) -> tuple[str, list[Segment]]:
             return "xls", xls_segments(ole)
         if ole.exists("EncryptedPackage"):
             raise Unreadable("encrypted Office document")
-        return "ole", []
+        streams = sorted("/".join(e) for e in ole.listdir())[:5]
+        raise Unreadable("OLE compound file of a kind not read (PowerPoint 97-2003, Outlook, Visio...; streams: "
+                         + ", ".join(streams) + "): not fully read")
     except (struct.error, OSError, IndexError, ValueError) as exc:
         raise Unreadable(f"damaged legacy Office file: {exc}") from None
     finally:

@@ -170,7 +170,7 @@ def _style_fonts(zr: ZipReader) -> tuple[Optional[str], dict[str, str]]:
     """Default font and style fonts, read only when styles.xml names a legacy font."""
     if "word/styles.xml" not in zr.infos:
         return None, {}
-    data = zr.read("word/styles.xml")
+    data = zr.read_xml("word/styles.xml")
     if not any(m in data for m in _LEGACY_FONT):
         return None, {}
     root = parse_xml(data, "word/styles.xml")
@@ -207,16 +207,16 @@ def _numbered(names: list[str], prefix: str) -> list[str]:
     return sorted((n for n in names if n.startswith(prefix) and n.endswith(".xml") and "/_rels/" not in n), key=num)
 
 
-def docx_segments(zr: ZipReader) -> list[Segment]:
+def docx_segments(zr: ZipReader, main: str = "word/document.xml") -> list[Segment]:
     """Headers, body (tables and text boxes in place), footers and footnotes of a docx."""
     names = zr.names()
-    if "word/document.xml" not in zr.infos:
-        raise Unreadable("docx without word/document.xml")
+    if main not in zr.infos:
+        raise Unreadable(f"docx without its main part {main}")
     parts = [(n, "header") for n in _numbered(names, "word/header")]
-    parts.append(("word/document.xml", "body"))
+    parts.append((main, "body"))
     parts += [(n, "footer") for n in _numbered(names, "word/footer")]
     parts += [(n, "footer") for n in ("word/footnotes.xml", "word/endnotes.xml") if n in zr.infos]
-    blobs = [(n, p, zr.read(n)) for n, p in parts]
+    blobs = [(n, p, zr.read_xml(n)) for n, p in parts]
     if not any(decode.may_hold_mark(b) for _, _, b in blobs):
         return []
     default, fonts = _style_fonts(zr)
@@ -256,8 +256,8 @@ def xlsx_segments(zr: ZipReader) -> list[Segment]:
     names = zr.names()
     blobs = []
     if "xl/sharedStrings.xml" in zr.infos:
-        blobs.append(("xl/sharedStrings.xml", zr.read("xl/sharedStrings.xml")))
-    blobs += [(n, zr.read(n)) for n in _numbered(names, "xl/worksheets/sheet")]
+        blobs.append(("xl/sharedStrings.xml", zr.read_xml("xl/sharedStrings.xml")))
+    blobs += [(n, zr.read_xml(n)) for n in _numbered(names, "xl/worksheets/sheet")]
     if not any(decode.may_hold_mark(b) for _, b in blobs):
         return []
     out: list[Segment] = []
@@ -309,7 +309,7 @@ def _a_paragraphs(root, page: int, out: list[Segment], part: str = "body") -> No
 def pptx_segments(zr: ZipReader) -> list[Segment]:
     """Every slide's shapes, one page per slide."""
     slides = _numbered(zr.names(), "ppt/slides/slide")
-    blobs = [(n, zr.read(n)) for n in slides]
+    blobs = [(n, zr.read_xml(n)) for n in slides]
     if not any(decode.may_hold_mark(b) for _, b in blobs):
         return []
     out: list[Segment] = []
@@ -318,13 +318,38 @@ def pptx_segments(zr: ZipReader) -> list[Segment]:
     return out
 
 
-def ooxml_segments(data: bytes, limits: Limits) -> tuple[str, list[Segment]]:
-    """(kind, segments) of an OOXML container."""
+def ooxml_segments(data: bytes, limits: Limits, ocr=None) -> tuple[str, list[Segment]]:
+    """(kind, segments) of an OOXML container; with ``ocr`` (a callable giving the file's
+    ``ocr.Reader``) its pictures too."""
     zr = open_zip(data, limits)
-    if "word/document.xml" in zr.infos:
-        return "docx", docx_segments(zr)
-    if "xl/workbook.xml" in zr.infos:
-        return "xlsx", xlsx_segments(zr)
-    if "ppt/presentation.xml" in zr.infos:
-        return "pptx", pptx_segments(zr)
-    raise Unreadable("zip container that is not a document (no word/, xl/ or ppt/ part)")
+    main = _main_part(zr)
+    if main.startswith("word/") or "word/document.xml" in zr.infos:
+        kind, segs = "docx", docx_segments(zr, main if main.startswith("word/") else "word/document.xml")
+    elif main.startswith("xl/") or "xl/workbook.xml" in zr.infos:
+        kind, segs = "xlsx", xlsx_segments(zr)
+    elif main.startswith("ppt/") or "ppt/presentation.xml" in zr.infos:
+        kind, segs = "pptx", pptx_segments(zr)
+    else:
+        from .containers import classify
+        classify(zr.names(), zr)  # raises: a package, an archive of documents, or a zip holding none
+        raise Unreadable("zip container of an unknown kind")
+    if ocr is not None:  # OCR hook: pictures under word/media/, xl/media/, ppt/media/
+        from .magic import media_names
+        pictures = media_names(zr.names())
+        if pictures:
+            ocr().embedded(zr, pictures, segs)
+    return kind, segs
+
+
+def _main_part(zr: ZipReader) -> str:
+    """The main document part named by the package relationships (``_rels/.rels``), which Word
+    follows: a docx need not keep its body in ``word/document.xml``. "" when there is none."""
+    if "_rels/.rels" not in zr.infos:
+        return ""
+    root = parse_xml(zr.read_xml("_rels/.rels"), "_rels/.rels")
+    for rel in root:
+        if rel.get("Type", "").endswith("/officeDocument"):
+            target = rel.get("Target", "").lstrip("/")
+            if target in zr.infos:
+                return target
+    return ""

@@ -2,12 +2,13 @@
 
 Never greps raw bytes: content streams are compressed and fonts re-encode text. Legacy-font
 PDFs extract as ``MËT``/``MAÄT``; the detector tries the legacy decodings on such short lines.
-A page with images and no text layer is reported as not readable (OCR is an optional extra).
+A page with images and no text layer goes to OCR (``ocr.Reader.pdf_page``) while it is open.
 """
 
 from __future__ import annotations
 
 import ctypes
+from typing import Optional
 
 from .limits import Limits, Unreadable
 from .segments import Segment
@@ -15,15 +16,24 @@ from .segments import Segment
 MAX_LINE = 160
 
 
-def _annotations(c, page_raw, pno: int, out: list[Segment]) -> None:
+MAX_ANNOTATIONS = 500
+"""Annotations read per page; past it the file is "not fully read"."""
+
+
+def _annotations(c, page_raw, pno: int, out: list[Segment], problems: list[str]) -> None:
     n = c.FPDFPage_GetAnnotCount(page_raw)
-    for i in range(min(n, 500)):
+    if n > MAX_ANNOTATIONS:
+        problems.append(f"PDF page {pno + 1} has {n} annotations: only {MAX_ANNOTATIONS} read, not fully read")
+    for i in range(min(n, MAX_ANNOTATIONS)):
         annot = c.FPDFPage_GetAnnot(page_raw, i)
         if not annot:
             continue
         try:
             size = c.FPDFAnnot_GetStringValue(annot, b"Contents", None, 0)
-            if size <= 2 or size > 1 << 20:
+            if size > 1 << 20:
+                problems.append(f"PDF page {pno + 1}: an annotation larger than 1 MiB not read, not fully read")
+                continue
+            if size <= 2:
                 continue
             buf = ctypes.create_string_buffer(size)
             c.FPDFAnnot_GetStringValue(annot, b"Contents", ctypes.cast(buf, ctypes.POINTER(c.FPDF_WCHAR)), size)
@@ -42,15 +52,22 @@ def _annotations(c, page_raw, pno: int, out: list[Segment]) -> None:
 
 
 def _has_images(c, page_raw) -> bool:
-    for i in range(min(c.FPDFPage_CountObjects(page_raw), 10000)):
+    """An image among the page's objects; a page of more than 10,000 objects and no text counts
+    as one (it is then "not readable", never clean)."""
+    n = c.FPDFPage_CountObjects(page_raw)
+    for i in range(min(n, 10000)):
         obj = c.FPDFPage_GetObject(page_raw, i)
         if c.FPDFPageObj_GetType(obj) == c.FPDF_PAGEOBJ_IMAGE:
             return True
-    return False
+    return n > 10000
 
 
-def pdf_segments(data: bytes, limits: Limits) -> tuple[list[Segment], list[int]]:
-    """(segments, pages that have images but no text layer)."""
+def pdf_segments(data: bytes, limits: Limits, problems: Optional[list[str]] = None,
+                 ocr=None) -> tuple[list[Segment], list[int]]:
+    """(segments, pages that have images but no text layer); what a limit cut goes to ``problems``.
+    With ``ocr`` (a callable giving the file's ``ocr.Reader``) image pages are read by it instead,
+    and it lists the ones it could not read."""
+    problems = problems if problems is not None else []
     import pypdfium2 as pdfium
     import pypdfium2.raw as c
 
@@ -77,12 +94,15 @@ def pdf_segments(data: bytes, limits: Limits) -> tuple[list[Segment], list[int]]
                     text = tp.get_text_range() if nchars > 0 else ""
                     if not text.strip():
                         if _has_images(c, page.raw):
-                            image_only.append(pno)
+                            if ocr is not None:
+                                ocr().pdf_page(page, pno, out)
+                            else:
+                                image_only.append(pno)
                     else:
                         _lines(c, tp, text, pno, height, out)
                 finally:
                     tp.close()
-                _annotations(c, page.raw, pno, out)
+                _annotations(c, page.raw, pno, out, problems)
             finally:
                 page.close()
     finally:

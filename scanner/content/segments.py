@@ -36,3 +36,5 @@ class Segment:
     legacy: Optional[str] = None
     """For text decoded from bytes of a guessed encoding: the cp1252 view of those bytes, so that
     the detector can try the other legacy decodings on a short segment."""
+    double: bool = False
+    """Two nested borders, the secrecy stamp's frame (seen in scanned pages by OCR)."""

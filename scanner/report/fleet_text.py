@@ -1,6 +1,8 @@
 """Fleet review in the terminal: invalid snapshots first, then machines worst first.
 
-Each machine row names its host, the snapshot file and when the snapshot was made (local time),
+Files that are no snapshot are listed with the invalid ones and counted; warnings of valid
+snapshots (an unverified co-signature, an older format, no journal record since the last review)
+follow the table. Each machine row names its host, the snapshot file and when the snapshot was made (local time),
 so that two machines with the same host name (every fresh install is "debian") stay apart. Check
 ids and serials are typed back, so they are listed whole, one per line; the monitoring figures
 share one column so that the headers fit an 80-column terminal instead of being cut.
@@ -18,6 +20,8 @@ from .layout import fitted_table
 
 
 def _machine_cell(m: dict, tz, lang: str) -> str:
+    if m.get("kind") == "not_snapshot":
+        return "\n".join([visible(os.path.basename(m["path"])), t("fleet.not_snapshot", lang)])
     return "\n".join([visible(m["hostname"] or "?"), visible(os.path.basename(m["path"])),
                       short(m["created_at"], tz, lang) if m.get("created_at") else "?"])
 
@@ -27,7 +31,10 @@ def report(machines: list[dict], console, lang: str = "vi", timezone: Optional[s
     from rich.markup import escape
     tz = zone(timezone, lang)
     bad = [m for m in machines if not m["valid"]]
-    console.print(f"[bold]{t('fleet.title', lang)}[/bold] — {t('fleet.count', lang, n=len(machines), bad=len(bad))}")
+    other = sum(1 for m in machines if m.get("kind") == "not_snapshot")
+    console.print(f"[bold]{t('fleet.title', lang)}[/bold] — {t('fleet.count', lang, n=len(machines), bad=len(bad), other=other)}")
+    if not machines:
+        console.print(t("fleet.empty", lang))
     if bad:
         rows = [[escape(_machine_cell(m, tz, lang)), escape("\n".join(visible(p) for p in m["problems"]))] for m in bad]
         console.print(fitted_table(console, [t("fleet.snapshot", lang), ""], rows, [16, None], show_lines=True,
@@ -49,3 +56,8 @@ def report(machines: list[dict], console, lang: str = "vi", timezone: Optional[s
     watch_width = max(len(line) for r in rows for line in r[4].splitlines())
     headers = [t(k, lang) for k in ("fleet.snapshot", "fleet.verdict", "fleet.violations", "fleet.devices", "fleet.watch")]
     console.print(fitted_table(console, headers, rows, [16, 9, ids, None, watch_width], show_lines=True))
+    warned = [m for m in good if m.get("warnings")]
+    if warned:
+        rows = [[escape(_machine_cell(m, tz, lang)), escape("\n".join(visible(w) for w in m["warnings"]))] for m in warned]
+        console.print(fitted_table(console, [t("fleet.snapshot", lang), ""], rows, [16, None], show_lines=True,
+                                   title=t("fleet.warnings", lang), title_style="bold yellow", title_justify="left"))

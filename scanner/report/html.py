@@ -54,6 +54,7 @@ def context(doc: dict, lang: str) -> dict[str, Any]:
                      "waiver_expires": short_date(waiver["expires"]) if waiver and waiver.get("expires") else None})
     return {
         "doc": doc, "lang": lang, "lk": lk, "rec": rec, "rows": rows, "symbols": SYMBOLS,
+        "generator": f"{doc['tool']['name']} {doc['tool']['version']}",
         "hidden": sum(1 for r in doc["results"] if r["status"] == "not_selected"),
         "number": number_text(doc, started.year), "place_date": place_date(rec.get("place"), started, lang),
         "when": datetime_words(started, lang), "ended": ended, "zone": zone_label(tz, started),
@@ -63,14 +64,24 @@ def context(doc: dict, lang: str) -> dict[str, Any]:
 
 def report(doc: dict, lang: str = "vi") -> str:
     """The record as one HTML document."""
+    return render("record.html.j2", context(doc, lang))
+
+
+def render(template: str, ctx: dict[str, Any]) -> str:
+    """One of the records (inspection, hand-over, incident report) as one HTML document: the
+    templates share the Decree 30 page (``decree30.html.j2``) and its blocks (``decree30.macros.j2``)."""
     import jinja2
     env = jinja2.Environment(loader=jinja2.PackageLoader("scanner.report", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              finalize=_shown)
-    return env.get_template("record.html.j2").render(**context(doc, lang))
+    return env.get_template(template).render(**ctx)
 
 
 def _shown(value):
     """Every printed value: controls and bidi overrides made visible (HTML escaping leaves a
-    U+202E in a file name free to reorder what the officer reads and signs)."""
+    U+202E in a file name free to reorder what the officer reads and signs). A block the
+    templates built themselves (a macro's Markup) was made of values already shown so."""
+    import markupsafe
+    if isinstance(value, markupsafe.Markup):
+        return value
     return visible_lines(value) if isinstance(value, str) else value

@@ -45,23 +45,43 @@ def setup_dirs(agent_env, tmp_path):
 
 
 class Notify:
-    """A NOTIFY_SOCKET like systemd's."""
+    """A NOTIFY_SOCKET like systemd's: read all the time by a thread, as systemd reads it (a socket
+    nobody reads fills after ~10 datagrams, and the daemon then drops its notifications)."""
 
     def __init__(self, path):
+        import threading
         self.path = str(path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
         self.msgs = []
+        self._seen = 0
+        self._cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        while True:
+            try:
+                m = self.sock.recv(4096).decode()
+            except OSError:
+                return
+            with self._cond:
+                self.msgs.append(m)
+                self._cond.notify_all()
+
+    def _next(self, deadline):
+        """The next message not yet taken by wait_for/drain, or None at the deadline."""
+        with self._cond:
+            while self._seen >= len(self.msgs):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._cond.wait(left)
+            self._seen += 1
+            return self.msgs[self._seen - 1]
 
     def wait_for(self, text, timeout=20):
         end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            self.sock.settimeout(max(0.01, end - time.monotonic()))
-            try:
-                m = self.sock.recv(4096).decode()
-            except socket.timeout:
-                break
-            self.msgs.append(m)
+        while (m := self._next(end)) is not None:
             if text in m:
                 return True
         return False
@@ -69,12 +89,8 @@ class Notify:
     def drain(self, seconds):
         end = time.monotonic() + seconds
         got = []
-        while time.monotonic() < end:
-            self.sock.settimeout(max(0.01, end - time.monotonic()))
-            try:
-                got.append(self.sock.recv(4096).decode())
-            except socket.timeout:
-                break
+        while (m := self._next(end)) is not None:
+            got.append(m)
         return got
 
 
@@ -92,7 +108,7 @@ def test_daemon_process_lifecycle(setup_dirs, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "agent"], env=e, cwd=str(ROOT), stdout=errf, stderr=errf)
     try:
         assert n.wait_for("READY=1"), (proc.poll(), n.msgs)
-        later = n.drain(1.6)
+        later = n.drain(3.0)
         assert later.count("WATCHDOG=1") >= 2
 
         p = run_bmnn(["status", "--json"], env)
@@ -269,7 +285,7 @@ def test_daemon_never_imports_the_report_stack(setup_dirs):
             "from agent.paths import from_env\n"
             "d = Daemon(from_env()); d.setup()\n"
             "d.record('heartbeat'); d.sinks.drain(5)\n"
-            "print(sorted(m for m in ('rich', 'jinja2', 'weasyprint', 'pypdfium2', 'click') if m in sys.modules))\n"
+            "print(sorted(m for m in ('rich', 'jinja2', 'weasyprint', 'pypdfium2', 'PIL', 'tesserocr', 'click') if m in sys.modules))\n"
             "d.ipc.stop(); d.sinks.stop()\n")
     p = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, **env, PYTHONPATH=str(ROOT)),
                        cwd=str(ROOT), capture_output=True, text=True, timeout=60)

@@ -212,3 +212,16 @@ def test_sd_notify_without_systemd_is_a_no_op():
     assert sdnotify.watchdog_interval({}) is None
     assert sdnotify.watchdog_interval({"WATCHDOG_USEC": "30000000"}) == 15.0
     assert sdnotify.watchdog_interval({"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"}) is None
+
+
+def test_sd_notify_never_blocks_on_a_reader_that_does_not_read(tmp_path):
+    """A full notify socket drops the message instead of freezing the caller (the main loop)."""
+    import time
+    path = str(tmp_path / "notify")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    t0 = time.monotonic()
+    sent = [sdnotify.notify("WATCHDOG=1", {"NOTIFY_SOCKET": path}) for _ in range(500)]
+    assert time.monotonic() - t0 < 5
+    assert sent[0] and not all(sent)  # the first were queued, the rest dropped, none waited
+    s.close()

@@ -79,8 +79,22 @@ def test_uncollected_domains_are_errors_never_pass():
     ev = evaluate(F.Facts(), BUNDLE, now=NOW)
     for r in ev.results:
         if r.status != "not_selected" and r.mode == "automated":
-            assert r.status in ("error", "not_applicable", "fail"), (r.check_id, r.status)
+            assert r.status in ("error", "not_applicable", "fail", "not_reviewed"), (r.check_id, r.status)
+            if r.status == "not_reviewed":  # only a step skipped on purpose (documents) is missing
+                assert r.reason.en == "Documents were not scanned (remove --no-content)", r.check_id
     assert ev.summary.verdict in ("INCOMPLETE", "NON_COMPLIANT")
+
+
+def test_documents_not_scanned_is_incomplete_not_an_error():
+    """Issue 13 item 3: without the document step DOC-001/002 are "not scanned", not errors."""
+    collected = tuple(d for d in F.DOMAINS if d != "documents")
+    ev = evaluate(F.Facts(collected=collected), BUNDLE, now=NOW)
+    docs = [r for r in ev.results if r.check_id in ("BMNN-DOC-001", "BMNN-DOC-002") and r.status != "not_selected"]
+    assert docs
+    for r in docs:
+        assert r.status == "not_reviewed", (r.check_id, r.status)
+        assert "remove --no-content" in r.reason.en and "--no-content" in r.reason.vi
+    assert ev.summary.verdict != "COMPLIANT"
 
 
 def test_evaluation_is_pure_and_deterministic():

@@ -28,7 +28,7 @@ def usb001(p):
 
 
 def test_stick_fails_then_approved_passes(tmp_path):
-    p = bmnn(tmp_path, "usb-storage-stick.umockdev", "scan", "--format", "json", "--no-input")
+    p = bmnn(tmp_path, "usb-storage-stick.umockdev", "scan", "--format", "json", "--no-input", "--no-content")
     r = usb001(p)
     assert p.returncode == 2 and r["status"] == "fail"
     ev = r["evidence"][0]
@@ -41,18 +41,18 @@ def test_stick_fails_then_approved_passes(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "0781:5567" in p.stdout
 
-    r = usb001(bmnn(tmp_path, "usb-storage-stick.umockdev", "scan", "--format", "json", "--no-input"))
+    r = usb001(bmnn(tmp_path, "usb-storage-stick.umockdev", "scan", "--format", "json", "--no-input", "--no-content"))
     assert r["status"] == "pass", r
 
     p = bmnn(tmp_path, "usb-storage-stick.umockdev", "devices", "list", "--json")
     assert [d["label"] for d in json.loads(p.stdout)["devices"]] == ["USB-VT-07"]
     p = bmnn(tmp_path, "usb-storage-stick.umockdev", "devices", "revoke", "4C530001230405117153")
     assert p.returncode == 0
-    assert usb001(bmnn(tmp_path, "usb-storage-stick.umockdev", "scan", "--format", "json", "--no-input"))["status"] == "fail"
+    assert usb001(bmnn(tmp_path, "usb-storage-stick.umockdev", "scan", "--format", "json", "--no-input", "--no-content"))["status"] == "fail"
 
 
 def test_keyboard_alone_gives_no_usb_finding(tmp_path):
-    p = bmnn(tmp_path, "keyboard.umockdev", "scan", "--format", "json", "--no-input")
+    p = bmnn(tmp_path, "keyboard.umockdev", "scan", "--format", "json", "--no-input", "--no-content")
     doc = json.loads(p.stdout)
     usb = {r["check_id"]: r["status"] for r in doc["results"] if r["check_id"].startswith("BMNN-USB-")}
     assert usb == {"BMNN-USB-001": "pass", "BMNN-USB-002": "pass"}

@@ -87,7 +87,7 @@ def _prompt_keys(shown: str) -> str:
 ])
 def test_prompt_at_a_terminal_answers_manual_items_of_an_html_record(tmp_path, lang, keys, yes, no, na):
     out = tmp_path / "bien-ban.html"
-    term = Terminal([sys.executable, str(ROOT / "cli.py"), "--lang", lang, "scan", "--format", "html", "-o", str(out)],
+    term = Terminal([sys.executable, str(ROOT / "cli.py"), "--lang", lang, "scan", "--no-content", "--format", "html", "-o", str(out)],
                     env_for(tmp_path))
     shown = term.expect(r"BMNN-MAN-001: [^\n]+\n[^\n]*: ")
     assert keys in shown, shown  # the keys read as typed: nothing eaten as markup
@@ -118,7 +118,7 @@ def test_prompt_at_a_terminal_answers_manual_items_of_an_html_record(tmp_path, l
 
 
 def test_no_prompt_without_a_terminal(tmp_path):
-    p = bmnn(tmp_path, "scan", "--format", "json", stdin=subprocess.DEVNULL)
+    p = bmnn(tmp_path, "scan", "--no-content", "--format", "json", stdin=subprocess.DEVNULL)
     assert p.returncode in (2, 3), p.stderr
     assert "BMNN-MAN-001:" not in p.stderr
     doc = json.loads(p.stdout)
@@ -132,12 +132,12 @@ def test_answers_template_round_trip(tmp_path):
     body = tpl.read_text(encoding="utf-8")
     assert "# BMNN-MAN-001 — Mật khẩu BIOS/UEFI" in body and "#   BIOS/UEFI đã đặt mật khẩu" in body
     assert body.count("  answer:\n") == 4
-    p = bmnn(tmp_path, "scan", "--format", "json", "--no-input", "--answers", str(tpl))
+    p = bmnn(tmp_path, "scan", "--no-content", "--format", "json", "--no-input", "--answers", str(tpl))
     doc = json.loads(p.stdout)
     manual = {r["check_id"]: r["status"] for r in doc["results"] if r["category"] == "manual" and r["status"] != "not_selected"}
     assert set(manual.values()) == {"not_reviewed"}  # the untouched template answers nothing
     tpl.write_text(body.replace("BMNN-MAN-002:\n  answer:\n", "BMNN-MAN-002:\n  answer: fail\n"), encoding="utf-8")
-    doc = json.loads(bmnn(tmp_path, "scan", "--format", "json", "--no-input", "--answers", str(tpl)).stdout)
+    doc = json.loads(bmnn(tmp_path, "scan", "--no-content", "--format", "json", "--no-input", "--answers", str(tpl)).stdout)
     assert next(r for r in doc["results"] if r["check_id"] == "BMNN-MAN-002")["status"] == "fail"
     en = bmnn(tmp_path, "--lang", "en", "answers", "template").stdout
     assert "# BMNN-MAN-001 — Firmware password set" in en and "Use: bmnn scan --answers FILE" in en
@@ -148,7 +148,7 @@ def test_answers_template_round_trip(tmp_path):
 def test_output_into_a_missing_folder_is_an_error_and_creates_nothing(tmp_path):
     target = tmp_path / "media" / "usb" / "bien-ban.html"
     t0 = time.monotonic()
-    p = bmnn(tmp_path, "scan", "--format", "html", "--no-input", "-o", str(target))
+    p = bmnn(tmp_path, "scan", "--no-content", "--format", "html", "--no-input", "-o", str(target))
     assert p.returncode == 1
     assert f"Thư mục {target.parent} không tồn tại" in p.stderr
     assert not (tmp_path / "media").exists()
@@ -166,7 +166,7 @@ def test_pdf_record_with_local_d_heading_and_counted_numbers(tmp_path):
         '  number: "{seq}/BB-CY"\n  head_of_unit: "Phạm Minh Đức"\n', encoding="utf-8")
     (local_d / "20-zone.yaml").write_text('record:\n  timezone: "Asia/Ho_Chi_Minh"\n', encoding="utf-8")
     first = tmp_path / "1.pdf"
-    p = bmnn(tmp_path, "scan", "--format", "pdf", "--no-input", "-o", str(first), "--inspector", "Nguyễn Thị Hằng",
+    p = bmnn(tmp_path, "scan", "--no-content", "--format", "pdf", "--no-input", "-o", str(first), "--inspector", "Nguyễn Thị Hằng",
              "--holder", "Trần Văn Bình")
     assert p.returncode in (2, 3), p.stderr
     assert first.read_bytes().startswith(b"%PDF-")
@@ -175,22 +175,22 @@ def test_pdf_record_with_local_d_heading_and_counted_numbers(tmp_path):
                  "Nguyễn Thị Hằng", "Phạm Minh Đức"):
         assert part in text, part
     second = tmp_path / "2.html"
-    assert bmnn(tmp_path, "scan", "--format", "html", "--no-input", "-o", str(second)).returncode in (2, 3)
+    assert bmnn(tmp_path, "scan", "--no-content", "--format", "html", "--no-input", "-o", str(second)).returncode in (2, 3)
     assert "Số: 02/BB-CY" in second.read_text(encoding="utf-8")
     third = tmp_path / "3.html"
-    bmnn(tmp_path, "scan", "--format", "html", "--no-input", "-o", str(third), "--number", "99/BB-CY")
+    bmnn(tmp_path, "scan", "--no-content", "--format", "html", "--no-input", "-o", str(third), "--number", "99/BB-CY")
     assert "Số: 99/BB-CY" in third.read_text(encoding="utf-8")  # given by hand: no number taken
     counters = json.loads((tmp_path / "state" / "record-numbers.json").read_text())
     assert list(counters.values()) == [2]
 
 
 def test_pdf_needs_output_and_bad_zone_or_pattern_fail_clearly(tmp_path):
-    p = bmnn(tmp_path, "scan", "--format", "pdf", "--no-input")
+    p = bmnn(tmp_path, "scan", "--no-content", "--format", "pdf", "--no-input")
     assert p.returncode == 1 and "--format pdf cần -o" in p.stderr
-    p = bmnn(tmp_path, "scan", "--no-input", "--timezone", "Mars/Base")
+    p = bmnn(tmp_path, "scan", "--no-content", "--no-input", "--timezone", "Mars/Base")
     assert p.returncode == 1 and "Mars/Base" in p.stderr
     local_d = tmp_path / "local.d"
     local_d.mkdir()
     (local_d / "x.yaml").write_text('record:\n  number: "{host}/BB"\n', encoding="utf-8")
-    p = bmnn(tmp_path, "scan", "--no-input")
+    p = bmnn(tmp_path, "scan", "--no-content", "--no-input")
     assert p.returncode == 4 and "x.yaml:2:" in p.stderr and "{host}" in p.stderr

@@ -44,7 +44,7 @@ def scan(fixture: str, tmp) -> dict:
     need_tool("umockdev-run")
     env = dict(os.environ, BMNN_CONFIG_DIR=str(tmp), BMNN_STATE_DIR=str(tmp / "state"),
                BMNN_RUNTIME_DIR=str(tmp / "run"), PYTHONPATH=str(REPO))
-    cmd = [sys.executable, str(REPO / "cli.py"), "scan", "--format", "json", "--no-input"]
+    cmd = [sys.executable, str(REPO / "cli.py"), "scan", "--no-content", "--format", "json", "--no-input"]
     prefix = ["umockdev-run", "-d", str(FIXTURES / f"{fixture}.umockdev"), "--"]
     if IS_ROOT:
         need_tool("unshare", "ip")

@@ -1,0 +1,271 @@
+"""File events of marked folders and media: described and hashed off the main loop, never followed.
+
+Every file event names a path a local user controls. Hashing it on the main loop by path let a
+user make root hash ``/etc/shadow`` (a symlink renamed over a just-written file) or read
+``/dev/zero`` forever (the loop at 100 % CPU, ``bmnn status`` unanswered, SIGTERM ignored). So:
+
+* each path is resolved below its watched folder one component at a time, without following a
+  symlink anywhere (``scanner.safeio.open_beneath``); only a regular file is opened, once, and
+  hashed through that descriptor, up to ``limit`` bytes (past it: "not hashed: larger than N
+  bytes"). A symlink, FIFO, socket or device is journaled as what it is (type, link target as
+  text) and never opened for reading; a path through a symlinked folder is journaled as "not
+  followed" with the folder that is a link;
+* the content watch is told only of regular files and real directories found that way; a path
+  that is anything else is forgotten there (no stale finding stays);
+* all of it runs in one thread of its own, in event order; journaling goes back to the main loop
+  in chunks of ``CHUNK`` events, one chunk in flight at a time, so a burst never queues more than
+  one chunk in front of ``bmnn status``;
+* at most ``MAX_PENDING`` events wait; beyond that they are counted and reported as a gap
+  (``on_overflow``), which makes the watcher journal a monitoring gap and re-read in full.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import os
+import pwd
+import stat
+import threading
+from collections import deque
+from typing import Any, Callable, Optional
+
+from scanner import safeio
+
+HASHED_EVENTS = ("closed", "created", "moved")
+CHUNK = 200
+"""File events per journal transaction handed to the main loop."""
+MAX_PENDING = 200_000
+"""File events waiting to be described; more are counted as lost (a gap)."""
+DEFAULT_LIMIT = 1 << 30
+
+
+@functools.lru_cache(maxsize=512)
+def _owner(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _stat_meta(st: os.stat_result) -> dict[str, Any]:
+    return {"size": st.st_size, "mode": oct(st.st_mode & 0o7777), "owner": _owner(st.st_uid)}
+
+
+def describe(rel: str, *, root_fd: int, limit: int) -> dict[str, Any]:
+    """What a file event's path is, as journal evidence: type, size, mode, owner and SHA-256 for a
+    regular file; type and link target for anything else. Never raises for the file's sake."""
+    try:
+        got = safeio.open_beneath(rel, root_fd=root_fd)
+    except OSError as exc:
+        return {"error": exc.strerror or str(exc)}
+    if isinstance(got, safeio.NotRegular):
+        if got.component is not None:
+            meta: dict[str, Any] = {"type": "not_followed", "via": got.component, "via_type": got.type}
+        else:
+            meta = {"type": got.type, **_stat_meta(got.stat)}
+        if got.link_target is not None:
+            meta["link_target"] = got.link_target
+        return meta
+    with got:
+        meta = {"type": "regular", **_stat_meta(got.stat)}
+        try:
+            digest = safeio.hash_fd(got.fd, got.stat.st_size, limit=limit)
+        except OSError as exc:
+            meta["error"] = exc.strerror or str(exc)
+            return meta
+    meta["sha256"] = digest.sha256
+    if digest.note:
+        meta["note"] = digest.note
+    return meta
+
+
+def real_directory(rel: str, *, root_fd: int) -> bool:
+    """True when ``rel`` below ``root_fd`` is a directory reached through real directories only."""
+    fd = root_fd
+    try:
+        for part in rel.split("/"):
+            if part in ("", ".", ".."):
+                return False
+            nfd = safeio.open_directory(part, dir_fd=fd)
+            if fd != root_fd:
+                os.close(fd)
+            fd = nfd
+        return True
+    except OSError:
+        return False
+    finally:
+        if fd != root_fd:
+            os.close(fd)
+
+
+def _relative(path: Optional[str], root: str) -> Optional[str]:
+    if not path or not root:
+        return None
+    top = root.rstrip("/")
+    if not path.startswith(top + "/"):
+        return None
+    return path[len(top) + 1:]
+
+
+class FileEvents:
+    """One thread that describes file events in order and hands them to the journal in chunks.
+
+    ``journal(events)`` runs on the main loop (it returns a future, e.g. ``daemon.call_soon``);
+    ``journal_now(events)`` is used instead while stopping, when the main loop no longer runs.
+    ``content()`` gives the current ContentWatch or None."""
+
+    def __init__(self, journal: Callable[[list[dict[str, Any]]], concurrent.futures.Future], *,
+                 journal_now: Callable[[list[dict[str, Any]]], Any], content: Callable[[], Any] = lambda: None,
+                 on_overflow: Callable[[int], None] = lambda n: None, limit: int = DEFAULT_LIMIT):
+        self.journal, self.journal_now = journal, journal_now
+        self.content = content
+        self.on_overflow = on_overflow
+        self.limit = limit
+        """Largest file hashed, in bytes (agent.yaml ``hash_max_bytes``)."""
+        self._q: deque[dict[str, Any]] = deque()
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._busy = False
+        self.lost = 0
+        """Events dropped because MAX_PENDING were waiting (each reported through on_overflow)."""
+        self.described = 0
+        """Events described so far."""
+        self._thread = threading.Thread(target=self._run, name="bmnn-files", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------ any thread
+
+    def submit(self, details: list[dict[str, Any]]) -> None:
+        """Queue file events (trigger details with ``root``, ``event``, ``path``, ``dest``...)."""
+        lost = 0
+        with self._cond:
+            room = MAX_PENDING - len(self._q)
+            if room < len(details):
+                lost = len(details) - max(room, 0)
+                details = details[:max(room, 0)]
+                self.lost += lost
+            self._q.extend(details)
+            self._cond.notify()
+        if lost:
+            self.on_overflow(lost)
+
+    def idle(self) -> bool:
+        """Nothing queued or being described (tests, status)."""
+        with self._cond:
+            return not self._q and not self._busy
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._q)
+
+    # the daemon's Source protocol: stopped with the other sources, before agent_stop
+    name = "files"
+
+    def start(self, daemon) -> None:
+        """Take the size bound from agent.yaml (read before sources start; again on reload)."""
+        self.limit = int(getattr(daemon.config, "hash_max_bytes", DEFAULT_LIMIT))
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Describe and journal what is queued (directly: the main loop has stopped), then end."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        self._thread.join(timeout)
+
+    # ------------------------------------------------------------ the thread
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._q and not self._stopping:
+                    self._cond.wait()
+                if not self._q:
+                    return
+                batch = [self._q.popleft() for _ in range(min(CHUNK, len(self._q)))]
+                self._busy = True
+            try:
+                events = self._describe(batch)
+                self._deliver(events)
+            except Exception:  # a bug here must not end the thread: the events go in without metadata
+                self._deliver([self._plain(d) for d in batch])
+            finally:
+                with self._cond:
+                    self._busy = False
+
+    def _deliver(self, events: list[dict[str, Any]]) -> None:
+        if not events:
+            return
+        while True:
+            if self._stopping:
+                self.journal_now(events)
+                return
+            fut = self.journal(events)
+            while True:
+                try:
+                    fut.result(timeout=0.5)
+                    return
+                except concurrent.futures.TimeoutError:
+                    if self._stopping and not fut.running():
+                        if fut.cancel():
+                            break  # the loop will not run it: journal directly
+                except Exception:
+                    return  # the journal's own error handling (spool) has the events
+
+    @staticmethod
+    def _plain(d: dict[str, Any]) -> dict[str, Any]:
+        ev = {k: v for k, v in d.items() if k != "root"}
+        return {"kind": "file", "evidence": ev, "message": f"{ev.get('event')} {ev.get('path')}"}
+
+    def _describe(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        roots: dict[str, Optional[int]] = {}
+        content = self.content()
+        out = []
+        try:
+            for d in batch:
+                root = d.get("root") or ""
+                if root not in roots:
+                    try:
+                        roots[root] = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) if root else None
+                    except OSError:
+                        roots[root] = None
+                out.append(self._one(d, root, roots[root], content))
+                self.described += 1
+        finally:
+            for fd in roots.values():
+                if fd is not None:
+                    os.close(fd)
+        return out
+
+    def _one(self, d: dict[str, Any], root: str, root_fd: Optional[int], content) -> dict[str, Any]:
+        rec = self._plain(d)
+        ev = rec["evidence"]
+        event, path, dest = ev.get("event"), ev.get("path"), ev.get("dest")
+        target = dest or path
+        is_dir = bool(ev.get("is_directory"))
+        if content is not None and event in ("deleted", "moved") and path:
+            content.removed(path)
+        if event not in HASHED_EVENTS or not target:
+            return rec
+        rel = _relative(target, root)
+        if root_fd is None or rel is None:
+            ev["error"] = "not below a watched folder"
+            return rec
+        if is_dir:
+            if content is not None and event == "moved":
+                if real_directory(rel, root_fd=root_fd):
+                    content.rescan([target])
+                else:
+                    content.removed(target)
+            return rec
+        meta = describe(rel, root_fd=root_fd, limit=self.limit)
+        ev.update(meta)
+        if content is not None:
+            if meta.get("type") == "regular":
+                content.changed(target)
+            else:
+                content.removed(target)  # a link or device took the place of a file: nothing stale stays
+        return rec
