@@ -115,5 +115,5 @@ timeout 180 systemd-nspawn --quiet --register=no --keep-unit -b -D "$R" --bind="
   > "$work/boot.log" 2>&1 || true
 cat "$work/results/report.txt"
 n=$(grep -c '^CHECK .* ok$' "$work/results/report.txt" || true)
-echo "agent-boot-test: $n of 5 checks passed"
-[ "$n" = 5 ]
+echo "agent-boot-test: $n of 6 checks passed"
+[ "$n" = 6 ]
