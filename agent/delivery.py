@@ -30,10 +30,11 @@ Decisions (docs/agent.md, "Delivery guarantee"):
 * **Retention removed records a sink had not delivered**: the sink continues at the oldest
   record left, and a ``gap`` (medium, evidence ``source: sink:NAME``, the lost range) is
   journaled once for that sink.
-* **Falling behind**: when the oldest undelivered record is older than
-  ``sinks.lag_warning_seconds`` and the sink is failing, or the sink has been behind for that
-  long, one ``state`` warning is journaled; one "caught up" follows when it has delivered
-  everything. ``bmnn status`` shows the lag in records and seconds.
+* **Falling behind**: when the sink is failing on a record older than
+  ``sinks.lag_warning_seconds``, or a backlog has waited that long (a sink too slow for the
+  traffic; one that keeps up with a long burst is not behind), one ``state`` warning is journaled;
+  one "caught up" follows when it has delivered everything. ``bmnn status`` shows the lag in
+  records and seconds.
 * **Not journaled yet** (agent/unjournaled.py, a full disk): urgent events reach the sinks with
   ``takes_unjournaled`` at once through a small in-memory queue on the same thread, marked
   ``journaled: false``; the journaled record arrives later through the cursor, with its seq.
@@ -64,6 +65,9 @@ BATCH = 500
 SAVE_EVERY_S = 1.0
 """While catching up, the cursor is written at least this often (and at the end of each batch
 once caught up): a crash re-delivers at most about this much."""
+FLUSH_EVERY_S = 60.0
+"""A sink's ``flush`` (the alert's summary of old records) runs when the sink reaches the head,
+or at least this often during a long catch-up: one summary line, not one per batch."""
 CURSOR_MAX_BYTES = 4096
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 START_CHOICES = ("head", "beginning")
@@ -250,7 +254,9 @@ class SinkReader:
         self._stop = threading.Event()
         self._head_hint = 0
         self._pending_time: Optional[str] = None  # observation time of the oldest undelivered record
-        self._behind_since: Optional[float] = None  # monotonic: when the sink last started lagging
+        self._behind_since: Optional[float] = None  # monotonic: since when the backlog up to
+        self._behind_target = 0  # this seq has waited (it moves on as each backlog is delivered)
+        self._last_flush = time.monotonic()
         self._busy = False
         self._last_ok: Optional[float] = None
         self._saved: Optional[Cursor] = None
@@ -420,7 +426,7 @@ class SinkReader:
             if batch[0].seq > self.cursor.seq + 1:  # retention removed what this sink had not delivered
                 self._lost(self.cursor.seq + 1, batch[0].seq - 1)
             if self._behind_since is None:
-                self._behind_since = time.monotonic()
+                self._behind_since, self._behind_target = time.monotonic(), self._head_hint
             accepts = getattr(self.sink, "accepts", None)
             for rec in batch:
                 if self._stop.is_set():
@@ -430,16 +436,24 @@ class SinkReader:
                     if not self._emit(rec, retry=True):
                         break  # stopping
                 self.cursor = Cursor(rec.seq, rec.hash)
-                if time.monotonic() - self._last_save >= SAVE_EVERY_S:
-                    self._save()
+                now = time.monotonic()
+                if not self.health.behind and now - self._behind_since >= self.lag_warning_s > 0:
                     self._check_lag(rec, failing=False)
+                if rec.seq >= self._behind_target:
+                    # the backlog that existed at _behind_since is delivered: measure from now on
+                    # (a sink that keeps up with a long burst is never "behind")
+                    self._behind_since, self._behind_target = now, self._head_hint
+                if now - self._last_save >= SAVE_EVERY_S:
+                    self._save()
+            at_head = self.cursor.seq >= self._head_hint
             flush = getattr(self.sink, "flush", None)
-            if flush is not None:
+            if flush is not None and (at_head or time.monotonic() - self._last_flush >= FLUSH_EVERY_S):
+                self._last_flush = time.monotonic()
                 try:
                     flush()
                 except Exception as exc:  # noqa: BLE001 - a summary line is best-effort
                     self.health.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            if self.cursor.seq >= self._head_hint:
+            if at_head:
                 self._save(force=True)
             return True
         finally:
@@ -494,14 +508,15 @@ class SinkReader:
         self._last_save = time.monotonic()
 
     def _check_lag(self, rec: Record, *, failing: bool) -> None:
-        """Journal one warning when the sink is failing on a record older than the limit, or has
-        been behind for longer than the limit."""
+        """Journal one warning when the sink is failing on a record older than the limit, or a
+        backlog has waited longer than the limit."""
         if self.health.behind or self.lag_warning_s <= 0:
             return
         age = record_age(rec, self.clock())
         behind_for = 0.0 if self._behind_since is None else time.monotonic() - self._behind_since
         if not ((failing and age >= self.lag_warning_s) or behind_for >= self.lag_warning_s):
             return
+        age = max(age, behind_for)
         self.health.behind = True
         self._save(force=True)  # remembered across a restart: one warning per outage
         lag = max(0, self._head_hint - (self.cursor.seq if self.cursor else 0))

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import select
 import socket
-import ssl
 from typing import Optional
 from urllib.parse import urlsplit
 
@@ -115,6 +114,7 @@ class Sink:
         if self._tls_files is not None:
             # made per connection: a CA file that is missing now is an error to retry, not a crash,
             # and a renewed certificate is picked up at the next reconnect
+            import ssl  # only for tls://: OpenSSL costs the idle daemon ~2 MiB of RSS otherwise
             ca, cert, key = self._tls_files
             tls = ssl.create_default_context(cafile=ca)
             tls.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -123,7 +123,7 @@ class Sink:
             raw = socket.create_connection((host, port), timeout=self.timeout)
             try:
                 s = tls.wrap_socket(raw, server_hostname=self._tls_name or host)
-            except (OSError, ssl.SSLError):
+            except OSError:  # ssl.SSLError is an OSError
                 raw.close()
                 raise
             self._stream = True
@@ -169,7 +169,8 @@ class Sink:
             ready, _, _ = select.select([self._sock], [], [], 0)
             if not ready:
                 return False
-            if isinstance(self._sock, ssl.SSLSocket):  # readable may be a TLS 1.3 session ticket: no data
+            if self._tls_files is not None:  # readable may be a TLS 1.3 session ticket: no data
+                import ssl
                 self._sock.setblocking(False)
                 try:
                     return self._sock.recv(1) == b""

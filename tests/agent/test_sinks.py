@@ -462,6 +462,19 @@ def test_a_failing_sink_warns_once_when_behind_and_once_when_caught_up(tmp_path,
     assert not r.health()[0]["behind"] and r.health()[0]["lag_records"] == 0
 
 
+def test_a_sink_too_slow_for_the_traffic_warns_once(tmp_path, journal, ctx):
+    slow = hook.Sink(script(tmp_path / "slow.sh", "cat >/dev/null\nsleep 0.3\n"), ctx, timeout=5, name="slow")
+    events = []
+    r = runner_for(tmp_path, journal, [slow], events=events, lag_warning_s=1.0)
+    for _ in range(8):  # 8 x 0.3 s of work: the backlog waits longer than 1 s
+        r.appended(journal.append("heartbeat").seq)
+    assert r.drain(30)
+    assert wait_for(lambda: any(e["evidence"].get("caught_up") for e in events))
+    r.stop()
+    warn = [e for e in events if "lag_records" in e["evidence"]]
+    assert len(warn) == 1 and warn[0]["evidence"]["error"] is None and "is behind" in warn[0]["message"]
+
+
 def test_unjournaled_records_go_at_once_to_the_sinks_that_take_them(tmp_path, journal, ctx):
     from agent.unjournaled import provisional
     out = tmp_path / "events.ndjson"
