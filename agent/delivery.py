@@ -409,7 +409,7 @@ class SinkReader:
                     return worked
                 rec = self._early.popleft()
             worked = True
-            self._emit(rec, retry=False)
+            self._emit([rec], retry=False)
         return worked
 
     def _step(self) -> bool:
@@ -428,13 +428,16 @@ class SinkReader:
             if self._behind_since is None:
                 self._behind_since, self._behind_target = time.monotonic(), self._head_hint
             accepts = getattr(self.sink, "accepts", None)
-            for rec in batch:
+            # a sink with emit_many (the ECS file) takes the batch in one write; others one by one
+            units = [batch] if hasattr(self.sink, "emit_many") else [[r] for r in batch]
+            for unit in units:
                 if self._stop.is_set():
                     break
-                self._pending_time = rec.time
-                if accepts is None or accepts(rec):
-                    if not self._emit(rec, retry=True):
-                        break  # stopping
+                rec = unit[-1]
+                self._pending_time = unit[0].time
+                todo = unit if accepts is None else [r for r in unit if accepts(r)]
+                if todo and not self._emit(todo, retry=True):
+                    break  # stopping
                 self.cursor = Cursor(rec.seq, rec.hash)
                 now = time.monotonic()
                 if not self.health.behind and now - self._behind_since >= self.lag_warning_s > 0:
@@ -459,23 +462,28 @@ class SinkReader:
         finally:
             self._busy = False
 
-    def _emit(self, rec: Record, *, retry: bool) -> bool:
+    def _emit(self, records: list[Record], *, retry: bool) -> bool:
+        """Deliver ``records`` (retrying with backoff until it works or the reader stops)."""
         delay, cap = self.backoff
+        many = getattr(self.sink, "emit_many", None)
         while True:
             try:
-                self.sink.emit(rec)
+                if many is not None:
+                    many(records)
+                else:
+                    self.sink.emit(records[0])
             except Exception as exc:  # noqa: BLE001 - a sink's failure is data for `bmnn status`
                 self._failed(exc)
                 if not retry or self._stop.is_set():
                     return False
-                self._check_lag(rec, failing=True)
+                self._check_lag(records[0], failing=True)
                 self._stop.wait(delay)
                 delay = min(delay * 2, cap)
                 if self._stop.is_set():
                     return False
                 continue
             h = self.health
-            h.delivered += 1
+            h.delivered += len(records)
             h.failing = False
             self._last_ok = time.time()  # formatted when status asks (not per record)
             return True

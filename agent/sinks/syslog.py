@@ -142,21 +142,32 @@ class Sink:
             return s
         raise last or OSError(f"cannot resolve {host}")
 
+    def _format(self, record: Record) -> bytes:
+        return format_5424(record, facility=self.facility, app_name=self.app_name, sd_id=self.sd_id, bom=self.bom,
+                           hostname=self.ctx.host_name if self.ctx and self.ctx.host_name else None)
+
     def emit(self, record: Record) -> None:
         """Send one message; on error the socket is dropped and the next attempt reconnects."""
-        msg = format_5424(record, facility=self.facility, app_name=self.app_name, sd_id=self.sd_id, bom=self.bom,
-                          hostname=self.ctx.host_name if self.ctx and self.ctx.host_name else None)
+        self._send([self._format(record)])
+
+    def emit_many(self, records: list[Record]) -> None:
+        """Send a batch (a catch-up): on a stream, the frames in one ``sendall``; raises like
+        ``emit`` and the reader re-sends the whole batch (the collector may get part of it twice)."""
+        self._send([self._format(r) for r in records])
+
+    def _send(self, msgs: list[bytes]) -> None:
         if self._sock is not None and self._stream and self._peer_closed():
             self.close()  # the collector went away while we were idle: never write into a dead connection
         if self._sock is None:
             self._sock = self._connect()
         try:
             if self._stream and self._scheme in ("tcp", "tls"):
-                self._sock.sendall(str(len(msg)).encode() + b" " + msg)
+                self._sock.sendall(b"".join([str(len(m)).encode() + b" " + m for m in msgs]))
             elif self._stream:
-                self._sock.sendall(msg + b"\n")
+                self._sock.sendall(b"".join([m + b"\n" for m in msgs]))
             else:
-                self._sock.send(msg[:MAX_UDP] if self._scheme == "udp" else msg)
+                for m in msgs:
+                    self._sock.send(m[:MAX_UDP] if self._scheme == "udp" else m)
         except OSError:
             self.close()
             raise
