@@ -334,9 +334,8 @@ class Daemon:
                                 early_size=cfg.queue_size, head=self._journal_head()).start()
 
     def _journal_head(self) -> int:
-        """The newest seq journaled (where a sink without a cursor starts by default)."""
-        if self._last_seq is not None:
-            return self._last_seq
+        """The newest seq journaled (where a sink without a cursor starts by default). Read from
+        the journal: ``_last_seq`` also moves while open violations are restored at start."""
         head = self.journal.head() if self.journal is not None else None
         return head.seq if head is not None else 0
 

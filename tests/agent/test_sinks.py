@@ -204,13 +204,14 @@ def test_syslog_unreachable_collector_raises_for_retry(tmp_path, journal, ctx):
 def test_hook_receives_the_event_json_on_stdin(tmp_path, journal, ctx):
     got = tmp_path / "got.json"
     envf = tmp_path / "env.txt"
-    cmd = script(tmp_path / "hook.sh", f'cat > {got}\necho "$BMNN_EVENT_KIND $BMNN_CHECK_ID $BMNN_EVENT_SEQ" > {envf}\n')
+    cmd = script(tmp_path / "hook.sh", f'cat > {got}\necho "$BMNN_EVENT_KIND $BMNN_CHECK_ID $BMNN_EVENT_SEQ '
+                                       f'$BMNN_EVENT_ID" > {envf}\n')
     s = hook.Sink(cmd, ctx, timeout=5)
     v = violation(journal)
     s.emit(v)
     ev = json.loads(got.read_text(encoding="utf-8"))
     assert ev["rule.id"] == "BMNN-NET-001" and ev["event.sequence"] == v.seq
-    assert envf.read_text().split() == ["violation", "BMNN-NET-001", str(v.seq)]
+    assert envf.read_text().split() == ["violation", "BMNN-NET-001", str(v.seq), f"{v.host}:{v.seq}:{v.hash[:16]}"]
 
 
 def test_hook_timeout_kills_the_whole_process_group(tmp_path, journal, ctx):
