@@ -58,6 +58,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from scanner.atomic import write_atomic
+
 from .journal import Journal, Record, now_iso
 
 BATCH = 500
@@ -159,25 +161,11 @@ class CursorStore:
         """Write atomically: a crash leaves the old cursor or the new one, never half of one."""
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         p = self.path(sink_id)
-        tmp = p.with_name(p.name + ".tmp")
         data = json.dumps({"v": 1, "sink": sink_id, "seq": cursor.seq, "hash": cursor.hash,
                            "behind": cursor.behind, "saved": now_iso()}, ensure_ascii=False).encode("utf-8") + b"\n"
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, p)
-        dfd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        if p.is_symlink() or (p.exists() and not p.is_file()):
+            os.unlink(p)  # refused by load(): replaced, never written through
+        write_atomic(str(p), data, 0o600)
 
 
 @dataclass

@@ -10,8 +10,8 @@ The command is executed directly, never through a shell: shell syntax works only
 configuration asks for it explicitly (``command: [/bin/sh, -c, "..."]``). It runs in its own
 session, in ``/``, with a fixed minimal environment (``PATH=/usr/sbin:/usr/bin:/sbin:/bin``,
 ``LANG=C.UTF-8`` and ``BMNN_EVENT_KIND``, ``BMNN_EVENT_SEQ``, ``BMNN_EVENT_ID`` (the ECS
-``event.id``: de-duplicate on it), ``BMNN_CHECK_ID``, ``BMNN_SEVERITY``): nothing of the daemon's own environment leaks in. If it has not finished
-within ``timeout`` seconds, its whole process group is killed (SIGKILL) and the attempt counts as
+``event.id``: de-duplicate on it), ``BMNN_CHECK_ID``, ``BMNN_SEVERITY``): nothing of the
+daemon's own environment leaks in. If it has not finished within ``timeout`` seconds, its whole process group is killed (SIGKILL) and the attempt counts as
 failed; a non-zero exit also fails. The runner then retries with backoff, so a hook must be
 idempotent (``event.id`` is stable across retries).
 """
