@@ -5,9 +5,10 @@ The journal is the durable truth, so a sink needs no queue of its own: each ``Si
 its own thread and its own read-only SQLite connection (WAL: readers never block the writer nor
 each other), and a *cursor*, the seq and hash of the last record it delivered (or skipped because
 it does not want that kind). It reads the records after its cursor in batches, hands each to the
-sink's ``emit`` (retrying one record with backoff, 0.5 s doubling to 30 s, until it goes through),
-and writes the cursor back: atomically (temporary file, fsync, rename, fsync of the directory),
-root-only, at the end of each batch and at least every ``SAVE_EVERY_S`` while catching up. A
+sink's ``emit`` (or the whole batch to ``emit_many`` where a sink has it: the ECS file, syslog),
+retrying with backoff (0.5 s doubling to 30 s) until it goes through, and writes the cursor back:
+atomically (scanner.atomic), root-only, after the sink's ``sync`` (the ECS file's fsync), when it
+reaches the head and at least every ``SAVE_EVERY_S`` while catching up. A
 ``kill -9`` therefore loses nothing: the reader starts again from the saved cursor and
 re-delivers at most the records after it (at-least-once; every line carries seq and hash, so a
 receiver drops duplicates).
