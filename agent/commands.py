@@ -53,6 +53,13 @@ _T: dict[str, tuple[str, str]] = {
     "status.sinks": ("Đầu ra", "Sinks"),
     "status.sink_ok": ("tốt", "ok"),
     "status.sink_failing": ("LỖI", "FAILING"),
+    "status.sink_line": ("{name}: {state}, đã gửi {delivered}, đã đến #{cursor}, còn chậm {lag} bản ghi ({lag_s} giây)",
+                         "{name}: {state}, delivered {delivered}, at #{cursor}, lag {lag} records ({lag_s} s)"),
+    "status.sink_behind": ("chậm quá ngưỡng cảnh báo (đã ghi vào nhật ký)", "behind the warning limit (journaled)"),
+    "status.sink_lost": ("{n} bản ghi đã bị xóa theo thời hạn lưu trữ trước khi gửi được",
+                         "{n} record(s) were removed by retention before they could be delivered"),
+    "status.sink_dropped": ("{n} bản ghi chưa ghi nhật ký bị bỏ khỏi hàng đợi gửi sớm (vẫn được gửi từ nhật ký)",
+                            "{n} not-yet-journaled record(s) dropped from the early queue (still sent from the journal)"),
     "status.incident": ("Báo cáo vụ việc (dự thảo): {path} — xem: bmnn incident show {path} --format html -o TỆP.html",
                         "Incident report (draft): {path} — read it: bmnn incident show {path} --format html -o FILE.html"),
     "status.journal": ("Nhật ký: {path}, bản ghi cuối #{head}, chờ ghi {pending}",
@@ -312,8 +319,16 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
         state = _t("status.sink_failing" if s["failing"] else "status.sink_ok", lang)
         extra = f"; {v(s['last_error'])}" if s["failing"] and s.get("last_error") else ""
         note = f" ({v(s['note'])})" if s.get("note") else ""
-        click.echo(f"  {v(s['name'])}: {state}, delivered {s['delivered']}, queued {s['queued']}, "
-                   f"dropped {s['dropped']}{note}{extra}")
+        cursor = s.get("cursor_seq")
+        click.echo("  " + _t("status.sink_line", lang, name=v(s["name"]), state=state, delivered=s["delivered"],
+                              cursor="-" if cursor is None else cursor, lag=s.get("lag_records", 0),
+                              lag_s=s.get("lag_s", 0)) + note + extra)
+        if s.get("behind"):
+            click.echo("    " + _t("status.sink_behind", lang))
+        if s.get("lost"):
+            click.echo("    " + _t("status.sink_lost", lang, n=s["lost"]))
+        if s.get("dropped"):
+            click.echo("    " + _t("status.sink_dropped", lang, n=s["dropped"]))
     j = st["journal"]
     click.echo(_t("status.journal", lang, path=v(j.get("path")), head=j.get("head_seq"), pending=j.get("pending", 0)))
     if j.get("last_error"):

@@ -51,6 +51,14 @@ class SyslogConfig(msgspec.Struct, **_STRICT):
                       "local7"] = "authpriv"
     app_name: str = "bmnn-agent"
     sd_id: str = "bmnn@32473"
+    tls_ca: Optional[str] = None
+    """tls:// addresses: the CA file that signed the collector's certificate."""
+    tls_cert: Optional[str] = None
+    """tls://: a client certificate (PEM), when the collector authenticates clients."""
+    tls_key: Optional[str] = None
+    """tls://: its private key (PEM; root-only)."""
+    tls_name: Optional[str] = None
+    """tls://: the name the collector's certificate must carry (default: the address's host)."""
 
 
 class HookConfig(msgspec.Struct, **_STRICT):
@@ -67,6 +75,9 @@ class AlertConfig(msgspec.Struct, **_STRICT):
     desktop: bool = True
     min_severity: Severity = "high"
     kinds: list[str] = msgspec.field(default_factory=lambda: ["violation", "gap", "enforced"])
+    max_age_seconds: float = 600.0
+    """Alerts are for people: a record older than this when the sink reaches it (a catch-up after
+    an outage or a restart) is not shown on its own; one line summarises how many were skipped."""
 
 
 class SinksConfig(msgspec.Struct, **_STRICT):
@@ -75,6 +86,12 @@ class SinksConfig(msgspec.Struct, **_STRICT):
     syslog: SyslogConfig = SyslogConfig()
     hooks: list[HookConfig] = []
     alert: AlertConfig = AlertConfig()
+    start: Literal["head", "beginning"] = "head"
+    """Where a sink without a cursor (new in agent.yaml, or the first start after an upgrade)
+    begins: at the journal's head (nothing old is sent) or at its oldest record."""
+    lag_warning_seconds: float = 300.0
+    """A sink whose oldest undelivered record is older than this (failing), or that has been
+    behind for this long, journals one warning; 0 turns the warning off."""
 
 
 class ContentConfig(msgspec.Struct, **_STRICT):
@@ -93,6 +110,7 @@ class AgentConfig(msgspec.Struct, **_STRICT):
     retention_days: Optional[float] = None
     """None keeps everything."""
     queue_size: int = 1000
+    """Per sink: records not yet journaled (a full disk) waiting for early delivery."""
     max_spool: int = 10000
     labels: dict[str, str] = {}
     profile: Optional[str] = None
@@ -151,6 +169,22 @@ def load_config(path: os.PathLike | str, *, enforce: Optional[bool] = None) -> A
         bad(("content", "workers"), "content.workers must be between 1 and 64")
     if cfg.queue_size < 1 or cfg.max_spool < 1:
         bad(("queue_size" if cfg.queue_size < 1 else "max_spool",), "queue_size and max_spool must be positive")
+    if cfg.sinks.lag_warning_seconds < 0:
+        bad(("sinks", "lag_warning_seconds"), "sinks.lag_warning_seconds must be 0 (off) or positive")
+    if cfg.sinks.alert.max_age_seconds <= 0:
+        bad(("sinks", "alert", "max_age_seconds"), "sinks.alert.max_age_seconds must be positive")
+    if cfg.sinks.syslog.enabled:
+        from .sinks.syslog import Sink as SyslogSink
+        sc = cfg.sinks.syslog
+        try:
+            SyslogSink(sc.address, tls_ca=sc.tls_ca, tls_cert=sc.tls_cert, tls_key=sc.tls_key)
+        except ValueError as exc:
+            generic = ("sinks.syslog.address: tls:// needs sinks.syslog.tls_ca (the CA file of the collector's "
+                       "certificate)" if "tls_ca" in str(exc) else
+                       "sinks.syslog.address: unsupported syslog address; use /dev/log, unix://PATH, "
+                       "udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT")
+            problems.append(doc.problem(("sinks", "syslog", "address"), f"sinks.syslog.address: {exc}",
+                                        redacted=generic))
     for i, h in enumerate(cfg.sinks.hooks):
         where = ("sinks", "hooks", i)
         if not h.command or not os.path.isabs(h.command[0]):

@@ -214,7 +214,7 @@ class Daemon:
         elif kind == "cleared" and rec.check_id:
             self.open_violations.pop(rec.check_id, None)
         if self.sinks is not None:
-            self.sinks.submit(rec)
+            self.sinks.submit_unjournaled(rec)
 
     def record_many(self, events: list[dict[str, Any]]) -> list[Record]:
         """Journal a burst in one transaction (``[{"kind": "file", "evidence": ...}, ...]``), then fan out.
@@ -238,7 +238,9 @@ class Daemon:
         elif r.kind == "ack" and r.check_id in self.open_violations:
             self.open_violations[r.check_id]["acknowledged"] = True
         if self.sinks is not None:
-            self.sinks.submit(r)
+            # the sinks' only dependency on the write path: the cursor readers wake up and read
+            # the journal themselves (event-core's on_appended hook replaces this line)
+            self.sinks.appended(r.seq)
 
     # ------------------------------------------------------------ policy
 
@@ -316,16 +318,31 @@ class Daemon:
             sinks.append(ecs.Sink(sc.ecs.path or self.paths.ecs_log, ctx, fsync=sc.ecs.fsync))
         if sc.syslog.enabled:
             sinks.append(syslog.Sink(sc.syslog.address, ctx, facility=sc.syslog.facility, app_name=sc.syslog.app_name,
-                                     sd_id=sc.syslog.sd_id))
+                                     sd_id=sc.syslog.sd_id, tls_ca=sc.syslog.tls_ca, tls_cert=sc.syslog.tls_cert,
+                                     tls_key=sc.syslog.tls_key, tls_name=sc.syslog.tls_name))
         for h in sc.hooks:
             sinks.append(hook.Sink(h.command, ctx, timeout=h.timeout, kinds=h.kinds, min_severity=h.min_severity,
                                    name=h.name))
         if sc.alert.enabled:
             sinks.append(alert.Sink(ctx, wall=sc.alert.wall, desktop=sc.alert.desktop, kinds=sc.alert.kinds,
-                                    min_severity=sc.alert.min_severity))
-        old, self.sinks = self.sinks, SinkRunner(sinks, queue_size=cfg.queue_size).start()
-        if old is not None:
-            old.stop(timeout=2.0)
+                                    min_severity=sc.alert.min_severity, max_age_s=sc.alert.max_age_seconds))
+        old, self.sinks = self.sinks, None
+        if old is not None:  # stopped first: the new readers resume from the cursors it saved
+            old.stop(timeout=2.0, drain=False)
+        self.sinks = SinkRunner(sinks, self.paths.journal, self.paths.state_dir / "cursors", start=sc.start,
+                                lag_warning_s=sc.lag_warning_seconds, on_event=self._delivery_event,
+                                early_size=cfg.queue_size, head=self._journal_head()).start()
+
+    def _journal_head(self) -> int:
+        """The newest seq journaled (where a sink without a cursor starts by default). Read from
+        the journal: ``_last_seq`` also moves while open violations are restored at start."""
+        head = self.journal.head() if self.journal is not None else None
+        return head.seq if head is not None else 0
+
+    def _delivery_event(self, kind: str, **fields: Any) -> None:
+        """What a sink reader journals about delivery (a lag, a cursor it could not trust, records
+        lost to retention): from the reader's thread, through the main loop."""
+        self.submit(kind, **fields)
 
     # ------------------------------------------------------------ IPC handlers (IPC threads)
 

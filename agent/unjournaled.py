@@ -37,8 +37,11 @@ def is_provisional(record: Record) -> bool:
     return record.seq == 0 and not record.hash
 
 
+_KEY_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+"""json.dumps with these arguments, built once: a sink catching up computes a key per record."""
+
+
 def event_key(record: Record) -> str:
     """Same for a provisional record and the journaled one it becomes."""
     body = [record.time, record.host, record.kind, record.check_id, record.severity, record.message, record.evidence]
-    data = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(_KEY_JSON.encode(body).encode("utf-8")).hexdigest()[:32]

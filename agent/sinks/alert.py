@@ -5,6 +5,12 @@ Both are best-effort and degrade quietly: no ``wall`` binary, no logind (contain
 installs), no ``notify-send`` (install ``libnotify-bin``) or no graphical session each leave a note
 in ``bmnn status`` instead of an error. An attempt fails (and is retried) only when every channel
 that exists failed, so one event never walls twice because the desktop part failed.
+
+Alerts are for people, not for a SIEM: when the sink reaches a record older than
+``max_age_s`` (10 minutes by default; a catch-up after the daemon was stopped or the sink was
+failing), it is not shown on its own. The skipped ones are counted and summarised in one alert
+after the batch ("N older alerts not shown, #A..#B: see bmnn events"), so a restart after a long
+outage never replays hours of wall messages.
 """
 
 from __future__ import annotations
@@ -12,10 +18,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from typing import Any, Optional, Sequence
 
 from scanner.textsafe import visible
 
+from ..delivery import record_age
 from ..journal import Record
 from ..unjournaled import event_key, is_provisional
 from . import SEVERITY_RANK, SinkContext
@@ -65,7 +73,7 @@ class Sink:
     def __init__(self, ctx: Optional[SinkContext] = None, *, wall: bool = True, desktop: bool = True,
                  kinds: Sequence[str] = ("violation", "gap", "enforced"), min_severity: str = "high",
                  wall_cmd: Sequence[str] = ("wall",), notify_cmd: str = "notify-send", loginctl: str = "loginctl",
-                 timeout: float = 10.0):
+                 timeout: float = 10.0, max_age_s: Optional[float] = 600.0, clock: Any = time.time):
         self.ctx = ctx
         self.wall, self.desktop = wall, desktop
         self.kinds = set(kinds)
@@ -75,6 +83,10 @@ class Sink:
         self.sent_wall = 0
         self.sent_desktop = 0
         self._early: dict[str, None] = {}  # event keys alerted before they were journaled
+        self.max_age_s, self.clock = max_age_s, clock
+        self.stale: list[Any] = []  # [count, first seq, last seq, first time] of the old records skipped
+        self.skipped_old = 0
+        """Records not alerted because they were older than max_age_s (summarised instead)."""
 
     def accepts(self, record: Record) -> bool:
         """Only alert-worthy kinds at or above the minimum severity (a gap without one counts as high)."""
@@ -106,15 +118,39 @@ class Sink:
         if not is_provisional(record) and key in self._early:
             self._early.pop(key, None)
             return
+        if self.max_age_s is not None and not is_provisional(record) \
+                and record_age(record, self.clock()) > self.max_age_s:
+            if not self.stale:
+                self.stale = [0, record.seq, record.seq, record.time]
+            self.stale[0] += 1
+            self.stale[2] = record.seq
+            self.skipped_old += 1
+            return
         self._send(record)
         if is_provisional(record):
             self._early[key] = None
             while len(self._early) > 1000:
                 self._early.pop(next(iter(self._early)))
 
+    def flush(self) -> None:
+        """After a batch: one alert summarising the old records not shown (kept for the next
+        flush when no channel took it)."""
+        if not self.stale:
+            return
+        n, first, last, since = self.stale
+        minutes = max(1, round((self.max_age_s or 0) / 60))
+        since = visible(since)
+        body = (f"{n} cảnh báo cũ hơn {minutes} phút không hiện lại (#{first}..#{last}); xem: bmnn events "
+                f"--since {since}\n"
+                f"{n} alert(s) older than {minutes} minutes not shown one by one (#{first}..#{last}); see: "
+                f"bmnn events --since {since}")
+        self._send_text("bmnn-guard: CẢNH BÁO CŨ / older alerts", body)
+        self.stale = []
+
     def _send(self, record: Record) -> None:
-        title = TITLE.get(record.kind, "bmnn-guard")
-        body = self.body(record)
+        self._send_text(TITLE.get(record.kind, "bmnn-guard"), self.body(record))
+
+    def _send_text(self, title: str, body: str) -> None:
         notes, errors, ok = [], [], 0
         if self.wall:
             exe = shutil.which(self.wall_cmd[0])

@@ -14,10 +14,11 @@ lines (``bmnn.journaled: false``, no ``event.sequence``), and again with their s
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Optional
+
+import msgspec
 
 from ..journal import Record
 from ..unjournaled import event_key, is_provisional
@@ -93,9 +94,19 @@ def to_ecs(record: Record, ctx: SinkContext) -> dict[str, Any]:
     return out
 
 
+_ENCODER = msgspec.json.Encoder(enc_hook=str)
+
+
+def to_bytes(record: Record, ctx: SinkContext) -> bytes:
+    """One ndjson line as UTF-8, without the newline: the same JSON as ``to_line`` (compact, keys
+    in order, non-ASCII as is), by msgspec's encoder, ~3x faster than json.dumps: a sink catching
+    up after an outage spends most of its time here."""
+    return _ENCODER.encode(to_ecs(record, ctx))
+
+
 def to_line(record: Record, ctx: SinkContext) -> str:
     """One ndjson line (no trailing newline)."""
-    return json.dumps(to_ecs(record, ctx), ensure_ascii=False, separators=(",", ":"), default=str)
+    return to_bytes(record, ctx).decode("utf-8")
 
 
 class Sink:
@@ -110,6 +121,7 @@ class Sink:
         self.fsync = fsync
         self.mode = mode
         self._fd: Optional[int] = None
+        self._torn = False
         self._ino: Optional[tuple[int, int]] = None
 
     def _open(self) -> None:
@@ -118,6 +130,7 @@ class Sink:
         st = os.fstat(fd)
         self._close_fd()
         self._fd, self._ino = fd, (st.st_dev, st.st_ino)
+        self._torn = False  # a torn line stays in the old file
 
     def _close_fd(self) -> None:
         if self._fd is not None:
@@ -136,13 +149,32 @@ class Sink:
 
     def emit(self, record: Record) -> None:
         """Write one line (reopening first when the file was rotated)."""
+        self._write(to_bytes(record, self.ctx) + b"\n")
+
+    def emit_many(self, records: list[Record]) -> None:
+        """Write the lines of a batch in one write (a sink catching up after an outage)."""
+        self._write(b"".join([to_bytes(r, self.ctx) + b"\n" for r in records]))
+
+    def _write(self, data: bytes) -> None:
         if self._fd is None or not self._current():
             self._open()
-        data = (to_line(record, self.ctx) + "\n").encode("utf-8")
-        n = os.write(self._fd, data)
-        if n != len(data):
-            raise OSError(f"short write to {self.path} ({n} of {len(data)} bytes)")
+        if self._torn:  # the last attempt stopped inside a line (disk full): end it, never glue two
+            data = b"\n" + data
+        view, done = memoryview(data), 0
+        try:
+            while done < len(data):
+                done += os.write(self._fd, view[done:])
+        except OSError:
+            self._torn = self._torn if done == 0 else True
+            raise
+        self._torn = False
         if self.fsync:
+            os.fsync(self._fd)
+
+    def sync(self) -> None:
+        """fsync the file: called before the cursor is saved, so a power cut cannot lose lines the
+        cursor says were delivered (one fsync per batch, not per line, unless ``fsync``)."""
+        if self._fd is not None and not self.fsync:
             os.fsync(self._fd)
 
     def close(self) -> None:

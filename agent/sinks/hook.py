@@ -9,9 +9,9 @@ is refused instead of run.
 The command is executed directly, never through a shell: shell syntax works only when the
 configuration asks for it explicitly (``command: [/bin/sh, -c, "..."]``). It runs in its own
 session, in ``/``, with a fixed minimal environment (``PATH=/usr/sbin:/usr/bin:/sbin:/bin``,
-``LANG=C.UTF-8`` and ``BMNN_EVENT_KIND``, ``BMNN_EVENT_SEQ``, ``BMNN_CHECK_ID``,
-``BMNN_SEVERITY``): nothing of the daemon's own environment leaks in. If it has not finished
-within ``timeout`` seconds, its whole process group is killed (SIGKILL) and the attempt counts as
+``LANG=C.UTF-8`` and ``BMNN_EVENT_KIND``, ``BMNN_EVENT_SEQ``, ``BMNN_EVENT_ID`` (the ECS
+``event.id``: de-duplicate on it), ``BMNN_CHECK_ID``, ``BMNN_SEVERITY``): nothing of the
+daemon's own environment leaks in. If it has not finished within ``timeout`` seconds, its whole process group is killed (SIGKILL) and the attempt counts as
 failed; a non-zero exit also fails. The runner then retries with backoff, so a hook must be
 idempotent (``event.id`` is stable across retries).
 """
@@ -77,12 +77,13 @@ class Sink:
 
     def emit(self, record: Record) -> None:
         """Run the command once; raise HookError on timeout or non-zero exit."""
-        data = json.dumps(to_ecs(record, self.ctx), ensure_ascii=False, default=str).encode("utf-8") + b"\n"
+        ev = to_ecs(record, self.ctx)
+        data = json.dumps(ev, ensure_ascii=False, default=str).encode("utf-8") + b"\n"
         refusal = untrusted(self.command)
         if refusal is not None:
             raise HookError(f"not run: {refusal}")
         env = {"PATH": PATH, "LANG": "C.UTF-8",
-               "BMNN_EVENT_KIND": record.kind, "BMNN_EVENT_SEQ": str(record.seq),
+               "BMNN_EVENT_KIND": record.kind, "BMNN_EVENT_SEQ": str(record.seq), "BMNN_EVENT_ID": ev["event.id"],
                "BMNN_CHECK_ID": record.check_id or "", "BMNN_SEVERITY": record.severity or ""}
         try:
             proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -1,19 +1,23 @@
 """RFC 5424 syslog, to the local socket (/dev/log) or to a collector over UDP or TCP.
 
 Addresses: ``/dev/log`` or ``unix:///path`` (datagram, or stream when the socket is a stream
-socket), ``udp://host:514`` (RFC 5426, one message per datagram), ``tcp://host:6514`` (RFC 6587
-octet-counting framing: ``LEN SP MSG``). TLS is not done here: send to a local rsyslog/syslog-ng
-and let it forward over TLS. Remote addresses need ``AF_INET``/``AF_INET6`` in the unit's
-``RestrictAddressFamilies`` (see docs/agent.md).
+socket), ``udp://host:514`` (RFC 5426, one message per datagram), ``tcp://host:514`` (RFC 6587
+octet-counting framing: ``LEN SP MSG``), ``tls://host:6514`` (RFC 5425: the same framing over
+TLS 1.2+, the collector's certificate checked against ``tls_ca`` and its name, ``tls_name`` or
+the host; a client certificate with ``tls_cert``/``tls_key`` when the collector asks for one).
+Remote addresses need ``AF_INET``/``AF_INET6`` in the unit's ``RestrictAddressFamilies`` (see
+docs/agent.md).
 
-The message: ``<PRI>1 TIMESTAMP HOST bmnn-agent PID KIND [bmnn@32473 seq=.. check=.. severity=..
-hash=..] BOM text``. 32473 is the private enterprise number reserved for examples (RFC 5612);
-an agency with its own PEN sets ``sd_id``.
+The message: ``<PRI>1 TIMESTAMP HOST bmnn-agent PID KIND [bmnn@32473 id=.. seq=.. kind=..
+check=.. severity=.. hash=..] BOM text``; ``id`` is the ECS ``event.id`` (``host:seq:hash16``),
+the key a receiver de-duplicates on. 32473 is the private enterprise number reserved for
+examples (RFC 5612); an agency with its own PEN sets ``sd_id``.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import socket
 from typing import Optional
 from urllib.parse import urlsplit
@@ -45,7 +49,7 @@ def format_5424(record: Record, *, facility: str = "authpriv", app_name: str = "
                 bom: bool = True) -> bytes:
     """One RFC 5424 message for ``record``."""
     pri = FACILITIES[facility] * 8 + priority(record)
-    params = [("seq", record.seq), ("kind", record.kind)]
+    params = [("id", f"{record.host}:{record.seq}:{record.hash[:16]}"), ("seq", record.seq), ("kind", record.kind)]
     if record.check_id:
         params.append(("check", record.check_id))
     if record.severity:
@@ -63,7 +67,9 @@ class Sink:
     name = "syslog"
 
     def __init__(self, address: str = "/dev/log", ctx: Optional[SinkContext] = None, *, facility: str = "authpriv",
-                 app_name: str = "bmnn-agent", sd_id: str = "bmnn@32473", timeout: float = 5.0, bom: bool = True):
+                 app_name: str = "bmnn-agent", sd_id: str = "bmnn@32473", timeout: float = 5.0, bom: bool = True,
+                 tls_ca: Optional[str] = None, tls_cert: Optional[str] = None, tls_key: Optional[str] = None,
+                 tls_name: Optional[str] = None):
         if facility not in FACILITIES:
             raise ValueError(f"unknown syslog facility {facility!r}")
         self.address = address
@@ -72,14 +78,20 @@ class Sink:
         self._sock: Optional[socket.socket] = None
         self._stream = False
         u = urlsplit(address)
-        if u.scheme in ("udp", "tcp"):
+        self._tls_files: Optional[tuple[str, Optional[str], Optional[str]]] = None
+        self._tls_name = tls_name
+        if u.scheme in ("udp", "tcp", "tls"):
             if not u.hostname or not u.port:
                 raise ValueError(f"syslog address {address!r} needs host and port")
             self._scheme, self._target = u.scheme, (u.hostname, u.port)
+            if u.scheme == "tls":
+                if not tls_ca:
+                    raise ValueError(f"syslog address {address!r}: tls:// needs tls_ca (the collector's CA file)")
+                self._tls_files = (tls_ca, tls_cert, tls_key)
         elif u.scheme in ("", "unix"):
             self._scheme, self._target = "unix", (u.path if u.scheme == "unix" else address)
         else:
-            raise ValueError(f"unsupported syslog address {address!r} (use /dev/log, unix://, udp:// or tcp://)")
+            raise ValueError(f"unsupported syslog address {address!r} (use /dev/log, unix://, udp://, tcp:// or tls://)")
 
     def _connect(self) -> socket.socket:
         if self._scheme == "unix":
@@ -99,6 +111,23 @@ class Sink:
             return s
         host, port = self._target
         kind = socket.SOCK_DGRAM if self._scheme == "udp" else socket.SOCK_STREAM
+        if self._tls_files is not None:
+            # made per connection: a CA file that is missing now is an error to retry, not a crash,
+            # and a renewed certificate is picked up at the next reconnect
+            import ssl  # only for tls://: OpenSSL costs the idle daemon ~2 MiB of RSS otherwise
+            ca, cert, key = self._tls_files
+            tls = ssl.create_default_context(cafile=ca)
+            tls.minimum_version = ssl.TLSVersion.TLSv1_2
+            if cert:
+                tls.load_cert_chain(cert, key)
+            raw = socket.create_connection((host, port), timeout=self.timeout)
+            try:
+                s = tls.wrap_socket(raw, server_hostname=self._tls_name or host)
+            except OSError:  # ssl.SSLError is an OSError
+                raw.close()
+                raise
+            self._stream = True
+            return s
         last: Optional[OSError] = None
         for fam, st, proto, _, addr in socket.getaddrinfo(host, port, type=kind):
             s = socket.socket(fam, st | socket.SOCK_CLOEXEC, proto)
@@ -113,22 +142,56 @@ class Sink:
             return s
         raise last or OSError(f"cannot resolve {host}")
 
+    def _format(self, record: Record) -> bytes:
+        return format_5424(record, facility=self.facility, app_name=self.app_name, sd_id=self.sd_id, bom=self.bom,
+                           hostname=self.ctx.host_name if self.ctx and self.ctx.host_name else None)
+
     def emit(self, record: Record) -> None:
         """Send one message; on error the socket is dropped and the next attempt reconnects."""
-        msg = format_5424(record, facility=self.facility, app_name=self.app_name, sd_id=self.sd_id, bom=self.bom,
-                          hostname=self.ctx.host_name if self.ctx and self.ctx.host_name else None)
+        self._send([self._format(record)])
+
+    def emit_many(self, records: list[Record]) -> None:
+        """Send a batch (a catch-up): on a stream, the frames in one ``sendall``; raises like
+        ``emit`` and the reader re-sends the whole batch (the collector may get part of it twice)."""
+        self._send([self._format(r) for r in records])
+
+    def _send(self, msgs: list[bytes]) -> None:
+        if self._sock is not None and self._stream and self._peer_closed():
+            self.close()  # the collector went away while we were idle: never write into a dead connection
         if self._sock is None:
             self._sock = self._connect()
         try:
-            if self._stream and self._scheme == "tcp":
-                self._sock.sendall(str(len(msg)).encode() + b" " + msg)
+            if self._stream and self._scheme in ("tcp", "tls"):
+                self._sock.sendall(b"".join([str(len(m)).encode() + b" " + m for m in msgs]))
             elif self._stream:
-                self._sock.sendall(msg + b"\n")
+                self._sock.sendall(b"".join([m + b"\n" for m in msgs]))
             else:
-                self._sock.send(msg[:MAX_UDP] if self._scheme == "udp" else msg)
+                for m in msgs:
+                    self._sock.send(m[:MAX_UDP] if self._scheme == "udp" else m)
         except OSError:
             self.close()
             raise
+
+    def _peer_closed(self) -> bool:
+        """The collector closed the stream (it never writes to us: readable means EOF or an error).
+        Without this the first record after a collector's restart would go into the old socket, be
+        taken by the kernel and answered with a reset: lost, although "sent"."""
+        try:
+            ready, _, _ = select.select([self._sock], [], [], 0)
+            if not ready:
+                return False
+            if self._tls_files is not None:  # readable may be a TLS 1.3 session ticket: no data
+                import ssl
+                self._sock.setblocking(False)
+                try:
+                    return self._sock.recv(1) == b""
+                except ssl.SSLWantReadError:
+                    return False
+                finally:
+                    self._sock.settimeout(self.timeout)
+            return self._sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except (OSError, ValueError):
+            return True
 
     def close(self) -> None:
         """Close the socket."""

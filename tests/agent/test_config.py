@@ -13,6 +13,7 @@ def test_missing_or_empty_file_gives_the_defaults(tmp_path):
     cfg = load_config(tmp_path / "empty.yaml")
     assert cfg.heartbeat_seconds == 60 and cfg.sinks.journald.enabled and cfg.sinks.ecs.enabled
     assert not cfg.sinks.syslog.enabled and cfg.sinks.alert.min_severity == "high"
+    assert cfg.sinks.start == "head" and cfg.sinks.lag_warning_seconds == 300 and cfg.sinks.alert.max_age_seconds == 600
 
 
 def test_full_example_loads(tmp_path):
@@ -33,6 +34,11 @@ def test_full_example_loads(tmp_path):
     ("sinks:\n  hooks: [{command: [relative/hook]}]\n", "must start with an absolute path"),
     ("sinks:\n  alert: {kinds: [violaton]}\n", "unknown kind 'violaton'"),
     ("sinks: [\n", "YAML"),
+    ("sinks:\n  start: middle\n", "agent.yaml:2:10: invalid value"),
+    ("sinks:\n  lag_warning_seconds: -1\n", "sinks.lag_warning_seconds must be 0 (off) or positive"),
+    ("sinks:\n  alert: {max_age_seconds: 0}\n", "sinks.alert.max_age_seconds must be positive"),
+    ("sinks:\n  syslog: {enabled: true, address: 'tls://10.0.0.5:6514'}\n", "tls:// needs sinks.syslog.tls_ca"),
+    ("sinks:\n  syslog: {enabled: true, address: 'ftp://x:1'}\n", "unsupported syslog address"),
 ])
 def test_bad_config_is_a_located_config_error(tmp_path, text, message):
     f = tmp_path / "agent.yaml"

@@ -97,7 +97,7 @@ def test_wall_alert_body_is_escaped(base):
     rec = Record(seq=7, time="2026-12-01T00:00:00Z", host="pc", kind="violation", check_id="BMNN-DOC-001", severity="critical",
                  message=f"stamped document {FORGED} {ESCAPES} {BIDI}", evidence={}, prev_hash="0" * 64,
                  hash="1" * 64, mac="")
-    sink = Sink(wall_cmd=("sh", "-c", f"cat > {out}"), desktop=False)
+    sink = Sink(wall_cmd=("sh", "-c", f"cat > {out}"), desktop=False, max_age_s=None)  # a record of a fixed date
     sink.emit(rec)
     text = out.read_text(encoding="utf-8")
     assert _clean(text) and "\\u202e" in text and "\\x1b" in text

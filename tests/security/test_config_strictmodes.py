@@ -194,7 +194,7 @@ def test_hooks_run_with_a_minimal_environment_no_shell_and_a_timeout(tmp_path, m
     Sink([str(script), "; touch /tmp/pwned", "$(id)"], ctx, timeout=10).emit(rec)
     lines = out.read_text().splitlines()
     env = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith(("; ", "$(")))
-    assert set(env) - {"PWD", "SHLVL", "_", "OLDPWD"} == {"PATH", "LANG", "BMNN_EVENT_KIND", "BMNN_EVENT_SEQ",
+    assert set(env) - {"PWD", "SHLVL", "_", "OLDPWD"} == {"PATH", "LANG", "BMNN_EVENT_KIND", "BMNN_EVENT_SEQ", "BMNN_EVENT_ID",
                                                            "BMNN_CHECK_ID", "BMNN_SEVERITY"}, env
     assert env["PATH"] == PATH and "LD_PRELOAD" not in env and env["BMNN_CHECK_ID"] == "BMNN-NET-001"
     assert "/" in lines and "; touch /tmp/pwned" in lines and "$(id)" in lines  # cwd /, arguments not a shell's
