@@ -59,6 +59,7 @@ _T: dict[str, tuple[str, str]] = {
                     "in the daemon's memory and is journaled as soon as the journal can be written."),
     "ack.empty_reason": ("Cần ghi lý do xác nhận: --reason \"đã báo cán bộ bảo mật, đã rút cáp mạng\".",
                          "A reason is required: --reason \"reported to the security officer, cable unplugged\"."),
+    "ack.too_long": ("Lý do dài {n} ký tự; tối đa {max} ký tự.", "The reason is {n} characters long; at most {max}."),
     "ack.bad_seq": ("SEQ phải là số thứ tự (một số nguyên dương) của một vi phạm đang mở; xem: bmnn status.",
                     "SEQ must be the sequence number (a positive integer) of an open violation; see: bmnn status."),
     "ack.not_running": ("bmnn-agent không chạy (không có dịch vụ trả lời trên {socket}). Xác nhận được ghi qua dịch "
@@ -319,6 +320,11 @@ def events_ack(ctx: click.Context, seq: Optional[str], reason: Optional[str], as
     n = int(seq.strip().lstrip("#"))
     if reason is None or not reason.strip():
         raise _usage_error("ack.empty_reason", lang, "usage")
+    from .ack import REASON_MAX, SEQ_MAX
+    if len(" ".join(reason.split())) > REASON_MAX:
+        raise _usage_error("ack.too_long", lang, "usage", n=len(" ".join(reason.split())), max=REASON_MAX)
+    if n > SEQ_MAX:
+        raise _usage_error("ack.no_such_record", lang, "no_such_record", seq=n)
     sock = _paths(ctx).socket
     try:
         res = IpcClient(sock).call("ack", seq=n, reason=reason)

@@ -64,7 +64,8 @@ def test_ack_through_the_daemon_status_restart_and_refusals(base):
                            (["events", "ack", str(seq), "--reason", "  \t "], "Cần ghi lý do"),
                            (["events", "ack", "--reason", "x"], "SEQ phải là số thứ tự"),
                            (["events", "ack", "ba", "--reason", "x"], "SEQ phải là số thứ tự"),
-                           (["events", "ack", "0", "--reason", "x"], "SEQ phải là số thứ tự")):
+                           (["events", "ack", "0", "--reason", "x"], "SEQ phải là số thứ tự"),
+                           (["events", "ack", str(seq), "--reason", "x" * 1001], "Lý do dài 1001 ký tự")):
             p = bmnn(agent, *args)
             assert p.returncode == 1 and text in p.stderr, (args, p.stderr)
         # refused by the daemon: not a violation, no such record
@@ -167,6 +168,8 @@ def test_an_ack_applies_only_to_the_violation_it_names(tmp_path):
         v2 = j.append("violation", check_id="BMNN-NET-001", severity="critical", message="two")
         old = j.append("ack", check_id="BMNN-NET-001", evidence={"violation_seq": v1.seq, "reason": "r", "uid": 0,
                                                                 "user": "root"})
+        from agent.records import open_violations
+        assert [v.acknowledged for v in open_violations(j.records())] == [False]  # incident/handover agree
         state = {"BMNN-NET-001": {"seq": v2.seq, "acknowledged": False}}
         ack.apply(state, old)
         assert state["BMNN-NET-001"] == {"seq": v2.seq, "acknowledged": False}  # an ack of #1 is not one of #3
