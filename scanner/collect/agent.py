@@ -121,7 +121,7 @@ def unit_state(unit: str = UNIT, timeout: float = 5.0) -> tuple[Optional[str], O
 
 
 def collect_agent(*, unit_dirs: tuple[str, ...] = UNIT_DIRS, sock: Optional[str] = None,
-                  journal_check: Optional[JournalCheck] = None, timeout: float = 3.0,
+                  journal_check: Optional[JournalCheck] = None, timeout: float = 5.0,
                   systemd: Optional[Callable[[], tuple[Optional[str], Optional[int]]]] = None) -> AgentHealth:
     """Is the agent installed and answering, and does its journal verify (when a verifier is given).
     ``systemd``: returns (ActiveState, MainPID) of the unit; default asks systemctl."""
