@@ -376,8 +376,8 @@ def _write_output(path: Optional[str], data, lang: str = "vi") -> None:
 def _journal_check(env: Env):
     """AGT-001's journal verification, handed to the scanner (which may not import the agent)."""
     def check():
-        from agent.journal import health_check
-        return health_check(str(_paths(env).journal))
+        from agent.health import journal_health
+        return journal_health(str(_paths(env).journal))
     return check
 
 
@@ -504,7 +504,7 @@ def facts(ctx, as_json: bool, lang: Optional[str]) -> None:
     from policies.facts import to_dict
     from scanner import scan as S
     env = _env(ctx, lang)
-    opts = S.ScanOptions(config_dir=env.config_dir, policy_dir=env.policy_dir)
+    opts = S.ScanOptions(config_dir=env.config_dir, policy_dir=env.policy_dir, journal_check=_journal_check(env))
     _, tailoring = S.load_policy(opts)
     with _Progress(env, sys.stderr.isatty() and not as_json) as progress:
         collected = S.collect(opts, tailoring, progress)

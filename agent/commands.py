@@ -1,4 +1,4 @@
-"""CLI commands of the agent: ``bmnn events [verify]``, ``bmnn status``, ``bmnn reload``.
+"""CLI commands of the agent: ``bmnn events [verify|ack]``, ``bmnn status``, ``bmnn reload``.
 
 cli.py registers them (``cli.add_command(events_group)`` ...). They follow its conventions:
 Vietnamese text by default, ``--lang en``, ``--json``, and exit codes 0 ok, 1 usage/internal
@@ -47,6 +47,42 @@ _T: dict[str, tuple[str, str]] = {
     "status.reconcile": ("Đối chiếu gần nhất: {t}", "Last reconcile: {t}"),
     "status.open": ("Vi phạm đang mở: {n}", "Open violations: {n}"),
     "status.acked": ("đã xác nhận", "acknowledged"),
+    "status.acked_by": ("đã xác nhận bởi {by} lúc {time} (bản ghi #{seq}), lý do: {reason}",
+                        "acknowledged by {by} at {time} (record #{seq}), reason: {reason}"),
+    "ack.ok": ("Đã ghi xác nhận vi phạm #{vseq} ({check}) vào nhật ký (bản ghi #{seq}) với tư cách {by}. "
+               "Vi phạm vẫn mở cho đến khi máy tuân thủ trở lại.",
+               "Violation #{vseq} ({check}) acknowledged in the journal (record #{seq}) as {by}. "
+               "It stays open until the machine complies again."),
+    "ack.spooled": ("Nhật ký hiện không ghi được: xác nhận vi phạm #{vseq} ({check}) đang chờ trong bộ nhớ của "
+                    "dịch vụ và sẽ được ghi khi nhật ký ghi được trở lại.",
+                    "The journal cannot be written now: the acknowledgement of violation #{vseq} ({check}) waits "
+                    "in the daemon's memory and is journaled as soon as the journal can be written."),
+    "ack.empty_reason": ("Cần ghi lý do xác nhận: --reason \"đã báo cán bộ bảo mật, đã rút cáp mạng\".",
+                         "A reason is required: --reason \"reported to the security officer, cable unplugged\"."),
+    "ack.too_long": ("Lý do dài {n} ký tự; tối đa {max} ký tự.", "The reason is {n} characters long; at most {max}."),
+    "ack.bad_seq": ("SEQ phải là số thứ tự (một số nguyên dương) của một vi phạm đang mở; xem: bmnn status.",
+                    "SEQ must be the sequence number (a positive integer) of an open violation; see: bmnn status."),
+    "ack.not_running": ("bmnn-agent không chạy (không có dịch vụ trả lời trên {socket}). Xác nhận được ghi qua dịch "
+                        "vụ, bên duy nhất ghi nhật ký: khởi động dịch vụ (systemctl start bmnn-agent) rồi thử lại.",
+                        "bmnn-agent is not running (nothing answers on {socket}). Acknowledgements are journaled by "
+                        "the daemon, the journal's only writer: start it (systemctl start bmnn-agent) and try again."),
+    "ack.forbidden": ("Chỉ root được xác nhận vi phạm (thành viên nhóm bmnn chỉ được xem trạng thái và nhật ký): "
+                      "chạy lại bằng sudo.",
+                      "Only root may acknowledge a violation (members of the bmnn group may read status and "
+                      "events only): run it again with sudo."),
+    "ack.not_open": ("Bản ghi #{seq} không phải là một vi phạm đang mở; xem các vi phạm đang mở: bmnn status.",
+                     "Record #{seq} is not an open violation; see the open violations: bmnn status."),
+    "ack.no_such_record": ("Nhật ký không có bản ghi #{seq}; xem các vi phạm đang mở: bmnn status.",
+                           "There is no record #{seq} in the journal; see the open violations: bmnn status."),
+    "ack.not_a_violation": ("Bản ghi #{seq} không phải vi phạm (loại: {kind}); xem các vi phạm đang mở: bmnn status.",
+                            "Record #{seq} is not a violation (its kind: {kind}); see the open violations: bmnn status."),
+    "ack.cleared": ("Vi phạm #{seq} ({check}) đã hết (máy đã tuân thủ trở lại), không cần xác nhận.",
+                    "Violation #{seq} ({check}) is no longer open (the machine complies again): nothing to "
+                    "acknowledge."),
+    "ack.already": ("Vi phạm #{seq} ({check}) đã được xác nhận bởi {by} lúc {time} (bản ghi #{ack_seq}), lý do: "
+                    "{reason}.",
+                    "Violation #{seq} ({check}) was already acknowledged by {by} at {time} (record #{ack_seq}), "
+                    "reason: {reason}."),
     "status.unjournaled": ("chưa ghi vào nhật ký", "not yet journaled"),
     "status.busy": ("Vòng xử lý chính đang bận {s} giây ({job}); trạng thái dưới đây được đọc trực tiếp.",
                     "The main loop has been busy for {s} s ({job}); the state below was read directly."),
@@ -258,6 +294,74 @@ def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Opt
         raise SystemExit(EXIT_INTEGRITY)
 
 
+def _usage_error(key: str, lang: str, code: str, **kw: Any) -> click.ClickException:
+    """A localized one-line error (exit 1) that --json prints as the error object (``code`` is its kind)."""
+    err = click.ClickException(_t(key, lang, **kw))
+    err.kind = code
+    return err
+
+
+@events_group.command("ack")
+@click.argument("seq", metavar="SEQ", required=False)
+@click.option("--reason", default=None, metavar="TEXT",
+              help="Lý do xác nhận (bắt buộc) / why it is acknowledged (required).")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_lang_option
+@click.pass_context
+def events_ack(ctx: click.Context, seq: Optional[str], reason: Optional[str], as_json: bool,
+               lang: Optional[str]) -> None:
+    """Xác nhận một vi phạm đang mở (root) / acknowledge an open violation (root).
+
+    SEQ là số thứ tự của bản ghi vi phạm (bmnn status cho biết). Dịch vụ ghi một bản ghi ack vào
+    nhật ký, nêu vi phạm, lý do và người xác nhận; vi phạm vẫn mở đến khi máy tuân thủ trở lại.
+
+    SEQ is the journal sequence number of the violation (bmnn status shows it). The daemon journals
+    an ack record naming the violation, the reason and who acknowledged it; the violation stays
+    open until the machine complies again. Only root may acknowledge.
+    """
+    from scanner.textsafe import visible as v
+    from .ipc import IpcClient
+    lang = _lang(ctx, lang)
+    if seq is None or not seq.strip().lstrip("#").isdigit() or int(seq.strip().lstrip("#")) < 1:
+        raise _usage_error("ack.bad_seq", lang, "usage")
+    n = int(seq.strip().lstrip("#"))
+    if reason is None or not reason.strip():
+        raise _usage_error("ack.empty_reason", lang, "usage")
+    from .ack import REASON_MAX, SEQ_MAX
+    if len(" ".join(reason.split())) > REASON_MAX:
+        raise _usage_error("ack.too_long", lang, "usage", n=len(" ".join(reason.split())), max=REASON_MAX)
+    if n > SEQ_MAX:
+        raise _usage_error("ack.no_such_record", lang, "no_such_record", seq=n)
+    sock = _paths(ctx).socket
+    try:
+        res = IpcClient(sock).call("ack", seq=n, reason=reason)
+    except AgentError as exc:
+        if exc.kind == "not_running":
+            raise _usage_error("ack.not_running", lang, exc.kind, socket=v(str(sock))) from None
+        if exc.kind == "forbidden":
+            raise _usage_error("ack.forbidden", lang, exc.kind) from None
+        raise _fail(exc) from None
+    if not res.get("ok"):
+        code = res.get("error")
+        a = res.get("ack") or {}
+        from scanner.i18n import CATALOG, t
+        kind = f"journal.kind.{res.get('kind')}"
+        fields = {"seq": n, "check": v(res.get("check_id") or "?"),
+                  "kind": t(kind, lang) if kind in CATALOG else v(res.get("kind") or "?"),
+                  "by": v(a.get("by") or "?"), "time": v(a.get("time") or "?"), "ack_seq": v(a.get("seq")),
+                  "reason": v(a.get("reason") or "-")}
+        key = {"already_acknowledged": "ack.already", "cleared": "ack.cleared", "not_a_violation": "ack.not_a_violation",
+               "no_such_record": "ack.no_such_record"}.get(code, "ack.not_open")
+        raise _usage_error(key, lang, code or "usage", **fields)
+    if as_json:
+        click.echo(json.dumps(res, ensure_ascii=False, indent=2))
+    elif res.get("journaled") is False:
+        click.echo(_t("ack.spooled", lang, vseq=n, check=v(res.get("check_id"))))
+    else:
+        click.echo(_t("ack.ok", lang, vseq=n, check=v(res.get("check_id")), seq=v(res.get("seq")),
+                      by=v(res.get("by") or "?")))
+
+
 def _uptime(s: float) -> str:
     s = int(s)
     d, s = divmod(s, 86400)
@@ -308,7 +412,9 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
     click.echo(_t("status.reconcile", lang, t=v(st.get("last_reconcile") or _t("status.none", lang))))
     click.echo(_t("status.open", lang, n=len(st["open_violations"])))
     for o in st["open_violations"]:
-        ack = f" ({_t('status.acked', lang)})" if o.get("acknowledged") else ""
+        a = o.get("ack") or {}
+        ack = (f" ({_t('status.acked_by', lang, by=v(a.get('by') or '?'), time=v(a.get('time') or '?'), seq=v(a.get('seq')), reason=v(a.get('reason') or '-'))})"
+               if a else f" ({_t('status.acked', lang)})" if o.get("acknowledged") else "")
         seq = f"#{v(o['seq'])}" if o.get("seq") is not None else f"({_t('status.unjournaled', lang)})"
         click.echo(f"  {v(o['check_id'])} [{v(o.get('severity'))}] {seq} {v(o['time'])}{ack}: "
                    f"{v(o.get('message') or '')}")

@@ -235,8 +235,9 @@ class Daemon:
                                                 "message": r.message, "acknowledged": False, "journaled": True}
         elif r.kind == "cleared" and r.check_id:
             self.open_violations.pop(r.check_id, None)
-        elif r.kind == "ack" and r.check_id in self.open_violations:
-            self.open_violations[r.check_id]["acknowledged"] = True
+        elif r.kind == "ack":
+            from . import ack
+            ack.apply(self.open_violations, r)
         if self.sinks is not None:
             # the sinks' only dependency on the write path: the cursor readers wake up and read
             # the journal themselves (event-core's on_appended hook replaces this line)
@@ -386,23 +387,16 @@ class Daemon:
         return self._on_loop(self.reload, 60)
 
     def _ipc_ack(self, params: Mapping[str, Any], peer: Peer) -> Any:
-        cid = params.get("check_id")
-        note = params.get("note")
-        if not isinstance(cid, str) or (note is not None and not isinstance(note, str)):
-            raise AgentError("ack needs check_id (string) and an optional note (string)", kind="usage")
+        """``bmnn events ack SEQ --reason TEXT`` (root only, see agent/ack.py)."""
+        from . import ack
+        seq, reason = ack.parse_request(params)
+        return self._on_loop(lambda: ack.acknowledge(self.open_violations, seq, reason, uid=peer.uid, pid=peer.pid,
+                                                     record=self.record, lookup=self.journal_record))
 
-        def do() -> Any:
-            if cid not in self.open_violations:
-                raise AgentError(f"no open violation for {cid}", kind="usage")
-            v = self.open_violations[cid]
-            if v.get("seq") is None:
-                raise AgentError(f"the violation of {cid} is not journaled yet (the journal cannot be written); "
-                                 "acknowledge it once it is", kind="usage")
-            recs = self.record("ack", check_id=cid, severity=v.get("severity"),
-                               evidence={"violation_seq": v["seq"], "uid": peer.uid, "pid": peer.pid, "note": note},
-                               message=f"violation #{v['seq']} acknowledged by uid {peer.uid}" + (f": {note}" if note else ""))
-            return {"ok": True, "seq": recs[0].seq if recs else None}
-        return self._on_loop(do)
+    def journal_record(self, seq: int) -> Optional[Record]:
+        """The journaled record #``seq``, or None (never written, or removed by retention)."""
+        r = next(iter(self.journal.records(since_seq=seq - 1, limit=1)), None)
+        return r if r is not None and r.seq == seq else None
 
     # ------------------------------------------------------------ status
 

@@ -63,6 +63,16 @@ class Engine:
         self.states: dict[str, tuple[str, str]] = {}  # check id -> (status, evidence fingerprint)
         self.last: Optional[Evaluation] = None
 
+    def restore_open(self, check_id: str, evidence: Any) -> None:
+        """A violation still open in the journal (``evidence`` as journaled, or None): the first
+        judgement after a restart finds it unchanged and journals nothing, so the journal does
+        not get a second violation (and the officer's acknowledgement of the first stays valid)."""
+        ev = evidence if isinstance(evidence, Mapping) else {}
+        status = ev.get("status") if ev.get("status") in OPEN_STATUSES else "fail"
+        items = ev.get("items")
+        self.states[check_id] = (status, json.dumps(items, sort_keys=True, default=str) if isinstance(items, list)
+                                 else None)
+
     def reconfigure(self, bundle: Bundle, tailoring: Tailoring, context: EvalContext, profile: Optional[str]) -> None:
         """New policy (after reload); the next refresh re-judges everything against it."""
         self.bundle, self.tailoring, self.context, self.profile = bundle, tailoring, context, profile

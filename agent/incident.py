@@ -92,6 +92,12 @@ def _select(j, w: Window, limit: int = MAX_RECORDS, tail: bool = False) -> tuple
     return list(out), seen - len(out)
 
 
+def _ack_reason(ev: Mapping[str, Any]) -> Optional[str]:
+    """The reason an ack gives (``bmnn events ack --reason``; ``note`` in acks journaled before)."""
+    text = ev.get("reason") or ev.get("note")
+    return str(text)[:2000] if text else None
+
+
 def _user(uid: Any) -> Optional[str]:
     if not isinstance(uid, int) or isinstance(uid, bool):
         return None
@@ -233,7 +239,7 @@ def build(journal_path: str, window: Window, *, now: dt.datetime, bundle=None, t
         elif r.kind == "ack":
             a = {**_entry(r), "violation_seq": ev.get("violation_seq") if isinstance(ev.get("violation_seq"), int)
                  else None, "uid": ev.get("uid") if isinstance(ev.get("uid"), int) else None,
-                 "user": _user(ev.get("uid")), "note": str(ev.get("note"))[:2000] if ev.get("note") else None}
+                 "user": _user(ev.get("uid")), "note": _ack_reason(ev)}
             acks.append(a)
             v = violations.get(a["violation_seq"]) or open_by_check.get(r.check_id or "")
             if v is not None:

@@ -665,28 +665,8 @@ class Journal:
                             last_hash if head > base else None)
 
 
-def health_check(path: os.PathLike | str) -> tuple[Optional[bool], Optional[str], Optional[str]]:
-    """(verified, time of the last heartbeat, problem) of the journal at ``path``, read-only.
-
-    What ``bmnn scan`` hands to the agent collector for BMNN-AGT-001: a missing journal is a
-    problem (the agent never ran here), an unreadable one too; a journal that does not verify is
-    ``False`` with the first bad record named.
-    """
-    if not os.path.exists(path):
-        return None, None, f"no journal at {path}"
-    try:
-        j = Journal.open(path, readonly=True)
-    except AgentError as exc:
-        return None, None, str(exc)
-    try:
-        result = j.verify()
-        beats = list(j.records(kinds=("heartbeat",), since_seq=max(0, (result.head_seq or 0) - 5000)))
-    except AgentError as exc:
-        return None, None, str(exc)
-    finally:
-        j.close()
-    last = beats[-1].time if beats else None
-    if not result.ok:
-        return False, last, None
-    return True, last, None
-
+def health_check(path: os.PathLike | str) -> tuple[Optional[bool], Optional[str], Optional[str], dict[str, Any]]:
+    """(verified, last heartbeat, problem, details) of the journal at ``path``, read-only: what the
+    agent collector gets for BMNN-AGT-001 (see agent/health.py, which does the work)."""
+    from .health import journal_health
+    return journal_health(path)

@@ -177,7 +177,9 @@ def open_violations(records: Iterable) -> list[OpenViolation]:
             state.pop(r.check_id, None)
         elif r.kind == "ack" and r.check_id in state:
             v = state[r.check_id]
-            state[r.check_id] = OpenViolation(v.seq, v.time, v.check_id, v.severity, v.message, v.evidence, True)
+            vseq = r.evidence.get("violation_seq") if isinstance(r.evidence, Mapping) else None
+            if vseq is None or vseq == v.seq:  # an ack of an earlier violation of the check, since cleared, is not this one's
+                state[r.check_id] = OpenViolation(v.seq, v.time, v.check_id, v.severity, v.message, v.evidence, True)
     return sorted(state.values(), key=lambda v: v.seq)
 
 

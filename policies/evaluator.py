@@ -27,6 +27,7 @@ force on the day of ``now`` (or that is unknown), a note in the reason saying so
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
@@ -242,9 +243,20 @@ def _collection_problem(facts: F.Facts, reads: frozenset[str]) -> Optional[Reaso
     return None
 
 
-def _evidence(check: CompiledCheck, trace: C.Trace) -> tuple[dict, ...]:
+def _evidence(check: CompiledCheck, trace: C.Trace, facts: F.Facts) -> tuple[dict, ...]:
+    """Rows of the fields ``evidence`` names: for a list of facts (devices.usb), the items that made
+    the check fail; for a single fact (agent), that fact itself, on a pass as on a failure, so that
+    a pass can say how it was established."""
     out: list[dict] = []
     for dom, fields in check.spec.evidence.items():
+        single = C.get_path(facts, dom)
+        if dataclasses.is_dataclass(single):
+            row = {"fact": dom}
+            for f in fields:
+                value = C.get_path(single, f)
+                row[f] = list(value) if isinstance(value, tuple) else value
+            out.append(row)
+            continue
         seen = set()
         for item in trace.witnesses.get(dom, []):
             if id(item) in seen:
@@ -409,7 +421,7 @@ def _judge(check: CompiledCheck, facts: F.Facts, ctx: EvalContext, answers: Mapp
         trace = C.Trace()
         verdict = C.evaluate(check.fail_if, facts, ctx, underlying, trace)
         if verdict:
-            evidence = _evidence(check, trace)
+            evidence = _evidence(check, trace, facts)
             reason = _fail_reason(check, evidence)
             if problem is not None:
                 reason = _r(reason.vi + f" ({problem.vi})", reason.en + f" ({problem.en})")
@@ -418,6 +430,7 @@ def _judge(check: CompiledCheck, facts: F.Facts, ctx: EvalContext, answers: Mapp
             return "error", problem, (), manual
         if verdict is None:
             return "error", _missing_reason(trace), (), manual
+        evidence = _evidence(check, C.Trace(), facts)  # a pass keeps what a single fact says
     if spec.mode in ("manual", "hybrid"):
         if manual.answer is None:
             return "not_reviewed", _r("Chờ cán bộ kiểm tra trả lời", "Awaiting the inspector's answer"), evidence, manual

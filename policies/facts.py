@@ -515,6 +515,30 @@ class AgentHealth:
     """The journal hash chain verifies."""
     last_heartbeat: Optional[str] = None
     """Time of the last heartbeat record, ISO 8601."""
+    running_how: Optional[str] = None
+    """How ``running`` is known: ``socket`` (the daemon answered a status request on its socket),
+    ``systemd`` (the unit is active per systemd; the socket would not serve this user), or None."""
+    running_problem: Optional[str] = None
+    """Why the daemon is not counted as running (no socket, a stale socket, no answer)."""
+    pid: Optional[int] = None
+    """Process id of the daemon (its own answer, matched against the socket's peer credentials)."""
+    started: Optional[str] = None
+    """When the daemon started, ISO 8601, by its own answer."""
+    uptime_s: Optional[float] = None
+    """Seconds the daemon has been running, by its own answer."""
+    policy_sha256: Optional[str] = None
+    """Hash of the policy bundle the daemon enforces."""
+    unit_state: Optional[str] = None
+    """``ActiveState`` of bmnn-agent.service per systemd (active, inactive, failed...), None without systemd."""
+    journal_check: Optional[str] = None
+    """What verified the journal: ``chain+mac`` (hash chain and every MAC, with the initial key) or
+    ``chain only`` (the key was not readable here)."""
+    journal_records: Optional[int] = None
+    """Records verified."""
+    journal_first_bad_seq: Optional[int] = None
+    """The first record that does not verify, when the journal was altered."""
+    journal_problem: Optional[str] = None
+    """Why the journal does not verify."""
     errors: tuple[CollectionError, ...] = ()
     """Sources that could not be read."""
 

@@ -84,6 +84,8 @@ def test_the_bash_script_itself_completes(tmp_path):
     (["events", "--json"], "agent"),
     (["events", "verify", "--json"], "agent"),
     (["reload", "--json"], "agent"),
+    (["events", "ack", "3", "--reason", "x", "--json"], "agent"),
+    (["events", "ack", "3", "--json"], "agent"),
     (["policy", "show", "BMNN-NOPE-001", "--json"], "usage"),
     (["policy", "list", "--json", "--no-such-option"], "usage"),
     (["devices", "list", "--json"], "policy"),

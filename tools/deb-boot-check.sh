@@ -29,6 +29,22 @@ scan_ok() {  # exit 0 compliant, 2 non-compliant, 3 incomplete: each is a finish
   python3 -c 'import json,sys; d=json.load(open("/results/scan.json")); sys.exit(0 if d else 1)'
 }
 as_user() { u=$1; shift; setpriv --reuid="$u" --regid="$u" --init-groups "$@"; }
+agt_by() {  # agt_by HOW FILE: BMNN-AGT-001 in scan FILE passes, known by HOW (socket|systemd), the unit active
+  python3 - "$1" "$2" <<'EOP'
+import json, sys
+how, path = sys.argv[1], sys.argv[2]
+(r,) = [r for r in json.load(open(path))["results"] if r["check_id"] == "BMNN-AGT-001"]
+(ev,) = r["evidence"]
+print("AGT-001:", r["status"], ev)
+ok = (r["status"] == "pass" and ev["running_how"] == how and ev["installed"] is True and ev["unit_state"] == "active"
+      and ev["journal_check"] == "chain+mac")
+sys.exit(0 if ok else 1)
+EOP
+}
+agent_facts_by() {  # agent_facts_by USER HOW: `bmnn facts` as USER says the daemon runs, known by HOW
+  as_user "$1" bmnn facts --json > "/results/facts-$1.json" 2>/dev/null
+  python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["agent"]; print("agent facts:", a); sys.exit(0 if a["running"] is True and a["running_how"] == sys.argv[2] else 1)' "/results/facts-$1.json" "$2"
+}
 install_timed() {  # install_timed LABEL DEB: apt-get install, timed
   t0=$(date +%s.%N)
   apt-get install -y --no-install-recommends "$2" > "/results/apt-$1.log" 2>&1; rc=$?
@@ -62,6 +78,9 @@ getent group bmnn >/dev/null && useradd -m -G bmnn officer && useradd -m strange
 check status-group-member as_user officer bmnn status --lang en
 check status-stranger-refused sh -c '! setpriv --reuid=stranger --regid=stranger --init-groups bmnn status --lang en'
 check scan scan_ok
+check scan-agent-by-socket agt_by socket /results/scan.json
+check facts-agent-member agent_facts_by officer socket
+check facts-agent-stranger-by-systemd agent_facts_by stranger systemd
 if [ -f /debs/bao-cao.pdf ]; then
   check pdf-stamp-found sh -c 'bmnn content --lang en /debs/bao-cao.pdf; [ $? -eq 2 ]'
 fi

@@ -15,7 +15,7 @@ from typing import Any, Optional
 from ..i18n import CATALOG, t
 from ..localtime import short
 
-_TIME_FIELDS = ("modified",)
+_TIME_FIELDS = ("modified", "started")
 
 
 def label(fact: str, field: str, lang: str) -> str:
@@ -40,6 +40,8 @@ def value_text(field: str, value: Any, lang: str, tz: Optional[dt.tzinfo] = None
         return f"{value:04o}"
     if field == "level" and isinstance(value, str) and f"level.{value}" in CATALOG:
         return t(f"level.{value}", lang)
+    if isinstance(value, str) and f"value.{field}.{value}" in CATALOG:  # a code with words (running_how)
+        return t(f"value.{field}.{value}", lang)
     if field in _TIME_FIELDS and tz is not None and isinstance(value, str):
         text = short(value, tz, lang)
         return value if text == "?" else text

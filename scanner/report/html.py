@@ -25,7 +25,7 @@ from .evidence import rows as evidence_rows
 
 EVIDENCE_LIMIT = 10
 """Evidence rows printed per finding (the JSON document keeps them all)."""
-EVIDENCE_SHOWN = ("fail", "waived", "informational", "error")
+EVIDENCE_SHOWN = ("fail", "waived", "informational", "error", "pass")  # a pass: only single-fact evidence (AGT-001)
 
 
 def number_text(doc: dict, year: int) -> str:

@@ -51,7 +51,7 @@ def report(doc: dict, console, lang: str = "vi") -> None:
             status = f"[{COLOURS[st]}]{SYMBOLS[st]} {t('status.' + st, lang)}[/]"
             detail = safe(r["reason"][lk])
             ev = evidence_lines(r, 5, lang, tz)
-            if ev and st in ("fail", "waived", "informational", "error"):
+            if ev and st in ("fail", "waived", "informational", "error", "pass"):  # a pass has evidence only when a check says how it knows (AGT-001)
                 detail += "\n" + "\n".join("  • " + safe(e) for e in ev)
             if wide:
                 cells.append([status, r["check_id"], t("severity." + r["severity"], lang), safe(r["title"][lk]), detail,

@@ -238,10 +238,13 @@ def test_main_loop_reconcile_ack_gap_and_watchdog(setup_dirs, tmp_path, monkeypa
         c = IpcClient(d.paths.socket)
         st = c.call("status")
         assert [v["check_id"] for v in st["open_violations"]] == ["BMNN-AGT-001"] and st["last_reconcile"]
-        assert c.call("ack", check_id="BMNN-AGT-001", note="đã báo cán bộ bảo mật")["ok"]
-        with pytest.raises(AgentError, match="no open violation"):
-            c.call("ack", check_id="BMNN-NET-001")
-        assert c.call("status")["open_violations"][0]["acknowledged"] is True
+        seq = st["open_violations"][0]["seq"]
+        assert c.call("ack", seq=seq, reason="đã báo cán bộ bảo mật")["ok"]
+        assert c.call("ack", seq=seq, reason="again")["error"] == "already_acknowledged"
+        with pytest.raises(AgentError, match="needs a reason"):
+            c.call("ack", seq=seq)
+        o = c.call("status")["open_violations"][0]
+        assert o["acknowledged"] is True and (o["ack"]["by"], o["ack"]["reason"]) == ("root", "đã báo cán bộ bảo mật")
 
         machine[0] = agent_facts(True)
         recs = d.call_soon(judge).result(10)
