@@ -2,8 +2,8 @@
 
 cli.py registers them (``cli.add_command(events_group)`` ...). They follow its conventions:
 Vietnamese text by default, ``--lang en``, ``--json``, and exit codes 0 ok, 1 usage/internal
-error (the daemon not running included), 4 integrity failure (``events verify``) or a rejected
-policy (``reload``). ``events`` and ``events verify`` read the journal file directly (read-only)
+error (the daemon not running included), 3 incomplete (``events verify`` without the initial key:
+chain only), 4 integrity failure (``events verify``) or a rejected policy (``reload``). ``events`` and ``events verify`` read the journal file directly (read-only)
 so they work without the daemon; a member of the bmnn group who cannot read the file is served
 through the daemon's socket instead.
 
@@ -22,20 +22,39 @@ import click
 
 from .errors import AgentError
 
-EXIT_OK, EXIT_ERROR, EXIT_INTEGRITY = 0, 1, 4
+EXIT_OK, EXIT_ERROR, EXIT_INCOMPLETE, EXIT_INTEGRITY = 0, 1, 3, 4
 
 _T: dict[str, tuple[str, str]] = {
-    "verify.ok": ("Nhật ký toàn vẹn: {count} bản ghi ({range}), chuỗi băm hợp lệ.",
-                  "Journal intact: {count} records ({range}), hash chain valid."),
-    "verify.mac_yes": ("Đã kiểm tra MAC bằng khóa ban đầu.", "MACs checked with the initial key."),
-    "verify.mac_no": ("Chưa kiểm tra MAC (không có khóa ban đầu, dùng --key TỆP): chỉ kiểm tra chuỗi băm, "
-                      "không phát hiện được việc ghi lại toàn bộ chuỗi.",
-                      "MACs not checked (no initial key; use --key FILE): plain hash chain only, which does not "
-                      "detect a fully recomputed chain."),
+    "verify.ok": ("Nhật ký toàn vẹn: {count} bản ghi ({range}); đã kiểm tra chuỗi băm, MAC và phần cuối bằng khóa ban đầu.",
+                  "Journal intact: {count} records ({range}); hash chain, MACs and tail checked with the initial key."),
+    "verify.chain_only": ("Chỉ kiểm tra chuỗi băm — không có khóa thì không phát hiện được phần cuối bị cắt bớt hay "
+                          "chuỗi bị ghi lại: {count} bản ghi ({range}) nối đúng với nhau. Kiểm tra đầy đủ: --key TỆP "
+                          "(khóa ban đầu giữ ngoài máy).",
+                          "Chain only — a truncated tail or a rewritten chain cannot be detected without the key: "
+                          "{count} records ({range}) link correctly. A full check: --key FILE (the initial key kept "
+                          "off the host)."),
+    "verify.empty_key": ("Nhật ký trống; trạng thái khóa khớp với khóa ban đầu.",
+                         "The journal is empty; its key state matches the initial key."),
+    "verify.empty_chain": ("Nhật ký trống. Chỉ kiểm tra chuỗi băm — không có khóa thì không phát hiện được phần "
+                           "cuối bị cắt bớt hay chuỗi bị ghi lại.",
+                           "The journal is empty. Chain only — a truncated tail or a rewritten chain cannot be "
+                           "detected without the key."),
     "verify.bad": ("NHẬT KÝ BỊ SỬA ĐỔI: bản ghi đầu tiên sai là #{seq}: {reason}",
                    "JOURNAL TAMPERED: first bad record is #{seq}: {reason}"),
+    "verify.damaged": ("NHẬT KÝ BỊ HỎNG: {path}: {reason}", "JOURNAL DAMAGED: {path}: {reason}"),
+    "verify.key_mismatch": ("Khóa {key_file} không phải khóa của nhật ký {path}: không chứng minh được gì "
+                            "(nhầm tệp, hoặc nhật ký đã được tạo lại bằng khóa khác).",
+                            "The key {key_file} is not the key of the journal {path}: nothing was proven (the wrong "
+                            "file, or a journal re-created under another key)."),
     "verify.head": ("Băm cuối (ghi lại để đối chiếu): {hash}", "Head hash (write it down to compare later): {hash}"),
-    "verify.empty": ("Nhật ký trống.", "The journal is empty."),
+    "verify.wal_present": ("Có tệp {wal} bên cạnh: các bản ghi trong đó cũng đã được đọc.",
+                           "A file {wal} is beside it: the records in it were read too."),
+    "verify.wal_absent": ("Không có tệp {wal} bên cạnh: đủ nếu nhật ký đã được gộp (dịch vụ dừng đúng cách, hoặc "
+                          "khi xuất ảnh chụp); bản sao lấy lúc dịch vụ đang ghi mà thiếu tệp này có thể thiếu các bản "
+                          "ghi mới nhất, chỉ so với đầu nhật ký đã được chứng kiến (--head) mới thấy được.",
+                          "No file {wal} beside it: complete if the journal was folded (a clean stop of the daemon, "
+                          "or a snapshot export); a copy taken while the daemon wrote, without that file, may lack "
+                          "the newest records, which only a comparison with a witnessed head (--head) shows."),
     "status.not_running": ("bmnn-agent không chạy: {msg}", "bmnn-agent is not running: {msg}"),
     "status.running": ("bmnn-agent đang chạy (pid {pid}), thời gian chạy {uptime}",
                        "bmnn-agent running (pid {pid}), uptime {uptime}"),
@@ -221,34 +240,50 @@ def events_group(ctx: click.Context, since: Optional[str], follow: bool, as_json
 @click.pass_context
 def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Optional[str], as_json: bool,
                   lang: Optional[str]) -> None:
-    """Kiểm tra toàn vẹn nhật ký / verify the journal's hash chain (exit 4 names the first bad record)."""
-    from .journal import Journal
+    """Kiểm tra toàn vẹn nhật ký / verify the journal (exit 0 intact with the key, 3 chain only, 4 tampered).
+
+    With the initial key (``--key FILE``, or journal.key beside the journal): the hash chain,
+    every MAC and the tail (the key state names the last record), exit 0. Without it only the
+    chain, exit 3: a truncated tail or a rewritten chain cannot be detected. A key file that is
+    not a key is exit 1; a key that is not this journal's, a damaged file or a bad record exit 4.
+    """
+    from scanner.textsafe import visible
+    from .journal import Journal, damage_report, wal_state
     lang = _lang(ctx, lang)
     path = journal_path or ctx.parent.meta.get("bmnn.journal") or _paths(ctx).journal
     try:
         with Journal.open(path, readonly=True) as j:
-            key = None
-            if key_path:
-                key = j.read_initial_key(key_path)
-                if key is None:
-                    raise AgentError(f"cannot read a 32-byte hex key from {key_path}", kind="usage")
+            key = j.read_initial_key(key_path) if key_path else None
             res = j.verify(key)
     except AgentError as exc:
-        raise _fail(exc) from None
+        if exc.kind != "integrity":
+            raise _fail(exc) from None
+        res = damage_report(path, exc, False)
+        res = res.__class__(**{**res.__dict__, "wal": wal_state(path)})
+    code = EXIT_INTEGRITY if not res.ok else EXIT_OK if res.mac_checked else EXIT_INCOMPLETE
+    damaged = not res.ok and (res.reason or "").startswith("damaged file")
     if as_json:
-        click.echo(json.dumps({"journal": str(path), **res.__dict__}, ensure_ascii=False, indent=2))
-    elif res.ok:
-        if res.count == 0:
-            click.echo(_t("verify.empty", lang))
-        else:
-            click.echo(_t("verify.ok", lang, count=res.count, range=f"#{res.first_seq}..#{res.head_seq}"))
-            click.echo(_t("verify.head", lang, hash=res.head_hash))
-        click.echo(_t("verify.mac_yes" if res.mac_checked else "verify.mac_no", lang))
-    else:
-        from scanner.textsafe import visible
+        click.echo(json.dumps({"journal": str(path), **res.__dict__, "damaged": damaged,
+                               "checked": ("chain", "mac", "tail") if res.ok and res.mac_checked else ("chain",),
+                               "exit_code": code}, ensure_ascii=False, indent=2))
+        raise SystemExit(code)
+    wal = f"{path}-wal"
+    if res.key_mismatch:
+        click.echo(_t("verify.key_mismatch", lang, key_file=visible(str(key_path or j.key_path)), path=visible(str(path))),
+                   err=True)
+    elif damaged:
+        click.echo(_t("verify.damaged", lang, path=visible(str(path)), reason=visible(res.reason)), err=True)
+    elif not res.ok:
         click.echo(_t("verify.bad", lang, seq=res.first_bad_seq, reason=visible(res.reason)), err=True)
-    if not res.ok:
-        raise SystemExit(EXIT_INTEGRITY)
+    elif res.count == 0:
+        click.echo(_t("verify.empty_key" if res.mac_checked else "verify.empty_chain", lang))
+    else:
+        rng = f"#{res.first_seq}..#{res.head_seq}"
+        click.echo(_t("verify.ok" if res.mac_checked else "verify.chain_only", lang, count=res.count, range=rng))
+        click.echo(_t("verify.head", lang, hash=res.head_hash))
+    if res.wal:
+        click.echo(_t("verify.wal_" + res.wal, lang, wal=visible(wal)), err=not res.ok)
+    raise SystemExit(code)
 
 
 def _uptime(s: float) -> str:

@@ -144,6 +144,17 @@ def key_for(initial: bytes, seq: int) -> bytes:
     return k
 
 
+def key_id(key: bytes) -> str:
+    """A public name of an initial key: SHA-256 of a label and the key, hex in groups of four.
+
+    Stored in the journal's meta when it is created, so that ``verify`` tells a key that is not
+    this journal's (the wrong file from the stick) from records whose MACs do not match, and a
+    ``journal reset`` can name the key of the journal it put aside. It reveals nothing of the key.
+    """
+    h = hashlib.sha256(b"bmnn-journal-key-id\0" + key).hexdigest()
+    return " ".join(h[i:i + 4] for i in range(0, len(h), 4))
+
+
 def now_iso() -> str:
     """Current UTC time in the journal's format (ISO 8601, microseconds, Z)."""
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -226,6 +237,14 @@ class VerifyResult:
     """Last record present."""
     head_hash: Optional[str] = None
     """Hash of the last record: write it down, an inspector can compare it later."""
+    wal: Optional[str] = None
+    """The write-ahead log beside the file: "present" (its records were read too), "absent"
+    (fine after a clean stop or a snapshot export, which fold it into the file; a copy taken
+    while the daemon wrote may lack the newest records, which only a witnessed head can show),
+    None when the file is not in WAL mode or could not be read."""
+    key_mismatch: bool = False
+    """The key given is well-formed but not this journal's (its key id differs from the one
+    stored at creation): nothing is proven; the wrong file, or a journal made under another key."""
 
 
 def _row_record(row: Sequence[Any]) -> Record:
@@ -242,7 +261,7 @@ def _sql_error(exc: sqlite3.Error, path: Path, doing: str) -> AgentError:
                           f"and will be written when space is freed", kind="disk_full")
     if "readonly" in low or "read-only" in low:
         return AgentError(f"journal {path}: read-only while {doing} ({text})", kind="io")
-    if "not a database" in low or "malformed" in low:
+    if "not a database" in low or "malformed" in low or "no such table" in low:
         return AgentError(f"journal {path}: damaged file ({text})", kind="integrity")
     if "unable to open" in low:
         return AgentError(f"journal {path}: cannot open ({text})", kind="io")
@@ -321,7 +340,7 @@ class Journal:
             self._write_key(initial)
             meta = {"version": str(FORMAT_VERSION), "created": now_iso(), "host": self.host,
                     "next_seq": "1", "next_key": initial.hex(), "head_hash": GENESIS,
-                    "base_seq": "0", "base_hash": GENESIS}
+                    "base_seq": "0", "base_hash": GENESIS, "key_id": key_id(initial)}
             with self._write_txn("creating"):
                 self._conn.executemany("INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)", meta.items())
 
@@ -347,7 +366,10 @@ class Journal:
             raise AgentError(f"cannot write the journal key {kp}: {exc.strerror or exc}", kind="io") from None
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection; a writer first folds the WAL into the file (a clean stop leaves
+        a ``journal.db`` that can be copied and verified alone)."""
+        if not self.readonly:
+            self.trim_wal()
         with self._lock:
             self._conn.close()
 
@@ -551,7 +573,12 @@ class Journal:
     # ------------------------------------------------------------ verification
 
     def read_initial_key(self, key_path: os.PathLike | str | None = None) -> Optional[bytes]:
-        """The initial key from ``key_path`` (default: beside the journal), or None when unreadable."""
+        """The initial key from ``key_path`` (default: beside the journal); None when there is no such file.
+
+        A file that exists but is not a 32-byte hex key, or cannot be read, raises AgentError
+        (kind usage, naming the file): a garbage key must never quietly turn verification into
+        a plain chain check.
+        """
         from .keys import read_key_file
         p = Path(key_path) if key_path is not None else self.key_path
         if p is None:
@@ -559,11 +586,22 @@ class Journal:
         try:
             # the key beside the journal is this machine's (StrictModes as root); one the user names
             # may sit on an inspector's stick: bounded either way, so --key /dev/zero cannot hang
-            text = read_key_file(str(p), trusted=key_path is None, private=True).decode("ascii").strip()
-            key = bytes.fromhex(text)
-        except (OSError, ValueError, AgentError):
-            return None
-        return key if len(key) == 32 else None
+            text = read_key_file(str(p), trusted=key_path is None, private=True)
+        except FileNotFoundError:
+            if key_path is None:
+                return None
+            raise AgentError(f"journal key {p}: no such file", kind="usage") from None
+        except OSError as exc:
+            raise AgentError(f"journal key {p}: cannot read it ({exc.strerror or exc})", kind="usage") from None
+        except AgentError as exc:
+            raise AgentError(f"journal key {p}: {exc}", kind="usage") from None
+        try:
+            key = bytes.fromhex(text.decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            key = b""
+        if len(key) != 32:
+            raise AgentError(f"journal key {p}: not a journal key (64 hex digits expected)", kind="usage")
+        return key
 
     def verify(self, key: Optional[bytes] = None, *, use_key_file: bool = True,
                visit: Optional[Callable[[int, str, str, Optional[str]], None]] = None, visit_from: int = 1) -> VerifyResult:
@@ -578,12 +616,13 @@ class Journal:
             try:
                 self._conn.execute("BEGIN")
                 try:
-                    return self._verify(key, visit, visit_from)
+                    res = self._verify(key, visit, visit_from)
                 finally:
                     self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
-                return VerifyResult(False, None, f"cannot read the journal: {exc}", 0, key is not None)
+                res = damage_report(self.path, exc, key is not None)
+        return replace(res, wal=wal_state(self.path))
 
     def _verify(self, key: Optional[bytes], visit=None, visit_from: int = 1) -> VerifyResult:
         mac_checked = key is not None
@@ -598,6 +637,10 @@ class Journal:
 
         def bad(seq: Optional[int], reason: str, count: int) -> VerifyResult:
             return VerifyResult(False, seq, reason, count, mac_checked, first_row, None, None)
+
+        if key is not None and meta.get("key_id") and meta["key_id"] != key_id(key):
+            return replace(bad(None, f"the key (id {key_id(key)[:19]}) is not this journal's (id "
+                                     f"{meta['key_id'][:19]}): nothing was proven", 0), key_mismatch=True)
 
         if base > 0:
             cp = None
@@ -663,6 +706,143 @@ class Journal:
                                  f"#{head} were removed (journal truncated)", count)
         return VerifyResult(True, None, None, count, mac_checked, first_row, head if head > base else None,
                             last_hash if head > base else None)
+
+
+def wal_state(path: os.PathLike | str) -> Optional[str]:
+    """"present" or "absent": whether a ``-wal`` file sits beside a WAL-mode journal file (see
+    ``VerifyResult.wal``); None when the file is not in WAL mode or its header cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError:
+        return None
+    if len(header) < 20 or not header.startswith(b"SQLite format 3\0") or header[18:20] != b"\x02\x02":
+        return None
+    try:
+        return "present" if os.path.getsize(str(path) + "-wal") > 0 else "absent"
+    except OSError:
+        return "absent"
+
+
+def _missing_pages(path: os.PathLike | str) -> Optional[str]:
+    """What the file's own header says is missing from it (a truncated copy), or None."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError as exc:
+        return f"cannot read the file ({exc.strerror or exc})"
+    if size == 0:
+        return "the file is empty (0 bytes): no record and no key state"
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\0"):
+        return f"the file ({size} bytes) is not an SQLite database: its header is missing or overwritten"
+    page = int.from_bytes(header[16:18], "big")
+    page = 65536 if page == 1 else page
+    pages = int.from_bytes(header[28:32], "big")
+    if page and pages and size < page * pages:
+        have = size // page
+        return (f"the file is {size} bytes but its header says {pages} pages of {page} bytes: pages "
+                f"{have + 1}..{pages} ({page * pages - size} bytes) are missing (truncated)")
+    return None
+
+
+def damage_report(path: os.PathLike | str, exc: Exception, mac_checked: bool) -> VerifyResult:
+    """A journal file SQLite cannot read whole: what is missing, as far as can be told.
+
+    A copy of the file, padded back to the size its header claims (a sparse file of zeros) so
+    that SQLite reads the pages that are left, is asked for the key state and then for every
+    record from the checkpoint anchor to the stored next sequence number, one by one: the
+    report names the records that cannot be read and the pages that are gone.
+    """
+    import shutil
+    import tempfile
+    lost = _missing_pages(path)
+    said = re.search(r"damaged file \((.*)\)$", str(exc))
+    parts = [f"damaged file ({said.group(1) if said else exc})"] + ([lost] if lost else [])
+    first_bad: Optional[int] = None
+    with tempfile.TemporaryDirectory(prefix="bmnn-salvage-") as tmp:
+        copy = os.path.join(tmp, "copy.db")
+        try:
+            shutil.copyfile(path, copy)
+            for suffix in ("-wal",):
+                if os.path.exists(str(path) + suffix):
+                    shutil.copyfile(str(path) + suffix, copy + suffix)
+            with open(copy, "rb") as fh:
+                header = fh.read(100)
+            if len(header) == 100:
+                page = int.from_bytes(header[16:18], "big")
+                page = 65536 if page == 1 else page
+                want = page * int.from_bytes(header[28:32], "big")
+                if want > os.path.getsize(copy):
+                    os.truncate(copy, want)
+            conn = sqlite3.connect(copy, isolation_level=None)
+        except (OSError, sqlite3.Error) as e:
+            parts.append(f"nothing could be read ({getattr(e, 'strerror', None) or e})")
+            return VerifyResult(False, None, "; ".join(parts), 0, mac_checked)
+        try:
+            try:
+                meta = dict(conn.execute("SELECT name, value FROM meta").fetchall())
+                base, nxt = int(meta["base_seq"]), int(meta["next_seq"])
+            except (sqlite3.Error, KeyError, ValueError):
+                parts.append("the key state (meta table) cannot be read: how many records there were is unknown")
+                meta, base, nxt = None, 0, None
+            if nxt is None:
+                try:
+                    nxt = conn.execute("SELECT max(seq) FROM records").fetchone()[0] + 1
+                except (sqlite3.Error, TypeError):
+                    nxt = None
+            if nxt is not None:
+                bad: list[int] = []
+                for seq in range(base + 1, nxt):
+                    try:
+                        if conn.execute("SELECT hash FROM records WHERE seq = ?", (seq,)).fetchone() is None:
+                            bad.append(seq)
+                    except sqlite3.Error:
+                        bad.append(seq)
+                if bad:
+                    first_bad = bad[0]
+                    parts.append(f"records {_ranges(bad)} cannot be read (of #{base + 1}..#{nxt - 1})")
+                elif meta is not None:
+                    parts.append(f"records #{base + 1}..#{nxt - 1} are readable; the damage is elsewhere in the file")
+            else:
+                parts.append("no record can be read")
+        finally:
+            conn.close()
+    return VerifyResult(False, first_bad, "; ".join(parts), 0, mac_checked)
+
+
+def _ranges(seqs: Sequence[int]) -> str:
+    """[3, 4, 5, 9] -> "#3..#5, #9" (at most ten ranges, then how many more)."""
+    out: list[str] = []
+    start = prev = seqs[0]
+    for s in list(seqs[1:]) + [None]:
+        if s is not None and s == prev + 1:
+            prev = s
+            continue
+        out.append(f"#{start}" if start == prev else f"#{start}..#{prev}")
+        if s is not None:
+            start = prev = s
+    more = len(out) - 10
+    return ", ".join(out[:10]) + (f" and {more} more ranges" if more > 0 else "")
+
+
+def checkpoint_file(path: os.PathLike | str) -> bool:
+    """Fold the write-ahead log of the journal at ``path`` into the file (``wal_checkpoint(TRUNCATE)``),
+    so that a copy of ``journal.db`` alone holds every record. Done at each snapshot export and on
+    the daemon's clean stop (``Journal.close``); safe while the daemon writes (SQLite serialises
+    it). False when it could not (no such file, read-only, or a reader held the log)."""
+    if not os.path.isfile(path):
+        return False
+    uri = "file:" + urllib.parse.quote(str(Path(path).resolve())) + "?mode=rw"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=10, isolation_level=None)
+        try:
+            busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    return not busy
 
 
 def health_check(path: os.PathLike | str) -> tuple[Optional[bool], Optional[str], Optional[str]]:

@@ -29,8 +29,9 @@ class ExportResult:
 
 
 def _journal_part(journal_path: str, since: Union[int, str, None], state_dir: str):
-    from ..journal import GENESIS, Journal, Record
+    from ..journal import GENESIS, Journal, Record, checkpoint_file
     FIELDS = tuple(Record.__dataclass_fields__)
+    checkpoint_file(journal_path)  # the WAL folded in: a copy of journal.db alone then holds every record
     if not os.path.exists(journal_path):
         return b"", {"present": False, "since_seq": None, "first_seq": None, "last_seq": None, "count": 0,
                      "prev_hash": None, "head_hash": None, "head": None}, {"ok": False, "reason": "no journal on this machine"}

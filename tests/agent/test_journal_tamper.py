@@ -1,0 +1,150 @@
+"""What a hostile root (or a careless copy) does to the journal file, and what `bmnn events verify`
+says about it, through the real command: one parametrised suite, each case a scenario built on a
+real journal file and key, judged by the exit code and the words of the output.
+
+Exit codes: 0 intact (chain, MACs and tail checked with the initial key), 3 chain only (no key:
+incomplete), 4 integrity (tampered, damaged, rolled back, or a key that is not this journal's),
+1 a key file that is not a key.
+"""
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from agent.journal import Journal
+from tests.agent.conftest import run_bmnn
+
+N = 20
+
+
+@pytest.fixture
+def world(agent_env, tmp_path):
+    state = Path(agent_env["BMNN_STATE_DIR"])
+    with Journal.open(state / "journal.db", host="may-mat-01") as j:
+        for i in range(N):
+            j.append("heartbeat", evidence={"i": i, "pad": "x" * 300})
+    offhost = tmp_path / "stick" / "journal.key"  # what the security officer keeps off the host
+    offhost.parent.mkdir()
+    shutil.copyfile(state / "journal.key", offhost)
+    return agent_env, state, offhost, tmp_path
+
+
+def _sql(db, *statements):
+    conn = sqlite3.connect(str(db), isolation_level=None)
+    try:
+        for s in statements:
+            conn.execute(*s) if isinstance(s, tuple) else conn.execute(s)
+    finally:
+        conn.close()
+
+
+def _cut_tail(state, keep):
+    """Delete the newest records and make next_seq/head_hash agree (what root does to hide them)."""
+    db = state / "journal.db"
+    conn = sqlite3.connect(str(db), isolation_level=None)
+    head = conn.execute("SELECT hash FROM records WHERE seq = ?", (keep,)).fetchone()[0]
+    conn.close()
+    _sql(db, ("DELETE FROM records WHERE seq > ?", (keep,)),
+         ("UPDATE meta SET value = ? WHERE name = 'next_seq'", (str(keep + 1),)),
+         ("UPDATE meta SET value = ? WHERE name = 'head_hash'", (head,)))
+
+
+def case_intact_with_offhost_key(state, key, tmp):
+    return ["--key", key], 0, ["Journal intact: 20 records", "MACs and tail"], ["Chain only"]
+
+
+def case_intact_without_key(state, key, tmp):
+    (state / "journal.key").unlink()  # the key has left the host, as the documentation asks
+    return [], 3, ["Chain only — a truncated tail or a rewritten chain cannot be detected without the key"], ["intact"]
+
+
+def case_tail_cut_with_key(state, key, tmp):
+    _cut_tail(state, 15)
+    return ["--key", key], 4, ["JOURNAL TAMPERED", "#16", "truncated"], ["intact"]
+
+
+def case_tail_cut_without_key(state, key, tmp):
+    _cut_tail(state, 15)
+    (state / "journal.key").unlink()
+    return [], 3, ["Chain only — a truncated tail or a rewritten chain cannot be detected without the key",
+                   "15 records"], ["intact"]
+
+
+def case_garbage_key(state, key, tmp):
+    bad = tmp / "garbage.key"
+    bad.write_text("this is not a key\n")
+    return ["--key", bad], 1, [f"journal key {bad}: not a journal key"], ["Chain only", "intact"]
+
+
+def case_garbage_key_beside_the_journal(state, key, tmp):
+    os.chmod(state / "journal.key", 0o600)
+    (state / "journal.key").write_text("0" * 63 + "\n")
+    return [], 1, [f"journal key {state / 'journal.key'}: not a journal key"], ["Chain only", "intact"]
+
+
+def case_wrong_key(state, key, tmp):
+    other = tmp / "other.key"
+    other.write_text(os.urandom(32).hex() + "\n")
+    return ["--key", other], 4, [f"The key {other} is not the key of the journal"], ["intact"]
+
+
+def case_truncated_file(state, key, tmp):
+    db = state / "journal.db"
+    os.truncate(db, os.path.getsize(db) // 2)
+    return ["--key", key], 4, ["JOURNAL DAMAGED", "are missing (truncated)", "cannot be read (of #1..#20)"], ["intact"]
+
+
+def case_emptied_file(state, key, tmp):
+    os.truncate(state / "journal.db", 0)
+    return ["--key", key], 4, ["JOURNAL DAMAGED", "the file is empty (0 bytes)"], ["intact"]
+
+
+def case_copy_without_its_wal(state, key, tmp):
+    """A copy of journal.db taken while a writer holds records in the WAL: said, not hidden."""
+    j = Journal.open(state / "journal.db")
+    try:
+        j.append("heartbeat", evidence={"late": True})
+        assert os.path.getsize(str(state / "journal.db") + "-wal") > 0
+        copy = tmp / "copy" / "journal.db"
+        copy.parent.mkdir()
+        shutil.copyfile(state / "journal.db", copy)
+    finally:
+        j._conn.close()  # no clean stop: the WAL is not folded into the file
+    return ["--journal", copy, "--key", key], 0, ["Journal intact: 20 records", f"No file {copy}-wal beside it"], []
+
+
+def case_clean_stop_folds_the_wal(state, key, tmp):
+    with Journal.open(state / "journal.db") as j:
+        j.append("heartbeat", evidence={"late": True})
+    assert not os.path.exists(str(state / "journal.db") + "-wal") or \
+        os.path.getsize(str(state / "journal.db") + "-wal") == 0
+    copy = tmp / "copy.db"
+    shutil.copyfile(state / "journal.db", copy)
+    return ["--journal", copy, "--key", key], 0, ["Journal intact: 21 records"], []
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_journal_tamper_case(world, name):
+    env, state, key, tmp = world
+    args, exit_code, said, unsaid = CASES[name](state, key, tmp)
+    p = run_bmnn(["events", "verify", "--lang", "en", *map(str, args)], env)
+    out = p.stdout + p.stderr
+    assert p.returncode == exit_code, (name, p.returncode, out)
+    for text in said:
+        assert text in out, (name, text, out)
+    for text in unsaid:
+        assert text not in out, (name, text, out)
+    assert "Traceback" not in out
+    p = run_bmnn(["events", "verify", "--json", *map(str, args)], env)
+    assert p.returncode == exit_code, (name, p.stdout, p.stderr)
+    if exit_code in (0, 3, 4) and p.stdout.strip():
+        import json
+        doc = json.loads(p.stdout)
+        assert doc["exit_code"] == exit_code
+        assert (doc["checked"] == ["chain", "mac", "tail"]) == (exit_code == 0)
