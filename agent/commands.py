@@ -46,6 +46,25 @@ _T: dict[str, tuple[str, str]] = {
                             "(nhầm tệp, hoặc nhật ký đã được tạo lại bằng khóa khác).",
                             "The key {key_file} is not the key of the journal {path}: nothing was proven (the wrong "
                             "file, or a journal re-created under another key)."),
+    "head.extends": ("Nhật ký nối tiếp đầu đã thấy #{seq} ({hash}…): đầu hiện tại #{cur_seq} ({cur_hash}…).",
+                     "The journal extends the head seen before, #{seq} ({hash}…): its head is now #{cur_seq} "
+                     "({cur_hash}…)."),
+    "head.rollback": ("NHẬT KÝ BỊ QUAY LUI: đầu hiện tại #{cur_seq} ({cur_hash}…) ngắn hơn đầu đã thấy #{seq} ({hash}…).",
+                      "JOURNAL ROLLED BACK: its head #{cur_seq} ({cur_hash}…) is shorter than the head seen before, "
+                      "#{seq} ({hash}…)."),
+    "head.branch": ("NHẬT KÝ RẼ NHÁNH: đầu đã thấy #{seq} ({hash}…) không có trong nhật ký này (đầu hiện tại "
+                    "#{cur_seq}, {cur_hash}…).",
+                    "JOURNAL BRANCHED: the head seen before, #{seq} ({hash}…), is not in this journal (its head is "
+                    "#{cur_seq}, {cur_hash}…)."),
+    "head.reset": ("Nhật ký đã được tạo lại bằng `bmnn journal reset` lúc {time} (lý do: {reason}); nhật ký cũ có đầu "
+                   "#{old_seq} ({old_hash}…), không trước đầu đã thấy #{seq} ({hash}…). Hãy kiểm tra các tệp cũ đã giữ lại.",
+                   "The journal was started anew by `bmnn journal reset` at {time} (reason: {reason}); the old journal's "
+                   "head was #{old_seq} ({old_hash}…), not before the head seen before, #{seq} ({hash}…). Check the "
+                   "old files kept aside."),
+    "head.unproven": ("Không chứng minh được: bản ghi #{seq} đã bị xóa bởi mốc lưu trữ (đến #{through}).",
+                      "Cannot be proven: record #{seq} was removed by a checkpoint (through #{through})."),
+    "head.bad": ("--head phải có dạng SỐ:BĂM (64 ký tự hex), ví dụ 27:3f2a…", "--head must be SEQ:HASH (64 hex digits), "
+                 "for example 27:3f2a…"),
     "verify.head": ("Băm cuối (ghi lại để đối chiếu): {hash}", "Head hash (write it down to compare later): {hash}"),
     "verify.wal_present": ("Có tệp {wal} bên cạnh: các bản ghi trong đó cũng đã được đọc.",
                            "A file {wal} is beside it: the records in it were read too."),
@@ -55,6 +74,14 @@ _T: dict[str, tuple[str, str]] = {
                           "No file {wal} beside it: complete if the journal was folded (a clean stop of the daemon, "
                           "or a snapshot export); a copy taken while the daemon wrote, without that file, may lack "
                           "the newest records, which only a comparison with a witnessed head (--head) shows."),
+    "reset.done": ("Đã bắt đầu nhật ký mới: bản ghi #{seq} ghi lại đầu nhật ký cũ {head} và mã khóa cũ {key_id}.",
+                   "A new journal was started: record #{seq} records the old journal's head {head} and key id {key_id}."),
+    "reset.kept": ("Các tệp cũ được giữ lại (không xóa): {files}", "The old files are kept (not deleted): {files}"),
+    "reset.none": ("(không có tệp cũ)", "(no old file)"),
+    "reset.key": ("Sao chép khóa ban đầu mới {key_file} ra khỏi máy (thiết bị lưu trữ đã đăng ký) rồi xóa nó (shred -u), "
+                  "sau đó khởi động lại bmnn-agent.",
+                  "Copy the new initial key {key_file} off the host (a registered storage device), remove it (shred -u), "
+                  "then start bmnn-agent again."),
     "status.not_running": ("bmnn-agent không chạy: {msg}", "bmnn-agent is not running: {msg}"),
     "status.running": ("bmnn-agent đang chạy (pid {pid}), thời gian chạy {uptime}",
                        "bmnn-agent running (pid {pid}), uptime {uptime}"),
@@ -235,11 +262,13 @@ def events_group(ctx: click.Context, since: Optional[str], follow: bool, as_json
               help="Khóa ban đầu / initial key file (default: journal.key beside the journal).")
 @click.option("--journal", "journal_path", default=None, type=click.Path(dir_okay=False),
               help="Tệp nhật ký / journal file.")
+@click.option("--head", "seen_head", default=None, metavar="SEQ:HASH",
+              help="Đầu nhật ký đã thấy trước (ảnh chụp, nhịp tim) / a head seen before: prove the journal extends it.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @_lang_option
 @click.pass_context
-def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Optional[str], as_json: bool,
-                  lang: Optional[str]) -> None:
+def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Optional[str], seen_head: Optional[str],
+                  as_json: bool, lang: Optional[str]) -> None:
     """Kiểm tra toàn vẹn nhật ký / verify the journal (exit 0 intact with the key, 3 chain only, 4 tampered).
 
     With the initial key (``--key FILE``, or journal.key beside the journal): the hash chain,
@@ -251,20 +280,34 @@ def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Opt
     from .journal import Journal, damage_report, wal_state
     lang = _lang(ctx, lang)
     path = journal_path or ctx.parent.meta.get("bmnn.journal") or _paths(ctx).journal
+    seen = None
+    if seen_head is not None:
+        m = re.fullmatch(r"\s*#?(\d{1,18}):([0-9a-fA-F]{64})\s*", seen_head)
+        if not m:
+            raise click.UsageError(_t("head.bad", lang))
+        seen = (int(m.group(1)), m.group(2).lower())
+    verdict, facts = None, {}
     try:
         with Journal.open(path, readonly=True) as j:
             key = j.read_initial_key(key_path) if key_path else None
             res = j.verify(key)
+            if seen is not None and res.ok:
+                verdict, facts = j.extends(*seen)
     except AgentError as exc:
         if exc.kind != "integrity":
             raise _fail(exc) from None
         res = damage_report(path, exc, False)
         res = res.__class__(**{**res.__dict__, "wal": wal_state(path)})
     code = EXIT_INTEGRITY if not res.ok else EXIT_OK if res.mac_checked else EXIT_INCOMPLETE
+    if verdict in ("rollback", "branch"):
+        code = EXIT_INTEGRITY
+    elif verdict == "unproven":
+        code = max(code, EXIT_INCOMPLETE)
     damaged = not res.ok and (res.reason or "").startswith("damaged file")
     if as_json:
         click.echo(json.dumps({"journal": str(path), **res.__dict__, "damaged": damaged,
                                "checked": ("chain", "mac", "tail") if res.ok and res.mac_checked else ("chain",),
+                               **({"head_check": {"verdict": verdict, **facts}} if seen is not None else {}),
                                "exit_code": code}, ensure_ascii=False, indent=2))
         raise SystemExit(code)
     wal = f"{path}-wal"
@@ -281,9 +324,57 @@ def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Opt
         rng = f"#{res.first_seq}..#{res.head_seq}"
         click.echo(_t("verify.ok" if res.mac_checked else "verify.chain_only", lang, count=res.count, range=rng))
         click.echo(_t("verify.head", lang, hash=res.head_hash))
+    if verdict is not None:
+        cur = facts["head"]
+        kw = dict(seq=seen[0], hash=seen[1][:16], cur_seq=cur["seq"], cur_hash=cur["hash"][:16])
+        if verdict == "reset":
+            r = facts["reset"]
+            kw.update(time=r["time"], reason=visible(str(r["reason"])), old_seq=r["previous"]["seq"],
+                      old_hash=visible(r["previous"]["hash"][:16]))
+        elif verdict == "unproven":
+            kw.update(through=facts["checkpoint_through"])
+        click.echo(_t("head." + verdict, lang, **kw), err=verdict != "extends")
     if res.wal:
         click.echo(_t("verify.wal_" + res.wal, lang, wal=visible(wal)), err=not res.ok)
     raise SystemExit(code)
+
+
+@click.group("journal")
+def journal_group() -> None:
+    """Quản lý tệp nhật ký / the journal files (reset)."""
+
+
+@journal_group.command("reset")
+@click.option("--reason", required=True, help="Lý do bắt đầu nhật ký mới / why a new journal is started (recorded).")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_lang_option
+@click.pass_context
+def journal_reset(ctx: click.Context, reason: str, as_json: bool, lang: Optional[str]) -> None:
+    """Bắt đầu nhật ký mới, giữ lại tệp cũ / start a new journal, keeping the old files aside (root, daemon stopped).
+
+    The old journal.db (with -wal/-shm), journal.key and journal.head are renamed to
+    NAME.reset-TIME, never deleted; the new journal's first record names the reason, the old
+    head (seq, hash) and the old key id, so that an inspector holding an earlier head sees the
+    break. The daemon refuses to start on an emptied or older journal until this is done.
+    """
+    from scanner.textsafe import visible
+    from .journal_reset import reset
+    lang = _lang(ctx, lang)
+    paths = _paths(ctx)
+    try:
+        res = reset(paths, reason)
+    except AgentError as exc:
+        raise _fail(exc) from None
+    ev = res.record.evidence
+    prev = ev["previous"]
+    if as_json:
+        click.echo(json.dumps({"record": res.record.to_dict(), "kept": list(res.kept)}, ensure_ascii=False, indent=2))
+        return
+    head = prev.get("head")
+    shown = f"#{head['seq']} {head['hash'][:16]}…" if head else "?"
+    click.echo(_t("reset.done", lang, seq=res.record.seq, head=shown, key_id=visible(str(prev.get("key_id") or "?"))))
+    click.echo(_t("reset.kept", lang, files=visible(", ".join(res.kept)) if res.kept else _t("reset.none", lang)))
+    click.echo(_t("reset.key", lang, key_file=visible(str(paths.journal_key))))
 
 
 def _uptime(s: float) -> str:

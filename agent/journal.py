@@ -34,9 +34,15 @@ What this does and does not protect, honestly:
 * Deleting the newest records (truncating the tail) is caught from the key state: the stored
   next-key belongs to a later sequence number than the last record (and, without the initial key,
   from the stored next sequence number, which root can also edit).
-* Root can always *append* well-formed records from now on, delete the whole journal and start
-  a new one, or stop the daemon. Heartbeats (every 60 s by default) make downtime visible as a
-  gap; a fresh journal is visible to anyone holding an older head hash (an inspection snapshot).
+* Root can always *append* well-formed records from now on, or stop the daemon. Heartbeats (every
+  60 s by default) make downtime visible as a gap, and each carries the head (seq, hash) to the
+  sinks. A journal is never started anew by itself: beside an existing ``journal.key`` or
+  ``journal.head`` (the last head this host witnessed) a missing or empty journal is refused
+  (``refuse_new_journal``), and the daemon refuses one that does not extend ``journal.head``
+  (``check_witness``); the key file is never overwritten. ``bmnn journal reset`` (agent/journal_reset.py)
+  is the explicit way, and the new journal's first record names the old head. Root can edit
+  ``journal.head`` as well: the heads already sent out and in snapshots (``extends``) are the
+  witnesses that bound it.
 * Retention (``retention``/``checkpoint``) deletes a prefix of old records and appends a
   ``checkpoint`` record naming the last deleted sequence and its hash; verification starts from
   that anchor. Root can do the same, but it shows as a checkpoint record at the time it was done.
@@ -62,7 +68,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 from .errors import AgentError
 
 KINDS = ("violation", "cleared", "file", "state", "gap", "agent_start", "agent_stop", "heartbeat",
-         "policy_loaded", "enforced", "ack", "checkpoint", "media")
+         "policy_loaded", "enforced", "ack", "checkpoint", "media", "journal_reset")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 GENESIS = "0" * 64
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -310,9 +316,19 @@ class Journal:
             except sqlite3.Error as exc:
                 raise _sql_error(exc, path, "opening read-only") from None
             return cls(conn, path, kp, host, True)
+        if not os.path.exists(path):
+            refuse_new_journal(path, kp, "is missing")
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             conn = sqlite3.connect(str(path), timeout=10, isolation_level=None, check_same_thread=False)
+            try:
+                kept = conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'meta'").fetchone()[0] and \
+                    conn.execute("SELECT count(*) FROM meta WHERE name = 'next_seq'").fetchone()[0]
+                if not kept:  # before anything is written to it: the file stays as it was found
+                    refuse_new_journal(path, kp, "is empty")
+            except BaseException:
+                conn.close()
+                raise
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise AgentError(f"journal {path}: cannot switch to WAL mode (got {mode})", kind="io")
@@ -336,6 +352,7 @@ class Journal:
             if self._conn.execute("SELECT count(*) FROM records").fetchone()[0]:
                 raise AgentError(f"journal {self.path}: records without key state (meta table emptied?)",
                                  kind="integrity")
+            refuse_new_journal(self.path, self.key_path, "is empty")
             initial = os.urandom(32)
             self._write_key(initial)
             meta = {"version": str(FORMAT_VERSION), "created": now_iso(), "host": self.host,
@@ -356,7 +373,12 @@ class Journal:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, kp)
+            try:
+                os.link(tmp, kp)  # never over an existing key (os.replace would overwrite it)
+            except FileExistsError:
+                os.unlink(tmp)
+                raise AgentError(f"journal key {kp} exists: refusing to overwrite it", kind="integrity") from None
+            os.unlink(tmp)
             dfd = os.open(kp.parent, os.O_RDONLY)
             try:
                 os.fsync(dfd)
@@ -370,6 +392,8 @@ class Journal:
         a ``journal.db`` that can be copied and verified alone)."""
         if not self.readonly:
             self.trim_wal()
+            with contextlib.suppress(AgentError, sqlite3.Error):
+                self.note_head()
         with self._lock:
             self._conn.close()
 
@@ -395,6 +419,110 @@ class Journal:
             except BaseException:
                 self._rollback()
                 raise
+
+    @property
+    def head_path(self) -> Path:
+        """``journal.head`` beside the database: the last head this host witnessed (see ``note_head``)."""
+        return self.path.with_name(self.path.stem + ".head")
+
+    def current_head(self) -> dict[str, Any]:
+        """``{"seq", "hash"}`` of the last record as the key state says (seq 0 and 64 zeros when empty):
+        what heartbeats, snapshots and ``journal.head`` witness."""
+        with self._lock:
+            meta = self._meta()
+        return {"seq": int(meta.get("next_seq", "1")) - 1, "hash": meta.get("head_hash", GENESIS)}
+
+    def note_head(self) -> dict[str, Any]:
+        """Write the current head to ``journal.head`` (atomically; at each heartbeat and on close).
+
+        The daemon refuses to start on a journal that does not extend it: an older copy of
+        ``journal.db`` put back while it was stopped, or an emptied one. Root can edit this file
+        too; the heads in the heartbeats sent to the sinks and in the snapshots are the
+        witnesses root cannot take back.
+        """
+        head = self.current_head()
+        with self._lock:
+            kid = self._meta().get("key_id")
+        doc = {"format": "bmnn-journal-head", "version": 1, "seq": head["seq"], "hash": head["hash"],
+               "key_id": kid, "time": now_iso()}
+        tmp = self.head_path.with_name(self.head_path.name + ".tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            try:
+                os.write(fd, json.dumps(doc, sort_keys=True).encode() + b"\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.head_path)
+        except OSError as exc:
+            raise AgentError(f"cannot write {self.head_path}: {exc.strerror or exc}", kind="io") from None
+        return head
+
+    def check_witness(self) -> None:
+        """Refuse (AgentError kind integrity) a journal that does not extend the head in ``journal.head``.
+
+        Run by the daemon at start-up: a journal put back from an older copy, or one whose
+        records were cut, has a lower head or another hash at the witnessed sequence number.
+        """
+        seen = read_witness(self.head_path)
+        if seen is None:
+            return
+        with self._lock:
+            meta = self._meta()
+            row = self._conn.execute("SELECT hash FROM records WHERE seq = ?", (seen["seq"],)).fetchone()
+        cur = self.current_head()
+        base, base_hash = int(meta.get("base_seq", "0")), meta.get("base_hash", GENESIS)
+        if seen["seq"] > cur["seq"]:
+            why = "is older (shorter) than"
+        elif seen["seq"] == cur["seq"] and seen["hash"] != cur["hash"]:
+            why = "branches from"
+        elif row is not None and row[0] != seen["hash"]:
+            why = "branches from"
+        elif row is None and seen["seq"] == base and base_hash != seen["hash"]:
+            why = "branches from"
+        else:
+            return
+        raise AgentError(
+            f"journal {self.path} (head #{cur['seq']} {cur['hash'][:16]}…) {why} the head this host witnessed "
+            f"in {self.head_path} (#{seen['seq']} {seen['hash'][:16]}…): an older or altered journal was put back. "
+            f"Refusing to start. Keep the files for the inspection; `bmnn journal reset --reason TEXT` starts a new "
+            f"journal that records the old head", kind="integrity")
+
+    def extends(self, seq: int, digest: str) -> tuple[str, dict[str, Any]]:
+        """Does this journal extend the head ``(seq, digest)`` seen before (a snapshot, a heartbeat)?
+
+        (verdict, facts): ``extends`` (record ``seq`` has that hash, also when nothing was added
+        since), ``reset`` (a ``journal_reset`` record at #1 names an old head at or after it: a
+        documented break, shown), ``unproven`` (record ``seq`` was removed by a checkpoint),
+        ``rollback`` (this journal is shorter) or ``branch`` (another hash at ``seq``).
+        """
+        from .journal_reset import reset_of
+        with self._lock:
+            meta = self._meta()
+            row = self._conn.execute("SELECT hash FROM records WHERE seq = ?", (seq,)).fetchone() if seq > 0 else None
+            first = self._conn.execute(f"SELECT {_COLS} FROM records WHERE seq = 1").fetchone()
+        cur = self.current_head()
+        base, base_hash = int(meta.get("base_seq", "0")), meta.get("base_hash", GENESIS)
+        facts: dict[str, Any] = {"head": cur, "seen": {"seq": seq, "hash": digest}}
+        reset = None
+        if first is not None and first[3] == "journal_reset":
+            reset = reset_of(_row_record(first).evidence)
+            facts["reset"] = {"seq": 1, "time": first[1], "previous": reset,
+                              "reason": (_row_record(first).evidence or {}).get("reason")}
+        if seq == 0:
+            return ("extends" if digest == GENESIS else "branch"), facts
+        if row is not None and row[0] == digest:
+            return "extends", facts
+        if row is None and seq == base and base > 0:
+            return ("extends" if base_hash == digest else "branch"), facts
+        if reset is not None and (reset["seq"] > seq or (reset["seq"] == seq and reset["hash"] == digest)):
+            return "reset", facts
+        if row is None and 0 < seq < base:
+            facts["checkpoint_through"] = base
+            return "unproven", facts
+        if seq > cur["seq"]:
+            return "rollback", facts
+        return "branch", facts
 
     def trim_wal(self) -> bool:
         """Copy the write-ahead log into the database and truncate it to nothing
@@ -706,6 +834,44 @@ class Journal:
                                  f"#{head} were removed (journal truncated)", count)
         return VerifyResult(True, None, None, count, mac_checked, first_row, head if head > base else None,
                             last_hash if head > base else None)
+
+
+def read_witness(path: os.PathLike | str) -> Optional[dict[str, Any]]:
+    """The head in a ``journal.head`` file, or None when there is none or it is not one (bounded read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        data = os.read(fd, 4096)
+    finally:
+        os.close(fd)
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or doc.get("format") != "bmnn-journal-head":
+        return None
+    seq, h = doc.get("seq"), doc.get("hash")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0 or not isinstance(h, str) \
+            or not re.fullmatch(r"[0-9a-f]{64}", h):
+        return None
+    return doc
+
+
+def refuse_new_journal(path: Path, key_path: Optional[Path], state: str) -> None:
+    """Raise AgentError(integrity) when a journal was kept here before and this one ``state``
+    (missing, empty): an existing ``journal.key`` or ``journal.head`` says so. A new journal then
+    needs ``bmnn journal reset --reason TEXT``, which puts the old files aside and records the old
+    head in the new journal's first record; nothing starts one silently."""
+    head_path = path.with_name(path.stem + ".head")
+    there = [str(p) for p in (key_path, head_path) if p is not None and os.path.lexists(p)]
+    if not there:
+        return
+    raise AgentError(
+        f"journal {path} {state} but {' and '.join(there)} exist: a journal was kept here before. Refusing to "
+        f"start a new one. Keep the files for the inspection; `bmnn journal reset --reason TEXT` (root, daemon "
+        f"stopped) puts them aside and starts a new journal that records the old head", kind="integrity")
 
 
 def wal_state(path: os.PathLike | str) -> Optional[str]:

@@ -36,6 +36,7 @@ def _journal_part(journal_path: str, since: Union[int, str, None], state_dir: st
         return b"", {"present": False, "since_seq": None, "first_seq": None, "last_seq": None, "count": 0,
                      "prev_hash": None, "head_hash": None, "head": None}, {"ok": False, "reason": "no journal on this machine"}
     start = 1
+    last = None
     if since == "last" or since is None:
         last = _last_state(state_dir)
         start = (last["last_seq"] + 1) if last and last.get("last_seq") else 1
@@ -43,6 +44,9 @@ def _journal_part(journal_path: str, since: Union[int, str, None], state_dir: st
         start = max(1, since)
     j = Journal.open(journal_path, readonly=True)
     try:
+        if last and last.get("last_seq") and j.extends(last["last_seq"], str(last.get("head_hash")))[0] != "extends":
+            start = 1  # not the journal the last snapshot saw (a reset, or worse): export it whole
+
         lines: list[str] = []
         seqs: list[tuple[int, str]] = []
 
