@@ -262,13 +262,16 @@ def events_group(ctx: click.Context, since: Optional[str], follow: bool, as_json
               help="Khóa ban đầu / initial key file (default: journal.key beside the journal).")
 @click.option("--journal", "journal_path", default=None, type=click.Path(dir_okay=False),
               help="Tệp nhật ký / journal file.")
+@click.option("--retention-days", "retention_days", default=None, type=click.FloatRange(min=1),
+              help="Thời hạn lưu của máy / the host's retention_days (default: agent.yaml here); every checkpoint "
+                   "must have removed only older records.")
 @click.option("--head", "seen_head", default=None, metavar="SEQ:HASH",
               help="Đầu nhật ký đã thấy trước (ảnh chụp, nhịp tim) / a head seen before: prove the journal extends it.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @_lang_option
 @click.pass_context
-def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Optional[str], seen_head: Optional[str],
-                  as_json: bool, lang: Optional[str]) -> None:
+def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Optional[str],
+                  retention_days: Optional[float], seen_head: Optional[str], as_json: bool, lang: Optional[str]) -> None:
     """Kiểm tra toàn vẹn nhật ký / verify the journal (exit 0 intact with the key, 3 chain only, 4 tampered).
 
     With the initial key (``--key FILE``, or journal.key beside the journal): the hash chain,
@@ -290,7 +293,8 @@ def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Opt
     try:
         with Journal.open(path, readonly=True) as j:
             key = j.read_initial_key(key_path) if key_path else None
-            res = j.verify(key)
+            res = j.verify(key, retention_days=retention_days if retention_days is not None else
+                           _configured_retention(ctx))
             if seen is not None and res.ok:
                 verdict, facts = j.extends(*seen)
     except AgentError as exc:
@@ -337,6 +341,16 @@ def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Opt
     if res.wal:
         click.echo(_t("verify.wal_" + res.wal, lang, wal=visible(wal)), err=not res.ok)
     raise SystemExit(code)
+
+
+def _configured_retention(ctx: click.Context) -> Optional[float]:
+    """retention_days of this machine's agent.yaml (None: not configured, or the file cannot be read:
+    then every checkpoint fails, and --retention-days says what the host is configured with)."""
+    from .config import load_config
+    try:
+        return load_config(_paths(ctx).agent_config).retention_days
+    except AgentError:
+        return None
 
 
 @click.group("journal")

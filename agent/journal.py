@@ -45,7 +45,10 @@ What this does and does not protect, honestly:
   witnesses that bound it.
 * Retention (``retention``/``checkpoint``) deletes a prefix of old records and appends a
   ``checkpoint`` record naming the last deleted sequence and its hash; verification starts from
-  that anchor. Root can do the same, but it shows as a checkpoint record at the time it was done.
+  that anchor. Root can do the same, but it shows as a checkpoint record at the time it was done,
+  and the checkpoint carries the last record it removed (body and MAC): with the initial key,
+  ``verify(retention_days=N)`` proves that record's true time and fails a checkpoint that removed
+  records younger than N days, or any checkpoint when no retention is configured.
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ KINDS = ("violation", "cleared", "file", "state", "gap", "agent_start", "agent_s
          "policy_loaded", "enforced", "ack", "checkpoint", "media", "journal_reset")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 GENESIS = "0" * 64
+UNCHECKED = object()
+"""``verify(retention_days=UNCHECKED)``: checkpoints are not judged against a retention."""
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 FORMAT_VERSION = 1
 _CHUNK = 2000
@@ -248,6 +253,8 @@ class VerifyResult:
     (fine after a clean stop or a snapshot export, which fold it into the file; a copy taken
     while the daemon wrote may lack the newest records, which only a witnessed head can show),
     None when the file is not in WAL mode or could not be read."""
+    retention_checked: bool = False
+    """Every checkpoint was judged against the configured retention (``verify(retention_days=...)``)."""
     key_mismatch: bool = False
     """The key given is well-formed but not this journal's (its key id differs from the one
     stored at creation): nothing is proven; the wrong file, or a journal made under another key."""
@@ -611,11 +618,17 @@ class Journal:
 
     # ------------------------------------------------------------ retention
 
-    def checkpoint(self, through_seq: int, *, reason: str = "retention") -> Optional[Record]:
+    def checkpoint(self, through_seq: int, *, reason: str = "retention",
+                   now: Optional[dt.datetime] = None) -> Optional[Record]:
         """Delete records ``<= through_seq`` and append a ``checkpoint`` record anchoring the chain.
 
         The checkpoint names the last deleted sequence number and its hash; ``verify`` starts the
-        chain there. Returns the checkpoint record, or None when there was nothing to delete.
+        chain there. It also carries that last removed record itself (its canonical body and MAC):
+        the body hashes to the anchor, and its MAC is made with a key only the initial key
+        derives, so a verifier holding the off-host key knows the true time of the youngest
+        record removed, and fails a checkpoint that removed records younger than the retention
+        (``verify(retention_days=...)``). Returns the checkpoint record, or None when there was
+        nothing to delete.
         """
         with self._write_txn("checkpointing"):
             meta = self._meta()
@@ -623,15 +636,16 @@ class Journal:
             through = min(through_seq, int(meta["next_seq"]) - 1)
             if through <= base:
                 return None
-            row = self._conn.execute("SELECT hash FROM records WHERE seq = ?", (through,)).fetchone()
+            row = self._conn.execute(f"SELECT {_COLS} FROM records WHERE seq = ?", (through,)).fetchone()
             if row is None:
                 raise AgentError(f"journal {self.path}: record {through} missing, cannot checkpoint", kind="integrity")
-            anchor = row[0]
+            anchor = row[9]
+            last = {"body": canonical_body(*row[:9]), "mac": row[10]}
             count = self._conn.execute("SELECT count(*) FROM records WHERE seq <= ?", (through,)).fetchone()[0]
             ev = {"pruned_from": base + 1, "pruned_through": through, "anchor_hash": anchor,
-                  "pruned_count": count, "reason": reason}
+                  "pruned_count": count, "reason": reason, "last_removed": last}
             rec = self._append_in_txn([self.prepare_event(dict(
-                kind="checkpoint", evidence=ev,
+                kind="checkpoint", evidence=ev, time=iso(now) if now is not None else None,
                 message=f"records {base + 1}..{through} removed by {reason}; chain anchored at #{through}"))])[0]
             self._conn.execute("DELETE FROM records WHERE seq <= ?", (through,))
             self._conn.executemany("UPDATE meta SET value = ? WHERE name = ?",
@@ -647,7 +661,7 @@ class Journal:
             first_young = row[0]
             if first_young is None:
                 first_young = self._conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM records").fetchone()[0]
-        return self.checkpoint(first_young - 1, reason=f"retention {keep_days:g} days (before {cutoff})")
+        return self.checkpoint(first_young - 1, reason=f"retention {keep_days:g} days (before {cutoff})", now=now)
 
     # ------------------------------------------------------------ reading
 
@@ -732,11 +746,18 @@ class Journal:
         return key
 
     def verify(self, key: Optional[bytes] = None, *, use_key_file: bool = True,
-               visit: Optional[Callable[[int, str, str, Optional[str]], None]] = None, visit_from: int = 1) -> VerifyResult:
+               visit: Optional[Callable[[int, str, str, Optional[str]], None]] = None, visit_from: int = 1,
+               retention_days: Any = UNCHECKED, now: Optional[dt.datetime] = None) -> VerifyResult:
         """Check the whole chain; with the initial key (argument or key file) also every MAC.
 
         ``visit(seq, canonical_body, hash, mac)`` is called for each record from ``visit_from`` on
         once it has verified, so that a snapshot export reads and hashes the journal only once.
+
+        ``retention_days``: the retention the host is configured with (None: none configured).
+        Every checkpoint record must then have removed only records older than that at its own
+        time (proven with the key: see ``checkpoint``), and be dated no later than ``now`` (the
+        verification's clock, default the real one). Left out, checkpoints are not judged
+        (``VerifyResult.retention_checked`` False).
         """
         if key is None and use_key_file:
             key = self.read_initial_key()
@@ -745,12 +766,24 @@ class Journal:
                 self._conn.execute("BEGIN")
                 try:
                     res = self._verify(key, visit, visit_from)
+                    if res.ok and retention_days is not UNCHECKED:
+                        res = self._verify_checkpoints(res, key, retention_days,
+                                                       now or dt.datetime.now(dt.timezone.utc))
                 finally:
                     self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
                 res = damage_report(self.path, exc, key is not None)
         return replace(res, wal=wal_state(self.path))
+
+    def _verify_checkpoints(self, res: VerifyResult, key: Optional[bytes], retention_days: Optional[float],
+                            now: dt.datetime) -> VerifyResult:
+        for seq, time_, ev_json in self._conn.execute(
+                "SELECT seq, time, evidence FROM records WHERE kind = 'checkpoint' ORDER BY seq").fetchall():
+            problem = checkpoint_problem(seq, time_, ev_json, key, retention_days, now)
+            if problem is not None:
+                return replace(res, ok=False, first_bad_seq=seq, reason=problem, head_seq=None, head_hash=None)
+        return replace(res, retention_checked=True)
 
     def _verify(self, key: Optional[bytes], visit=None, visit_from: int = 1) -> VerifyResult:
         mac_checked = key is not None
@@ -834,6 +867,57 @@ class Journal:
                                  f"#{head} were removed (journal truncated)", count)
         return VerifyResult(True, None, None, count, mac_checked, first_row, head if head > base else None,
                             last_hash if head > base else None)
+
+
+def _when(text: Any) -> Optional[dt.datetime]:
+    if not isinstance(text, str) or not _TIME.match(text):
+        return None
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+
+
+def checkpoint_problem(seq: int, time_: str, ev_json: Optional[str], key: Optional[bytes],
+                       retention_days: Optional[float], now: dt.datetime) -> Optional[str]:
+    """Why the checkpoint record ``seq`` breaks the retention rule, or None when it obeys it.
+
+    It must carry the last record it removed, hashing to its anchor (and, with the initial key,
+    with a valid MAC: then its time is the true one); that record must be older than
+    ``retention_days`` at the checkpoint's time, and the checkpoint not dated after ``now``.
+    """
+    try:
+        ev = json.loads(ev_json) if ev_json else {}
+    except ValueError:
+        ev = None
+    if not isinstance(ev, dict):
+        return f"checkpoint #{seq} has no readable evidence"
+    through, first = ev.get("pruned_through"), ev.get("pruned_from")
+    lr = ev.get("last_removed")
+    if not isinstance(lr, dict) or not isinstance(lr.get("body"), str):
+        return (f"checkpoint #{seq} does not carry the last record it removed (#{through}): the age of the removed "
+                f"records cannot be proven")
+    try:
+        d = json.loads(lr["body"])
+        data = bytes.fromhex(d["prev_hash"]) + lr["body"].encode("utf-8")
+    except (ValueError, TypeError, KeyError):
+        return f"checkpoint #{seq}: the last removed record it carries is malformed (forged)"
+    if not isinstance(d, dict) or d.get("seq") != through or hashlib.sha256(data).hexdigest() != ev.get("anchor_hash"):
+        return f"checkpoint #{seq}: the last removed record it carries is not record #{through} of the chain (forged)"
+    if key is not None and not hmac.compare_digest(hmac.digest(key_for(key, through), data, "sha256").hex(),
+                                                   str(lr.get("mac"))):
+        return (f"checkpoint #{seq}: the MAC of the last removed record #{through} does not match: the checkpoint "
+                "was forged by someone without the initial key")
+    t_cp, t_last = _when(time_), _when(d.get("time"))
+    if t_cp is None or t_last is None:
+        return f"checkpoint #{seq}: a time is not in the journal's format"
+    if t_cp > now + dt.timedelta(minutes=5):
+        return f"checkpoint #{seq} is dated {time_}, after the time of this verification ({iso(now)})"
+    youngest = f"the youngest removed record is #{through} of {d.get('time')}"
+    if retention_days is None:
+        return (f"checkpoint #{seq} ({time_}) removed records #{first}..#{through} but no retention is configured "
+                f"({youngest})")
+    if t_last > t_cp - dt.timedelta(days=float(retention_days)):
+        return (f"checkpoint #{seq} ({time_}) removed records younger than the retention of {float(retention_days):g} "
+                f"days: {youngest}")
+    return None
 
 
 def read_witness(path: os.PathLike | str) -> Optional[dict[str, Any]]:

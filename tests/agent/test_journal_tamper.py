@@ -7,6 +7,7 @@ incomplete), 4 integrity (tampered, damaged, rolled back, or a key that is not t
 1 a key file that is not a key.
 """
 
+import json
 import os
 import shutil
 import sqlite3
@@ -191,6 +192,92 @@ def case_head_across_a_documented_reset(state, key, tmp):
         ["ROLLED BACK", "BRANCHED"]
 
 
+# ---------------------------------------------------------------- checkpoints and retention
+# times pinned in 2001: never "in the future" on any clock the suite runs under
+
+import datetime as dt  # noqa: E402
+
+T0 = dt.datetime(2001, 1, 1, tzinfo=dt.timezone.utc)
+PURGE = dt.datetime(2001, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def _dated_journal(tmp):
+    """Records 1..10 from January 2001, 11..20 from the morning of 1 March 2001; the initial key
+    is moved off the host at once, as documented (root has only the current key state)."""
+    d = tmp / "dated"
+    d.mkdir()
+    with Journal.open(d / "journal.db", host="may-mat-01") as j:
+        for i in range(10):
+            j.append("heartbeat", time=(T0 + dt.timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        for i in range(10):
+            j.append("heartbeat", time=(PURGE - dt.timedelta(hours=10 - i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    key = tmp / "dated.key"
+    shutil.copyfile(d / "journal.key", key)
+    (d / "journal.key").unlink()
+    return d / "journal.db", key
+
+
+def case_checkpoint_obeys_retention(state, key, tmp):
+    db, k = _dated_journal(tmp)
+    with Journal.open(db) as j:
+        assert j.retention(30, now=PURGE).evidence["pruned_through"] == 10
+    return ["--journal", db, "--key", k, "--retention-days", "30"], 0, ["Journal intact: 11 records (#11..#21)"], []
+
+
+def case_checkpoint_without_retention_configured(state, key, tmp):
+    db, k = _dated_journal(tmp)
+    with Journal.open(db) as j:
+        j.retention(30, now=PURGE)
+    return ["--journal", db, "--key", k], 4, ["first bad record is #21", "checkpoint #21", "no retention is configured",
+                                              "the youngest removed record is #10 of 2001-01-01T09:00:00"], ["intact"]
+
+
+def case_checkpoint_of_fresh_records(state, key, tmp):
+    db, k = _dated_journal(tmp)
+    with Journal.open(db) as j:  # root, without the initial key, prunes records hours old
+        j.checkpoint(15, reason="retention 30 days", now=PURGE)
+    return ["--journal", db, "--key", k, "--retention-days", "30"], 4, \
+        ["checkpoint #21 (2001-03-01T12:00:00.000000Z) removed records younger than the retention of 30 days",
+         "the youngest removed record is #15 of 2001-03-01T"], ["intact"]
+
+
+def case_checkpoint_forged_age(state, key, tmp):
+    """Root writes the checkpoint by hand, claiming the last removed record is old."""
+    db, k = _dated_journal(tmp)
+    conn = sqlite3.connect(str(db))
+    row = conn.execute("SELECT seq, time, host, kind, check_id, severity, evidence, message, prev_hash, hash, mac "
+                       "FROM records WHERE seq = 15").fetchone()
+    conn.close()
+    from agent.journal import canonical_body
+    body = canonical_body(15, "2000-01-01T00:00:00.000000Z", *row[2:9])
+    with Journal.open(db) as j:
+        j.append("checkpoint", time="2001-03-01T12:00:00.000000Z", message="records 1..15 removed by retention",
+                 evidence={"pruned_from": 1, "pruned_through": 15, "anchor_hash": row[9], "pruned_count": 15,
+                           "reason": "retention 30 days", "last_removed": {"body": body, "mac": row[10]}})
+    _sql(db, "DELETE FROM records WHERE seq <= 15", "UPDATE meta SET value = '15' WHERE name = 'base_seq'",
+         ("UPDATE meta SET value = ? WHERE name = 'base_hash'", (row[9],)))
+    return ["--journal", db, "--key", k, "--retention-days", "30"], 4, \
+        ["checkpoint #21", "is not record #15 of the chain (forged)"], ["intact"]
+
+
+def case_checkpoint_dated_in_the_future(state, key, tmp):
+    db, k = _dated_journal(tmp)
+    with Journal.open(db) as j:  # a date far ahead makes yesterday's records look old
+        j.checkpoint(15, reason="retention 30 days", now=dt.datetime(2999, 1, 1, tzinfo=dt.timezone.utc))
+    return ["--journal", db, "--key", k, "--retention-days", "30"], 4, \
+        ["checkpoint #21 is dated 2999-01-01", "after the time of this verification"], ["intact"]
+
+
+def case_head_removed_by_retention(state, key, tmp):
+    db, k = _dated_journal(tmp)
+    with Journal.open(db, readonly=True) as j:
+        h5 = next(r.hash for r in j.records() if r.seq == 5)
+    with Journal.open(db) as j:
+        j.retention(30, now=PURGE)
+    return ["--journal", db, "--key", k, "--retention-days", "30", "--head", f"5:{h5}"], 3, \
+        ["Cannot be proven: record #5 was removed by a checkpoint (through #10)"], ["ROLLED BACK"]
+
+
 _ENV: list = []
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
@@ -212,7 +299,6 @@ def test_journal_tamper_case(world, name):
     p = run_bmnn(["events", "verify", "--json", *map(str, args)], env)
     assert p.returncode == exit_code, (name, p.stdout, p.stderr)
     if exit_code in (0, 3, 4) and p.stdout.strip():
-        import json
         doc = json.loads(p.stdout)
         assert doc["exit_code"] == exit_code
         assert (doc["checked"] == ["chain", "mac", "tail"]) == (doc["ok"] and doc["mac_checked"])
