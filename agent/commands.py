@@ -502,7 +502,8 @@ def agent_run(ctx: click.Context, state_dir: Optional[str], runtime_dir: Optiona
 
     The same daemon as bmnn-agent under systemd: network, USB and storage, mounts and marked
     folders are watched; violations are journaled and alerted. Exits 0 on SIGTERM, 1 when it
-    cannot start (the reason is on stderr), 3 when its main loop hangs.
+    cannot start (the reason is on stderr), 3 when its main loop hangs, 4 when it refuses the
+    journal (emptied, missing or older than the head it witnessed: see `bmnn journal reset`).
     """
     from .daemon import Daemon
     from .paths import from_env

@@ -74,6 +74,9 @@ KINDS = ("violation", "cleared", "file", "state", "gap", "agent_start", "agent_s
          "policy_loaded", "enforced", "ack", "checkpoint", "media", "journal_reset")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 GENESIS = "0" * 64
+SALVAGE_MAX_BYTES = 16 << 30
+SALVAGE_MAX_RECORDS = 2_000_000
+"""Bounds of ``damage_report`` on a hostile file: the size a header may claim, the records tried."""
 UNCHECKED = object()
 """``verify(retention_days=UNCHECKED)``: checkpoints are not judged against a retention."""
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -778,9 +781,20 @@ class Journal:
 
     def _verify_checkpoints(self, res: VerifyResult, key: Optional[bytes], retention_days: Optional[float],
                             now: dt.datetime) -> VerifyResult:
-        for seq, time_, ev_json in self._conn.execute(
-                "SELECT seq, time, evidence FROM records WHERE kind = 'checkpoint' ORDER BY seq").fetchall():
-            problem = checkpoint_problem(seq, time_, ev_json, key, retention_days, now)
+        rows = self._conn.execute("SELECT seq, time, evidence FROM records WHERE kind = 'checkpoint' "
+                                  "ORDER BY seq").fetchall()
+        # the MAC keys of the anchors, derived in one forward pass (not once from the start per checkpoint)
+        anchors = sorted({t for t, s in ((_through(r[2]), r[0]) for r in rows) if t is not None and t < s})
+        keys: dict[int, bytes] = {}
+        if key is not None:
+            k, at = key, 1
+            for t in anchors:
+                for _ in range(t - at):
+                    k = evolve(k)
+                at, keys[t] = t, k
+        for seq, time_, ev_json in rows:
+            problem = checkpoint_problem(seq, time_, ev_json, keys.get(_through(ev_json)) if key is not None else None,
+                                         retention_days, now, anchor_key=True)
             if problem is not None:
                 return replace(res, ok=False, first_bad_seq=seq, reason=problem, head_seq=None, head_hash=None)
         return replace(res, retention_checked=True)
@@ -875,13 +889,22 @@ def _when(text: Any) -> Optional[dt.datetime]:
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
 
 
+def _through(ev_json: Optional[str]) -> Optional[int]:
+    try:
+        t = json.loads(ev_json).get("pruned_through") if ev_json else None
+    except (ValueError, AttributeError):
+        return None
+    return t if isinstance(t, int) and not isinstance(t, bool) and t > 0 else None
+
+
 def checkpoint_problem(seq: int, time_: str, ev_json: Optional[str], key: Optional[bytes],
-                       retention_days: Optional[float], now: dt.datetime) -> Optional[str]:
+                       retention_days: Optional[float], now: dt.datetime, *, anchor_key: bool = False) -> Optional[str]:
     """Why the checkpoint record ``seq`` breaks the retention rule, or None when it obeys it.
 
     It must carry the last record it removed, hashing to its anchor (and, with the initial key,
     with a valid MAC: then its time is the true one); that record must be older than
     ``retention_days`` at the checkpoint's time, and the checkpoint not dated after ``now``.
+    ``key`` is the initial key, or with ``anchor_key`` already the MAC key of the anchor record.
     """
     try:
         ev = json.loads(ev_json) if ev_json else {}
@@ -890,6 +913,8 @@ def checkpoint_problem(seq: int, time_: str, ev_json: Optional[str], key: Option
     if not isinstance(ev, dict):
         return f"checkpoint #{seq} has no readable evidence"
     through, first = ev.get("pruned_through"), ev.get("pruned_from")
+    if _through(ev_json) is None or through >= seq:
+        return f"checkpoint #{seq} names no record before it as removed (pruned_through {through!r})"
     lr = ev.get("last_removed")
     if not isinstance(lr, dict) or not isinstance(lr.get("body"), str):
         return (f"checkpoint #{seq} does not carry the last record it removed (#{through}): the age of the removed "
@@ -901,7 +926,8 @@ def checkpoint_problem(seq: int, time_: str, ev_json: Optional[str], key: Option
         return f"checkpoint #{seq}: the last removed record it carries is malformed (forged)"
     if not isinstance(d, dict) or d.get("seq") != through or hashlib.sha256(data).hexdigest() != ev.get("anchor_hash"):
         return f"checkpoint #{seq}: the last removed record it carries is not record #{through} of the chain (forged)"
-    if key is not None and not hmac.compare_digest(hmac.digest(key_for(key, through), data, "sha256").hex(),
+    mac_key = key if anchor_key or key is None else key_for(key, through)
+    if mac_key is not None and not hmac.compare_digest(hmac.digest(mac_key, data, "sha256").hex(),
                                                    str(lr.get("mac"))):
         return (f"checkpoint #{seq}: the MAC of the last removed record #{through} does not match: the checkpoint "
                 "was forged by someone without the initial key")
@@ -974,6 +1000,12 @@ def wal_state(path: os.PathLike | str) -> Optional[str]:
         return "absent"
 
 
+def _pages(header: bytes) -> tuple[int, int]:
+    """(page size, page count) an SQLite header claims."""
+    page = int.from_bytes(header[16:18], "big")
+    return (65536 if page == 1 else page), int.from_bytes(header[28:32], "big")
+
+
 def _missing_pages(path: os.PathLike | str) -> Optional[str]:
     """What the file's own header says is missing from it (a truncated copy), or None."""
     try:
@@ -986,9 +1018,7 @@ def _missing_pages(path: os.PathLike | str) -> Optional[str]:
         return "the file is empty (0 bytes): no record and no key state"
     if len(header) < 100 or not header.startswith(b"SQLite format 3\0"):
         return f"the file ({size} bytes) is not an SQLite database: its header is missing or overwritten"
-    page = int.from_bytes(header[16:18], "big")
-    page = 65536 if page == 1 else page
-    pages = int.from_bytes(header[28:32], "big")
+    page, pages = _pages(header)
     if page and pages and size < page * pages:
         have = size // page
         return (f"the file is {size} bytes but its header says {pages} pages of {page} bytes: pages "
@@ -1019,11 +1049,10 @@ def damage_report(path: os.PathLike | str, exc: Exception, mac_checked: bool) ->
                     shutil.copyfile(str(path) + suffix, copy + suffix)
             with open(copy, "rb") as fh:
                 header = fh.read(100)
-            if len(header) == 100:
-                page = int.from_bytes(header[16:18], "big")
-                page = 65536 if page == 1 else page
-                want = page * int.from_bytes(header[28:32], "big")
-                if want > os.path.getsize(copy):
+            if len(header) == 100 and header.startswith(b"SQLite format 3\0"):
+                page, pages = _pages(header)
+                want = page * pages
+                if os.path.getsize(copy) < want <= SALVAGE_MAX_BYTES:  # a header's claim is bounded
                     os.truncate(copy, want)
             conn = sqlite3.connect(copy, isolation_level=None)
         except (OSError, sqlite3.Error) as e:
@@ -1043,6 +1072,10 @@ def damage_report(path: os.PathLike | str, exc: Exception, mac_checked: bool) ->
                     nxt = None
             if nxt is not None:
                 bad: list[int] = []
+                if nxt - base - 1 > SALVAGE_MAX_RECORDS:
+                    parts.append(f"only records #{base + 1}..#{base + SALVAGE_MAX_RECORDS} were tried "
+                                 f"(the key state claims #{nxt - 1})")
+                    nxt = base + 1 + SALVAGE_MAX_RECORDS
                 for seq in range(base + 1, nxt):
                     try:
                         if conn.execute("SELECT hash FROM records WHERE seq = ?", (seq,)).fetchone() is None:
