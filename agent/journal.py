@@ -457,7 +457,9 @@ class Journal:
                "key_id": kid, "time": now_iso()}
         tmp = self.head_path.with_name(self.head_path.name + ".tmp")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)  # a fresh file: never write through whatever was left at that name
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             try:
                 os.write(fd, json.dumps(doc, sort_keys=True).encode() + b"\n")
                 os.fsync(fd)
