@@ -1112,12 +1112,12 @@ def completion(shell: str) -> None:
 
 # ---------------------------------------------------------------- commands defined beside their layer
 
-from agent.commands import agent_group, events_group, reload_command, status_command  # noqa: E402  (click only)
+from agent.commands import agent_group, events_group, journal_group, reload_command, status_command  # noqa: E402
 from agent.record_commands import handover_group, incident_group  # noqa: E402  (click only)
 from scanner.content.command import content_command  # noqa: E402  (click only: cheap to import)
 
 for _command in (agent_group, content_command, events_group, handover_group, incident_group, status_command,
-                 reload_command):
+                 reload_command, journal_group):
     cli.add_command(_command)
 
 

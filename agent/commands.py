@@ -2,8 +2,8 @@
 
 cli.py registers them (``cli.add_command(events_group)`` ...). They follow its conventions:
 Vietnamese text by default, ``--lang en``, ``--json``, and exit codes 0 ok, 1 usage/internal
-error (the daemon not running included), 4 integrity failure (``events verify``) or a rejected
-policy (``reload``). ``events`` and ``events verify`` read the journal file directly (read-only)
+error (the daemon not running included), 3 incomplete (``events verify`` without the initial key:
+chain only), 4 integrity failure (``events verify``) or a rejected policy (``reload``). ``events`` and ``events verify`` read the journal file directly (read-only)
 so they work without the daemon; a member of the bmnn group who cannot read the file is served
 through the daemon's socket instead.
 
@@ -22,20 +22,66 @@ import click
 
 from .errors import AgentError
 
-EXIT_OK, EXIT_ERROR, EXIT_INTEGRITY = 0, 1, 4
+EXIT_OK, EXIT_ERROR, EXIT_INCOMPLETE, EXIT_INTEGRITY = 0, 1, 3, 4
 
 _T: dict[str, tuple[str, str]] = {
-    "verify.ok": ("Nhật ký toàn vẹn: {count} bản ghi ({range}), chuỗi băm hợp lệ.",
-                  "Journal intact: {count} records ({range}), hash chain valid."),
-    "verify.mac_yes": ("Đã kiểm tra MAC bằng khóa ban đầu.", "MACs checked with the initial key."),
-    "verify.mac_no": ("Chưa kiểm tra MAC (không có khóa ban đầu, dùng --key TỆP): chỉ kiểm tra chuỗi băm, "
-                      "không phát hiện được việc ghi lại toàn bộ chuỗi.",
-                      "MACs not checked (no initial key; use --key FILE): plain hash chain only, which does not "
-                      "detect a fully recomputed chain."),
+    "verify.ok": ("Nhật ký toàn vẹn: {count} bản ghi ({range}); đã kiểm tra chuỗi băm, MAC và phần cuối bằng khóa ban đầu.",
+                  "Journal intact: {count} records ({range}); hash chain, MACs and tail checked with the initial key."),
+    "verify.chain_only": ("Chỉ kiểm tra chuỗi băm — không có khóa thì không phát hiện được phần cuối bị cắt bớt hay "
+                          "chuỗi bị ghi lại: {count} bản ghi ({range}) nối đúng với nhau. Kiểm tra đầy đủ: --key TỆP "
+                          "(khóa ban đầu giữ ngoài máy).",
+                          "Chain only — a truncated tail or a rewritten chain cannot be detected without the key: "
+                          "{count} records ({range}) link correctly. A full check: --key FILE (the initial key kept "
+                          "off the host)."),
+    "verify.empty_key": ("Nhật ký trống; trạng thái khóa khớp với khóa ban đầu.",
+                         "The journal is empty; its key state matches the initial key."),
+    "verify.empty_chain": ("Nhật ký trống. Chỉ kiểm tra chuỗi băm — không có khóa thì không phát hiện được phần "
+                           "cuối bị cắt bớt hay chuỗi bị ghi lại.",
+                           "The journal is empty. Chain only — a truncated tail or a rewritten chain cannot be "
+                           "detected without the key."),
     "verify.bad": ("NHẬT KÝ BỊ SỬA ĐỔI: bản ghi đầu tiên sai là #{seq}: {reason}",
                    "JOURNAL TAMPERED: first bad record is #{seq}: {reason}"),
+    "verify.damaged": ("NHẬT KÝ BỊ HỎNG: {path}: {reason}", "JOURNAL DAMAGED: {path}: {reason}"),
+    "verify.key_mismatch": ("Khóa {key_file} không phải khóa của nhật ký {path}: không chứng minh được gì "
+                            "(nhầm tệp, hoặc nhật ký đã được tạo lại bằng khóa khác).",
+                            "The key {key_file} is not the key of the journal {path}: nothing was proven (the wrong "
+                            "file, or a journal re-created under another key)."),
+    "head.extends": ("Nhật ký nối tiếp đầu đã thấy #{seq} ({hash}…): đầu hiện tại #{cur_seq} ({cur_hash}…).",
+                     "The journal extends the head seen before, #{seq} ({hash}…): its head is now #{cur_seq} "
+                     "({cur_hash}…)."),
+    "head.rollback": ("NHẬT KÝ BỊ QUAY LUI: đầu hiện tại #{cur_seq} ({cur_hash}…) ngắn hơn đầu đã thấy #{seq} ({hash}…).",
+                      "JOURNAL ROLLED BACK: its head #{cur_seq} ({cur_hash}…) is shorter than the head seen before, "
+                      "#{seq} ({hash}…)."),
+    "head.branch": ("NHẬT KÝ RẼ NHÁNH: đầu đã thấy #{seq} ({hash}…) không có trong nhật ký này (đầu hiện tại "
+                    "#{cur_seq}, {cur_hash}…).",
+                    "JOURNAL BRANCHED: the head seen before, #{seq} ({hash}…), is not in this journal (its head is "
+                    "#{cur_seq}, {cur_hash}…)."),
+    "head.reset": ("Nhật ký đã được tạo lại bằng `bmnn journal reset` lúc {time} (lý do: {reason}); nhật ký cũ có đầu "
+                   "#{old_seq} ({old_hash}…), không trước đầu đã thấy #{seq} ({hash}…). Hãy kiểm tra các tệp cũ đã giữ lại.",
+                   "The journal was started anew by `bmnn journal reset` at {time} (reason: {reason}); the old journal's "
+                   "head was #{old_seq} ({old_hash}…), not before the head seen before, #{seq} ({hash}…). Check the "
+                   "old files kept aside."),
+    "head.unproven": ("Không chứng minh được: bản ghi #{seq} đã bị xóa bởi mốc lưu trữ (đến #{through}).",
+                      "Cannot be proven: record #{seq} was removed by a checkpoint (through #{through})."),
+    "head.bad": ("--head phải có dạng SỐ:BĂM (64 ký tự hex), ví dụ 27:3f2a…", "--head must be SEQ:HASH (64 hex digits), "
+                 "for example 27:3f2a…"),
     "verify.head": ("Băm cuối (ghi lại để đối chiếu): {hash}", "Head hash (write it down to compare later): {hash}"),
-    "verify.empty": ("Nhật ký trống.", "The journal is empty."),
+    "verify.wal_present": ("Có tệp {wal} bên cạnh: các bản ghi trong đó cũng đã được đọc.",
+                           "A file {wal} is beside it: the records in it were read too."),
+    "verify.wal_absent": ("Không có tệp {wal} bên cạnh: đủ nếu nhật ký đã được gộp (dịch vụ dừng đúng cách, hoặc "
+                          "khi xuất ảnh chụp); bản sao lấy lúc dịch vụ đang ghi mà thiếu tệp này có thể thiếu các bản "
+                          "ghi mới nhất, chỉ so với đầu nhật ký đã được chứng kiến (--head) mới thấy được.",
+                          "No file {wal} beside it: complete if the journal was folded (a clean stop of the daemon, "
+                          "or a snapshot export); a copy taken while the daemon wrote, without that file, may lack "
+                          "the newest records, which only a comparison with a witnessed head (--head) shows."),
+    "reset.done": ("Đã bắt đầu nhật ký mới: bản ghi #{seq} ghi lại đầu nhật ký cũ {head} và mã khóa cũ {key_id}.",
+                   "A new journal was started: record #{seq} records the old journal's head {head} and key id {key_id}."),
+    "reset.kept": ("Các tệp cũ được giữ lại (không xóa): {files}", "The old files are kept (not deleted): {files}"),
+    "reset.none": ("(không có tệp cũ)", "(no old file)"),
+    "reset.key": ("Sao chép khóa ban đầu mới {key_file} ra khỏi máy (thiết bị lưu trữ đã đăng ký) rồi xóa nó (shred -u), "
+                  "sau đó khởi động lại bmnn-agent.",
+                  "Copy the new initial key {key_file} off the host (a registered storage device), remove it (shred -u), "
+                  "then start bmnn-agent again."),
     "status.not_running": ("bmnn-agent không chạy: {msg}", "bmnn-agent is not running: {msg}"),
     "status.running": ("bmnn-agent đang chạy (pid {pid}), thời gian chạy {uptime}",
                        "bmnn-agent running (pid {pid}), uptime {uptime}"),
@@ -259,39 +305,133 @@ def events_group(ctx: click.Context, since: Optional[str], follow: bool, as_json
               help="Khóa ban đầu / initial key file (default: journal.key beside the journal).")
 @click.option("--journal", "journal_path", default=None, type=click.Path(dir_okay=False),
               help="Tệp nhật ký / journal file.")
+@click.option("--retention-days", "retention_days", default=None, type=click.FloatRange(min=1),
+              help="Thời hạn lưu của máy / the host's retention_days (default: agent.yaml here); every checkpoint "
+                   "must have removed only older records.")
+@click.option("--head", "seen_head", default=None, metavar="SEQ:HASH",
+              help="Đầu nhật ký đã thấy trước (ảnh chụp, nhịp tim) / a head seen before: prove the journal extends it.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @_lang_option
 @click.pass_context
-def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Optional[str], as_json: bool,
-                  lang: Optional[str]) -> None:
-    """Kiểm tra toàn vẹn nhật ký / verify the journal's hash chain (exit 4 names the first bad record)."""
-    from .journal import Journal
+def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Optional[str],
+                  retention_days: Optional[float], seen_head: Optional[str], as_json: bool, lang: Optional[str]) -> None:
+    """Kiểm tra toàn vẹn nhật ký / verify the journal (exit 0 intact with the key, 3 chain only, 4 tampered).
+
+    With the initial key (``--key FILE``, or journal.key beside the journal): the hash chain,
+    every MAC and the tail (the key state names the last record), exit 0. Without it only the
+    chain, exit 3: a truncated tail or a rewritten chain cannot be detected. A key file that is
+    not a key is exit 1; a key that is not this journal's, a damaged file or a bad record exit 4.
+    """
+    from scanner.textsafe import visible
+    from .journal import Journal, damage_report, wal_state
     lang = _lang(ctx, lang)
     path = journal_path or ctx.parent.meta.get("bmnn.journal") or _paths(ctx).journal
+    seen = None
+    if seen_head is not None:
+        m = re.fullmatch(r"\s*#?(\d{1,18}):([0-9a-fA-F]{64})\s*", seen_head)
+        if not m:
+            raise click.UsageError(_t("head.bad", lang))
+        seen = (int(m.group(1)), m.group(2).lower())
+    verdict, facts = None, {}
     try:
         with Journal.open(path, readonly=True) as j:
-            key = None
-            if key_path:
-                key = j.read_initial_key(key_path)
-                if key is None:
-                    raise AgentError(f"cannot read a 32-byte hex key from {key_path}", kind="usage")
-            res = j.verify(key)
+            key = j.read_initial_key(key_path) if key_path else None
+            res = j.verify(key, retention_days=retention_days if retention_days is not None else
+                           _configured_retention(ctx))
+            if seen is not None and res.ok:
+                verdict, facts = j.extends(*seen)
+    except AgentError as exc:
+        if exc.kind != "integrity":
+            raise _fail(exc) from None
+        res = damage_report(path, exc, False)
+        res = res.__class__(**{**res.__dict__, "wal": wal_state(path)})
+    code = EXIT_INTEGRITY if not res.ok else EXIT_OK if res.mac_checked else EXIT_INCOMPLETE
+    if verdict in ("rollback", "branch"):
+        code = EXIT_INTEGRITY
+    elif verdict == "unproven":
+        code = max(code, EXIT_INCOMPLETE)
+    damaged = not res.ok and (res.reason or "").startswith("damaged file")
+    if as_json:
+        click.echo(json.dumps({"journal": str(path), **res.__dict__, "damaged": damaged,
+                               "checked": ("chain", "mac", "tail") if res.ok and res.mac_checked else ("chain",),
+                               **({"head_check": {"verdict": verdict, **facts}} if seen is not None else {}),
+                               "exit_code": code}, ensure_ascii=False, indent=2))
+        raise SystemExit(code)
+    wal = f"{path}-wal"
+    if res.key_mismatch:
+        click.echo(_t("verify.key_mismatch", lang, key_file=visible(str(key_path or j.key_path)), path=visible(str(path))),
+                   err=True)
+    elif damaged:
+        click.echo(_t("verify.damaged", lang, path=visible(str(path)), reason=visible(res.reason)), err=True)
+    elif not res.ok:
+        click.echo(_t("verify.bad", lang, seq=res.first_bad_seq, reason=visible(res.reason)), err=True)
+    elif res.count == 0:
+        click.echo(_t("verify.empty_key" if res.mac_checked else "verify.empty_chain", lang))
+    else:
+        rng = f"#{res.first_seq}..#{res.head_seq}"
+        click.echo(_t("verify.ok" if res.mac_checked else "verify.chain_only", lang, count=res.count, range=rng))
+        click.echo(_t("verify.head", lang, hash=res.head_hash))
+    if verdict is not None:
+        cur = facts["head"]
+        kw = dict(seq=seen[0], hash=seen[1][:16], cur_seq=cur["seq"], cur_hash=cur["hash"][:16])
+        if verdict == "reset":
+            r = facts["reset"]
+            kw.update(time=r["time"], reason=visible(str(r["reason"])), old_seq=r["previous"]["seq"],
+                      old_hash=visible(r["previous"]["hash"][:16]))
+        elif verdict == "unproven":
+            kw.update(through=facts["checkpoint_through"])
+        click.echo(_t("head." + verdict, lang, **kw), err=verdict != "extends")
+    if res.wal:
+        click.echo(_t("verify.wal_" + res.wal, lang, wal=visible(wal)), err=not res.ok)
+    raise SystemExit(code)
+
+
+def _configured_retention(ctx: click.Context) -> Optional[float]:
+    """retention_days of this machine's agent.yaml (None: not configured, or the file cannot be read:
+    then every checkpoint fails, and --retention-days says what the host is configured with)."""
+    from .config import load_config
+    try:
+        return load_config(_paths(ctx).agent_config).retention_days
+    except AgentError:
+        return None
+
+
+@click.group("journal")
+def journal_group() -> None:
+    """Quản lý tệp nhật ký / the journal files (reset)."""
+
+
+@journal_group.command("reset")
+@click.option("--reason", required=True, help="Lý do bắt đầu nhật ký mới / why a new journal is started (recorded).")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_lang_option
+@click.pass_context
+def journal_reset(ctx: click.Context, reason: str, as_json: bool, lang: Optional[str]) -> None:
+    """Bắt đầu nhật ký mới, giữ lại tệp cũ / start a new journal, keeping the old files aside (root, daemon stopped).
+
+    The old journal.db (with -wal/-shm), journal.key and journal.head are renamed to
+    NAME.reset-TIME, never deleted; the new journal's first record names the reason, the old
+    head (seq, hash) and the old key id, so that an inspector holding an earlier head sees the
+    break. The daemon refuses to start on an emptied or older journal until this is done.
+    """
+    from scanner.textsafe import visible
+    from .journal_reset import reset
+    lang = _lang(ctx, lang)
+    paths = _paths(ctx)
+    try:
+        res = reset(paths, reason)
     except AgentError as exc:
         raise _fail(exc) from None
+    ev = res.record.evidence
+    prev = ev["previous"]
     if as_json:
-        click.echo(json.dumps({"journal": str(path), **res.__dict__}, ensure_ascii=False, indent=2))
-    elif res.ok:
-        if res.count == 0:
-            click.echo(_t("verify.empty", lang))
-        else:
-            click.echo(_t("verify.ok", lang, count=res.count, range=f"#{res.first_seq}..#{res.head_seq}"))
-            click.echo(_t("verify.head", lang, hash=res.head_hash))
-        click.echo(_t("verify.mac_yes" if res.mac_checked else "verify.mac_no", lang))
-    else:
-        from scanner.textsafe import visible
-        click.echo(_t("verify.bad", lang, seq=res.first_bad_seq, reason=visible(res.reason)), err=True)
-    if not res.ok:
-        raise SystemExit(EXIT_INTEGRITY)
+        click.echo(json.dumps({"record": res.record.to_dict(), "kept": list(res.kept)}, ensure_ascii=False, indent=2))
+        return
+    head = prev.get("head")
+    shown = f"#{head['seq']} {head['hash'][:16]}…" if head else "?"
+    click.echo(_t("reset.done", lang, seq=res.record.seq, head=shown, key_id=visible(str(prev.get("key_id") or "?"))))
+    click.echo(_t("reset.kept", lang, files=visible(", ".join(res.kept)) if res.kept else _t("reset.none", lang)))
+    click.echo(_t("reset.key", lang, key_file=visible(str(paths.journal_key))))
 
 
 def _usage_error(key: str, lang: str, code: str, **kw: Any) -> click.ClickException:
@@ -483,7 +623,8 @@ def agent_run(ctx: click.Context, state_dir: Optional[str], runtime_dir: Optiona
 
     The same daemon as bmnn-agent under systemd: network, USB and storage, mounts and marked
     folders are watched; violations are journaled and alerted. Exits 0 on SIGTERM, 1 when it
-    cannot start (the reason is on stderr), 3 when its main loop hangs.
+    cannot start (the reason is on stderr), 3 when its main loop hangs, 4 when it refuses the
+    journal (emptied, missing or older than the head it witnessed: see `bmnn journal reset`).
     """
     from .daemon import Daemon
     from .paths import from_env

@@ -459,6 +459,12 @@ class Daemon:
         self.config = load_config(self.paths.agent_config)
         self.policy = self.load_policy()
         self.journal = Journal.open(self.paths.journal, key_path=self.paths.journal_key, host=self.host)
+        try:
+            self.journal.check_witness()  # an older or emptied journal put back: refuse, never start anew
+        except AgentError:
+            self.journal._conn.close()  # as it is: no WAL fold, no new witness
+            self.journal = None
+            raise
         self.writer = JournalWriter(self.journal, max_spool=self.config.max_spool)
         self._restore_open_violations()
         self._start_sinks()
@@ -471,6 +477,10 @@ class Daemon:
         try:
             self.setup()
         except AgentError as exc:
+            if exc.kind == "integrity":  # the journal is not the one kept here: exit 4, nothing written
+                log(2, f"refusing to start: {exc}", lines=True)
+                sdnotify.notify(f"STATUS=refusing to start: {str(exc).splitlines()[0][:400]}", self.env)
+                return 4
             log(2, f"cannot start: {exc}", lines=True)
             sdnotify.notify(f"STATUS=cannot start: {str(exc).splitlines()[0][:200]}", self.env)
             return 1
@@ -557,8 +567,11 @@ class Daemon:
             self._check_sources()
             if now >= next_hb:
                 self.last_heartbeat = now_iso()
+                # the head before this record, witnessed in every sink (and in journal.head)
+                head = self._note_head()
                 self.record("heartbeat", evidence={"uptime_s": round(now - self.started_mono),
-                                                   "open_violations": len(self.open_violations)})
+                                                   "open_violations": len(self.open_violations),
+                                                   **({"head": head} if head else {})})
                 next_hb = now + hb
             if next_retention and now >= next_retention:
                 self._retention()
@@ -568,6 +581,16 @@ class Daemon:
                 sdnotify.notify("WATCHDOG=1", self.env)
                 self.watchdog_pings += 1
                 next_wd = now + wd
+
+    def _note_head(self) -> Optional[dict]:
+        try:
+            return self.journal.note_head()
+        except AgentError as exc:
+            log(4, f"journal head: {exc}")
+            try:
+                return self.journal.current_head()
+            except Exception:
+                return None
 
     def _retention(self) -> None:
         try:

@@ -34,12 +34,21 @@ What this does and does not protect, honestly:
 * Deleting the newest records (truncating the tail) is caught from the key state: the stored
   next-key belongs to a later sequence number than the last record (and, without the initial key,
   from the stored next sequence number, which root can also edit).
-* Root can always *append* well-formed records from now on, delete the whole journal and start
-  a new one, or stop the daemon. Heartbeats (every 60 s by default) make downtime visible as a
-  gap; a fresh journal is visible to anyone holding an older head hash (an inspection snapshot).
+* Root can always *append* well-formed records from now on, or stop the daemon. Heartbeats (every
+  60 s by default) make downtime visible as a gap, and each carries the head (seq, hash) to the
+  sinks. A journal is never started anew by itself: beside an existing ``journal.key`` or
+  ``journal.head`` (the last head this host witnessed) a missing or empty journal is refused
+  (``refuse_new_journal``), and the daemon refuses one that does not extend ``journal.head``
+  (``check_witness``); the key file is never overwritten. ``bmnn journal reset`` (agent/journal_reset.py)
+  is the explicit way, and the new journal's first record names the old head. Root can edit
+  ``journal.head`` as well: the heads already sent out and in snapshots (``extends``) are the
+  witnesses that bound it.
 * Retention (``retention``/``checkpoint``) deletes a prefix of old records and appends a
   ``checkpoint`` record naming the last deleted sequence and its hash; verification starts from
-  that anchor. Root can do the same, but it shows as a checkpoint record at the time it was done.
+  that anchor. Root can do the same, but it shows as a checkpoint record at the time it was done,
+  and the checkpoint carries the last record it removed (body and MAC): with the initial key,
+  ``verify(retention_days=N)`` proves that record's true time and fails a checkpoint that removed
+  records younger than N days, or any checkpoint when no retention is configured.
 """
 
 from __future__ import annotations
@@ -62,9 +71,14 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 from .errors import AgentError
 
 KINDS = ("violation", "cleared", "file", "state", "gap", "agent_start", "agent_stop", "heartbeat",
-         "policy_loaded", "enforced", "ack", "checkpoint", "media")
+         "policy_loaded", "enforced", "ack", "checkpoint", "media", "journal_reset")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 GENESIS = "0" * 64
+SALVAGE_MAX_BYTES = 16 << 30
+SALVAGE_MAX_RECORDS = 2_000_000
+"""Bounds of ``damage_report`` on a hostile file: the size a header may claim, the records tried."""
+UNCHECKED = object()
+"""``verify(retention_days=UNCHECKED)``: checkpoints are not judged against a retention."""
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 FORMAT_VERSION = 1
 _CHUNK = 2000
@@ -142,6 +156,17 @@ def key_for(initial: bytes, seq: int) -> bytes:
     for _ in range(seq - 1):
         k = evolve(k)
     return k
+
+
+def key_id(key: bytes) -> str:
+    """A public name of an initial key: SHA-256 of a label and the key, hex in groups of four.
+
+    Stored in the journal's meta when it is created, so that ``verify`` tells a key that is not
+    this journal's (the wrong file from the stick) from records whose MACs do not match, and a
+    ``journal reset`` can name the key of the journal it put aside. It reveals nothing of the key.
+    """
+    h = hashlib.sha256(b"bmnn-journal-key-id\0" + key).hexdigest()
+    return " ".join(h[i:i + 4] for i in range(0, len(h), 4))
 
 
 def now_iso() -> str:
@@ -226,6 +251,16 @@ class VerifyResult:
     """Last record present."""
     head_hash: Optional[str] = None
     """Hash of the last record: write it down, an inspector can compare it later."""
+    wal: Optional[str] = None
+    """The write-ahead log beside the file: "present" (its records were read too), "absent"
+    (fine after a clean stop or a snapshot export, which fold it into the file; a copy taken
+    while the daemon wrote may lack the newest records, which only a witnessed head can show),
+    None when the file is not in WAL mode or could not be read."""
+    retention_checked: bool = False
+    """Every checkpoint was judged against the configured retention (``verify(retention_days=...)``)."""
+    key_mismatch: bool = False
+    """The key given is well-formed but not this journal's (its key id differs from the one
+    stored at creation): nothing is proven; the wrong file, or a journal made under another key."""
 
 
 def _row_record(row: Sequence[Any]) -> Record:
@@ -242,7 +277,7 @@ def _sql_error(exc: sqlite3.Error, path: Path, doing: str) -> AgentError:
                           f"and will be written when space is freed", kind="disk_full")
     if "readonly" in low or "read-only" in low:
         return AgentError(f"journal {path}: read-only while {doing} ({text})", kind="io")
-    if "not a database" in low or "malformed" in low:
+    if "not a database" in low or "malformed" in low or "no such table" in low:
         return AgentError(f"journal {path}: damaged file ({text})", kind="integrity")
     if "unable to open" in low:
         return AgentError(f"journal {path}: cannot open ({text})", kind="io")
@@ -291,9 +326,19 @@ class Journal:
             except sqlite3.Error as exc:
                 raise _sql_error(exc, path, "opening read-only") from None
             return cls(conn, path, kp, host, True)
+        if not os.path.exists(path):
+            refuse_new_journal(path, kp, "is missing")
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             conn = sqlite3.connect(str(path), timeout=10, isolation_level=None, check_same_thread=False)
+            try:
+                kept = conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'meta'").fetchone()[0] and \
+                    conn.execute("SELECT count(*) FROM meta WHERE name = 'next_seq'").fetchone()[0]
+                if not kept:  # before anything is written to it: the file stays as it was found
+                    refuse_new_journal(path, kp, "is empty")
+            except BaseException:
+                conn.close()
+                raise
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise AgentError(f"journal {path}: cannot switch to WAL mode (got {mode})", kind="io")
@@ -317,11 +362,12 @@ class Journal:
             if self._conn.execute("SELECT count(*) FROM records").fetchone()[0]:
                 raise AgentError(f"journal {self.path}: records without key state (meta table emptied?)",
                                  kind="integrity")
+            refuse_new_journal(self.path, self.key_path, "is empty")
             initial = os.urandom(32)
             self._write_key(initial)
             meta = {"version": str(FORMAT_VERSION), "created": now_iso(), "host": self.host,
                     "next_seq": "1", "next_key": initial.hex(), "head_hash": GENESIS,
-                    "base_seq": "0", "base_hash": GENESIS}
+                    "base_seq": "0", "base_hash": GENESIS, "key_id": key_id(initial)}
             with self._write_txn("creating"):
                 self._conn.executemany("INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)", meta.items())
 
@@ -337,7 +383,12 @@ class Journal:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, kp)
+            try:
+                os.link(tmp, kp)  # never over an existing key (os.replace would overwrite it)
+            except FileExistsError:
+                os.unlink(tmp)
+                raise AgentError(f"journal key {kp} exists: refusing to overwrite it", kind="integrity") from None
+            os.unlink(tmp)
             dfd = os.open(kp.parent, os.O_RDONLY)
             try:
                 os.fsync(dfd)
@@ -347,7 +398,12 @@ class Journal:
             raise AgentError(f"cannot write the journal key {kp}: {exc.strerror or exc}", kind="io") from None
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection; a writer first folds the WAL into the file (a clean stop leaves
+        a ``journal.db`` that can be copied and verified alone)."""
+        if not self.readonly:
+            self.trim_wal()
+            with contextlib.suppress(AgentError, sqlite3.Error):
+                self.note_head()
         with self._lock:
             self._conn.close()
 
@@ -373,6 +429,112 @@ class Journal:
             except BaseException:
                 self._rollback()
                 raise
+
+    @property
+    def head_path(self) -> Path:
+        """``journal.head`` beside the database: the last head this host witnessed (see ``note_head``)."""
+        return self.path.with_name(self.path.stem + ".head")
+
+    def current_head(self) -> dict[str, Any]:
+        """``{"seq", "hash"}`` of the last record as the key state says (seq 0 and 64 zeros when empty):
+        what heartbeats, snapshots and ``journal.head`` witness."""
+        with self._lock:
+            meta = self._meta()
+        return {"seq": int(meta.get("next_seq", "1")) - 1, "hash": meta.get("head_hash", GENESIS)}
+
+    def note_head(self) -> dict[str, Any]:
+        """Write the current head to ``journal.head`` (atomically; at each heartbeat and on close).
+
+        The daemon refuses to start on a journal that does not extend it: an older copy of
+        ``journal.db`` put back while it was stopped, or an emptied one. Root can edit this file
+        too; the heads in the heartbeats sent to the sinks and in the snapshots are the
+        witnesses root cannot take back.
+        """
+        head = self.current_head()
+        with self._lock:
+            kid = self._meta().get("key_id")
+        doc = {"format": "bmnn-journal-head", "version": 1, "seq": head["seq"], "hash": head["hash"],
+               "key_id": kid, "time": now_iso()}
+        tmp = self.head_path.with_name(self.head_path.name + ".tmp")
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)  # a fresh file: never write through whatever was left at that name
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            try:
+                os.write(fd, json.dumps(doc, sort_keys=True).encode() + b"\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.head_path)
+        except OSError as exc:
+            raise AgentError(f"cannot write {self.head_path}: {exc.strerror or exc}", kind="io") from None
+        return head
+
+    def check_witness(self) -> None:
+        """Refuse (AgentError kind integrity) a journal that does not extend the head in ``journal.head``.
+
+        Run by the daemon at start-up: a journal put back from an older copy, or one whose
+        records were cut, has a lower head or another hash at the witnessed sequence number.
+        """
+        seen = read_witness(self.head_path)
+        if seen is None:
+            return
+        with self._lock:
+            meta = self._meta()
+            row = self._conn.execute("SELECT hash FROM records WHERE seq = ?", (seen["seq"],)).fetchone()
+        cur = self.current_head()
+        base, base_hash = int(meta.get("base_seq", "0")), meta.get("base_hash", GENESIS)
+        if seen["seq"] > cur["seq"]:
+            why = "is older (shorter) than"
+        elif seen["seq"] == cur["seq"] and seen["hash"] != cur["hash"]:
+            why = "branches from"
+        elif row is not None and row[0] != seen["hash"]:
+            why = "branches from"
+        elif row is None and seen["seq"] == base and base_hash != seen["hash"]:
+            why = "branches from"
+        else:
+            return
+        raise AgentError(
+            f"journal {self.path} (head #{cur['seq']} {cur['hash'][:16]}…) {why} the head this host witnessed "
+            f"in {self.head_path} (#{seen['seq']} {seen['hash'][:16]}…): an older or altered journal was put back. "
+            f"Refusing to start. Keep the files for the inspection; `bmnn journal reset --reason TEXT` starts a new "
+            f"journal that records the old head", kind="integrity")
+
+    def extends(self, seq: int, digest: str) -> tuple[str, dict[str, Any]]:
+        """Does this journal extend the head ``(seq, digest)`` seen before (a snapshot, a heartbeat)?
+
+        (verdict, facts): ``extends`` (record ``seq`` has that hash, also when nothing was added
+        since), ``reset`` (a ``journal_reset`` record at #1 names an old head at or after it: a
+        documented break, shown), ``unproven`` (record ``seq`` was removed by a checkpoint),
+        ``rollback`` (this journal is shorter) or ``branch`` (another hash at ``seq``).
+        """
+        from .journal_reset import reset_of
+        with self._lock:
+            meta = self._meta()
+            row = self._conn.execute("SELECT hash FROM records WHERE seq = ?", (seq,)).fetchone() if seq > 0 else None
+            first = self._conn.execute(f"SELECT {_COLS} FROM records WHERE seq = 1").fetchone()
+        cur = self.current_head()
+        base, base_hash = int(meta.get("base_seq", "0")), meta.get("base_hash", GENESIS)
+        facts: dict[str, Any] = {"head": cur, "seen": {"seq": seq, "hash": digest}}
+        reset = None
+        if first is not None and first[3] == "journal_reset":
+            reset = reset_of(_row_record(first).evidence)
+            facts["reset"] = {"seq": 1, "time": first[1], "previous": reset,
+                              "reason": (_row_record(first).evidence or {}).get("reason")}
+        if seq == 0:
+            return ("extends" if digest == GENESIS else "branch"), facts
+        if row is not None and row[0] == digest:
+            return "extends", facts
+        if row is None and seq == base and base > 0:
+            return ("extends" if base_hash == digest else "branch"), facts
+        if reset is not None and (reset["seq"] > seq or (reset["seq"] == seq and reset["hash"] == digest)):
+            return "reset", facts
+        if row is None and 0 < seq < base:
+            facts["checkpoint_through"] = base
+            return "unproven", facts
+        if seq > cur["seq"]:
+            return "rollback", facts
+        return "branch", facts
 
     def trim_wal(self) -> bool:
         """Copy the write-ahead log into the database and truncate it to nothing
@@ -461,11 +623,17 @@ class Journal:
 
     # ------------------------------------------------------------ retention
 
-    def checkpoint(self, through_seq: int, *, reason: str = "retention") -> Optional[Record]:
+    def checkpoint(self, through_seq: int, *, reason: str = "retention",
+                   now: Optional[dt.datetime] = None) -> Optional[Record]:
         """Delete records ``<= through_seq`` and append a ``checkpoint`` record anchoring the chain.
 
         The checkpoint names the last deleted sequence number and its hash; ``verify`` starts the
-        chain there. Returns the checkpoint record, or None when there was nothing to delete.
+        chain there. It also carries that last removed record itself (its canonical body and MAC):
+        the body hashes to the anchor, and its MAC is made with a key only the initial key
+        derives, so a verifier holding the off-host key knows the true time of the youngest
+        record removed, and fails a checkpoint that removed records younger than the retention
+        (``verify(retention_days=...)``). Returns the checkpoint record, or None when there was
+        nothing to delete.
         """
         with self._write_txn("checkpointing"):
             meta = self._meta()
@@ -473,15 +641,16 @@ class Journal:
             through = min(through_seq, int(meta["next_seq"]) - 1)
             if through <= base:
                 return None
-            row = self._conn.execute("SELECT hash FROM records WHERE seq = ?", (through,)).fetchone()
+            row = self._conn.execute(f"SELECT {_COLS} FROM records WHERE seq = ?", (through,)).fetchone()
             if row is None:
                 raise AgentError(f"journal {self.path}: record {through} missing, cannot checkpoint", kind="integrity")
-            anchor = row[0]
+            anchor = row[9]
+            last = {"body": canonical_body(*row[:9]), "mac": row[10]}
             count = self._conn.execute("SELECT count(*) FROM records WHERE seq <= ?", (through,)).fetchone()[0]
             ev = {"pruned_from": base + 1, "pruned_through": through, "anchor_hash": anchor,
-                  "pruned_count": count, "reason": reason}
+                  "pruned_count": count, "reason": reason, "last_removed": last}
             rec = self._append_in_txn([self.prepare_event(dict(
-                kind="checkpoint", evidence=ev,
+                kind="checkpoint", evidence=ev, time=iso(now) if now is not None else None,
                 message=f"records {base + 1}..{through} removed by {reason}; chain anchored at #{through}"))])[0]
             self._conn.execute("DELETE FROM records WHERE seq <= ?", (through,))
             self._conn.executemany("UPDATE meta SET value = ? WHERE name = ?",
@@ -497,7 +666,7 @@ class Journal:
             first_young = row[0]
             if first_young is None:
                 first_young = self._conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM records").fetchone()[0]
-        return self.checkpoint(first_young - 1, reason=f"retention {keep_days:g} days (before {cutoff})")
+        return self.checkpoint(first_young - 1, reason=f"retention {keep_days:g} days (before {cutoff})", now=now)
 
     # ------------------------------------------------------------ reading
 
@@ -551,7 +720,12 @@ class Journal:
     # ------------------------------------------------------------ verification
 
     def read_initial_key(self, key_path: os.PathLike | str | None = None) -> Optional[bytes]:
-        """The initial key from ``key_path`` (default: beside the journal), or None when unreadable."""
+        """The initial key from ``key_path`` (default: beside the journal); None when there is no such file.
+
+        A file that exists but is not a 32-byte hex key, or cannot be read, raises AgentError
+        (kind usage, naming the file): a garbage key must never quietly turn verification into
+        a plain chain check.
+        """
         from .keys import read_key_file
         p = Path(key_path) if key_path is not None else self.key_path
         if p is None:
@@ -559,18 +733,36 @@ class Journal:
         try:
             # the key beside the journal is this machine's (StrictModes as root); one the user names
             # may sit on an inspector's stick: bounded either way, so --key /dev/zero cannot hang
-            text = read_key_file(str(p), trusted=key_path is None, private=True).decode("ascii").strip()
-            key = bytes.fromhex(text)
-        except (OSError, ValueError, AgentError):
-            return None
-        return key if len(key) == 32 else None
+            text = read_key_file(str(p), trusted=key_path is None, private=True)
+        except FileNotFoundError:
+            if key_path is None:
+                return None
+            raise AgentError(f"journal key {p}: no such file", kind="usage") from None
+        except OSError as exc:
+            raise AgentError(f"journal key {p}: cannot read it ({exc.strerror or exc})", kind="usage") from None
+        except AgentError as exc:
+            raise AgentError(f"journal key {p}: {exc}", kind="usage") from None
+        try:
+            key = bytes.fromhex(text.decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            key = b""
+        if len(key) != 32:
+            raise AgentError(f"journal key {p}: not a journal key (64 hex digits expected)", kind="usage")
+        return key
 
     def verify(self, key: Optional[bytes] = None, *, use_key_file: bool = True,
-               visit: Optional[Callable[[int, str, str, Optional[str]], None]] = None, visit_from: int = 1) -> VerifyResult:
+               visit: Optional[Callable[[int, str, str, Optional[str]], None]] = None, visit_from: int = 1,
+               retention_days: Any = UNCHECKED, now: Optional[dt.datetime] = None) -> VerifyResult:
         """Check the whole chain; with the initial key (argument or key file) also every MAC.
 
         ``visit(seq, canonical_body, hash, mac)`` is called for each record from ``visit_from`` on
         once it has verified, so that a snapshot export reads and hashes the journal only once.
+
+        ``retention_days``: the retention the host is configured with (None: none configured).
+        Every checkpoint record must then have removed only records older than that at its own
+        time (proven with the key: see ``checkpoint``), and be dated no later than ``now`` (the
+        verification's clock, default the real one). Left out, checkpoints are not judged
+        (``VerifyResult.retention_checked`` False).
         """
         if key is None and use_key_file:
             key = self.read_initial_key()
@@ -578,12 +770,36 @@ class Journal:
             try:
                 self._conn.execute("BEGIN")
                 try:
-                    return self._verify(key, visit, visit_from)
+                    res = self._verify(key, visit, visit_from)
+                    if res.ok and retention_days is not UNCHECKED:
+                        res = self._verify_checkpoints(res, key, retention_days,
+                                                       now or dt.datetime.now(dt.timezone.utc))
                 finally:
                     self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
-                return VerifyResult(False, None, f"cannot read the journal: {exc}", 0, key is not None)
+                res = damage_report(self.path, exc, key is not None)
+        return replace(res, wal=wal_state(self.path))
+
+    def _verify_checkpoints(self, res: VerifyResult, key: Optional[bytes], retention_days: Optional[float],
+                            now: dt.datetime) -> VerifyResult:
+        rows = self._conn.execute("SELECT seq, time, evidence FROM records WHERE kind = 'checkpoint' "
+                                  "ORDER BY seq").fetchall()
+        # the MAC keys of the anchors, derived in one forward pass (not once from the start per checkpoint)
+        anchors = sorted({t for t, s in ((_through(r[2]), r[0]) for r in rows) if t is not None and t < s})
+        keys: dict[int, bytes] = {}
+        if key is not None:
+            k, at = key, 1
+            for t in anchors:
+                for _ in range(t - at):
+                    k = evolve(k)
+                at, keys[t] = t, k
+        for seq, time_, ev_json in rows:
+            problem = checkpoint_problem(seq, time_, ev_json, keys.get(_through(ev_json)) if key is not None else None,
+                                         retention_days, now, anchor_key=True)
+            if problem is not None:
+                return replace(res, ok=False, first_bad_seq=seq, reason=problem, head_seq=None, head_hash=None)
+        return replace(res, retention_checked=True)
 
     def _verify(self, key: Optional[bytes], visit=None, visit_from: int = 1) -> VerifyResult:
         mac_checked = key is not None
@@ -598,6 +814,10 @@ class Journal:
 
         def bad(seq: Optional[int], reason: str, count: int) -> VerifyResult:
             return VerifyResult(False, seq, reason, count, mac_checked, first_row, None, None)
+
+        if key is not None and meta.get("key_id") and meta["key_id"] != key_id(key):
+            return replace(bad(None, f"the key (id {key_id(key)[:19]}) is not this journal's (id "
+                                     f"{meta['key_id'][:19]}): nothing was proven", 0), key_mismatch=True)
 
         if base > 0:
             cp = None
@@ -663,6 +883,251 @@ class Journal:
                                  f"#{head} were removed (journal truncated)", count)
         return VerifyResult(True, None, None, count, mac_checked, first_row, head if head > base else None,
                             last_hash if head > base else None)
+
+
+def _when(text: Any) -> Optional[dt.datetime]:
+    if not isinstance(text, str) or not _TIME.match(text):
+        return None
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+
+
+def _through(ev_json: Optional[str]) -> Optional[int]:
+    try:
+        t = json.loads(ev_json).get("pruned_through") if ev_json else None
+    except (ValueError, AttributeError):
+        return None
+    return t if isinstance(t, int) and not isinstance(t, bool) and t > 0 else None
+
+
+def checkpoint_problem(seq: int, time_: str, ev_json: Optional[str], key: Optional[bytes],
+                       retention_days: Optional[float], now: dt.datetime, *, anchor_key: bool = False) -> Optional[str]:
+    """Why the checkpoint record ``seq`` breaks the retention rule, or None when it obeys it.
+
+    It must carry the last record it removed, hashing to its anchor (and, with the initial key,
+    with a valid MAC: then its time is the true one); that record must be older than
+    ``retention_days`` at the checkpoint's time, and the checkpoint not dated after ``now``.
+    ``key`` is the initial key, or with ``anchor_key`` already the MAC key of the anchor record.
+    """
+    try:
+        ev = json.loads(ev_json) if ev_json else {}
+    except ValueError:
+        ev = None
+    if not isinstance(ev, dict):
+        return f"checkpoint #{seq} has no readable evidence"
+    through, first = ev.get("pruned_through"), ev.get("pruned_from")
+    if _through(ev_json) is None or through >= seq:
+        return f"checkpoint #{seq} names no record before it as removed (pruned_through {through!r})"
+    lr = ev.get("last_removed")
+    if not isinstance(lr, dict) or not isinstance(lr.get("body"), str):
+        return (f"checkpoint #{seq} does not carry the last record it removed (#{through}): the age of the removed "
+                f"records cannot be proven")
+    try:
+        d = json.loads(lr["body"])
+        data = bytes.fromhex(d["prev_hash"]) + lr["body"].encode("utf-8")
+    except (ValueError, TypeError, KeyError):
+        return f"checkpoint #{seq}: the last removed record it carries is malformed (forged)"
+    if not isinstance(d, dict) or d.get("seq") != through or hashlib.sha256(data).hexdigest() != ev.get("anchor_hash"):
+        return f"checkpoint #{seq}: the last removed record it carries is not record #{through} of the chain (forged)"
+    mac_key = key if anchor_key or key is None else key_for(key, through)
+    if mac_key is not None and not hmac.compare_digest(hmac.digest(mac_key, data, "sha256").hex(),
+                                                   str(lr.get("mac"))):
+        return (f"checkpoint #{seq}: the MAC of the last removed record #{through} does not match: the checkpoint "
+                "was forged by someone without the initial key")
+    t_cp, t_last = _when(time_), _when(d.get("time"))
+    if t_cp is None or t_last is None:
+        return f"checkpoint #{seq}: a time is not in the journal's format"
+    if t_cp > now + dt.timedelta(minutes=5):
+        return f"checkpoint #{seq} is dated {time_}, after the time of this verification ({iso(now)})"
+    youngest = f"the youngest removed record is #{through} of {d.get('time')}"
+    if retention_days is None:
+        return (f"checkpoint #{seq} ({time_}) removed records #{first}..#{through} but no retention is configured "
+                f"({youngest})")
+    if t_last > t_cp - dt.timedelta(days=float(retention_days)):
+        return (f"checkpoint #{seq} ({time_}) removed records younger than the retention of {float(retention_days):g} "
+                f"days: {youngest}")
+    return None
+
+
+def read_witness(path: os.PathLike | str) -> Optional[dict[str, Any]]:
+    """The head in a ``journal.head`` file, or None when there is none or it is not one (bounded read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        data = os.read(fd, 4096)
+    finally:
+        os.close(fd)
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or doc.get("format") != "bmnn-journal-head":
+        return None
+    seq, h = doc.get("seq"), doc.get("hash")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0 or not isinstance(h, str) \
+            or not re.fullmatch(r"[0-9a-f]{64}", h):
+        return None
+    return doc
+
+
+def refuse_new_journal(path: Path, key_path: Optional[Path], state: str) -> None:
+    """Raise AgentError(integrity) when a journal was kept here before and this one ``state``
+    (missing, empty): an existing ``journal.key`` or ``journal.head`` says so. A new journal then
+    needs ``bmnn journal reset --reason TEXT``, which puts the old files aside and records the old
+    head in the new journal's first record; nothing starts one silently."""
+    head_path = path.with_name(path.stem + ".head")
+    there = [str(p) for p in (key_path, head_path) if p is not None and os.path.lexists(p)]
+    if not there:
+        return
+    raise AgentError(
+        f"journal {path} {state} but {' and '.join(there)} exist: a journal was kept here before. Refusing to "
+        f"start a new one. Keep the files for the inspection; `bmnn journal reset --reason TEXT` (root, daemon "
+        f"stopped) puts them aside and starts a new journal that records the old head", kind="integrity")
+
+
+def wal_state(path: os.PathLike | str) -> Optional[str]:
+    """"present" or "absent": whether a ``-wal`` file sits beside a WAL-mode journal file (see
+    ``VerifyResult.wal``); None when the file is not in WAL mode or its header cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError:
+        return None
+    if len(header) < 20 or not header.startswith(b"SQLite format 3\0") or header[18:20] != b"\x02\x02":
+        return None
+    try:
+        return "present" if os.path.getsize(str(path) + "-wal") > 0 else "absent"
+    except OSError:
+        return "absent"
+
+
+def _pages(header: bytes) -> tuple[int, int]:
+    """(page size, page count) an SQLite header claims."""
+    page = int.from_bytes(header[16:18], "big")
+    return (65536 if page == 1 else page), int.from_bytes(header[28:32], "big")
+
+
+def _missing_pages(path: os.PathLike | str) -> Optional[str]:
+    """What the file's own header says is missing from it (a truncated copy), or None."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError as exc:
+        return f"cannot read the file ({exc.strerror or exc})"
+    if size == 0:
+        return "the file is empty (0 bytes): no record and no key state"
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\0"):
+        return f"the file ({size} bytes) is not an SQLite database: its header is missing or overwritten"
+    page, pages = _pages(header)
+    if page and pages and size < page * pages:
+        have = size // page
+        return (f"the file is {size} bytes but its header says {pages} pages of {page} bytes: pages "
+                f"{have + 1}..{pages} ({page * pages - size} bytes) are missing (truncated)")
+    return None
+
+
+def damage_report(path: os.PathLike | str, exc: Exception, mac_checked: bool) -> VerifyResult:
+    """A journal file SQLite cannot read whole: what is missing, as far as can be told.
+
+    A copy of the file, padded back to the size its header claims (a sparse file of zeros) so
+    that SQLite reads the pages that are left, is asked for the key state and then for every
+    record from the checkpoint anchor to the stored next sequence number, one by one: the
+    report names the records that cannot be read and the pages that are gone.
+    """
+    import shutil
+    import tempfile
+    lost = _missing_pages(path)
+    said = re.search(r"damaged file \((.*)\)$", str(exc))
+    parts = [f"damaged file ({said.group(1) if said else exc})"] + ([lost] if lost else [])
+    first_bad: Optional[int] = None
+    with tempfile.TemporaryDirectory(prefix="bmnn-salvage-") as tmp:
+        copy = os.path.join(tmp, "copy.db")
+        try:
+            shutil.copyfile(path, copy)
+            for suffix in ("-wal",):
+                if os.path.exists(str(path) + suffix):
+                    shutil.copyfile(str(path) + suffix, copy + suffix)
+            with open(copy, "rb") as fh:
+                header = fh.read(100)
+            if len(header) == 100 and header.startswith(b"SQLite format 3\0"):
+                page, pages = _pages(header)
+                want = page * pages
+                if os.path.getsize(copy) < want <= SALVAGE_MAX_BYTES:  # a header's claim is bounded
+                    os.truncate(copy, want)
+            conn = sqlite3.connect(copy, isolation_level=None)
+        except (OSError, sqlite3.Error) as e:
+            parts.append(f"nothing could be read ({getattr(e, 'strerror', None) or e})")
+            return VerifyResult(False, None, "; ".join(parts), 0, mac_checked)
+        try:
+            try:
+                meta = dict(conn.execute("SELECT name, value FROM meta").fetchall())
+                base, nxt = int(meta["base_seq"]), int(meta["next_seq"])
+            except (sqlite3.Error, KeyError, ValueError):
+                parts.append("the key state (meta table) cannot be read: how many records there were is unknown")
+                meta, base, nxt = None, 0, None
+            if nxt is None:
+                try:
+                    nxt = conn.execute("SELECT max(seq) FROM records").fetchone()[0] + 1
+                except (sqlite3.Error, TypeError):
+                    nxt = None
+            if nxt is not None:
+                bad: list[int] = []
+                if nxt - base - 1 > SALVAGE_MAX_RECORDS:
+                    parts.append(f"only records #{base + 1}..#{base + SALVAGE_MAX_RECORDS} were tried "
+                                 f"(the key state claims #{nxt - 1})")
+                    nxt = base + 1 + SALVAGE_MAX_RECORDS
+                for seq in range(base + 1, nxt):
+                    try:
+                        if conn.execute("SELECT hash FROM records WHERE seq = ?", (seq,)).fetchone() is None:
+                            bad.append(seq)
+                    except sqlite3.Error:
+                        bad.append(seq)
+                if bad:
+                    first_bad = bad[0]
+                    parts.append(f"records {_ranges(bad)} cannot be read (of #{base + 1}..#{nxt - 1})")
+                elif meta is not None:
+                    parts.append(f"records #{base + 1}..#{nxt - 1} are readable; the damage is elsewhere in the file")
+            else:
+                parts.append("no record can be read")
+        finally:
+            conn.close()
+    return VerifyResult(False, first_bad, "; ".join(parts), 0, mac_checked)
+
+
+def _ranges(seqs: Sequence[int]) -> str:
+    """[3, 4, 5, 9] -> "#3..#5, #9" (at most ten ranges, then how many more)."""
+    out: list[str] = []
+    start = prev = seqs[0]
+    for s in list(seqs[1:]) + [None]:
+        if s is not None and s == prev + 1:
+            prev = s
+            continue
+        out.append(f"#{start}" if start == prev else f"#{start}..#{prev}")
+        if s is not None:
+            start = prev = s
+    more = len(out) - 10
+    return ", ".join(out[:10]) + (f" and {more} more ranges" if more > 0 else "")
+
+
+def checkpoint_file(path: os.PathLike | str) -> bool:
+    """Fold the write-ahead log of the journal at ``path`` into the file (``wal_checkpoint(TRUNCATE)``),
+    so that a copy of ``journal.db`` alone holds every record. Done at each snapshot export and on
+    the daemon's clean stop (``Journal.close``); safe while the daemon writes (SQLite serialises
+    it). False when it could not (no such file, read-only, or a reader held the log)."""
+    if not os.path.isfile(path):
+        return False
+    uri = "file:" + urllib.parse.quote(str(Path(path).resolve())) + "?mode=rw"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=10, isolation_level=None)
+        try:
+            busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    return not busy
 
 
 def health_check(path: os.PathLike | str) -> tuple[Optional[bool], Optional[str], Optional[str], dict[str, Any]]:

@@ -28,13 +28,25 @@ class ExportResult:
     records: int
 
 
-def _journal_part(journal_path: str, since: Union[int, str, None], state_dir: str):
-    from ..journal import GENESIS, Journal, Record
+def _retention(config_dir: str):
+    """retention_days of the host's agent.yaml, to judge checkpoints by (UNCHECKED when unreadable)."""
+    from ..config import load_config
+    from ..journal import UNCHECKED
+    try:
+        return load_config(os.path.join(config_dir, "agent.yaml")).retention_days
+    except AgentError:
+        return UNCHECKED
+
+
+def _journal_part(journal_path: str, since: Union[int, str, None], state_dir: str, config_dir: Optional[str] = None):
+    from ..journal import GENESIS, UNCHECKED, Journal, Record, checkpoint_file
     FIELDS = tuple(Record.__dataclass_fields__)
+    checkpoint_file(journal_path)  # the WAL folded in: a copy of journal.db alone then holds every record
     if not os.path.exists(journal_path):
         return b"", {"present": False, "since_seq": None, "first_seq": None, "last_seq": None, "count": 0,
                      "prev_hash": None, "head_hash": None, "head": None}, {"ok": False, "reason": "no journal on this machine"}
     start = 1
+    last = None
     if since == "last" or since is None:
         last = _last_state(state_dir)
         start = (last["last_seq"] + 1) if last and last.get("last_seq") else 1
@@ -42,6 +54,9 @@ def _journal_part(journal_path: str, since: Union[int, str, None], state_dir: st
         start = max(1, since)
     j = Journal.open(journal_path, readonly=True)
     try:
+        if last and last.get("last_seq") and j.extends(last["last_seq"], str(last.get("head_hash")))[0] != "extends":
+            start = 1  # not the journal the last snapshot saw (a reset, or worse): export it whole
+
         lines: list[str] = []
         seqs: list[tuple[int, str]] = []
 
@@ -51,7 +66,8 @@ def _journal_part(journal_path: str, since: Union[int, str, None], state_dir: st
             if not seqs:
                 seqs.append((seq, json.loads(body)["prev_hash"]))
 
-        result = j.verify(visit=visit, visit_from=start)
+        result = j.verify(visit=visit, visit_from=start,
+                          retention_days=_retention(config_dir) if config_dir else UNCHECKED)
         if not result.ok:
             # a journal that does not verify is exported whole, as it is, for the inspector to see
             lines, seqs = [], []
@@ -122,7 +138,7 @@ def export(*, out_path: str, key_dir: str, journal_path: str, state_dir: str, co
         members["scan.json"] = json.dumps(scan_doc, ensure_ascii=False, indent=1).encode("utf-8")
     if scan_html is not None:
         members["scan.html"] = scan_html.encode("utf-8")
-    journal_body, journal_meta, journal_verify = _journal_part(journal_path, since, state_dir)
+    journal_body, journal_meta, journal_verify = _journal_part(journal_path, since, state_dir, config_dir)
     members["journal.ndjson"] = journal_body
     members["journal-verify.json"] = canonical(journal_verify)
     reg = os.path.join(config_dir, "devices.yaml")

@@ -10,9 +10,11 @@ that hash. A lower head is a rollback, the same sequence number with another has
 linking to another hash) is a branch, and a head the excerpt does not reach back to cannot be
 proven: all three are invalid, with both heads named.
 
-The journal side adds, later, a reset record (an explicit ``bmnn journal reset`` that records the
-old head in the new journal's first record) and the head in every heartbeat; ``follows`` is the one
-place that judges continuity, so a reset that names the earlier head is to be accepted here.
+A journal started anew by ``bmnn journal reset`` begins with a ``journal_reset`` record that names
+the old journal's head. When the excerpt holds that record and the old head it names is not before
+the head seen earlier (the same hash when it is the same sequence number), the break is documented:
+``follows`` accepts it with a ``journal_reset`` warning that names both heads and the reason — shown,
+never hidden. A reset naming an older head than the one seen is still a rollback.
 """
 
 from __future__ import annotations
@@ -71,11 +73,13 @@ class Excerpt:
     """The records' hashes, raw, in sequence order without gaps."""
     checkpoints: tuple[tuple[int, dict], ...] = ()
     """(seq, evidence) of checkpoint records: they explain removed ranges."""
+    resets: tuple[tuple[int, str, dict], ...] = ()
+    """(seq, time, evidence) of ``journal_reset`` records: a documented new start."""
 
     @classmethod
     def of(cls, records: list[dict]) -> "Excerpt":
         """From excerpt records (stops at the first irregular one: such an excerpt is invalid anyway)."""
-        out, first, first_prev, checkpoints = bytearray(), None, None, []
+        out, first, first_prev, checkpoints, resets = bytearray(), None, None, [], []
         for r in records:
             seq, h = r.get("seq"), r.get("hash")
             if not isinstance(seq, int) or (first is not None and seq != first + len(out) // 32):
@@ -91,7 +95,9 @@ class Excerpt:
             out += raw
             if r.get("kind") == "checkpoint" and isinstance(r.get("evidence"), dict):
                 checkpoints.append((seq, r["evidence"]))
-        return cls(first, first_prev, bytes(out), tuple(checkpoints))
+            if r.get("kind") == "journal_reset" and seq == 1 and isinstance(r.get("evidence"), dict):
+                resets.append((seq, str(r.get("time")), r["evidence"]))
+        return cls(first, first_prev, bytes(out), tuple(checkpoints), tuple(resets))
 
     @property
     def last_seq(self) -> Optional[int]:
@@ -170,6 +176,10 @@ def follows(prev: Seen, cur: Seen, excerpt: Excerpt) -> tuple[list[Problem], lis
         problems.append(Problem.of("journal_gone", previous_seq=p.seq))
         return problems, warnings
     names = dict(previous=prev.where, previous_seq=p.seq, previous_hash=p.hash[:16])
+    documented = _documented_reset(excerpt, p)
+    if documented is not None and (c.seq < p.seq or excerpt.hash_at(p.seq) != p.hash):
+        warnings.append(documented)
+        return problems, warnings
     if c.seq < p.seq:
         problems.append(Problem.of("rollback", seq=c.seq, hash=c.hash[:16], **names))
     elif c.seq == p.seq:
@@ -191,6 +201,19 @@ def follows(prev: Seen, cur: Seen, excerpt: Excerpt) -> tuple[list[Problem], lis
                     problems.append(Problem.of("deleted_range_checkpoint", seq=seq, first=ev.get("pruned_from"),
                                                last=ev.get("pruned_through"), reason=ev.get("reason")))
     return problems, warnings
+
+
+def _documented_reset(excerpt: Excerpt, p: Head) -> Optional[Problem]:
+    """The ``journal_reset`` warning when the excerpt starts a new journal naming an old head at or
+    after ``p`` (with ``p``'s hash when at it); None otherwise."""
+    from ..journal_reset import reset_of
+    for seq, time, ev in excerpt.resets:
+        old = reset_of(ev)
+        if old is None or old["seq"] < p.seq or (old["seq"] == p.seq and old["hash"] != p.hash):
+            continue
+        return Problem.of("journal_reset", seq=seq, time=time, reason=str(ev.get("reason"))[:200],
+                          old_seq=old["seq"], old_hash=old["hash"][:16], previous_seq=p.seq, previous_hash=p.hash[:16])
+    return None
 
 
 # ---------------------------------------------------------------- what report fleet accepted before

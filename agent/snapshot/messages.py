@@ -126,6 +126,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "missing"),
     "deleted_range_checkpoint": ("Bản ghi #{seq} là mốc lưu trữ: đã xóa {first}…{last} ({reason})",
                                  "Record #{seq} is a checkpoint: records {first}…{last} were removed ({reason})"),
+    "journal_reset": ("Nhật ký được tạo lại bằng `bmnn journal reset` (bản ghi #{seq}, lúc {time}, lý do: {reason}): "
+                      "nhật ký cũ có đầu #{old_seq} ({old_hash}…), không trước đầu đã thấy #{previous_seq} "
+                      "({previous_hash}…). Hãy xem các tệp cũ máy đã giữ lại",
+                      "The journal was started anew by `bmnn journal reset` (record #{seq}, at {time}, reason: "
+                      "{reason}): the old journal's head was #{old_seq} ({old_hash}…), not before the head seen, "
+                      "#{previous_seq} ({previous_hash}…). Ask for the old files the host kept aside"),
     "no_new_records": ("Nhật ký không có bản ghi mới kể từ {previous} (đầu #{seq}): dịch vụ giám sát có chạy không?",
                        "No journal record since {previous} (head #{seq}): was the monitoring daemon running?"),
     "previous_no_journal": ("Ảnh chụp trước không có nhật ký: không đối chiếu được tính liên tục",

@@ -13,7 +13,7 @@ from agent.journal import Journal  # noqa: E402
 from agent.spool import JournalWriter  # noqa: E402
 
 mnt = sys.argv[1]
-subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt], check=True)
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0755", "tmpfs", mnt], check=True)
 out = {}
 j = Journal.open(os.path.join(mnt, "journal.db"))
 w = JournalWriter(j, max_spool=5)

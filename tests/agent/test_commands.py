@@ -85,8 +85,9 @@ def test_verify_a_copied_journal_with_an_escrowed_key(agent_env, tmp_path):
     p = run_bmnn(["events", "verify", "--journal", str(copy), "--key", str(key), "--json"], agent_env)
     out = json.loads(p.stdout)
     assert p.returncode == 0 and out["ok"] and out["mac_checked"] and out["count"] == 4
-    p = run_bmnn(["events", "verify", "--lang", "en"], agent_env)
-    assert p.returncode == 0 and "MACs not checked" in p.stdout
+    p = run_bmnn(["events", "verify", "--lang", "en"], agent_env)  # the key has left the host: chain only
+    assert p.returncode == 3 and "Chain only — a truncated tail or a rewritten chain cannot be detected without the key" \
+        in p.stdout and "intact" not in p.stdout
 
 
 def test_missing_journal_is_exit_1_with_one_line(agent_env):

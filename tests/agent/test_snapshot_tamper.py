@@ -120,6 +120,33 @@ def case_rollback_without_exported_records(host, idir, tmp):
     return ["snapshot", "verify", tmp / "s3.bmnnsnap", "--previous", tmp / "s2.bmnnsnap"], 4, {"rollback"}, set()
 
 
+def _reset(host, reason):
+    if os.geteuid() != 0:
+        pytest.skip("bmnn journal reset needs root")
+    p = bmnn("journal", "reset", "--reason", reason, host=host)
+    assert p.returncode == 0, p.stderr
+
+
+def case_documented_reset(host, idir, tmp):
+    host.export(tmp / "s1.bmnnsnap")  # head 11
+    host.append(4)
+    _reset(host, "ổ đĩa hỏng, đã thay")  # the old head (15) is in the new journal's first record
+    host.append(3)
+    host.export(tmp / "s2.bmnnsnap", minutes=60)
+    return ["snapshot", "verify", tmp / "s2.bmnnsnap", "--previous", tmp / "s1.bmnnsnap"], 0, set(), {"journal_reset"}
+
+
+def case_reset_after_rollback(host, idir, tmp):
+    host.save_journal(tmp / "at-11.db")
+    host.append(16)
+    host.export(tmp / "s2.bmnnsnap", minutes=60)  # head 27
+    host.restore_journal(tmp / "at-11.db")
+    os.unlink(os.path.join(host.state, "journal.head"))  # root also hides what the host witnessed
+    _reset(host, "routine")  # records the old head as 11: before the head the inspector saw
+    host.export(tmp / "s3.bmnnsnap", minutes=120)
+    return ["snapshot", "verify", tmp / "s3.bmnnsnap", "--previous", tmp / "s2.bmnnsnap"], 4, {"rollback"}, set()
+
+
 def case_missing_file(host, idir, tmp):
     return ["snapshot", "verify", tmp / "no-such.bmnnsnap"], 1, None, None
 

@@ -294,15 +294,19 @@ def test_keys_follow_strictmodes(agent_env, tmp_path):
     with pytest.raises(AgentError, match="symbolic link"):
         keys.load_private(str(kdir / keys.PRIVATE))
     assert keys.load_private(str(moved), trusted=False)  # an inspector's own key, named on the command line
-    # the journal key beside the journal: a link is not used; --key /dev/zero does not hang
+    # the journal key beside the journal: a link is refused, loudly (never a quiet downgrade to
+    # chain-only verification); --key /dev/zero does not hang
     state = Path(agent_env["BMNN_STATE_DIR"])
     j = Journal.open(state / "journal.db")
     assert j.read_initial_key() is not None
     os.rename(state / "journal.key", tmp_path / "jk")
     os.symlink(tmp_path / "jk", state / "journal.key")
-    assert j.read_initial_key() is None
+    with pytest.raises(AgentError, match="symbolic link"):
+        j.read_initial_key()
     t0 = time.monotonic()
-    assert j.read_initial_key("/dev/zero") is None and time.monotonic() - t0 < 5
+    with pytest.raises(AgentError, match="/dev/zero"):
+        j.read_initial_key("/dev/zero")
+    assert time.monotonic() - t0 < 5
 
 
 def _user_python() -> list[str]:
