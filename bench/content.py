@@ -178,7 +178,7 @@ def _peak_rss(root: Path, cores: int) -> tuple[float, float]:
 
 def _fast() -> bool:
     from scanner.content import plain
-    return plain._c_candidate is not None
+    return plain._c_utf8 is not None
 
 
 def main(argv: list[str]) -> int:

@@ -139,7 +139,16 @@ def analyse_fd(fd: int, name: str, limits: Limits, need_hash: bool = True) -> di
     ``name`` is the base name (extension hints only). Without ``need_hash`` the hash is computed
     only for a classified or review verdict (a file whose size matches no marked-folder file
     cannot be a copy of one)."""
-    res = _analyse(fd, name, limits, need_hash)
+    return _hashed(_analyse(fd, name, limits, need_hash), need_hash)
+
+
+def judge_text(data: bytes, name: str, limits: Limits, need_hash: bool = True) -> dict[str, Any]:
+    """``analyse_fd`` for the bytes of a small plain-text file the scanning process has read
+    (``scan.PARENT_JUDGE_BYTES``): the same extractor and detector, so the same verdict."""
+    return _hashed(judge_bytes(data, name, limits), need_hash)
+
+
+def _hashed(res: dict[str, Any], need_hash: bool) -> dict[str, Any]:
     data = res.pop("_data", None)
     if data is not None and "sha256" not in res:
         v = res.get("verdict")

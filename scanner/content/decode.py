@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from typing import Optional
 
 # ---------------------------------------------------------------- tables (generated, see above)
@@ -118,7 +119,12 @@ def _case_from_ascii(text: str) -> str:
         w = m.group(0)
         letters = [c for c in w if c.isascii() and c.isalpha()]
         return w.upper() if letters and all(c.isupper() for c in letters) else w
-    return re.sub(r"\S+", fix, text)
+    return _UPPER_WORD.sub(fix, text)
+
+
+_UPPER_WORD = re.compile(r"(?<!\S)(?=\S*[A-Z])\S+")
+"""Words holding an ASCII capital: ``fix`` leaves every other word as it is (anchored at word
+starts, so linear in the text)."""
 
 
 def tcvn3(text: str, upper: Optional[bool] = None) -> str:
@@ -261,12 +267,12 @@ _WORD = re.compile(r"\w+")
 def _viet_score(text: str) -> int:
     common = sum(1 for w in _WORD.findall(text.lower()) if w in _COMMON)
     good = bad = 0
-    for c in text:
+    for c, n in Counter(text).items():  # each distinct character once
         if c >= "\x80" or c < "\x09":
             if c in _VIET_LETTERS:
-                good += 1
+                good += n
             elif unicodedata.category(c)[0] in "LM" or c < "\x09" or "\x80" <= c < "\xa0":
-                bad += 1
+                bad += n
     return 5 * common + good - 2 * bad
 
 
@@ -292,12 +298,13 @@ def decode_text_bytes(data: bytes) -> tuple[str, str]:
             return data.decode("utf-16-be", errors="replace"), "utf-16"
     view = legacy_view(data)
     sample = view[:65536]
-    best, best_score = "cp1258", None
+    best, best_score, best_text = "cp1258", None, ""
     for name in ("tcvn3", "vni", "cp1258", "viscii", "vn1"):
-        s = _viet_score(DECODERS[name](sample))
+        decoded = DECODERS[name](sample)
+        s = _viet_score(decoded)
         if best_score is None or s > best_score:
-            best, best_score = name, s
-    return DECODERS[best](view), best
+            best, best_score, best_text = name, s, decoded
+    return (best_text if len(sample) == len(view) else DECODERS[best](view)), best
 
 
 # ---------------------------------------------------------------- fast pre-filter

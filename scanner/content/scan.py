@@ -66,15 +66,21 @@ def _under(path: str, roots: Sequence[str]) -> bool:
 
 
 FAST_TEXT_BYTES = 8 << 20
-"""Plain UTF-8 text up to this size is proved clean in the scanning process when no line of it
-can be a mark (the worker's own first test, ``plain.proven_clean``); only the rest goes to a
-worker. Nothing else is parsed outside a worker."""
-
+"""Plain text up to this size is read by the scanning process, which counts the lines that could
+be a mark (``plain.candidate_lines``, the worker's own first test): none, and the file is clean;
+a few in a small file (``PARENT_JUDGE_*``), and it is judged here; only the rest goes to a worker.
+Nothing but plain text is judged outside a worker (HTML only proved clean)."""
+PARENT_JUDGE_BYTES = 128 * 1024
+PARENT_JUDGE_LINES = 16
+"""Plain text of at most this size and this many candidate lines is judged in the scanning
+process: decoding and the detector over such a file are bounded (every line that is not a
+candidate costs one length test), cheaper than the round trip to a worker (and than starting
+one), and give the worker's verdict (``analyse.judge_text``, the same code)."""
 
 THREAD_TEXT_BYTES = 64 * 1024
 """Smaller text is checked in the scanning thread (handing it to a thread costs more than the check)."""
 TEXT_WINDOW = 64
-"""Text files being proved clean at once (the C pre-filter runs in threads without the GIL)."""
+"""Text files being checked at once (the C pre-filter runs in threads without the GIL)."""
 
 
 _CLEAN = CLEAN_VERDICT
@@ -87,10 +93,21 @@ def _clean_text(data: bytes, need_hash: bool) -> dict:
     return res
 
 
+def _text_result(data: bytes, name: str, limits: Limits, need_hash: bool, candidates: Optional[int]) -> Optional[dict]:
+    """The result of plain text decided in the scanning process from its count of candidate
+    lines, or None: a worker reads it."""
+    if candidates == 0:
+        return _clean_text(data, need_hash)
+    if candidates is None or candidates > PARENT_JUDGE_LINES or len(data) > PARENT_JUDGE_BYTES:
+        return None
+    from .analyse import judge_text
+    return judge_text(data, name, limits, need_hash)
+
+
 def _in_parent(opened, name: str, limits: Limits, need_hash: bool):
     """(result, None) for a file decided without a worker (empty, binary by its first bytes);
-    (None, data) for small plain text that ``plain.proven_clean`` may prove clean; (None, None):
-    hand the descriptor to a worker."""
+    (None, data) for plain text the scanning process reads itself (``_text_result``);
+    (None, None): hand the descriptor to a worker. Every byte is read once."""
     from .. import safeio
     from .analyse import judge_bytes, sniff
     st = opened.stat
@@ -105,8 +122,8 @@ def _in_parent(opened, name: str, limits: Limits, need_hash: bool):
     data = os.pread(opened.fd, size + 1 if size <= 65536 else 8192, 0)
     family = sniff(data[:8192], name)
     small = size <= FAST_TEXT_BYTES
-    if small and size > 65536 and family in ("text", "html"):
-        data = os.pread(opened.fd, size + 1, 0)
+    if small and size > 65536 and family in ("text", "html") and len(data) == 8192:
+        data += os.pread(opened.fd, size + 1 - len(data), len(data))
     if family == "binary":
         res = {"size": size, "kind": "binary", "other": "binary file of no document format"}
         if need_hash:
@@ -190,13 +207,14 @@ def run_scan(paths: Sequence[str], *, marked_folders: Sequence[str] = (), remova
     window: deque = deque()  # text being proved clean in the pool, in walk order
 
     def settle(block: bool):
-        """Results of the text checks that are done (all of them with ``block``): clean files are
-        finished here, the others become worker jobs."""
+        """Results of the text checks that are done (all of them with ``block``): files decided
+        here are finished, the others become worker jobs."""
         while window and (block or window[0][4].done() or len(window) >= TEXT_WINDOW):
             i, opened, nh, data, fut = window.popleft()
-            if fut.result():
+            res = _text_result(data, files[i].name, limits, nh, fut.result())
+            if res is not None:
                 opened.close()
-                finish(i, _clean_text(data, nh), opened.stat)
+                finish(i, res, opened.stat)
             else:
                 yield worker.Job((i, opened.stat), opened.fd, files[i].name, opened.stat.st_size, nh)
 
@@ -238,15 +256,16 @@ def run_scan(paths: Sequence[str], *, marked_folders: Sequence[str] = (), remova
                     finish(i, quick, opened.stat)
                     continue
                 if text is not None and len(text) < THREAD_TEXT_BYTES:  # a thread hand-off costs more
-                    if plain.proven_clean(text):
+                    res = _text_result(text, f.name, limits, nh, plain.candidate_lines(text, PARENT_JUDGE_LINES))
+                    if res is not None:
                         opened.close()
-                        finish(i, _clean_text(text, nh), opened.stat)
+                        finish(i, res, opened.stat)
                         continue
                     quiet = 0
                     yield worker.Job((i, opened.stat), opened.fd, f.name, opened.stat.st_size, nh)
                     continue
                 if text is not None:
-                    window.append((i, opened, nh, text, pool.submit(plain.proven_clean, text)))
+                    window.append((i, opened, nh, text, pool.submit(plain.candidate_lines, text, PARENT_JUDGE_LINES)))
                     for job in settle(False):
                         quiet = 0
                         yield job

@@ -311,10 +311,10 @@ def run(jobs_in: Iterable[Optional[Job]], on_result: Callable[[Job, dict[str, An
                 for w in [w for w in workers if w.pending and _rss(w.proc.pid) > limits.max_rss]:
                     fail(w, "memory")
     finally:
-        for w in list(workers):
+        for w in list(workers):  # idle now (or abandoned): killed, not waited for one by one
             for j in w.pending:
                 j.close()
-            drop(w)
+            drop(w, "kill")
         for j in retry:
             j.close()
         sel.close()

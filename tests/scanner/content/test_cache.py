@@ -156,7 +156,7 @@ def test_size_is_bounded(tmp_path, state, monkeypatch):
 def test_transient_results_are_not_cached(tmp_path, state):
     t = tmp_path / "t"
     t.mkdir()
-    (t / "a.txt").write_text("Số: 1\nMẬT\n", encoding="utf-8")
+    (t / "a.rtf").write_bytes(C.rtf(C.rtf_escape("Số: 1") + "\\par\n" + C.rtf_escape("MẬT") + "\\par\n"))  # read in a worker
     c = ContentCache(str(state / "content-cache.json"))
     run_scan([str(t)], cache=c, limits=Limits(wall_seconds=0.001))
     rep = run_scan([str(t)], cache=ContentCache(str(state / "content-cache.json")))

@@ -105,9 +105,9 @@ def test_resident_memory_is_capped_even_within_the_address_space(tmp_path):
 
 
 def test_wall_time_limit_names_the_file(tmp_path):
-    (tmp_path / "a.txt").write_text("Số: 1\nMẬT\n", encoding="utf-8")  # a candidate: read in a worker
+    (tmp_path / "a.rtf").write_bytes(C.rtf(C.rtf_escape("Số: 1") + "\\par\n" + C.rtf_escape("MẬT") + "\\par\n"))  # RTF: read in a worker
     rep = run_scan([str(tmp_path)], jobs=1, limits=Limits(wall_seconds=0.001))
-    assert "wall time" in reasons(rep.facts.errors)["a.txt"]
+    assert "wall time" in reasons(rep.facts.errors)["a.rtf"]
 
 
 def test_permission_denied_is_an_error(tmp_path):
