@@ -123,6 +123,9 @@ class Daemon:
         self.sinks: Optional[SinkRunner] = None
         self.ipc: Optional[IpcServer] = None
         self.open_violations: dict[str, dict[str, Any]] = {}
+        self.incidents: Optional[Any] = None
+        """Draft incident reports (agent/incident_drafts.py), made at the first critical violation."""
+        self._restoring = False
         self.last_reconcile: Optional[str] = None
         self.last_heartbeat: Optional[str] = None
         self.host = socket.gethostname()
@@ -238,6 +241,9 @@ class Daemon:
         elif r.kind == "ack":
             from . import ack
             ack.apply(self.open_violations, r)
+        if r.kind == "violation" and r.severity == "critical" and not self._restoring \
+                and self.config is not None and self.config.incident_reports:
+            self._incident_drafts().opened(r.seq)
         if self.sinks is not None:
             # the sinks' only dependency on the write path: the cursor readers wake up and read
             # the journal themselves (event-core's on_appended hook replaces this line)
@@ -412,6 +418,7 @@ class Daemon:
             journal = self.journal.stats() if self.journal else {}
             self._journal_stats = journal
         pol = self.policy
+        drafts = self.incidents.status() if self.incidents is not None else None
         return {
             "running": True,
             "pid": os.getpid(),
@@ -428,6 +435,8 @@ class Daemon:
             "journal": {**journal, **(self.writer.status() if self.writer else {})},
             "watchdog_pings": self.watchdog_pings,
             "ipc": self.ipc.latency() if self.ipc is not None else {},
+            "incident_draft": (drafts or {}).get("path"),
+            "incident_drafts": drafts,
         }
 
     # ------------------------------------------------------------ lifecycle
@@ -449,10 +458,29 @@ class Daemon:
 
     def _after_journal_state_only(self, r: Record) -> None:
         sinks, self.sinks = self.sinks, None
+        self._restoring = True  # a violation restored from the journal is not a new one
         try:
             self._after_journal(r)
         finally:
             self.sinks = sinks
+            self._restoring = False
+
+    def _incident_drafts(self) -> Any:
+        """The writer of draft incident reports (agent.yaml ``incident_reports``), made on first use."""
+        if self.incidents is None:
+            from .incident import write_incident_draft
+            from .incident_drafts import IncidentDrafts
+
+            def write(seq: int, now: Any) -> str:
+                return write_incident_draft(str(self.paths.journal), str(self.paths.state_dir), seq, now,
+                                            config_dir=str(self.paths.config_dir), policy_dir=self.policy_dir)
+
+            def failed(seq: int, why: str) -> None:
+                self.submit("state", severity="medium", evidence={"source": "incident", "violation_seq": seq,
+                                                                  "error": why},
+                            message=f"draft incident report for #{seq} not written: {why}")
+            self.incidents = IncidentDrafts(write, on_error=failed)
+        return self.incidents
 
     def setup(self) -> None:
         """Load config and policy, open the journal, start sinks and IPC. Raises AgentError."""
