@@ -24,49 +24,10 @@ from .errors import AgentError
 
 EXIT_OK, EXIT_ERROR, EXIT_INTEGRITY = 0, 1, 4
 
-_T: dict[str, tuple[str, str]] = {
-    "verify.ok": ("Nhật ký toàn vẹn: {count} bản ghi ({range}), chuỗi băm hợp lệ.",
-                  "Journal intact: {count} records ({range}), hash chain valid."),
-    "verify.mac_yes": ("Đã kiểm tra MAC bằng khóa ban đầu.", "MACs checked with the initial key."),
-    "verify.mac_no": ("Chưa kiểm tra MAC (không có khóa ban đầu, dùng --key TỆP): chỉ kiểm tra chuỗi băm, "
-                      "không phát hiện được việc ghi lại toàn bộ chuỗi.",
-                      "MACs not checked (no initial key; use --key FILE): plain hash chain only, which does not "
-                      "detect a fully recomputed chain."),
-    "verify.bad": ("NHẬT KÝ BỊ SỬA ĐỔI: bản ghi đầu tiên sai là #{seq}: {reason}",
-                   "JOURNAL TAMPERED: first bad record is #{seq}: {reason}"),
-    "verify.head": ("Băm cuối (ghi lại để đối chiếu): {hash}", "Head hash (write it down to compare later): {hash}"),
-    "verify.empty": ("Nhật ký trống.", "The journal is empty."),
-    "status.not_running": ("bmnn-agent không chạy: {msg}", "bmnn-agent is not running: {msg}"),
-    "status.running": ("bmnn-agent đang chạy (pid {pid}), thời gian chạy {uptime}",
-                       "bmnn-agent running (pid {pid}), uptime {uptime}"),
-    "status.policy": ("Chính sách: {sha} hồ sơ {profile}", "Policy: {sha} profile {profile}"),
-    "status.sources": ("Nguồn sự kiện", "Event sources"),
-    "status.none": ("(chưa có)", "(none)"),
-    "status.alive": ("hoạt động", "alive"),
-    "status.dead": ("ĐÃ DỪNG", "STOPPED"),
-    "status.reconcile": ("Đối chiếu gần nhất: {t}", "Last reconcile: {t}"),
-    "status.open": ("Vi phạm đang mở: {n}", "Open violations: {n}"),
-    "status.acked": ("đã xác nhận", "acknowledged"),
-    "status.unjournaled": ("chưa ghi vào nhật ký", "not yet journaled"),
-    "status.busy": ("Vòng xử lý chính đang bận {s} giây ({job}); trạng thái dưới đây được đọc trực tiếp.",
-                    "The main loop has been busy for {s} s ({job}); the state below was read directly."),
-    "status.sinks": ("Đầu ra", "Sinks"),
-    "status.sink_ok": ("tốt", "ok"),
-    "status.sink_failing": ("LỖI", "FAILING"),
-    "status.incident": ("Báo cáo vụ việc (dự thảo): {path} — xem: bmnn incident show {path} --format html -o TỆP.html",
-                        "Incident report (draft): {path} — read it: bmnn incident show {path} --format html -o FILE.html"),
-    "status.journal": ("Nhật ký: {path}, bản ghi cuối #{head}, chờ ghi {pending}",
-                       "Journal: {path}, head #{head}, pending {pending}"),
-    "reload.ok": ("Đã nạp lại chính sách {sha} (hồ sơ {profile}).", "Policy {sha} reloaded (profile {profile})."),
-    "reload.bad": ("Chính sách mới không hợp lệ, vẫn dùng chính sách cũ {sha}:",
-                   "The new policy is invalid; keeping {sha}:"),
-}
-
-
 def _t(key: str, lang: str, **kw: Any) -> str:
-    pair = _T.get(key)
-    text = key if pair is None else pair[1 if lang == "en" else 0]
-    return text.format(**kw) if kw else text
+    """The catalog's text (scanner/locale); strings this module adds go into the .po files."""
+    from scanner.i18n import t
+    return t(key, lang, **kw)
 
 
 def _lang_option(f):
@@ -120,11 +81,11 @@ def _line(r: dict[str, Any], lang: str) -> str:
     """One record as one line. Messages quote file names, device strings and other text from the
     machine: a newline there must not forge a second record, nor ESC move the cursor, so every
     field is shown through ``visible`` (escaped, one line)."""
-    from scanner.i18n import CATALOG, t
+    from scanner.i18n import has, t
     from scanner.textsafe import visible
     kind = f"journal.kind.{r['kind']}"
     parts = [f"#{r['seq']:<6}", visible(str(r["time"]).replace("T", " ")[:19]) + "Z",
-             t(kind, lang) if kind in CATALOG else visible(r["kind"])]
+             t(kind, lang) if has(kind) else visible(r["kind"])]
     if r.get("check_id"):
         parts.append(visible(r["check_id"]))
     if r.get("severity"):

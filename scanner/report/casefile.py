@@ -11,7 +11,7 @@ import datetime as dt
 import textwrap
 from typing import Any, Optional
 
-from ..i18n import CATALOG, t
+from ..i18n import has, t
 from ..localtime import datetime_words, local, place_date, short, zone, zone_label
 from ..recordno import render as render_number
 from ..textsafe import visible
@@ -53,7 +53,7 @@ def size_text(n: Any, lang: str) -> str:
 
 
 def level_text(level: Any, lang: str) -> str:
-    if isinstance(level, str) and f"level.{level}" in CATALOG:
+    if isinstance(level, str) and has(f"level.{level}"):
         return t(f"level.{level}", lang)
     return "—"
 
