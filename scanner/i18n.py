@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import gettext
 import os
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -94,3 +95,52 @@ def t(key: str, lang: str, **kw) -> str:
 def translator(lang: str):
     """``t`` bound to ``lang``: what layers that must not read files (policies) receive."""
     return functools.partial(t, lang=lang)
+
+
+def keys(prefix: str) -> list[str]:
+    """Every key of the catalog that starts with ``prefix`` (gettext has no listing API; the
+    compiled catalog's dict is read, as GNUTranslations has kept it since Python 2)."""
+    found = {k for k in getattr(translations("en"), "_catalog", {}) if isinstance(k, str) and k.startswith(prefix)}
+    return sorted(found | {k for k in LEGACY if k.startswith(prefix)})
+
+
+_FIELD = re.compile(r"\{(\w+)(?:![rsa])?(?::[^{}]*)?\}")
+
+
+@functools.cache
+def _patterns(prefix: str) -> tuple[tuple[re.Pattern, str], ...]:
+    """(regex of the English text, key) for every key under ``prefix``, most literal text first."""
+    out = []
+    for key in keys(prefix):
+        en = lookup(key, "en") or ""
+        parts, pos, names = [], 0, set()
+        for m in _FIELD.finditer(en):
+            parts.append(re.escape(en[pos:m.start()]))
+            name = m.group(1)
+            parts.append(f"(?P={name})" if name in names else f"(?P<{name}>.+?)")
+            names.add(name)
+            pos = m.end()
+        parts.append(re.escape(en[pos:]))
+        literal = len(_FIELD.sub("", en))
+        out.append((literal, re.compile("".join(parts), re.S), key))
+    out.sort(key=lambda x: -x[0])
+    return tuple((rx, key) for _, rx, key in out)
+
+
+def reword(text: str, lang: str, prefix: str, *, sep: str = "; ", depth: int = 3) -> str:
+    """``text`` made by a lower layer in English (a reason such as ``cannot read: Permission
+    denied``), in ``lang``: each ``sep``-separated part that matches the English text of a key
+    under ``prefix`` is rendered in ``lang`` with the captured parts reworded in turn, and OS
+    error texts (``strerror``) through ``oserror.*``. Parts that match nothing stay as they are."""
+    if lang == "en" or not text:
+        return text
+
+    def one(part: str, d: int) -> str:
+        for rx, key in _patterns(prefix) + _patterns("oserror."):
+            m = rx.fullmatch(part)
+            if m:
+                kw = {k: (one(v, d - 1) if d > 0 else v) for k, v in m.groupdict().items()}
+                return t(key, lang, **kw)
+        return part
+
+    return sep.join(one(p, depth) for p in text.split(sep))

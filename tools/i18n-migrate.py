@@ -158,7 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         entries: dict[str, tuple[str, str]] = {}
         rewrites = []
         for path in files:
-            src = path.read_text(encoding="utf-8")
+            try:
+                src = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise MigrateError(f"{path}: {exc.strerror}") from None
             found = tables(src, str(path))
             for node, table in found:
                 entries.update(table)
