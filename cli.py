@@ -45,7 +45,55 @@ def _lang_option(f):
 
 
 _LANG = {"lang": "vi"}
-"""The language chosen on the command line, for errors rendered after the command has ended."""
+"""The language chosen on the command line, for errors rendered after the command has ended and
+for click's own texts (usage errors come before any callback has run)."""
+
+
+def _argv_lang(argv: Optional[list[str]]) -> str:
+    """The language the command line asks for (``--lang X`` anywhere before ``--``), else
+    BMNN_LANG, else Vietnamese: known before click parses, so its usage errors speak it too."""
+    args = sys.argv[1:] if argv is None else argv
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(args) and args[i + 1] in LANGS.choices:
+            return args[i + 1]
+        if arg.startswith("--lang=") and arg[7:] in LANGS.choices:
+            return arg[7:]
+    lang = os.environ.get("BMNN_LANG", "vi")
+    return lang if lang in LANGS.choices else "vi"
+
+
+def _click_speaks_our_language() -> None:
+    """click's own texts ("Usage:", "Error: No such option", "Missing argument", "Options",
+    "Show this message and exit.") from our catalog, in the language of ``_LANG``.
+
+    click binds ``from gettext import gettext as _`` (and ``ngettext``) in each of its modules;
+    those names are rebound here to functions that read the catalog at call time. Its msgids are
+    plain English (msgid = click's text); tests/i18n checks every click module is covered."""
+    import gettext
+
+    def _(message: str) -> str:
+        if message in ("file", "directory", "path"):  # Path's {name}, fixed at import: unused in vi
+            return message
+        from scanner.i18n import translations
+        text = translations(_LANG["lang"]).gettext(message)
+        return message if text is None else text
+
+    def ngettext(one: str, many: str, n: int) -> str:
+        from scanner.i18n import translations
+        text = translations(_LANG["lang"]).ngettext(one, many, n)
+        return (one if n == 1 else many) if text is None else text
+
+    for name, mod in list(sys.modules.items()):
+        if name == "click" or name.startswith("click."):
+            if getattr(mod, "_", None) is gettext.gettext:
+                mod._ = _
+            if getattr(mod, "ngettext", None) is gettext.ngettext:
+                mod.ngettext = ngettext
+
+
+_click_speaks_our_language()
 
 
 def _env(ctx: click.Context, lang: Optional[str]) -> Env:
@@ -131,6 +179,8 @@ def cli(ctx: click.Context, lang: str, config_dir: str, policy_dir: Optional[str
 
     Endpoint compliance scanner and agent for workstations holding Vietnamese state secrets.
     """
+    if ctx.get_parameter_source("lang") is click.core.ParameterSource.DEFAULT:
+        lang = _LANG["lang"]  # a command's own --lang, seen before parsing (_argv_lang)
     ctx.obj = Env(lang, config_dir, policy_dir)
     _LANG["lang"] = lang
 
@@ -1166,6 +1216,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     from scanner.errors import ScanError
     from agent.errors import AgentError
     as_json = _wants_json(argv)
+    _LANG["lang"] = _argv_lang(argv)
     try:
         rv = cli.main(args=argv, prog_name="bmnn", standalone_mode=False)
         return rv if isinstance(rv, int) else EXIT_OK
