@@ -48,9 +48,18 @@ def _paths(ctx: click.Context):
     return from_env(config_dir=getattr(obj, "config_dir", None))
 
 
-def _fail(exc: AgentError) -> click.ClickException:
+def _reword(exc: AgentError, lang: str) -> str:
+    """The agent's English message in ``lang`` (the catalog's ``agent.why.*`` patterns)."""
+    from scanner.i18n import reword
+    return reword(str(exc), lang, "agent.why.", sep="\n")
+
+
+def _fail(exc: AgentError, lang: Optional[str] = None) -> click.ClickException:
     from scanner.textsafe import visible_lines
-    err = click.ClickException(visible_lines(exc))
+    if lang is None:
+        ctx = click.get_current_context(silent=True)
+        lang = getattr(ctx.find_root().obj, "lang", None) if ctx is not None else None
+    err = click.ClickException(visible_lines(_reword(exc, lang or "vi")))
     err.kind = exc.kind  # named in the CLI's --json error object
     return err
 
@@ -71,7 +80,10 @@ def parse_since(text: str, now: Optional[dt.datetime] = None) -> str:
     try:
         t = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise click.BadParameter(f"{text!r}: use 30m, 2h, 7d, 2026-11-23 or 2026-11-23T08:00") from None
+        from scanner.i18n import default_lang
+        from scanner.textsafe import visible
+        lang = getattr(click.get_current_context(silent=True) and click.get_current_context().find_root().obj, "lang", None)
+        raise click.BadParameter(_t("events.bad_since", lang or default_lang(), text=visible(text))) from None
     if t.tzinfo is None:
         t = t.astimezone()  # local time
     return iso(t)
@@ -235,10 +247,10 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
             raise _fail(exc) from None
         if as_json:
             # the error object every --json command prints (cli.py _error), with running: false
-            click.echo(json.dumps({"running": False, "error": {"type": "agent", "kind": exc.kind, "message": str(exc),
+            click.echo(json.dumps({"running": False, "error": {"type": "agent", "kind": exc.kind, "message": _reword(exc, lang),
                                                                "exit_code": EXIT_ERROR}}, ensure_ascii=False, indent=2))
         else:
-            click.echo(_t("status.not_running", lang, msg=str(exc)), err=True)
+            click.echo(_reword(exc, lang), err=True)
         raise SystemExit(EXIT_ERROR)
     if not st.get("incident_draft"):  # the daemon names its newest draft; older daemons: look in the state dir
         from .incident import latest_draft

@@ -4,7 +4,8 @@
 The catalog's source of truth is ``scanner/locale/{vi,en}/LC_MESSAGES/bmnn.po`` (msgid = the key,
 msgstr = the text) and the template ``scanner/locale/bmnn.pot``. Code written before the catalog
 (or on a branch that did not have it yet) keeps its strings in dicts named ``LEGACY`` / ``CATALOG``
-(scanner/i18n.py) or ``_T`` (agent/commands.py); this tool reads every such top-level dict literal,
+(scanner/i18n.py), ``_T`` (agent/commands.py), ``TEXT`` (scanner/content/command.py) or
+``MESSAGES`` (agent/snapshot/messages.py); this tool reads every such top-level dict literal,
 adds or updates its entries in the three files, empties the dict in the source file, and compiles
 the ``.mo`` files.
 
@@ -29,8 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "scanner" / "locale"
 DOMAIN = "bmnn"
-NAMES = ("LEGACY", "CATALOG", "_T")
-DEFAULT_FILES = ("scanner/i18n.py", "agent/commands.py")
+NAMES = {"LEGACY": "", "CATALOG": "", "_T": "", "TEXT": "content.", "MESSAGES": "snapshot.msg."}
+"""The old tables and the prefix their keys get in the catalog: scanner/i18n.py (LEGACY, CATALOG),
+agent/commands.py (_T), scanner/content/command.py (TEXT), agent/snapshot/messages.py (MESSAGES)."""
+DEFAULT_FILES = ("scanner/i18n.py", "agent/commands.py", "scanner/content/command.py", "agent/snapshot/messages.py")
 
 
 class MigrateError(Exception):
@@ -57,7 +60,7 @@ def tables(source: str, where: str) -> list[tuple[ast.AST, dict[str, tuple[str, 
             if not (isinstance(key, str) and isinstance(pair, tuple) and len(pair) == 2
                     and all(isinstance(s, str) for s in pair)):
                 raise MigrateError(f"{where}:{value.lineno}: {target.id}[{key!r}] is not (vi, en) text")
-        found.append((value, entries))
+        found.append((value, {NAMES[target.id] + key: pair for key, pair in entries.items()}))
     return found
 
 

@@ -19,6 +19,7 @@ from scanner import i18n
 ROOT = Path(__file__).resolve().parents[2]
 LOCALE = ROOT / "scanner" / "locale"
 TOOL = ROOT / "tools" / "i18n-migrate.py"
+GRAMMAR = {"time.date_words"}  # each language picks its own fields (day 01 / 1, month 12 / December)
 KEY = re.compile(r"[a-z0-9_]+(\.[A-Za-z0-9_]+)+")
 FIELD = re.compile(r"\{(\w*)[^{}]*\}")
 
@@ -57,7 +58,9 @@ def test_both_languages_hold_the_same_keys_with_the_same_placeholders():
         assert msg.string and other.string or msg.id == other.string == msg.string, msg.id
         if not KEY.fullmatch(msg.id if isinstance(msg.id, str) else ""):  # click's own msgids
             continue
-        assert sorted(FIELD.findall(msg.string)) == sorted(FIELD.findall(other.string)), msg.id
+        if msg.id in GRAMMAR:
+            continue
+        assert sorted(set(FIELD.findall(msg.string))) == sorted(set(FIELD.findall(other.string))), msg.id
 
 
 def test_the_compiled_catalogs_are_current():
@@ -69,7 +72,7 @@ def test_the_compiled_catalogs_are_current():
         assert po == mo, f"{lang}: bmnn.mo is older than bmnn.po; run make setup"
 
 
-PREFIXED = {"t": "", "_t": "", "tr": "", "_c": "content."}  # _c: scanner/content/command.py's content.* keys
+PREFIXED = {"t": "", "_t": "", "tr": "", "_c": "content.", "_say": "", "say": "snapshot.msg."}  # _c: scanner/content/command.py's content.* keys
 
 
 def _literal_keys():
