@@ -62,6 +62,25 @@ def _reword(message: str, prefix: str) -> str:
     return reword(message, _LANG["lang"], prefix, sep="\n")
 
 
+def _policy_texts(exc) -> list[str]:
+    """A PolicyError's problems in the language of the command line: the policies layer words
+    them in English (it reads no catalog); the catalog's ``policy.why.*`` texts reword them here."""
+    from scanner.i18n import reword
+    lang = _LANG["lang"]
+    blocks = []
+    for p in exc.problems:
+        head, nl, rest = p.render(lang).partition("\n")
+        where = p.where() + ": "
+        if head.startswith(where):
+            head = where + reword(head[len(where):], lang, "policy.why.", sep="\n")
+        blocks.append(head + nl + rest)
+    return blocks
+
+
+def _policy_text(exc) -> str:
+    return "\n".join(_policy_texts(exc))
+
+
 def _why(strerror) -> str:
     """An OS error text (``Permission denied``) in the language of the command line."""
     from scanner.i18n import reword
@@ -349,7 +368,7 @@ def policy_validate(ctx, paths: tuple[str, ...], as_json: bool, lang: Optional[s
             report.append({"path": env.local_d, "kind": "tailoring", "ok": True, "files": list(lt.files)})
         except PolicyError as exc:
             report.append({"path": env.policy_dir or env.local_d, "ok": False,
-                           "problems": [p.render(env.lang) for p in exc.problems]})
+                           "problems": _policy_texts(exc)})
     for p in paths:
         if os.path.basename(p) == "agent.yaml":  # the daemon's settings, not a policy file
             from agent.config import load_config
@@ -358,13 +377,13 @@ def policy_validate(ctx, paths: tuple[str, ...], as_json: bool, lang: Optional[s
                 load_config(p)
                 report.append({"path": p, "kind": "agent", "ok": True})
             except AgentError as exc:
-                report.append({"path": p, "ok": False, "problems": [str(exc)]})
+                report.append({"path": p, "ok": False, "problems": [_reword(str(exc), "agent.why.")]})
             continue
         try:
             kind = validate_path(p, base=env.policy_dir)
             report.append({"path": p, "kind": kind, "ok": True})
         except PolicyError as exc:
-            report.append({"path": p, "ok": False, "problems": [pr.render(env.lang) for pr in exc.problems]})
+            report.append({"path": p, "ok": False, "problems": _policy_texts(exc)})
     bad = [r for r in report if not r["ok"]]
     if as_json:
         _dump({"ok": not bad, "results": report})
@@ -918,6 +937,7 @@ def snapshot_keygen(ctx, stem, name, days, register, inspector_dir, lang) -> Non
     from agent import keys
     env = _env(ctx, lang)
     directory, base = os.path.split(os.path.abspath(stem))
+    _check_output(os.path.join(directory, base + ".pem"), env.lang)  # a missing folder is an error, never a mkdir
     if os.path.exists(os.path.join(directory, base + ".pem")):
         raise click.UsageError(_say("cli.pem_exists", stem=visible_text(stem)))
     idir = _inspector(env, inspector_dir) if register else None
@@ -1237,7 +1257,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         kind = "usage" if isinstance(exc, click.UsageError) else "agent" if hasattr(exc, "kind") else "error"
         return _error(as_json, EXIT_ERROR, kind, exc.format_message(), detail=getattr(exc, "kind", None), show=exc.show)
     except PolicyError as exc:
-        return _error(as_json, EXIT_INTEGRITY, "policy", exc.render(_LANG["lang"]), problems=exc.problems)
+        return _error(as_json, EXIT_INTEGRITY, "policy", _policy_text(exc), problems=exc.problems)
     except ScanError as exc:
         return _error(as_json, EXIT_ERROR, "scan", _reword(str(exc), "scan.why."))
     except AgentError as exc:

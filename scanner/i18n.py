@@ -84,12 +84,23 @@ def default_lang() -> str:
     return lang if lang in LANGS else "vi"
 
 
+REASONS = ("reason", "detail", "why", "error")
+"""Placeholders that often carry a library's or the OS's English text (``str(exc)``): rendered in
+the language asked through the catalog's ``lib.*`` and ``oserror.*`` texts where they match."""
+
+
 def t(key: str, lang: str, **kw) -> str:
     """The text for ``key`` in ``lang``, formatted with ``kw``."""
     text = lookup(key, lang)
     if text is None:
         text = key
-    return text.format(**kw) if kw else text
+    if not kw:
+        return text
+    if lang != "en":
+        for name in REASONS:
+            if isinstance(kw.get(name), str):
+                kw[name] = reword(kw[name], lang, "lib.")
+    return text.format(**kw)
 
 
 def translator(lang: str):
@@ -136,11 +147,11 @@ def reword(text: str, lang: str, prefix: str, *, sep: str = "; ", depth: int = 3
         return text
 
     def one(part: str, d: int) -> str:
-        for rx, key in _patterns(prefix) + _patterns("oserror."):
+        for rx, key in _patterns(prefix) + _patterns("lib.") + _patterns("oserror."):
             m = rx.fullmatch(part)
             if m:
                 kw = {k: (one(v, d - 1) if d > 0 else v) for k, v in m.groupdict().items()}
-                return t(key, lang, **kw)
+                return (lookup(key, lang) or part).format(**kw)
         return part
 
     return sep.join(one(p, depth) for p in text.split(sep))

@@ -49,7 +49,8 @@ def size_text(n: Any, lang: str) -> str:
     """A size in bytes, exact (a hash is compared against it): "12.345 byte" / "12,345 bytes"."""
     if not isinstance(n, int) or isinstance(n, bool):
         return "—"
-    return f"{n:,}".replace(",", ".") + " byte" if lang != "en" else f"{n:,} bytes"
+    grouped = f"{n:,}" if lang == "en" else f"{n:,}".replace(",", ".")  # Vietnamese groups with a dot
+    return t("unit.bytes", lang, n=grouped)
 
 
 def level_text(level: Any, lang: str) -> str:
