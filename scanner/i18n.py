@@ -96,6 +96,11 @@ def t(key: str, lang: str, **kw) -> str:
         text = key
     if not kw:
         return text
+    for name, value in kw.items():  # never a Python repr in a user's text
+        if value is None:
+            kw[name] = "—"
+        elif isinstance(value, bool):
+            kw[name] = lookup("value.yes" if value else "value.no", lang) or str(value)
     if lang != "en":
         for name in REASONS:
             if isinstance(kw.get(name), str):
