@@ -4,6 +4,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+LOCALE := scanner/locale
+MO     := $(LOCALE)/vi/LC_MESSAGES/bmnn.mo $(LOCALE)/en/LC_MESSAGES/bmnn.mo
 
 # sudo make install / uninstall: where things go (override for a staged or test install)
 PREFIX   ?= /opt/bmnn-guard
@@ -15,14 +17,26 @@ LOGDIR   ?= /var/log/bmnn
 RUNDIR   ?= /run/bmnn
 INSTALL_ENV = BMNN_STATE_DIR=$(STATEDIR) BMNN_LOG_DIR=$(LOGDIR) BMNN_RUNTIME_DIR=$(RUNDIR)
 
-.PHONY: setup sysdeps test scan bench clean install uninstall deb deb-lint
+.PHONY: setup sysdeps test scan bench clean install uninstall deb deb-lint i18n-extract
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(MO)
 
 $(VENV)/.installed: pyproject.toml setup.py scanner/content/_fastplain.c
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { sh tools/system-deps.sh venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@
+
+# The message catalog (docs/i18n.md): .po is the source, .mo what the program reads. The build
+# compiles it too (setup.py); this rule keeps an editable install current after a .po edit.
+$(LOCALE)/%/LC_MESSAGES/bmnn.mo: $(LOCALE)/%/LC_MESSAGES/bmnn.po $(VENV)/.installed
+	@$(BIN)/pybabel compile --use-fuzzy -D bmnn -d $(LOCALE) -l $* 2>&1 | grep -v '^compiling' || true
+	@test -f $@
+
+# bmnn.pot from the code (pybabel extract: the literal keys given to t()/_t()); the catalog's
+# own list of msgids, computed keys included, is kept by tools/i18n-migrate.py
+i18n-extract: setup
+	$(BIN)/pybabel extract --no-location --omit-header -k t -k _t -k tr -o build/extracted.pot \
+	  cli.py agent scanner policies
 
 sysdeps:
 	@sh tools/system-deps.sh test
@@ -39,7 +53,7 @@ bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache $(MO)
 
 # dist/bmnn-guard_<version>_<arch>.deb: the program and every Python dependency in a venv for
 # /usr/lib/bmnn-guard, made with Debian's python3; wheels come from the pip index this machine

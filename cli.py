@@ -45,7 +45,99 @@ def _lang_option(f):
 
 
 _LANG = {"lang": "vi"}
-"""The language chosen on the command line, for errors rendered after the command has ended."""
+"""The language chosen on the command line, for errors rendered after the command has ended and
+for click's own texts (usage errors come before any callback has run)."""
+
+
+def _say(key: str, **kw) -> str:
+    """The catalog's text for ``key`` in the language of the command line (``_LANG``)."""
+    from scanner.i18n import t
+    return t(key, _LANG["lang"], **kw)
+
+
+def _reword(message: str, prefix: str) -> str:
+    """A lower layer's English error (``no journal at PATH``) in the language of the command line
+    (``scanner.i18n.reword``: the English texts of the catalog's ``prefix`` keys as patterns)."""
+    from scanner.i18n import reword
+    return reword(message, _LANG["lang"], prefix, sep="\n")
+
+
+def _policy_texts(exc) -> list[str]:
+    """A PolicyError's problems in the language of the command line: the policies layer words
+    them in English (it reads no catalog); the catalog's ``policy.why.*`` texts reword them here."""
+    from scanner.i18n import reword
+    lang = _LANG["lang"]
+    blocks = []
+    for p in exc.problems:
+        head, nl, rest = p.render(lang).partition("\n")
+        where = p.where() + ": "
+        if head.startswith(where):
+            head = where + reword(head[len(where):], lang, "policy.why.", sep="\n")
+        blocks.append(head + nl + rest)
+    return blocks
+
+
+def _policy_text(exc) -> str:
+    return "\n".join(_policy_texts(exc))
+
+
+def _why(strerror) -> str:
+    """An OS error text (``Permission denied``) in the language of the command line."""
+    from scanner.i18n import reword
+    return reword(str(strerror or ""), _LANG["lang"], "oserror.")
+
+
+def visible_text(value) -> str:
+    """A value from the user or the machine, shown escaped (controls, bidi overrides)."""
+    from scanner.textsafe import visible
+    return visible(str(value))
+
+
+def _argv_lang(argv: Optional[list[str]]) -> str:
+    """The language the command line asks for (``--lang X`` anywhere before ``--``), else
+    BMNN_LANG, else Vietnamese: known before click parses, so its usage errors speak it too."""
+    args = sys.argv[1:] if argv is None else argv
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(args) and args[i + 1] in LANGS.choices:
+            return args[i + 1]
+        if arg.startswith("--lang=") and arg[7:] in LANGS.choices:
+            return arg[7:]
+    lang = os.environ.get("BMNN_LANG", "vi")
+    return lang if lang in LANGS.choices else "vi"
+
+
+def _click_speaks_our_language() -> None:
+    """click's own texts ("Usage:", "Error: No such option", "Missing argument", "Options",
+    "Show this message and exit.") from our catalog, in the language of ``_LANG``.
+
+    click binds ``from gettext import gettext as _`` (and ``ngettext``) in each of its modules;
+    those names are rebound here to functions that read the catalog at call time. Its msgids are
+    plain English (msgid = click's text); tests/i18n checks every click module is covered."""
+    import gettext
+
+    def _(message: str) -> str:
+        if message in ("file", "directory", "path"):  # Path's {name}, fixed at import: unused in vi
+            return message
+        from scanner.i18n import translations
+        text = translations(_LANG["lang"]).gettext(message)
+        return message if text is None else text
+
+    def ngettext(one: str, many: str, n: int) -> str:
+        from scanner.i18n import translations
+        text = translations(_LANG["lang"]).ngettext(one, many, n)
+        return (one if n == 1 else many) if text is None else text
+
+    for name, mod in list(sys.modules.items()):
+        if name == "click" or name.startswith("click."):
+            if getattr(mod, "_", None) is gettext.gettext:
+                mod._ = _
+            if getattr(mod, "ngettext", None) is gettext.ngettext:
+                mod.ngettext = ngettext
+
+
+_click_speaks_our_language()
 
 
 def _env(ctx: click.Context, lang: Optional[str]) -> Env:
@@ -131,6 +223,8 @@ def cli(ctx: click.Context, lang: str, config_dir: str, policy_dir: Optional[str
 
     Endpoint compliance scanner and agent for workstations holding Vietnamese state secrets.
     """
+    if ctx.get_parameter_source("lang") is click.core.ParameterSource.DEFAULT:
+        lang = _LANG["lang"]  # a command's own --lang, seen before parsing (_argv_lang)
     ctx.obj = Env(lang, config_dir, policy_dir)
     _LANG["lang"] = lang
 
@@ -156,7 +250,7 @@ def policy_list(ctx, as_json: bool, profile: Optional[str], lang: Optional[str])
     ids = sorted(bundle.checks)
     if profile:
         if profile not in bundle.profiles:
-            raise click.UsageError(f"unknown profile {profile!r}; known: {', '.join(sorted(bundle.profiles))}")
+            raise click.UsageError(_say("cli.unknown_profile", profile=visible_text(profile), known=", ".join(sorted(bundle.profiles))))
         chosen = {e if isinstance(e, str) else e.id for e in bundle.profiles[profile].checks}
         ids = [i for i in ids if i in chosen]
     rows = [check_summary(bundle, i, env.lang) for i in ids]
@@ -190,7 +284,7 @@ def _day(on_day: Optional[str]):
     try:
         return dt.date.fromisoformat(on_day)
     except ValueError:
-        raise click.BadParameter(f"{on_day!r} is not a date (YYYY-MM-DD)", param_hint="--on") from None
+        raise click.BadParameter(_say("cli.bad_date", value=visible_text(on_day)), param_hint="--on") from None
 
 
 @policy.command("coverage")
@@ -274,7 +368,7 @@ def policy_validate(ctx, paths: tuple[str, ...], as_json: bool, lang: Optional[s
             report.append({"path": env.local_d, "kind": "tailoring", "ok": True, "files": list(lt.files)})
         except PolicyError as exc:
             report.append({"path": env.policy_dir or env.local_d, "ok": False,
-                           "problems": [p.render(env.lang) for p in exc.problems]})
+                           "problems": _policy_texts(exc)})
     for p in paths:
         if os.path.basename(p) == "agent.yaml":  # the daemon's settings, not a policy file
             from agent.config import load_config
@@ -283,13 +377,13 @@ def policy_validate(ctx, paths: tuple[str, ...], as_json: bool, lang: Optional[s
                 load_config(p)
                 report.append({"path": p, "kind": "agent", "ok": True})
             except AgentError as exc:
-                report.append({"path": p, "ok": False, "problems": [str(exc)]})
+                report.append({"path": p, "ok": False, "problems": [_reword(str(exc), "agent.why.")]})
             continue
         try:
             kind = validate_path(p, base=env.policy_dir)
             report.append({"path": p, "kind": kind, "ok": True})
         except PolicyError as exc:
-            report.append({"path": p, "ok": False, "problems": [pr.render(env.lang) for pr in exc.problems]})
+            report.append({"path": p, "ok": False, "problems": _policy_texts(exc)})
     bad = [r for r in report if not r["ok"]]
     if as_json:
         _dump({"ok": not bad, "results": report})
@@ -427,7 +521,7 @@ def scan(ctx, profile, fmt, output, answers, inspector, holder, number, timezone
     from scanner import scan as S
     env = _env(ctx, lang)
     if paths and not content:
-        raise click.UsageError("PATHS are only used with the document step (drop --no-content)")
+        raise click.UsageError(_say("cli.paths_need_content"))
     if fmt == "pdf":
         from scanner.report import pdf
         from scanner.errors import ScanError
@@ -538,12 +632,9 @@ def devices_list(ctx, as_json: bool, lang: Optional[str]) -> None:
     from scanner.localtime import short, zone
     from scanner.report.layout import fitted_table
     from scanner.textsafe import visible
-    vi = env.lang != "en"
     tz = zone(None, env.lang)
     console = env.console()
-    headers = [vi_name if vi else en_name for vi_name, en_name in (
-        ("Nhãn", "Label"), ("Hãng:SP", "Vendor:product"), ("Số sê-ri", "Serial"), ("Người duyệt", "Approved by"),
-        ("Thời điểm", "When"), ("Biên bản", "Reference"), ("Giao cho", "Holder"))]
+    headers = [_say(f"devices.col.{c}") for c in ("label", "ids", "serial", "approved_by", "when", "reference", "holder")]
     rows = [[escape(visible(v)) for v in (d.label, f"{d.vendor_id}:{d.product_id}", d.serial, d.approved_by,
                                           short(d.approved_at, tz, env.lang) if d.approved_at else "", d.reference or "",
                                           d.holder or "")]
@@ -600,11 +691,11 @@ def devices_approve(ctx, serial, node, vendor_id, product_id, label, approved_by
             raise click.UsageError(t("devices.no_holder", env.lang, user=holder)) from None
     if vendor_id or product_id:
         if not (vendor_id and product_id and serial):
-            raise click.UsageError("--vendor-id, --product-id and --serial go together")
+            raise click.UsageError(_say("cli.vendor_together"))
         kind = "usb"
     else:
         if not (serial or node):
-            raise click.UsageError("give --serial or --node of an attached device (see 'bmnn facts')")
+            raise click.UsageError(_say("cli.serial_or_node"))
         attached, errors = _attached_storage()
         match = [a for a in attached if (serial and a[2] == serial) or (node and node in a[4])]
         if not match:
@@ -620,9 +711,9 @@ def devices_approve(ctx, serial, node, vendor_id, product_id, label, approved_by
         _dump(msgspec.to_builtins(entry))
     else:
         from scanner.textsafe import visible
-        click.echo(("Đã đăng ký" if env.lang != "en" else "Approved")
-                   + f": {visible(entry.label)} {visible(entry.vendor_id)}:{visible(entry.product_id)} {visible(entry.serial)}"
-                   + (f" ({'giao cho' if env.lang != 'en' else 'issued to'} {visible(entry.holder)})" if entry.holder else ""))
+        click.echo(_say("devices.approved_holder" if entry.holder else "devices.approved", label=visible(entry.label),
+                        vendor=visible(entry.vendor_id), product=visible(entry.product_id), serial=visible(entry.serial),
+                        holder=visible(entry.holder or "")))
 
 
 @devices.command("revoke")
@@ -636,8 +727,8 @@ def devices_revoke(ctx, serial: str, lang: Optional[str]) -> None:
     gone = registry.revoke(env.config_dir, serial)
     from scanner.textsafe import visible
     for d in gone:
-        click.echo(("Đã hủy đăng ký" if env.lang != "en" else "Revoked")
-                   + f": {visible(d.label)} {visible(d.vendor_id)}:{visible(d.product_id)} {visible(d.serial)}")
+        click.echo(_say("devices.revoked", label=visible(d.label), vendor=visible(d.vendor_id),
+                        product=visible(d.product_id), serial=visible(d.serial)))
 
 
 # ---------------------------------------------------------------- init, snapshot, fleet
@@ -678,14 +769,13 @@ def init(ctx, rotate_key: bool, key_days: Optional[int], as_json: bool, lang: Op
                "fingerprint": info.fingerprint, "created_at": info.created_at, "rotated_from": rotated.fingerprint if rotated else None,
                "notes": notes})
         return
-    vi = env.lang != "en"
     for note in notes:
         click.echo(note)
     if rotated:
-        click.echo(("Đã thay khóa; khóa cũ: " if vi else "Key rotated; old key: ") + rotated.fingerprint)
+        click.echo(_say("cli.key_rotated", fingerprint=rotated.fingerprint))
     elif existing is not None:
-        click.echo("Khóa máy đã có (dùng --rotate-key để thay)." if vi else "Host key exists (use --rotate-key to replace it).")
-    click.echo(("Dấu vân tay khóa máy (ghi vào sổ tài sản): " if vi else "Host key fingerprint (for the asset register): ") + info.fingerprint)
+        click.echo(_say("cli.key_exists"))
+    click.echo(_say("cli.key_fingerprint", fingerprint=info.fingerprint))
 
 
 def _journal_rotation(paths, old, new) -> None:
@@ -696,7 +786,7 @@ def _journal_rotation(paths, old, new) -> None:
                      evidence={"event": "key_rotated", "old_fingerprint": old.fingerprint if old else None,
                                "new_fingerprint": new.fingerprint})
     except Exception as exc:  # the rotation happened; say loudly that it is not journaled
-        click.echo(f"bmnn: warning: key rotated but not journaled: {exc}", err=True)
+        click.echo(_say("cli.rotate_not_journaled", error=visible_text(exc)), err=True)
 
 
 @cli.group()
@@ -740,7 +830,6 @@ def snapshot_export(ctx, output, since, sign_key, inspector, no_scan, answers, a
     from agent.snapshot.export import export, host_identity
     env = _env(ctx, lang)
     paths = _paths(env)
-    vi = env.lang != "en"
     into = output if output and os.path.isdir(output) else None
     if output and not into:
         _check_output(output, env.lang)
@@ -748,7 +837,7 @@ def snapshot_export(ctx, output, since, sign_key, inspector, no_scan, answers, a
         try:
             since = int(since)
         except ValueError:
-            raise click.UsageError("--since takes a sequence number or 'last'") from None
+            raise click.UsageError(_say("cli.since_seq")) from None
     doc = html = None
     if not no_scan:
         from scanner import scan as S
@@ -763,18 +852,14 @@ def snapshot_export(ctx, output, since, sign_key, inspector, no_scan, answers, a
     if not output or into:
         output = os.path.join(into or "", f"{host['hostname']}-{now.strftime('%Y%m%dT%H%M%S')}{SUFFIX}")
     elif not output.endswith(SUFFIX):
-        click.echo((f"bmnn: cảnh báo: {output} không có đuôi {SUFFIX}; report fleet vẫn đọc mọi tệp, nhưng nên đặt "
-                    f"tên TÊN{SUFFIX} để người nhận biết đây là ảnh chụp" if vi else
-                    f"bmnn: warning: {output} does not end in {SUFFIX}; report fleet reads every file anyway, but name "
-                    f"it NAME{SUFFIX} so that people can tell it is a snapshot"), err=True)
+        click.echo(_say("snapshot.no_suffix", output=visible_text(output), suffix=SUFFIX), err=True)
     res = export(out_path=output, key_dir=str(paths.config_dir), journal_path=str(paths.journal), state_dir=str(paths.state_dir),
                  config_dir=env.config_dir, scan_doc=doc, scan_html=html, since=since, cosign_key=sign_key,
                  cosign_name=inspector, host=host, now=now)
     if as_json:
         _dump({"path": res.path, "fingerprint": res.fingerprint, "journal_records": res.records, "manifest": res.manifest})
     else:
-        click.echo((f"Đã xuất {res.path}: {res.records} bản ghi nhật ký, khóa {res.fingerprint}" if vi else
-                    f"Wrote {res.path}: {res.records} journal records, key {res.fingerprint}"))
+        click.echo(_say("snapshot.wrote", path=visible_text(res.path), records=res.records, fingerprint=res.fingerprint))
 
 
 @snapshot.command("verify")
@@ -804,28 +889,24 @@ def snapshot_verify(ctx, file, pubkey, previous, trust_new, inspector_dir, as_js
     if as_json:
         _dump({**rep.to_dict(env.lang), "registered": learned})
     else:
-        vi = env.lang != "en"
         m = rep.manifest
         host = visible((m.get("host") or {}).get("hostname") or "?")  # the snapshot's text: no escapes reach the terminal
         j = m.get("journal") or {}
         from agent.snapshot.heads import head_of
         head = head_of(m) if m else None
         if head is None:
-            journal = "không có nhật ký" if vi else "no journal"
+            journal = _say("snapshot.journal_none")
         elif j.get("first_seq"):
             first, last = visible(j["first_seq"]), visible(j.get("last_seq"))
-            journal = (f"nhật ký {first}…{last}, đầu #{head.seq} {visible(head.hash[:16])}…" if vi else
-                       f"journal {first}…{last}, head #{head.seq} {visible(head.hash[:16])}…")
+            journal = _say("snapshot.journal_range", first=first, last=last, seq=head.seq, hash=visible(head.hash[:16]))
         else:
-            journal = (f"không có bản ghi mới, đầu nhật ký #{head.seq} {visible(head.hash[:16])}…" if vi else
-                       f"no new journal record, head #{head.seq} {visible(head.hash[:16])}…")
+            journal = _say("snapshot.journal_no_new", seq=head.seq, hash=visible(head.hash[:16]))
         fp = visible((m.get("key") or {}).get("fingerprint"))
         made, shown = visible(m.get("created_at")), visible(file)
         if rep.ok:
-            click.echo((f"HỢP LỆ: {shown} — máy {host}, lập lúc {made}, {journal}, khóa {fp}" if vi else
-                        f"VALID: {shown} — host {host}, made {made}, {journal}, key {fp}"))
+            click.echo(_say("snapshot.valid", path=shown, host=host, made=made, journal=journal, fingerprint=fp))
         else:
-            click.echo(("KHÔNG HỢP LỆ: " if vi else "INVALID: ") + shown, err=True)
+            click.echo(_say("snapshot.invalid", path=shown), err=True)
             for p in rep.problems:
                 click.echo("  ✘ " + visible(p.get(env.lang)), err=True)
         for n in rep.notes:
@@ -855,18 +936,17 @@ def snapshot_keygen(ctx, stem, name, days, register, inspector_dir, lang) -> Non
     """
     from agent import keys
     env = _env(ctx, lang)
-    vi = env.lang != "en"
     directory, base = os.path.split(os.path.abspath(stem))
+    _check_output(os.path.join(directory, base + ".pem"), env.lang)  # a missing folder is an error, never a mkdir
     if os.path.exists(os.path.join(directory, base + ".pem")):
-        raise click.UsageError(f"{stem}.pem exists; choose another name")
+        raise click.UsageError(_say("cli.pem_exists", stem=visible_text(stem)))
     idir = _inspector(env, inspector_dir) if register else None
     info = keys.generate(directory, stem=base, name=name, days=days, now=_now())
-    click.echo(("Dấu vân tay: " if vi else "Fingerprint: ") + info.fingerprint)
+    click.echo(_say("keys.fingerprint", fingerprint=info.fingerprint))
     if idir is not None:
         _keys_add(env, idir, os.path.join(directory, base + ".pub"), None, "inspector", as_json=False)
     else:
-        click.echo((f"Đăng ký trên máy của đoàn: bmnn keys add --inspector {stem}.pub" if vi else
-                    f"Register it on the inspectors' machine: bmnn keys add --inspector {stem}.pub"))
+        click.echo(_say("keys.register_hint", stem=visible_text(stem)))
 
 
 # ---------------------------------------------------------------- the inspector's key registry
@@ -890,17 +970,17 @@ def _read_small(path: str, limit: int = 1 << 16) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise click.UsageError(f"{path}: not found") from None
+        raise click.UsageError(_say("cli.file_not_found", path=visible_text(path))) from None
     except OSError as exc:
-        raise click.UsageError(f"{path}: {exc.strerror}") from None
+        raise click.UsageError(_say("cli.file_error", path=visible_text(path), why=_why(exc.strerror))) from None
     try:
         if not S.S_ISREG(os.fstat(fd).st_mode):
-            raise click.UsageError(f"{path}: not a regular file")
+            raise click.UsageError(_say("cli.not_regular", path=visible_text(path)))
         data = os.read(fd, limit + 1)
     finally:
         os.close(fd)
     if len(data) > limit:
-        raise click.UsageError(f"{path}: larger than {limit} bytes: not a public key")
+        raise click.UsageError(_say("cli.key_too_large", path=visible_text(path), limit=limit))
     return data
 
 
@@ -961,10 +1041,9 @@ def keys_list(ctx, inspector_dir, as_json, lang) -> None:
     if not entries:
         click.echo(say("registry_empty", env.lang, path=idir.path))
         return
-    vi = env.lang != "en"
     for e in entries:
-        status = ((f"đã thay bằng {e.retired_by} từ {e.retired_at}" if vi else f"retired by {e.retired_by} at {e.retired_at}")
-                  if e.retired_by else ("còn hiệu lực" if vi else "active"))
+        status = (_say("keys.retired", by=visible(e.retired_by), at=visible(e.retired_at)) if e.retired_by
+                  else _say("keys.active"))
         click.echo(f"{e.fingerprint}  {say('role.' + e.role, env.lang)}  {visible(e.label or '?')}  "
                    f"{e.added_at}  {status}")
 
@@ -1166,34 +1245,35 @@ def main(argv: Optional[list[str]] = None) -> int:
     from scanner.errors import ScanError
     from agent.errors import AgentError
     as_json = _wants_json(argv)
+    _LANG["lang"] = _argv_lang(argv)
     try:
         rv = cli.main(args=argv, prog_name="bmnn", standalone_mode=False)
         return rv if isinstance(rv, int) else EXIT_OK
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
-        return _error(as_json, EXIT_ERROR, "interrupted", "aborted")
+        return _error(as_json, EXIT_ERROR, "interrupted", _say("cli.aborted"))
     except click.ClickException as exc:
         kind = "usage" if isinstance(exc, click.UsageError) else "agent" if hasattr(exc, "kind") else "error"
         return _error(as_json, EXIT_ERROR, kind, exc.format_message(), detail=getattr(exc, "kind", None), show=exc.show)
     except PolicyError as exc:
-        return _error(as_json, EXIT_INTEGRITY, "policy", exc.render(_LANG["lang"]), problems=exc.problems)
+        return _error(as_json, EXIT_INTEGRITY, "policy", _policy_text(exc), problems=exc.problems)
     except ScanError as exc:
-        return _error(as_json, EXIT_ERROR, "scan", str(exc))
+        return _error(as_json, EXIT_ERROR, "scan", _reword(str(exc), "scan.why."))
     except AgentError as exc:
         return _error(as_json, EXIT_INTEGRITY if getattr(exc, "kind", "") == "integrity" else EXIT_ERROR, "agent",
-                      str(exc), detail=getattr(exc, "kind", None))
+                      _reword(str(exc), "agent.why."), detail=getattr(exc, "kind", None))
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     except KeyboardInterrupt:
-        return _error(as_json, 130, "interrupted", "interrupted")
+        return _error(as_json, 130, "interrupted", _say("cli.interrupted"))
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # the last line of defence: one line, not a traceback
         if os.environ.get("BMNN_DEBUG"):
             raise
         return _error(as_json, EXIT_ERROR, "internal",
-                      f"internal error: {type(exc).__name__}: {exc} (set BMNN_DEBUG=1 for a traceback)")
+                      _say("cli.internal", error=f"{type(exc).__name__}: {exc}"))
 
 
 def entry() -> None:

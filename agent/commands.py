@@ -24,138 +24,10 @@ from .errors import AgentError
 
 EXIT_OK, EXIT_ERROR, EXIT_INCOMPLETE, EXIT_INTEGRITY = 0, 1, 3, 4
 
-_T: dict[str, tuple[str, str]] = {
-    "verify.ok": ("Nhật ký toàn vẹn: {count} bản ghi ({range}); đã kiểm tra chuỗi băm, MAC và phần cuối bằng khóa ban đầu.",
-                  "Journal intact: {count} records ({range}); hash chain, MACs and tail checked with the initial key."),
-    "verify.chain_only": ("Chỉ kiểm tra chuỗi băm — không có khóa thì không phát hiện được phần cuối bị cắt bớt hay "
-                          "chuỗi bị ghi lại: {count} bản ghi ({range}) nối đúng với nhau. Kiểm tra đầy đủ: --key TỆP "
-                          "(khóa ban đầu giữ ngoài máy).",
-                          "Chain only — a truncated tail or a rewritten chain cannot be detected without the key: "
-                          "{count} records ({range}) link correctly. A full check: --key FILE (the initial key kept "
-                          "off the host)."),
-    "verify.empty_key": ("Nhật ký trống; trạng thái khóa khớp với khóa ban đầu.",
-                         "The journal is empty; its key state matches the initial key."),
-    "verify.empty_chain": ("Nhật ký trống. Chỉ kiểm tra chuỗi băm — không có khóa thì không phát hiện được phần "
-                           "cuối bị cắt bớt hay chuỗi bị ghi lại.",
-                           "The journal is empty. Chain only — a truncated tail or a rewritten chain cannot be "
-                           "detected without the key."),
-    "verify.bad": ("NHẬT KÝ BỊ SỬA ĐỔI: bản ghi đầu tiên sai là #{seq}: {reason}",
-                   "JOURNAL TAMPERED: first bad record is #{seq}: {reason}"),
-    "verify.damaged": ("NHẬT KÝ BỊ HỎNG: {path}: {reason}", "JOURNAL DAMAGED: {path}: {reason}"),
-    "verify.key_mismatch": ("Khóa {key_file} không phải khóa của nhật ký {path}: không chứng minh được gì "
-                            "(nhầm tệp, hoặc nhật ký đã được tạo lại bằng khóa khác).",
-                            "The key {key_file} is not the key of the journal {path}: nothing was proven (the wrong "
-                            "file, or a journal re-created under another key)."),
-    "head.extends": ("Nhật ký nối tiếp đầu đã thấy #{seq} ({hash}…): đầu hiện tại #{cur_seq} ({cur_hash}…).",
-                     "The journal extends the head seen before, #{seq} ({hash}…): its head is now #{cur_seq} "
-                     "({cur_hash}…)."),
-    "head.rollback": ("NHẬT KÝ BỊ QUAY LUI: đầu hiện tại #{cur_seq} ({cur_hash}…) ngắn hơn đầu đã thấy #{seq} ({hash}…).",
-                      "JOURNAL ROLLED BACK: its head #{cur_seq} ({cur_hash}…) is shorter than the head seen before, "
-                      "#{seq} ({hash}…)."),
-    "head.branch": ("NHẬT KÝ RẼ NHÁNH: đầu đã thấy #{seq} ({hash}…) không có trong nhật ký này (đầu hiện tại "
-                    "#{cur_seq}, {cur_hash}…).",
-                    "JOURNAL BRANCHED: the head seen before, #{seq} ({hash}…), is not in this journal (its head is "
-                    "#{cur_seq}, {cur_hash}…)."),
-    "head.reset": ("Nhật ký đã được tạo lại bằng `bmnn journal reset` lúc {time} (lý do: {reason}); nhật ký cũ có đầu "
-                   "#{old_seq} ({old_hash}…), không trước đầu đã thấy #{seq} ({hash}…). Hãy kiểm tra các tệp cũ đã giữ lại.",
-                   "The journal was started anew by `bmnn journal reset` at {time} (reason: {reason}); the old journal's "
-                   "head was #{old_seq} ({old_hash}…), not before the head seen before, #{seq} ({hash}…). Check the "
-                   "old files kept aside."),
-    "head.unproven": ("Không chứng minh được: bản ghi #{seq} đã bị xóa bởi mốc lưu trữ (đến #{through}).",
-                      "Cannot be proven: record #{seq} was removed by a checkpoint (through #{through})."),
-    "head.bad": ("--head phải có dạng SỐ:BĂM (64 ký tự hex), ví dụ 27:3f2a…", "--head must be SEQ:HASH (64 hex digits), "
-                 "for example 27:3f2a…"),
-    "verify.head": ("Băm cuối (ghi lại để đối chiếu): {hash}", "Head hash (write it down to compare later): {hash}"),
-    "verify.wal_present": ("Có tệp {wal} bên cạnh: các bản ghi trong đó cũng đã được đọc.",
-                           "A file {wal} is beside it: the records in it were read too."),
-    "verify.wal_absent": ("Không có tệp {wal} bên cạnh: đủ nếu nhật ký đã được gộp (dịch vụ dừng đúng cách, hoặc "
-                          "khi xuất ảnh chụp); bản sao lấy lúc dịch vụ đang ghi mà thiếu tệp này có thể thiếu các bản "
-                          "ghi mới nhất, chỉ so với đầu nhật ký đã được chứng kiến (--head) mới thấy được.",
-                          "No file {wal} beside it: complete if the journal was folded (a clean stop of the daemon, "
-                          "or a snapshot export); a copy taken while the daemon wrote, without that file, may lack "
-                          "the newest records, which only a comparison with a witnessed head (--head) shows."),
-    "reset.done": ("Đã bắt đầu nhật ký mới: bản ghi #{seq} ghi lại đầu nhật ký cũ {head} và mã khóa cũ {key_id}.",
-                   "A new journal was started: record #{seq} records the old journal's head {head} and key id {key_id}."),
-    "reset.kept": ("Các tệp cũ được giữ lại (không xóa): {files}", "The old files are kept (not deleted): {files}"),
-    "reset.none": ("(không có tệp cũ)", "(no old file)"),
-    "reset.key": ("Sao chép khóa ban đầu mới {key_file} ra khỏi máy (thiết bị lưu trữ đã đăng ký) rồi xóa nó (shred -u), "
-                  "sau đó khởi động lại bmnn-agent.",
-                  "Copy the new initial key {key_file} off the host (a registered storage device), remove it (shred -u), "
-                  "then start bmnn-agent again."),
-    "status.not_running": ("bmnn-agent không chạy: {msg}", "bmnn-agent is not running: {msg}"),
-    "status.running": ("bmnn-agent đang chạy (pid {pid}), thời gian chạy {uptime}",
-                       "bmnn-agent running (pid {pid}), uptime {uptime}"),
-    "status.policy": ("Chính sách: {sha} hồ sơ {profile}", "Policy: {sha} profile {profile}"),
-    "status.sources": ("Nguồn sự kiện", "Event sources"),
-    "status.none": ("(chưa có)", "(none)"),
-    "status.alive": ("hoạt động", "alive"),
-    "status.dead": ("ĐÃ DỪNG", "STOPPED"),
-    "status.reconcile": ("Đối chiếu gần nhất: {t}", "Last reconcile: {t}"),
-    "status.open": ("Vi phạm đang mở: {n}", "Open violations: {n}"),
-    "status.acked": ("đã xác nhận", "acknowledged"),
-    "status.acked_by": ("đã xác nhận bởi {by} lúc {time} (bản ghi #{seq}), lý do: {reason}",
-                        "acknowledged by {by} at {time} (record #{seq}), reason: {reason}"),
-    "ack.ok": ("Đã ghi xác nhận vi phạm #{vseq} ({check}) vào nhật ký (bản ghi #{seq}) với tư cách {by}. "
-               "Vi phạm vẫn mở cho đến khi máy tuân thủ trở lại.",
-               "Violation #{vseq} ({check}) acknowledged in the journal (record #{seq}) as {by}. "
-               "It stays open until the machine complies again."),
-    "ack.spooled": ("Nhật ký hiện không ghi được: xác nhận vi phạm #{vseq} ({check}) đang chờ trong bộ nhớ của "
-                    "dịch vụ và sẽ được ghi khi nhật ký ghi được trở lại.",
-                    "The journal cannot be written now: the acknowledgement of violation #{vseq} ({check}) waits "
-                    "in the daemon's memory and is journaled as soon as the journal can be written."),
-    "ack.empty_reason": ("Cần ghi lý do xác nhận: --reason \"đã báo cán bộ bảo mật, đã rút cáp mạng\".",
-                         "A reason is required: --reason \"reported to the security officer, cable unplugged\"."),
-    "ack.too_long": ("Lý do dài {n} ký tự; tối đa {max} ký tự.", "The reason is {n} characters long; at most {max}."),
-    "ack.bad_seq": ("SEQ phải là số thứ tự (một số nguyên dương) của một vi phạm đang mở; xem: bmnn status.",
-                    "SEQ must be the sequence number (a positive integer) of an open violation; see: bmnn status."),
-    "ack.not_running": ("bmnn-agent không chạy (không có dịch vụ trả lời trên {socket}). Xác nhận được ghi qua dịch "
-                        "vụ, bên duy nhất ghi nhật ký: khởi động dịch vụ (systemctl start bmnn-agent) rồi thử lại.",
-                        "bmnn-agent is not running (nothing answers on {socket}). Acknowledgements are journaled by "
-                        "the daemon, the journal's only writer: start it (systemctl start bmnn-agent) and try again."),
-    "ack.forbidden": ("Chỉ root được xác nhận vi phạm (thành viên nhóm bmnn chỉ được xem trạng thái và nhật ký): "
-                      "chạy lại bằng sudo.",
-                      "Only root may acknowledge a violation (members of the bmnn group may read status and "
-                      "events only): run it again with sudo."),
-    "ack.not_open": ("Bản ghi #{seq} không phải là một vi phạm đang mở; xem các vi phạm đang mở: bmnn status.",
-                     "Record #{seq} is not an open violation; see the open violations: bmnn status."),
-    "ack.no_such_record": ("Nhật ký không có bản ghi #{seq}; xem các vi phạm đang mở: bmnn status.",
-                           "There is no record #{seq} in the journal; see the open violations: bmnn status."),
-    "ack.not_a_violation": ("Bản ghi #{seq} không phải vi phạm (loại: {kind}); xem các vi phạm đang mở: bmnn status.",
-                            "Record #{seq} is not a violation (its kind: {kind}); see the open violations: bmnn status."),
-    "ack.cleared": ("Vi phạm #{seq} ({check}) đã hết (máy đã tuân thủ trở lại), không cần xác nhận.",
-                    "Violation #{seq} ({check}) is no longer open (the machine complies again): nothing to "
-                    "acknowledge."),
-    "ack.already": ("Vi phạm #{seq} ({check}) đã được xác nhận bởi {by} lúc {time} (bản ghi #{ack_seq}), lý do: "
-                    "{reason}.",
-                    "Violation #{seq} ({check}) was already acknowledged by {by} at {time} (record #{ack_seq}), "
-                    "reason: {reason}."),
-    "status.unjournaled": ("chưa ghi vào nhật ký", "not yet journaled"),
-    "status.busy": ("Vòng xử lý chính đang bận {s} giây ({job}); trạng thái dưới đây được đọc trực tiếp.",
-                    "The main loop has been busy for {s} s ({job}); the state below was read directly."),
-    "status.sinks": ("Đầu ra", "Sinks"),
-    "status.sink_ok": ("tốt", "ok"),
-    "status.sink_failing": ("LỖI", "FAILING"),
-    "status.sink_line": ("{name}: {state}, đã gửi {delivered}, đã đến #{cursor}, còn chậm {lag} bản ghi ({lag_s} giây)",
-                         "{name}: {state}, delivered {delivered}, at #{cursor}, lag {lag} records ({lag_s} s)"),
-    "status.sink_behind": ("chậm quá ngưỡng cảnh báo (đã ghi vào nhật ký)", "behind the warning limit (journaled)"),
-    "status.sink_lost": ("{n} bản ghi đã bị xóa theo thời hạn lưu trữ trước khi gửi được",
-                         "{n} record(s) were removed by retention before they could be delivered"),
-    "status.sink_dropped": ("{n} bản ghi chưa ghi nhật ký bị bỏ khỏi hàng đợi gửi sớm (vẫn được gửi từ nhật ký)",
-                            "{n} not-yet-journaled record(s) dropped from the early queue (still sent from the journal)"),
-    "status.incident": ("Báo cáo vụ việc (dự thảo): {path} — xem: bmnn incident show {path} --format html -o TỆP.html",
-                        "Incident report (draft): {path} — read it: bmnn incident show {path} --format html -o FILE.html"),
-    "status.journal": ("Nhật ký: {path}, bản ghi cuối #{head}, chờ ghi {pending}",
-                       "Journal: {path}, head #{head}, pending {pending}"),
-    "reload.ok": ("Đã nạp lại chính sách {sha} (hồ sơ {profile}).", "Policy {sha} reloaded (profile {profile})."),
-    "reload.bad": ("Chính sách mới không hợp lệ, vẫn dùng chính sách cũ {sha}:",
-                   "The new policy is invalid; keeping {sha}:"),
-}
-
-
 def _t(key: str, lang: str, **kw: Any) -> str:
-    pair = _T.get(key)
-    text = key if pair is None else pair[1 if lang == "en" else 0]
-    return text.format(**kw) if kw else text
+    """The catalog's text (scanner/locale); strings this module adds go into the .po files."""
+    from scanner.i18n import t
+    return t(key, lang, **kw)
 
 
 def _lang_option(f):
@@ -176,9 +48,18 @@ def _paths(ctx: click.Context):
     return from_env(config_dir=getattr(obj, "config_dir", None))
 
 
-def _fail(exc: AgentError) -> click.ClickException:
+def _reword(exc: AgentError, lang: str) -> str:
+    """The agent's English message in ``lang`` (the catalog's ``agent.why.*`` patterns)."""
+    from scanner.i18n import reword
+    return reword(str(exc), lang, "agent.why.", sep="\n")
+
+
+def _fail(exc: AgentError, lang: Optional[str] = None) -> click.ClickException:
     from scanner.textsafe import visible_lines
-    err = click.ClickException(visible_lines(exc))
+    if lang is None:
+        ctx = click.get_current_context(silent=True)
+        lang = getattr(ctx.find_root().obj, "lang", None) if ctx is not None else None
+    err = click.ClickException(visible_lines(_reword(exc, lang or "vi")))
     err.kind = exc.kind  # named in the CLI's --json error object
     return err
 
@@ -199,7 +80,10 @@ def parse_since(text: str, now: Optional[dt.datetime] = None) -> str:
     try:
         t = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise click.BadParameter(f"{text!r}: use 30m, 2h, 7d, 2026-11-23 or 2026-11-23T08:00") from None
+        from scanner.i18n import default_lang
+        from scanner.textsafe import visible
+        lang = getattr(click.get_current_context(silent=True) and click.get_current_context().find_root().obj, "lang", None)
+        raise click.BadParameter(_t("events.bad_since", lang or default_lang(), text=visible(text))) from None
     if t.tzinfo is None:
         t = t.astimezone()  # local time
     return iso(t)
@@ -209,11 +93,11 @@ def _line(r: dict[str, Any], lang: str) -> str:
     """One record as one line. Messages quote file names, device strings and other text from the
     machine: a newline there must not forge a second record, nor ESC move the cursor, so every
     field is shown through ``visible`` (escaped, one line)."""
-    from scanner.i18n import CATALOG, t
+    from scanner.i18n import has, t
     from scanner.textsafe import visible
     kind = f"journal.kind.{r['kind']}"
     parts = [f"#{r['seq']:<6}", visible(str(r["time"]).replace("T", " ")[:19]) + "Z",
-             t(kind, lang) if kind in CATALOG else visible(r["kind"])]
+             t(kind, lang) if has(kind) else visible(r["kind"])]
     if r.get("check_id"):
         parts.append(visible(r["check_id"]))
     if r.get("severity"):
@@ -484,10 +368,10 @@ def events_ack(ctx: click.Context, seq: Optional[str], reason: Optional[str], as
     if not res.get("ok"):
         code = res.get("error")
         a = res.get("ack") or {}
-        from scanner.i18n import CATALOG, t
+        from scanner.i18n import has, t
         kind = f"journal.kind.{res.get('kind')}"
         fields = {"seq": n, "check": v(res.get("check_id") or "?"),
-                  "kind": t(kind, lang) if kind in CATALOG else v(res.get("kind") or "?"),
+                  "kind": t(kind, lang) if has(kind) else v(res.get("kind") or "?"),
                   "by": v(a.get("by") or "?"), "time": v(a.get("time") or "?"), "ack_seq": v(a.get("seq")),
                   "reason": v(a.get("reason") or "-")}
         key = {"already_acknowledged": "ack.already", "cleared": "ack.cleared", "not_a_violation": "ack.not_a_violation",
@@ -525,10 +409,10 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
             raise _fail(exc) from None
         if as_json:
             # the error object every --json command prints (cli.py _error), with running: false
-            click.echo(json.dumps({"running": False, "error": {"type": "agent", "kind": exc.kind, "message": str(exc),
+            click.echo(json.dumps({"running": False, "error": {"type": "agent", "kind": exc.kind, "message": _reword(exc, lang),
                                                                "exit_code": EXIT_ERROR}}, ensure_ascii=False, indent=2))
         else:
-            click.echo(_t("status.not_running", lang, msg=str(exc)), err=True)
+            click.echo(_reword(exc, lang), err=True)
         raise SystemExit(EXIT_ERROR)
     if not st.get("incident_draft"):  # the daemon names its newest draft; older daemons: look in the state dir
         from .incident import latest_draft

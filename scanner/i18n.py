@@ -1,600 +1,81 @@
-"""User-facing words of the CLI and reports, Vietnamese first, English second.
+"""User-facing words of the CLI, the reports and the records, Vietnamese first, English second.
 
-Policy texts carry their own {vi, en} maps; this catalog holds the words of the tool itself.
-A missing key falls back to the key so that a gap is visible, never a crash.
+One gettext catalog holds every string a user reads: ``scanner/locale/{vi,en}/LC_MESSAGES/bmnn.po``
+(the source of truth, edited by hand or by ``tools/i18n-migrate.py``), compiled to ``bmnn.mo`` by
+the build (setup.py, ``make setup``) and read here with the standard library's ``gettext``; Babel
+is needed only to compile and extract, never at run time. Policy texts carry their own {vi, en}
+maps; this catalog holds the words of the tool itself.
+
+msgids are keys (``"status.pass"``), not English sentences: call sites stay short, a reworded
+English text does not orphan the Vietnamese one, and every language is a plain translation of
+the key. Texts are whole sentences with ``{named}`` placeholders (``str.format``).
+
+Failure policy: a missing ``.mo`` is a broken installation and raises ``CatalogMissing`` (the CLI
+turns it into one line and exit 1; nothing prints keys to a user silently). A key the catalog
+lacks comes back as the key itself, so a gap is visible, never a crash; the tests fail on every
+literal key the catalog lacks (tests/test_i18n.py).
+
+``LEGACY`` is a merge hook, normally empty: strings added the old way (a ``(vi, en)`` dict) are
+found here until ``tools/i18n-migrate.py`` moves them into the .po files; a test fails while it
+holds anything.
 """
 
 from __future__ import annotations
 
+import functools
+import gettext
 import os
+import re
+from pathlib import Path
+from typing import Optional
 
 LANGS = ("vi", "en")
+DOMAIN = "bmnn"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
-CATALOG: dict[str, tuple[str, str]] = {
-    # statuses
-    "status.pass": ("Đạt", "Pass"),
-    "status.fail": ("Không đạt", "Fail"),
-    "status.error": ("Lỗi kiểm tra", "Error"),
-    "status.not_applicable": ("Không áp dụng", "Not applicable"),
-    "status.not_selected": ("Không chọn", "Not selected"),
-    "status.not_reviewed": ("Chưa kiểm tra", "Not reviewed"),
-    "status.waived": ("Được miễn trừ", "Waived"),
-    "status.informational": ("Thông tin", "Informational"),
-    # severities
-    "severity.critical": ("Nghiêm trọng", "Critical"),
-    "severity.high": ("Cao", "High"),
-    "severity.medium": ("Trung bình", "Medium"),
-    "severity.low": ("Thấp", "Low"),
-    "severity.info": ("Thông tin", "Info"),
-    # verdicts
-    "verdict.NON_COMPLIANT": ("KHÔNG ĐẠT YÊU CẦU", "NON-COMPLIANT"),
-    "verdict.INCOMPLETE": ("CHƯA ĐỦ CĂN CỨ KẾT LUẬN", "INCOMPLETE"),
-    "verdict.COMPLIANT_WITH_EXCEPTIONS": ("ĐẠT YÊU CẦU (CÓ NGOẠI LỆ)", "COMPLIANT WITH EXCEPTIONS"),
-    "verdict.COMPLIANT": ("ĐẠT YÊU CẦU", "COMPLIANT"),
-    # categories
-    "category.network": ("Mạng", "Network"),
-    "category.usb": ("Thiết bị USB và lưu trữ rời", "USB and removable storage"),
-    "category.recording": ("Thiết bị ghi âm, ghi hình", "Recording devices"),
-    "category.software": ("Phần mềm", "Software"),
-    "category.storage": ("Lưu trữ", "Storage"),
-    "category.folders": ("Thư mục mật", "Marked folders"),
-    "category.documents": ("Tài liệu", "Documents"),
-    "category.agent": ("Dịch vụ giám sát", "Monitoring agent"),
-    "category.manual": ("Kiểm tra thủ công", "Manual checks"),
-    # legal rendering
-    "legal.article": ("Điều", "Article"),
-    "legal.clause": ("khoản", "clause"),
-    "legal.unverified": ("chưa xác minh", "unverified"),
-    "legal.history": ("văn bản đã hết hiệu lực, dẫn để đối chiếu", "no longer in force, cited as history"),
-    "legal.in_force_from": ("hiệu lực từ", "in force from"),
-    "legal.read": ("Đã đọc trong «{title}» ngày {date}: {where}", "Read in “{title}” on {date}: {where}"),
-    # policy CLI
-    "policy.id": ("Mã", "ID"),
-    "policy.severity": ("Mức độ", "Severity"),
-    "policy.category": ("Nhóm", "Category"),
-    "policy.mode": ("Cách kiểm tra", "Mode"),
-    "policy.title": ("Nội dung", "Title"),
-    "policy.legal": ("Căn cứ pháp lý", "Legal basis"),
-    "policy.valid": ("hợp lệ", "valid"),
-    "policy.description": ("Mô tả", "Description"),
-    "policy.rationale": ("Lý do", "Rationale"),
-    "policy.remediation": ("Khắc phục", "Remediation"),
-    "policy.question": ("Câu hỏi cho cán bộ kiểm tra", "Question for the inspector"),
-    "policy.profiles": ("Thuộc hồ sơ", "In profiles"),
-    "policy.requirements": ("Phục vụ yêu cầu", "Serves requirements"),
-    "policy.exception.crypto": ("Ngoại lệ theo pháp luật về cơ yếu (liên kết được cơ quan khai báo trong local.d)",
-                                "Cryptography-law exception (links the agency declares in local.d)"),
-    "coverage.title": ("BẢN ĐỒ YÊU CẦU PHÁP LÝ VÀ CÁC KIỂM TRA", "MAP OF LEGAL REQUIREMENTS AND CHECKS"),
-    "coverage.requirement": ("Yêu cầu", "Requirement"),
-    "coverage.checks": ("Kiểm tra", "Checks"),
-    "coverage.not_checkable": ("Không kiểm tra được trên máy trạm", "Not checkable on a workstation"),
-    "coverage.reason": ("Lý do", "Reason"),
-    "coverage.summary": ("{requirements} yêu cầu; {mapped}/{checks} kiểm tra được gắn với yêu cầu; {entries} mục văn bản, "
-                         "{not_checkable} mục không kiểm tra được trên máy trạm, {unmapped} mục chưa được gắn.",
-                         "{requirements} requirements; {mapped}/{checks} checks mapped; {entries} catalog entries, "
-                         "{not_checkable} not checkable on a workstation, {unmapped} unmapped."),
-    "coverage.unmapped": ("Mục chưa được gắn với yêu cầu nào: {entry}", "Entry mapped to no requirement: {entry}"),
-    "mode.automated": ("Tự động", "Automated"),
-    "mode.manual": ("Thủ công", "Manual"),
-    "mode.hybrid": ("Kết hợp", "Hybrid"),
-    # scan / record
-    "record.title": ("BIÊN BẢN KIỂM TRA AN NINH, AN TOÀN THIẾT BỊ TRƯỚC KHI ĐƯA VÀO SỬ DỤNG",
-                     "RECORD OF THE SECURITY AND SAFETY INSPECTION OF EQUIPMENT BEFORE USE"),
-    "record.nation": ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "SOCIALIST REPUBLIC OF VIET NAM"),
-    "record.motto": ("Độc lập - Tự do - Hạnh phúc", "Independence - Freedom - Happiness"),
-    "record.basis": ("Căn cứ Luật Bảo vệ bí mật nhà nước số 117/2025/QH15 và Chỉ thị số 32/CT-TTg ngày 21/10/2025 của Thủ tướng Chính phủ.",
-                     "Pursuant to the Law on Protection of State Secrets No. 117/2025/QH15 and Directive No. 32/CT-TTg of 21/10/2025."),
-    "record.unit": ("Đơn vị", "Unit"),
-    "record.device": ("Thông tin thiết bị", "Device identity"),
-    "record.hostname": ("Tên máy", "Host name"),
-    "record.machine_id": ("Mã máy (machine-id)", "Machine id"),
-    "record.vendor": ("Nhà sản xuất", "Manufacturer"),
-    "record.product": ("Model", "Model"),
-    "record.serial": ("Số sê-ri", "Serial number"),
-    "record.os": ("Hệ điều hành", "Operating system"),
-    "record.kernel": ("Nhân Linux", "Kernel"),
-    "record.nics": ("Giao diện mạng", "Network interfaces"),
-    "record.disks": ("Ổ đĩa", "Disks"),
-    "record.inspector": ("Cán bộ kiểm tra", "Inspector"),
-    "record.time": ("Thời gian kiểm tra", "Time of inspection"),
-    "record.profile": ("Hồ sơ áp dụng", "Profile"),
-    "record.policy": ("Bộ chính sách (SHA-256)", "Policy bundle (SHA-256)"),
-    "record.results": ("Kết quả kiểm tra", "Results"),
-    "record.no": ("STT", "No."),
-    "record.check": ("Nội dung kiểm tra", "Check"),
-    "record.result": ("Kết quả", "Result"),
-    "record.evidence": ("Chi tiết", "Details"),
-    "record.legal": ("Căn cứ pháp lý", "Legal basis"),
-    "record.conclusion": ("Kết luận", "Conclusion"),
-    "record.counts": ("Tổng hợp", "Summary"),
-    "record.sign_inspector": ("CÁN BỘ KIỂM TRA", "INSPECTOR"),
-    "record.sign_security": ("CÁN BỘ BẢO MẬT", "SECURITY OFFICER"),
-    "record.sign_head": ("THỦ TRƯỞNG ĐƠN VỊ", "HEAD OF UNIT"),
-    "record.sign_hint": ("(Ký, ghi rõ họ tên)", "(Signature and full name)"),
-    "record.not_selected_hidden": ("{n} kiểm tra không thuộc hồ sơ này không được liệt kê.", "{n} checks outside this profile are not listed."),
-    "record.waiver": ("Miễn trừ", "Waiver"),
-    "record.answer": ("Trả lời", "Answer"),
-    "record.generated": ("Lập bằng {tool} {version}", "Produced by {tool} {version}"),
-    "record.kind": ("BIÊN BẢN", "RECORD"),
-    "record.subject": ("Kiểm tra an ninh, an toàn thiết bị trước khi đưa vào sử dụng",
-                       "Security and safety inspection of equipment before use"),
-    "record.number": ("Số: {number}", "No.: {number}"),
-    "record.opening": ("Hôm nay, hồi {when}, tại {place}, chúng tôi đã kiểm tra máy tính dưới đây trước khi đưa vào "
-                       "soạn thảo, lưu giữ bí mật nhà nước, theo hồ sơ kiểm tra “{profile}”.",
-                       "Today, at {when}, at {place}, we inspected the computer below before it is used to draft "
-                       "or store state secrets, against the inspection profile “{profile}”."),
-    "record.participants": ("Thành phần", "Present"),
-    "record.holder": ("Người sử dụng thiết bị", "User (holder) of the equipment"),
-    "record.security_officer": ("Cán bộ bảo mật", "Security officer"),
-    "record.head_of_unit": ("Thủ trưởng đơn vị", "Head of unit"),
-    "record.closing": ("Việc kiểm tra kết thúc hồi {when}. Những người có tên dưới đây đã đọc lại biên bản, "
-                       "nhất trí với nội dung và cùng ký tên.",
-                       "The inspection ended at {when}. Those named below have read this record, agree with it "
-                       "and sign it."),
-    "record.sign_holder": ("NGƯỜI SỬ DỤNG THIẾT BỊ", "USER OF THE EQUIPMENT"),
-    "record.time_zone": ("Múi giờ", "Time zone"),
-    "record.tool": ("Công cụ kiểm tra", "Inspection tool"),
-    "record.verdict_line": ("Kết luận: {verdict}", "Verdict: {verdict}"),
-    "record.more_evidence": ("và {n} mục khác", "and {n} more"),
-    "record.expires": ("hết hạn {date}", "expires {date}"),
-    "record.expired": ("đã hết hạn", "expired"),
-    "record.number_blank": ("chưa cấp số: để trống để ghi tay (--number hoặc record.number trong local.d)",
-                            "no number given: left blank to write by hand (--number, or record.number in local.d)"),
-    "record.number_failed": ("bmnn: không cấp được số biên bản ({reason}); số được để trống để ghi tay.",
-                             "bmnn: could not give the record a number ({reason}); it is left blank to write by hand."),
-    # evidence labels: one per field the checks name (policies/data/checks/*.yaml, evidence:)
-    "evidence.name": ("Tên", "Name"),
-    "evidence.network.interfaces.name": ("Giao diện mạng", "Interface"),
-    "evidence.kind": ("Loại", "Kind"),
-    "evidence.type": ("Loại", "Type"),
-    "evidence.addresses": ("Địa chỉ", "Addresses"),
-    "evidence.address": ("Địa chỉ", "Address"),
-    "evidence.carrier": ("Đang có kết nối vật lý", "Link up"),
-    "evidence.driver": ("Trình điều khiển", "Driver"),
-    "evidence.bus": ("Kênh kết nối", "Bus"),
-    "evidence.destination": ("Đích", "Destination"),
-    "evidence.interface": ("Giao diện", "Interface"),
-    "evidence.gateway": ("Cổng ra (gateway)", "Gateway"),
-    "evidence.cellular": ("Chế độ modem di động", "Cellular modem mode"),
-    "evidence.cellular_evidence": ("Dấu hiệu modem di động", "Cellular modem telltales"),
-    "evidence.wwan_evidence": ("Dấu hiệu modem di động", "Cellular modem telltales"),
-    "evidence.radio": ("Không dây (qua sóng vô tuyến)", "Wireless (over radio)"),
-    "evidence.soft_blocked": ("Khóa mềm", "Soft-blocked"),
-    "evidence.hard_blocked": ("Khóa cứng", "Hard-blocked"),
-    "evidence.vendor_id": ("Mã hãng", "Vendor ID"),
-    "evidence.product_id": ("Mã sản phẩm", "Product ID"),
-    "evidence.vendor": ("Hãng", "Vendor"),
-    "evidence.product": ("Sản phẩm", "Product"),
-    "evidence.serial": ("Số sê-ri", "Serial"),
-    "evidence.sys_path": ("Đường dẫn sysfs", "sysfs path"),
-    "evidence.source": ("Nguồn", "Source"),
-    "evidence.path": ("Đường dẫn", "Path"),
-    "evidence.modified": ("Sửa lần cuối", "Last modified"),
-    "evidence.host": ("Máy chủ", "Host"),
-    "evidence.port": ("Cổng", "Port"),
-    "evidence.detail": ("Chi tiết", "Detail"),
-    "evidence.devnode": ("Tệp thiết bị", "Device node"),
-    "evidence.fs_type": ("Hệ thống tệp", "File system"),
-    "evidence.mmc_type": ("Loại thẻ nhớ", "Card type"),
-    "evidence.size_bytes": ("Dung lượng", "Size"),
-    "evidence.manager": ("Trình quản lý gói", "Package manager"),
-    "evidence.version": ("Phiên bản", "Version"),
-    "evidence.exe": ("Tệp chương trình", "Executable"),
-    "evidence.pid": ("Mã tiến trình (PID)", "Process ID"),
-    "evidence.copy_of": ("Bản sao của", "Copy of"),
-    "evidence.encoding": ("Bảng mã", "Encoding"),
-    "evidence.in_marked_folder": ("Trong thư mục mật", "In a marked folder"),
-    "evidence.on_removable": ("Trên thiết bị lưu trữ rời", "On removable media"),
-    "evidence.level": ("Độ mật", "Secrecy level"),
-    "evidence.score": ("Điểm nhận dạng", "Detector score"),
-    "evidence.sha256": ("Mã băm SHA-256", "SHA-256"),
-    "evidence.declared_owner": ("Chủ sở hữu theo quy định", "Required owner"),
-    "evidence.exists": ("Tồn tại", "Exists"),
-    "evidence.owner": ("Chủ sở hữu", "Owner"),
-    "evidence.group": ("Nhóm", "Group"),
-    "evidence.mode": ("Quyền truy cập", "Permissions"),
-    "evidence.event": ("Sự kiện", "Event"),
-    "evidence.mountpoint": ("Điểm gắn", "Mount point"),
-    "evidence.ssid": ("Mạng Wi-Fi", "Wi-Fi network"),
-    # BMNN-AGT-001: how the agent's health was established
-    "evidence.agent.running": ("Dịch vụ đang chạy", "Daemon running"),
-    "evidence.agent.running_how": ("Căn cứ xác định", "Established by"),
-    "evidence.agent.started": ("Khởi động lúc", "Started"),
-    "evidence.agent.policy_sha256": ("Mã băm chính sách đang áp dụng", "Policy in force (SHA-256)"),
-    "evidence.agent.running_problem": ("Lý do không coi là đang chạy", "Why it is not counted as running"),
-    "evidence.agent.installed": ("Đã cài đặt dịch vụ systemd", "systemd unit installed"),
-    "evidence.agent.unit_state": ("Trạng thái theo systemd", "State per systemd"),
-    "evidence.agent.journal_verified": ("Nhật ký toàn vẹn", "Journal verifies"),
-    "evidence.agent.journal_check": ("Phạm vi kiểm tra nhật ký", "Journal verified by"),
-    "evidence.agent.journal_first_bad_seq": ("Bản ghi sai đầu tiên", "First bad record"),
-    "evidence.agent.journal_problem": ("Sai lệch của nhật ký", "What is wrong with the journal"),
-    "value.running_how.socket": ("dịch vụ trả lời trên socket điều khiển (mã tiến trình khớp thông tin của nhân)",
-                                 "the daemon answered on its control socket (its pid matches the kernel's credentials)"),
-    "value.running_how.systemd": ("systemd báo dịch vụ đang hoạt động (socket không phục vụ người dùng này)",
-                                  "systemd reports the unit active (the socket does not serve this user)"),
-    "value.journal_check.chain+mac": ("chuỗi băm và MAC của từng bản ghi (có khóa ban đầu)",
-                                      "hash chain and every record's MAC (initial key read)"),
-    "value.journal_check.chain only": ("chỉ chuỗi băm (không đọc được khóa ban đầu)",
-                                       "hash chain only (the initial key was not readable)"),
-    "value.yes": ("có", "yes"),
-    "value.no": ("không", "no"),
-    "level.mat": ("Mật", "Secret (Mật)"),
-    "level.toi_mat": ("Tối mật", "Top secret (Tối mật)"),
-    "level.tuyet_mat": ("Tuyệt mật", "Absolutely secret (Tuyệt mật)"),
-    # manual answers at the terminal and in a file
-    "answers.keys": ("đ = đạt, k = không đạt, kad = không áp dụng, Enter = bỏ qua",
-                     "y = yes (pass), n = no (fail), na = not applicable, Enter = skip"),
-    "answers.note": ("Ghi chú (Enter = không có)", "Note (Enter = none)"),
-    "answers.again": ("Không hiểu câu trả lời {answer}; gõ một trong: {keys}",
-                      "Not an answer: {answer}; type one of: {keys}"),
-    "answers.intro": ("Các mục kiểm tra thủ công ({n}); trả lời từng câu.",
-                      "Manual checks ({n}); answer each question."),
-    "answers.template_head": ("Câu trả lời các mục kiểm tra thủ công của hồ sơ {profile} ({title}).",
-                              "Answers to the manual checks of profile {profile} ({title})."),
-    "answers.template_use": ("Dùng: bmnn scan --answers TỆP. Mỗi mục: answer là pass (đạt), fail (không đạt) hoặc "
-                             "not_applicable (không áp dụng); để trống là chưa kiểm tra; note là ghi chú tùy ý.",
-                             "Use: bmnn scan --answers FILE. For each item, answer is pass, fail or not_applicable; "
-                             "left empty it stays not reviewed; note is an optional remark."),
-    "answers.wrote": ("Đã ghi {path}: {n} mục thủ công.", "Wrote {path}: {n} manual items."),
-    # output files
-    "output.no_folder": ("Thư mục {folder} không tồn tại (thiết bị chưa được gắn?): không ghi {path}",
-                         "Folder {folder} does not exist (is the medium mounted?): {path} not written"),
-    "output.cannot_write": ("Không ghi được {path}: {reason}", "Cannot write {path}: {reason}"),
-    "error.timezone": ("Không có múi giờ {name}: dùng tên IANA như Asia/Ho_Chi_Minh",
-                       "Unknown time zone {name}: use an IANA name such as Asia/Ho_Chi_Minh"),
-    "error.no_chromium": ("Cần Chromium để in PDF (apt-get install chromium fonts-liberation2), hoặc dùng "
-                          "--format html rồi in từ trình duyệt",
-                          "PDF needs Chromium (apt-get install chromium fonts-liberation2), or use --format html "
-                          "and print it from a browser"),
-    "error.pdf_needs_output": ("--format pdf cần -o TỆP.pdf", "--format pdf needs -o FILE.pdf"),
-    "error.pdf_failed": ("Chromium không in được PDF: {reason}", "Chromium could not print the PDF: {reason}"),
-    "scan.collecting": ("Đang thu thập", "Collecting"),
-    "scan.done": ("xong", "done"),
-    "scan.doc_progress": ("Đang đọc tài liệu: {done}/{total} tệp, {rate:.1f} MB/s",
-                          "Reading documents: {done}/{total} files, {rate:.1f} MB/s"),
-    "scan.doc_progress_eta": ("Đang đọc tài liệu: {done}/{total} tệp, {rate:.1f} MB/s, còn khoảng {s} giây",
-                              "Reading documents: {done}/{total} files, {rate:.1f} MB/s, about {s} s left"),
-    "scan.verdict": ("Kết luận", "Verdict"),
-    "scan.status": ("Trạng thái", "Status"),
-    "domain.host": ("thông tin máy", "host identity"),
-    "domain.network": ("mạng", "network"),
-    "domain.devices": ("thiết bị", "devices"),
-    "domain.software": ("phần mềm", "software"),
-    "domain.storage": ("lưu trữ", "storage"),
-    "domain.folders": ("thư mục mật", "marked folders"),
-    "domain.documents": ("tài liệu", "documents"),
-    "domain.agent": ("dịch vụ giám sát", "agent"),
-    # fleet
-    "fleet.title": ("TỔNG HỢP KẾT QUẢ KIỂM TRA CÁC MÁY", "FLEET INSPECTION REVIEW"),
-    "fleet.machine": ("Máy", "Machine"),
-    "fleet.verdict": ("Kết luận", "Verdict"),
-    "fleet.violations": ("Vi phạm", "Violations"),
-    "fleet.devices": ("Thiết bị chưa đăng ký", "Unapproved devices"),
-    "fleet.network": ("Sự kiện mạng", "Network events"),
-    "fleet.gaps": ("Gián đoạn giám sát", "Monitoring gaps"),
-    "fleet.downtime": ("Thời gian ngừng (giờ)", "Downtime (h)"),
-    "fleet.age": ("Tuổi ảnh chụp (ngày)", "Snapshot age (days)"),
-    "fleet.invalid": ("ẢNH CHỤP KHÔNG HỢP LỆ", "INVALID SNAPSHOTS"),
-    "fleet.count": ("{n} tệp: {bad} không hợp lệ, trong đó {other} không phải ảnh chụp",
-                    "{n} files: {bad} invalid, of which {other} not snapshots"),
-    "fleet.empty": ("Thư mục không có tệp nào: không có gì để tổng hợp", "The folder holds no file: nothing to review"),
-    "fleet.warnings": ("CẢNH BÁO", "WARNINGS"),
-    "fleet.not_snapshot": ("(không phải ảnh chụp)", "(not a snapshot)"),
-    "fleet.none": ("Không có", "None"),
-    "fleet.snapshot": ("Máy / tệp ảnh chụp", "Host / snapshot file"),
-    "fleet.made": ("Lập lúc", "Made"),
-    "fleet.watch": ("Giám sát", "Monitoring"),
-    "fleet.watch_lines": ("mạng: {network}\ngián đoạn: {gaps}\nngừng: {downtime} giờ\ncũ: {age} ngày",
-                          "network: {network}\ngaps: {gaps}\ndown: {downtime} h\nage: {age} d"),
-    # errors
-    "error.policy": ("Lỗi chính sách", "Policy error"),
-    "error.usage": ("Lỗi cú pháp lệnh", "Usage error"),
-    "error.internal": ("Lỗi nội bộ", "Internal error"),
-    "error.unknown_check": ("Không có kiểm tra {id}; xem 'bmnn policy list'", "No check {id}; see 'bmnn policy list'"),
-    # signed documents (agent/signed.py): what `verify` says
-    "signed.not_signed": ("Tài liệu không có chữ ký của máy (thiếu signature hoặc signed_by): không thể tin cậy",
-                          "The document carries no host signature (signature or signed_by missing): it cannot be trusted"),
-    "signed.bad_key": ("Khóa công khai kèm theo không phải khóa Ed25519 hợp lệ", "The embedded public key is not a valid Ed25519 key"),
-    "signed.key_mismatch": ("Dấu vân tay trong signed_by không khớp khóa kèm theo ({fingerprint})",
-                            "The fingerprint in signed_by does not match the embedded key ({fingerprint})"),
-    "signed.bad_signature": ("Chữ ký không hợp lệ: nội dung đã bị sửa sau khi ký",
-                             "The signature does not verify: the content was changed after it was signed"),
-    "signed.key_expired": ("Khóa đã hết hạn ngày {date}, trước thời điểm lập tài liệu",
-                           "The key expired on {date}, before the document was made"),
-    "signed.key_not_yet_valid": ("Tài liệu có thời điểm lập trước khi khóa được tạo", "The document predates its signing key"),
-    "signed.wrong_key": ("Ký bằng khóa khác khóa đã đăng ký: {fingerprint} ≠ {pinned}",
-                         "Signed by another key than the pinned one: {fingerprint} ≠ {pinned}"),
-    "signed.unknown_key": ("Không ký bằng khóa của máy này (khóa {fingerprint}): không phải biên bản lập trên máy này",
-                           "Not signed by this machine's key (key {fingerprint}): not a record made on this machine"),
-    "signed.key_not_pinned": ("Chưa đối chiếu khóa: so dấu vân tay {fingerprint} với sổ tài sản, hoặc dùng --pubkey",
-                              "Key not pinned: compare fingerprint {fingerprint} with the asset register, or use --pubkey"),
-    "signed.genuine": ("HỢP LỆ: {path} — {kind} lập lúc {when} trên máy {host}, khóa {fingerprint}",
-                       "GENUINE: {path} — {kind} made {when} on {host}, key {fingerprint}"),
-    "signed.tampered": ("KHÔNG HỢP LỆ: {path}", "TAMPERED: {path}"),
-    "signed.kind.bmnn-handover": ("biên bản bàn giao", "hand-over record"),
-    "signed.kind.bmnn-handover-check": ("kết quả đối chiếu bàn giao", "hand-over check"),
-    "signed.kind.bmnn-incident": ("báo cáo vụ việc", "incident report"),
-    # shared by the hand-over record and the incident report
-    "case.actor": ("Tiến trình tác động: {desc}", "Acting process: {desc}"),
-    "case.owner_only": ("Chủ sở hữu: {owner} (chưa ghi nhận tiến trình tác động)", "Owner: {owner} (acting process not recorded)"),
-    "case.seal": ("Bản điện tử có chữ ký của máy, khóa {fingerprint}; SHA-256 của nội dung được ký: {digest}. "
-                  "Kiểm tra bản điện tử: {command} TỆP.",
-                  "Electronic original signed by the host key {fingerprint}; SHA-256 of the signed content: {digest}. "
-                  "Check the electronic original with: {command} FILE."),
-    "case.journal": ("Nhật ký giám sát", "Monitoring journal"),
-    "case.journal_ok": ("toàn vẹn, bản ghi cuối #{seq} ({mac})", "intact, last record #{seq} ({mac})"),
-    "case.journal_bad": ("KHÔNG TOÀN VẸN từ bản ghi #{seq}: {reason}", "DOES NOT VERIFY from record #{seq}: {reason}"),
-    "case.journal_none": ("không có nhật ký trên máy này", "no journal on this machine"),
-    "case.journal_unread": ("không đọc được: {reason}", "unreadable: {reason}"),
-    "case.mac_yes": ("đã kiểm tra MAC", "MACs checked"),
-    "case.mac_no": ("chỉ kiểm tra chuỗi băm, không có khóa ban đầu", "hash chain only, no initial key"),
-    "journal.kind.violation": ("vi phạm", "violation"),
-    "journal.kind.cleared": ("hết vi phạm", "cleared"),
-    "journal.kind.file": ("tệp", "file"),
-    "journal.kind.state": ("trạng thái", "state"),
-    "journal.kind.gap": ("mất giám sát", "gap"),
-    "journal.kind.agent_start": ("khởi động", "agent start"),
-    "journal.kind.agent_stop": ("dừng", "agent stop"),
-    "journal.kind.heartbeat": ("nhịp", "heartbeat"),
-    "journal.kind.policy_loaded": ("nạp chính sách", "policy loaded"),
-    "journal.kind.enforced": ("ngăn chặn", "enforced"),
-    "journal.kind.ack": ("xác nhận", "acknowledged"),
-    "journal.kind.checkpoint": ("mốc lưu trữ", "checkpoint"),
-    "journal.kind.media": ("thiết bị lưu trữ rời", "removable medium"),
-    # the hand-over record (agent/handover.py, scanner/report/handover.py)
-    "handover.title": ("BIÊN BẢN BÀN GIAO TÀI LIỆU, VẬT CHỨA BÍ MẬT NHÀ NƯỚC",
-                       "RECORD OF THE HAND-OVER OF DOCUMENTS AND OBJECTS CONTAINING STATE SECRETS"),
-    "handover.subject": ("BÀN GIAO TÀI LIỆU, VẬT CHỨA BÍ MẬT NHÀ NƯỚC",
-                         "HAND-OVER OF DOCUMENTS AND OBJECTS CONTAINING STATE SECRETS"),
-    "handover.basis": ("Căn cứ Luật Bảo vệ bí mật nhà nước số 117/2025/QH15.",
-                       "Pursuant to the Law on Protection of State Secrets No. 117/2025/QH15."),
-    "handover.opening": ("Hôm nay, hồi {when}, tại {place}, chúng tôi gồm:", "Today, at {when}, at {place}, we the undersigned:"),
-    "handover.leaving": ("Người bàn giao", "Person handing over"),
-    "handover.receiver": ("Người nhận bàn giao", "Receiver"),
-    "handover.account": ("tài khoản {user}, uid {uid}", "account {user}, uid {uid}"),
-    "handover.purpose": ("đã kiểm kê và bàn giao tài liệu, vật chứa bí mật nhà nước do người bàn giao quản lý trên máy "
-                         "tính {host}, khi người bàn giao {occasion}, như sau:",
-                         "have taken stock of and handed over the documents and objects containing state secrets held by "
-                         "the person handing over on the computer {host}, as they {occasion}, as follows:"),
-    "handover.occasion.leaving": ("thôi việc", "stop work"),
-    "handover.occasion.transfer": ("chuyển công tác", "move to another post"),
-    "handover.occasion.retirement": ("nghỉ hưu", "retire"),
-    "handover.occasion.any": ("thôi việc, chuyển công tác hoặc nghỉ hưu", "stop work, move to another post or retire"),
-    "handover.s_scope": ("Phạm vi kiểm kê", "What was looked at"),
-    "handover.s_documents": ("Tài liệu mang dấu độ mật và bản sao tài liệu mật", "Stamped documents and copies of secret documents"),
-    "handover.s_marked": ("Tệp trong thư mục mật do người bàn giao sở hữu hoặc đã ghi",
-                          "Files in the marked folders they own or wrote"),
-    "handover.s_devices": ("Thiết bị lưu trữ rời đã đăng ký giao cho người bàn giao", "Removable devices registered to them"),
-    "handover.s_violations": ("Vi phạm chưa khắc phục liên quan đến người bàn giao", "Open violations tied to them"),
-    "handover.s_unreadable": ("Tệp không đọc được (chưa kết luận được)", "Files that could not be read (not concluded)"),
-    "handover.s_commitment": ("Cam kết của người bàn giao", "Commitment of the person handing over"),
-    "handover.created": ("Thời điểm lập", "Made at"),
-    "handover.home": ("Thư mục cá nhân", "Home folder"),
-    "handover.no_home": ("không có", "none"),
-    "handover.temp": ("Thư mục tạm (tệp của người bàn giao)", "Temporary folders (their files)"),
-    "handover.media": ("Thiết bị lưu trữ rời đang gắn", "Removable media attached"),
-    "handover.no_media": ("không có", "none"),
-    "handover.marked_folders": ("Thư mục mật", "Marked folders"),
-    "handover.files_scanned": ("Số tệp đã đọc nội dung", "Files whose content was read"),
-    "handover.journal": ("Nhật ký giám sát", "Monitoring journal"),
-    "handover.medium_theirs": ("của người bàn giao ({why})", "theirs ({why})"),
-    "handover.medium_other": ("không của người bàn giao: chỉ xét tệp của họ", "not theirs: only their files count"),
-    "handover.why.registered": ("đã đăng ký giao cho người này", "registered to them"),
-    "handover.why.mounted_for_user": ("được gắn cho người này", "mounted for them"),
-    "handover.why.owned_by_user": ("thư mục gốc thuộc người này", "its root is theirs"),
-    "handover.file": ("Tệp", "File"),
-    "handover.size": ("Kích thước", "Size"),
-    "handover.modified": ("Sửa lần cuối", "Last change"),
-    "handover.area.home": ("trong thư mục cá nhân", "in the home folder"),
-    "handover.area.temp": ("trong thư mục tạm", "in a temporary folder"),
-    "handover.area.media": ("trên thiết bị lưu trữ rời {medium}", "on the removable medium {medium}"),
-    "handover.area.marked": ("trong thư mục mật", "in a marked folder"),
-    "handover.area.other": ("ở nơi khác", "elsewhere"),
-    "handover.review": ("cần xem xét", "to review"),
-    "handover.copy_level": ("bản sao", "copy"),
-    "handover.copy_of": ("bản sao của {path}", "copy of {path}"),
-    "handover.read_error": ("không đọc lại được: {error}", "could not be read again: {error}"),
-    "handover.not_present": ("không còn trên máy (nhật ký #{seq}: {event})", "no longer on this machine (journal #{seq}: {event})"),
-    "handover.journal_ref": ("nhật ký #{seq}: {event}", "journal #{seq}: {event}"),
-    "handover.links": ("tệp có {n} tên (liên kết cứng): cùng nội dung có thể nằm ở thư mục khác",
-                       "the file has {n} names (hard links): the same content may be in another folder too"),
-    "handover.none": ("Không có.", "None."),
-    "handover.device": ("Thiết bị", "Device"),
-    "handover.device_state": ("Tình trạng", "State"),
-    "handover.approved": ("duyệt bởi {by}, {when}", "approved by {by}, {when}"),
-    "handover.attached": ("đang gắn vào máy", "attached"),
-    "handover.attached_at": ("đang gắn, tại {where}", "attached, at {where}"),
-    "handover.not_attached": ("không gắn vào máy lúc lập biên bản: cần thu hồi thiết bị", "not attached when the record was made: recover the device"),
-    "handover.tie.area": ("trong khu vực cá nhân của người bàn giao", "in their personal areas"),
-    "handover.tie.device": ("trên thiết bị giao cho người bàn giao", "on a device issued to them"),
-    "handover.tie.actor": ("do người bàn giao thực hiện", "done by them"),
-    "handover.tie.owner": ("tệp thuộc người bàn giao", "a file they own"),
-    "handover.acknowledged": ("đã xác nhận", "acknowledged"),
-    "handover.holds": ("Người bàn giao còn giữ {n} tài liệu mang dấu độ mật (hoặc bản sao tài liệu mật) trong khu vực cá "
-                       "nhân: phải thu hồi về thư mục mật hoặc tiêu hủy theo quy định trước khi ký biên bản.",
-                       "They still hold {n} stamped documents (or copies of secret documents) in their personal areas: "
-                       "recover them into a marked folder, or destroy them as prescribed, before this record is signed."),
-    "handover.clear": ("Không còn tài liệu mang dấu độ mật trong khu vực cá nhân của người bàn giao.",
-                       "No stamped document remains in their personal areas."),
-    "handover.incomplete": ("Chưa kết luận được: {n} tệp trong khu vực cá nhân không đọc được (liệt kê ở trên).",
-                            "Not concluded: {n} files in their personal areas could not be read (listed above)."),
-    "handover.review_note": ("{n} tài liệu cần cán bộ bảo mật xem xét (dấu độ mật chưa chắc chắn).",
-                             "{n} documents need the security officer's review (uncertain mark)."),
-    "handover.counts": ("Tài liệu mang dấu độ mật trong thư mục mật do người bàn giao sở hữu hoặc ghi: {marked}; tệp trong "
-                        "thư mục mật: {files}; thiết bị đã đăng ký: {devices}; vi phạm chưa khắc phục: {violations}.",
-                        "Stamped documents in the marked folders they own or wrote: {marked}; marked-folder files: "
-                        "{files}; registered devices: {devices}; open violations: {violations}."),
-    "handover.commitment": (
-        "Tôi, {name}, xác nhận đã bàn giao đầy đủ tài liệu, vật chứa bí mật nhà nước do tôi quản lý được liệt kê trong "
-        "biên bản này và không giữ lại bản sao, bản chụp nào dưới bất kỳ hình thức nào. Sau khi {occasion}, tôi cam kết "
-        "tiếp tục bảo vệ bí mật nhà nước mà tôi đã biết hoặc đã quản lý: không làm lộ, chiếm đoạt, mua, bán bí mật nhà "
-        "nước; không làm sai lệch, hư hỏng, mất tài liệu, vật chứa bí mật nhà nước ({cite_disclose}); không thu thập, "
-        "trao đổi, cung cấp, chuyển giao bí mật nhà nước trái pháp luật; không sao, chụp, lưu giữ, vận chuyển, giao, "
-        "nhận, thu hồi, tiêu hủy tài liệu, vật chứa bí mật nhà nước trái pháp luật ({cite_copy}). Tôi đã được thông báo "
-        "rằng người cố ý làm lộ bí mật nhà nước, chiếm đoạt, mua bán hoặc tiêu hủy vật, tài liệu bí mật nhà nước có thể "
-        "bị truy cứu trách nhiệm hình sự theo {cite_337}; người vô ý làm lộ bí mật nhà nước hoặc làm mất vật, tài liệu "
-        "bí mật nhà nước, theo {cite_338}.",
-        "I, {name}, confirm that I have handed over in full the documents and objects containing state secrets that I "
-        "held, as listed in this record, and that I keep no copy or photograph of them in any form. After I {occasion}, "
-        "I undertake to go on protecting the state secrets I learned or held: not to disclose, appropriate, buy or sell "
-        "state secrets, nor falsify, damage or lose documents or objects containing them ({cite_disclose}); not to "
-        "collect, exchange, provide or transfer state secrets unlawfully, nor unlawfully copy, photograph, store, "
-        "transport, hand over, receive, recall or destroy documents or objects containing them ({cite_copy}). I have "
-        "been told that intentionally disclosing state secrets, or appropriating, trading in or destroying state-secret "
-        "objects or documents, may be prosecuted under {cite_337}; negligently disclosing state secrets or losing "
-        "state-secret objects or documents, under {cite_338}."),
-    "handover.closing": ("Biên bản kết thúc hồi {when}. Những người có tên trên đã đọc lại biên bản, nhất trí với nội dung "
-                         "và cùng ký tên.",
-                         "The record ended at {when}. Those named above have read it, agree with it and sign it."),
-    "handover.sign_leaving": ("NGƯỜI BÀN GIAO", "PERSON HANDING OVER"),
-    "handover.sign_receiver": ("NGƯỜI NHẬN BÀN GIAO", "RECEIVER"),
-    "devices.no_holder": ("Không có tài khoản {user} trên máy này (--holder là tên đăng nhập của người được giao)",
-                          "No user {user} on this machine (--holder is the login name of the person it is issued to)"),
-    # the incident report (agent/incident.py, scanner/report/incident.py)
-    "signed.other_kind": ("{path} là {kind}: dùng bmnn {command} verify", "{path} is a {kind}: use bmnn {command} verify"),
-    "case.original": ("Bản điện tử có chữ ký: {path} (bmnn handover|incident verify kiểm tra nó)",
-                      "The signed electronic original: {path} (bmnn handover|incident verify checks it)"),
-    "case.scanning": ("Đang đọc nội dung tài liệu", "Reading document content"),
-    "handover.wrote": ("Đã ghi {path}: {held} tài liệu mang dấu độ mật trong khu vực cá nhân, {files} tệp trong thư mục "
-                       "mật, {devices} thiết bị, {violations} vi phạm chưa khắc phục.",
-                       "Wrote {path}: {held} stamped documents in the personal areas, {files} marked-folder files, "
-                       "{devices} devices, {violations} open violations."),
-    "handover.other_user": ("{path} là biên bản của {user}, không phải của {asked}", "{path} is the record of {user}, not of {asked}"),
-    "handover.status.remains": ("CÒN GIỮ", "REMAINS"),
-    "handover.status.recovered": ("đã thu hồi", "recovered"),
-    "handover.status.destroyed": ("đã tiêu hủy", "destroyed"),
-    "handover.status.missing": ("KHÔNG RÕ Ở ĐÂU", "MISSING"),
-    "handover.status.unknown": ("chưa kiểm tra được", "not checked"),
-    "handover.status.new": ("MỚI, CÒN GIỮ", "NEW, HELD"),
-    "handover.note.medium_absent": ("thiết bị lưu trữ rời không gắn vào máy", "the removable medium is not attached"),
-    "handover.note.no_hash": ("biên bản không có mã băm của tệp", "the record has no hash of the file"),
-    "handover.note.changed": ("nội dung đã thay đổi", "its content changed"),
-    "handover.check_counts": ("Còn giữ: {remains}; mới: {new}; đã thu hồi: {recovered}; đã tiêu hủy: {destroyed}; không rõ ở "
-                              "đâu: {missing}; chưa kiểm tra được: {unknown}.",
-                              "Remaining: {remains}; new: {new}; recovered: {recovered}; destroyed: {destroyed}; missing: "
-                              "{missing}; not checked: {unknown}."),
-    "handover.check.holds": ("Chưa thu hồi đủ: còn tài liệu mang dấu độ mật trong khu vực cá nhân, hoặc tài liệu không rõ ở đâu.",
-                             "Not all recovered: stamped documents remain in the personal areas, or are missing."),
-    "handover.check.incomplete": ("Chưa kết luận được: có tài liệu hoặc tệp chưa kiểm tra được.",
-                                  "Not concluded: some documents or files could not be checked."),
-    "handover.check.clear": ("Đã thu hồi hoặc tiêu hủy đủ mọi tài liệu của biên bản; khu vực cá nhân không còn tài liệu mang "
-                             "dấu độ mật.",
-                             "Every document of the record is recovered or destroyed; no stamped document remains in the "
-                             "personal areas."),
-    "handover.destroyed_ok": ("Đã ghi vào nhật ký (bản ghi #{seq}): {path} đã tiêu hủy, SHA-256 {sha}.",
-                              "Journaled (record #{seq}): {path} destroyed, SHA-256 {sha}."),
-    "handover.destroyed_still_there": ("Lưu ý: {path} vẫn còn trên máy; chỉ được tính là đã tiêu hủy khi không còn trong khu "
-                                       "vực cá nhân.",
-                                       "Note: {path} is still on this machine; it counts as destroyed only once it is gone "
-                                       "from the personal areas."),
-    "incident.wrote": ("Đã ghi {path}: {n} bản ghi, {v} vi phạm, {open} chưa khắc phục.",
-                       "Wrote {path}: {n} records, {v} violations, {open} still open."),
-    "handover.no_user": ("Không có tài khoản {user} trên máy này (tài khoản đã xóa: dùng số uid của nó)",
-                         "No user {user} on this machine (an account already removed: give its numeric uid)"),
-    "handover.need_reason": ("Cần --reason: nêu lý do và cách tiêu hủy", "--reason is required: say why and how the document was destroyed"),
-    "handover.no_hash": ("{path}: không có tệp này và biên bản không nêu nó: không biết nội dung nào đã bị tiêu hủy "
-                         "(dùng --record BIÊN_BẢN)",
-                         "{path}: no such file and not in the given record: cannot tell which content was destroyed "
-                         "(give the hand-over record with --record)"),
-    "handover.check_with_destroyed": ("--check và --destroyed không dùng cùng nhau", "--check and --destroyed do not go together"),
-    "handover.destroyed_options": ("--reason, --minutes và --record chỉ dùng với --destroyed",
-                                   "--reason, --minutes and --record go with --destroyed"),
-    "handover.format_with_check": ("--format dùng khi lập biên bản; kết quả đối chiếu in ra màn hình, --json, hoặc -o TỆP.json",
-                                   "--format is for making a record; the check prints text, --json, or -o FILE.json"),
-    "incident.bad_seq": ("--seq {text}: dùng A-B, A- hoặc -B với số bản ghi (xem bmnn events)",
-                         "--seq {text}: use A-B, A- or -B with record numbers (bmnn events shows them)"),
-    "incident.bad_seq_order": ("--seq {text}: số bản ghi bắt đầu từ 1 và A không lớn hơn B",
-                               "--seq {text}: record numbers start at 1 and A is at most B"),
-    "incident.no_journal": ("Không có nhật ký tại {path}: không có gì để báo cáo (bmnn-agent có chạy trên máy này không?)",
-                            "no journal at {path}: nothing to report from (is bmnn-agent running here?)"),
-    "incident.empty": ("Không có bản ghi nhật ký nào trong phạm vi yêu cầu (xem bmnn events)",
-                       "no journal record in the window asked for (bmnn events shows what there is)"),
-    "signed.no_file": ("{path}: không có tệp này", "{path}: no such file"),
-    "signed.not_json": ("{path}: không phải JSON ({reason})", "{path}: not JSON ({reason})"),
-    "signed.duplicate": ("{path}: khóa {name} xuất hiện hai lần: tệp đã bị sửa", "{path}: the key {name} appears twice: the file was edited"),
-    "incident.kind": ("BÁO CÁO", "REPORT"),
-    "incident.subject": ("Vụ việc nghi lộ, mất bí mật nhà nước trên máy tính {host}",
-                         "Suspected leak or loss of state secrets on the computer {host}"),
-    "incident.draft": ("DỰ THẢO", "DRAFT"),
-    "incident.intro": ("Từ {start} đến {end}, nhật ký giám sát của máy {host} ghi {n} bản ghi (#{a} đến #{b}), trong đó "
-                       "{v} vi phạm ({c} nghiêm trọng). Báo cáo này là dự thảo do bmnn-guard lập từ nhật ký; cán bộ bảo "
-                       "mật kiểm tra, bổ sung diễn biến và biện pháp đã xử lý trước khi ký, gửi.",
-                       "From {start} to {end}, the monitoring journal of {host} holds {n} records (#{a} to #{b}), with "
-                       "{v} violations ({c} critical). This report is a draft bmnn-guard drew from the journal; the "
-                       "security officer checks it and adds what happened and what was done before signing and sending it."),
-    "incident.s_scope": ("Phạm vi và nguồn dữ liệu", "Window and sources"),
-    "incident.s_timeline": ("Diễn biến theo nhật ký", "Timeline from the journal"),
-    "incident.s_violations": ("Vi phạm", "Violations"),
-    "incident.s_devices": ("Thiết bị", "Devices"),
-    "incident.s_files": ("Tệp (kèm mã băm)", "Files (with hashes)"),
-    "incident.s_network": ("Trạng thái mạng", "Network state"),
-    "incident.s_enforcement": ("Biện pháp ngăn chặn tự động", "Automatic enforcement"),
-    "incident.s_acks": ("Xác nhận của cán bộ", "Acknowledgements"),
-    "incident.s_gaps": ("Gián đoạn giám sát", "Monitoring gaps"),
-    "incident.s_sessions": ("Người đăng nhập trong thời gian này", "Who was logged in"),
-    "incident.s_checks": ("Các kiểm tra và căn cứ pháp lý", "Checks and their legal basis"),
-    "incident.s_assessment": ("Nhận định và đề xuất của cán bộ bảo mật", "The security officer's assessment and proposals"),
-    "incident.assessment_hint": ("(Nêu thông tin, tài liệu có thể đã bị lộ, mất; người liên quan; biện pháp đã áp dụng; "
-                                 "kiến nghị.)",
-                                 "(What information or documents may have leaked or been lost; who was involved; what was "
-                                 "done; proposals.)"),
-    "incident.window": ("Bản ghi", "Records"),
-    "incident.window_text": ("#{a} đến #{b}, từ {start} đến {end} ({n} bản ghi)", "#{a} to #{b}, {start} to {end} ({n} records)"),
-    "incident.asked": ("Phạm vi yêu cầu", "Asked for"),
-    "incident.anchors": ("Neo chuỗi băm", "Hash-chain anchors"),
-    "incident.anchors_text": ("trước bản ghi đầu: {prev}; bản ghi cuối: {last}", "before the first record: {prev}; last record: {last}"),
-    "incident.heartbeats": ("Nhịp giám sát", "Heartbeats"),
-    "incident.heartbeats_text": ("{n} nhịp (không liệt kê trong diễn biến)", "{n} heartbeats (not listed in the timeline)"),
-    "incident.logins_from": ("Nguồn thông tin đăng nhập", "Login sources"),
-    "incident.left_out": ("Bản ghi vượt giới hạn, không đưa vào", "Records beyond the limit, left out"),
-    "incident.trigger": ("Vi phạm khởi tạo báo cáo", "Violation that started the report"),
-    "incident.trigger_text": ("bản ghi #{seq}", "record #{seq}"),
-    "incident.open_at_start": ("Vi phạm đã mở trước phạm vi", "Violations already open before the window"),
-    "incident.still_open": ("chưa khắc phục", "still open"),
-    "incident.cleared_at": ("hết vi phạm tại bản ghi #{seq}, {time}", "cleared at record #{seq}, {time}"),
-    "incident.acked_by": ("đã xác nhận: {seqs}", "acknowledged: {seqs}"),
-    "incident.enforced_by": ("đã ngăn chặn: {seqs}", "enforced: {seqs}"),
-    "incident.logged_in": ("người đang đăng nhập lúc đó: {who}", "logged in at the time: {who}"),
-    "incident.nobody": ("không ai (theo wtmp/utmp)", "nobody (per wtmp/utmp)"),
-    "incident.ok": ("thành công", "done"),
-    "incident.failed": ("KHÔNG THÀNH CÔNG", "FAILED"),
-    "incident.time": ("Thời điểm", "Time"),
-    "incident.what": ("Sự kiện", "Event"),
-    "incident.more": ("và {n} bản ghi khác (đầy đủ trong tệp JSON)", "and {n} more records (all of them in the JSON file)"),
-    "incident.span": ("từ {start} đến {end} (khoảng {minutes} phút, giữa bản ghi #{a} và #{b})",
-                      "from {start} to {end} (about {minutes} minutes, between records #{a} and #{b})"),
-    "incident.gap.gap": ("Mất giám sát", "Monitoring gap"),
-    "incident.gap.downtime": ("Dịch vụ giám sát dừng", "Agent stopped"),
-    "incident.gap.silence": ("Không có bản ghi nào (dịch vụ có thể bị dừng đột ngột)", "No record at all (the agent may have been killed)"),
-    "incident.gap.policy_rejected": ("Chính sách mới bị từ chối", "New policy rejected"),
-    "incident.event.created": ("tạo", "created"),
-    "incident.event.modified": ("sửa", "modified"),
-    "incident.event.closed": ("ghi xong", "written"),
-    "incident.event.deleted": ("xóa", "deleted"),
-    "incident.event.moved": ("chuyển đến", "moved here"),
-    "incident.event.moved_away": ("chuyển đi", "moved away"),
-    "incident.event.destroyed": ("tiêu hủy (ghi nhận)", "destroyed (recorded)"),
-    "incident.session.logout": ("đăng xuất", "logged out"),
-    "incident.session.replaced": ("phiên mới trên cùng thiết bị đầu cuối", "replaced by a new login on the line"),
-    "incident.session.crash": ("máy khởi động lại khi chưa đăng xuất", "rebooted before logout"),
-    "incident.session.down": ("tắt máy", "shut down"),
-    "incident.session.logged_in": ("đang đăng nhập", "still logged in"),
-    "incident.session.unknown": ("không rõ (nhật ký đăng nhập kết thúc trước)", "unknown (the login log ends first)"),
-    "incident.user": ("Tài khoản", "User"),
-    "incident.line": ("Thiết bị đầu cuối", "Line"),
-    "incident.from_host": ("Từ máy", "From"),
-    "incident.login": ("Đăng nhập", "Login"),
-    "incident.logout": ("Đăng xuất", "Logout"),
-    "incident.no_sessions": ("Không có phiên đăng nhập nào trong wtmp/utmp cho khoảng thời gian này.",
-                             "No login session in wtmp/utmp for this period."),
-    "incident.source_read": ("đã đọc {n} bản ghi", "{n} records read"),
-    "incident.source_absent": ("không có trên máy", "not on this machine"),
-    "incident.source_error": ("không đọc được: {error}", "unreadable: {error}"),
-    "incident.unknown_check": ("(kiểm tra không có trong bộ chính sách hiện hành)", "(check not in the policy bundle in use)"),
-    "incident.sign_author": ("NGƯỜI LẬP BÁO CÁO", "PREPARED BY"),
-    "incident.recipients": ("Nơi nhận: - ……………………; - ……………………; - Lưu: VT, hồ sơ vụ việc.",
-                            "To: - ……………………; - ……………………; - File: records office, case file."),
-}
+LEGACY: dict[str, tuple[str, str]] = {}
+
+
+class CatalogMissing(RuntimeError):
+    """The compiled catalog of a language is not installed (run ``make setup`` or reinstall)."""
+
+
+class _Absent(gettext.NullTranslations):
+    """Fallback that tells a missing msgid apart from a translation equal to it."""
+
+    def gettext(self, message):  # noqa: D401 - gettext's API
+        return None
+
+    def ngettext(self, msgid1, msgid2, n):
+        return None
+
+
+@functools.cache
+def translations(lang: str) -> gettext.NullTranslations:
+    """The compiled catalog of ``lang`` (cached per process)."""
+    lang = lang if lang in LANGS else "vi"
+    try:
+        trans = gettext.translation(DOMAIN, str(LOCALE_DIR), languages=[lang])
+    except OSError:
+        raise CatalogMissing(f"message catalog missing: {LOCALE_DIR / lang / 'LC_MESSAGES' / (DOMAIN + '.mo')} "
+                             "(run make setup, or reinstall bmnn-guard)") from None
+    trans.add_fallback(_Absent())
+    return trans
+
+
+def lookup(key: str, lang: str) -> Optional[str]:
+    """The unformatted text of ``key`` in ``lang``, or None when the catalog lacks it."""
+    if not key:
+        return None  # gettext's "" is the catalog header, never a text
+    pair = LEGACY.get(key)
+    if pair is not None:
+        return pair[1 if lang == "en" else 0]
+    return translations(lang).gettext(key)
+
+
+def has(key: str) -> bool:
+    """Whether the catalog holds ``key`` (in the default language's catalog, which has them all)."""
+    return lookup(key, "vi") is not None
 
 
 def default_lang() -> str:
@@ -603,8 +84,79 @@ def default_lang() -> str:
     return lang if lang in LANGS else "vi"
 
 
+REASONS = ("reason", "detail", "why", "error")
+"""Placeholders that often carry a library's or the OS's English text (``str(exc)``): rendered in
+the language asked through the catalog's ``lib.*`` and ``oserror.*`` texts where they match."""
+
+
 def t(key: str, lang: str, **kw) -> str:
     """The text for ``key`` in ``lang``, formatted with ``kw``."""
-    pair = CATALOG.get(key)
-    text = key if pair is None else pair[1 if lang == "en" else 0]
-    return text.format(**kw) if kw else text
+    text = lookup(key, lang)
+    if text is None:
+        text = key
+    if not kw:
+        return text
+    for name, value in kw.items():  # never a Python repr in a user's text
+        if value is None:
+            kw[name] = "—"
+        elif isinstance(value, bool):
+            kw[name] = lookup("value.yes" if value else "value.no", lang) or str(value)
+    if lang != "en":
+        for name in REASONS:
+            if isinstance(kw.get(name), str):
+                kw[name] = reword(kw[name], lang, "lib.")
+    return text.format(**kw)
+
+
+def translator(lang: str):
+    """``t`` bound to ``lang``: what layers that must not read files (policies) receive."""
+    return functools.partial(t, lang=lang)
+
+
+def keys(prefix: str) -> list[str]:
+    """Every key of the catalog that starts with ``prefix`` (gettext has no listing API; the
+    compiled catalog's dict is read, as GNUTranslations has kept it since Python 2)."""
+    found = {k for k in getattr(translations("en"), "_catalog", {}) if isinstance(k, str) and k.startswith(prefix)}
+    return sorted(found | {k for k in LEGACY if k.startswith(prefix)})
+
+
+_FIELD = re.compile(r"\{(\w+)(?:![rsa])?(?::[^{}]*)?\}")
+
+
+@functools.cache
+def _patterns(prefix: str) -> tuple[tuple[re.Pattern, str], ...]:
+    """(regex of the English text, key) for every key under ``prefix``, most literal text first."""
+    out = []
+    for key in keys(prefix):
+        en = lookup(key, "en") or ""
+        parts, pos, names = [], 0, set()
+        for m in _FIELD.finditer(en):
+            parts.append(re.escape(en[pos:m.start()]))
+            name = m.group(1)
+            parts.append(f"(?P={name})" if name in names else f"(?P<{name}>.+?)")
+            names.add(name)
+            pos = m.end()
+        parts.append(re.escape(en[pos:]))
+        literal = len(_FIELD.sub("", en))
+        out.append((literal, re.compile("".join(parts), re.S), key))
+    out.sort(key=lambda x: -x[0])
+    return tuple((rx, key) for _, rx, key in out)
+
+
+def reword(text: str, lang: str, prefix: str, *, sep: str = "; ", depth: int = 3) -> str:
+    """``text`` made by a lower layer in English (a reason such as ``cannot read: Permission
+    denied``), in ``lang``: each ``sep``-separated part that matches the English text of a key
+    under ``prefix`` is rendered in ``lang`` with the captured parts reworded in turn, and OS
+    error texts (``strerror``) through ``oserror.*``. Parts that match nothing stay as they are."""
+    if lang == "en" or not text:
+        return text
+
+    def one(part: str, d: int) -> str:
+        for rx, key in _patterns(prefix) + _patterns("lib.") + _patterns("oserror."):
+            m = rx.fullmatch(part)
+            if m:
+                kw = {k: (one(v, d - 1) if d > 0 else v) for k, v in m.groupdict().items()}
+                return (lookup(key, lang) or part).format(**kw)
+        return part
+
+    return sep.join(one(p, depth) for p in text.split(sep))

@@ -17,8 +17,6 @@ from .i18n import t as _t
 
 DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
 _VN = dt.timezone(dt.timedelta(hours=7), "ICT")  # Viet Nam has kept UTC+7 without DST since 1975
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-              "October", "November", "December")
 
 
 def zone(name: Optional[str], lang: str = "vi") -> dt.tzinfo:
@@ -74,19 +72,18 @@ def _mm(n: int) -> str:
 
 def date_words(t: dt.datetime, lang: str) -> str:
     """"ngày 01 tháng 12 năm 2026" / "1 December 2026"."""
-    if lang == "en":
-        return f"{t.day} {_MONTHS_EN[t.month - 1]} {t.year}"
-    return f"ngày {_dd(t.day)} tháng {_mm(t.month)} năm {t.year}"
+    return _t("time.date_words", lang, dd=_dd(t.day), mm=_mm(t.month), day=t.day, year=t.year,
+              month_name=_t(f"time.month.{t.month}", lang))
 
 
 def time_words(t: dt.datetime, lang: str) -> str:
     """"16 giờ 05 phút" / "16:05"."""
-    return f"{t.hour:02d}:{t.minute:02d}" if lang == "en" else f"{t.hour:02d} giờ {t.minute:02d} phút"
+    return _t("time.time_words", lang, hh=f"{t.hour:02d}", mi=f"{t.minute:02d}")
 
 
 def datetime_words(t: dt.datetime, lang: str) -> str:
     """"16 giờ 05 phút, ngày 01 tháng 12 năm 2026" / "16:05, 1 December 2026"."""
-    return f"{time_words(t, lang)}, {date_words(t, lang)}"
+    return _t("time.datetime_words", lang, time=time_words(t, lang), date=date_words(t, lang))
 
 
 def place_date(place: Optional[str], t: dt.datetime, lang: str) -> str:

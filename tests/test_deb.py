@@ -107,6 +107,11 @@ def test_deb_is_lintian_clean_and_carries_what_it_must(deb, tmp_path):
     venv_bin = sorted(p.name for p in (root / "usr/lib/bmnn-guard/bin").iterdir())
     assert [n for n in venv_bin if not re.fullmatch(r"python(3(\.\d+)?)?", n)] == ["bmnn", "bmnn-agent"], venv_bin
     assert not list(root.glob("usr/lib/bmnn-guard/lib/python3*/site-packages/pip"))
+    # the compiled message catalogs (scanner/locale), and Babel only at build time
+    site = next(root.glob("usr/lib/bmnn-guard/lib/python3*/site-packages"))
+    for lang in ("vi", "en"):
+        assert (site / f"scanner/locale/{lang}/LC_MESSAGES/bmnn.mo").stat().st_size > 1000, lang
+    assert not list(site.glob("babel")), "Babel is a build dependency, not a run-time one"
     assert "command" not in (root / "usr/lib/bmnn-guard/pyvenv.cfg").read_text()
     assert not [p for p in files if p.is_file() and not p.is_symlink() and str(ROOT).encode() in p.read_bytes()]
     assert (root / "usr/share/doc/bmnn-guard/bundled-python.txt").read_text().count("bmnn-guard==") == 1

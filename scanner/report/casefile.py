@@ -11,7 +11,7 @@ import datetime as dt
 import textwrap
 from typing import Any, Optional
 
-from ..i18n import CATALOG, t
+from ..i18n import has, t
 from ..localtime import datetime_words, local, place_date, short, zone, zone_label
 from ..recordno import render as render_number
 from ..textsafe import visible
@@ -49,11 +49,12 @@ def size_text(n: Any, lang: str) -> str:
     """A size in bytes, exact (a hash is compared against it): "12.345 byte" / "12,345 bytes"."""
     if not isinstance(n, int) or isinstance(n, bool):
         return "—"
-    return f"{n:,}".replace(",", ".") + " byte" if lang != "en" else f"{n:,} bytes"
+    grouped = f"{n:,}" if lang == "en" else f"{n:,}".replace(",", ".")  # Vietnamese groups with a dot
+    return t("unit.bytes", lang, n=grouped)
 
 
 def level_text(level: Any, lang: str) -> str:
-    if isinstance(level, str) and f"level.{level}" in CATALOG:
+    if isinstance(level, str) and has(f"level.{level}"):
         return t(f"level.{level}", lang)
     return "—"
 

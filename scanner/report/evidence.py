@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from ..i18n import CATALOG, t
+from ..i18n import has, t
 from ..localtime import short
 
 _TIME_FIELDS = ("modified", "started")
@@ -21,7 +21,7 @@ _TIME_FIELDS = ("modified", "started")
 def label(fact: str, field: str, lang: str) -> str:
     """The catalog label of ``field`` (of ``fact``), or the field name made readable."""
     for key in (f"evidence.{fact}.{field}", f"evidence.{field}"):
-        if key in CATALOG:
+        if has(key):
             return t(key, lang)
     return field.replace("_", " ")
 
@@ -38,9 +38,9 @@ def value_text(field: str, value: Any, lang: str, tz: Optional[dt.tzinfo] = None
         return text.replace(".", ",") if lang != "en" else text
     if field == "mode" and isinstance(value, int):
         return f"{value:04o}"
-    if field == "level" and isinstance(value, str) and f"level.{value}" in CATALOG:
+    if field == "level" and isinstance(value, str) and has(f"level.{value}"):
         return t(f"level.{value}", lang)
-    if isinstance(value, str) and f"value.{field}.{value}" in CATALOG:  # a code with words (running_how)
+    if isinstance(value, str) and has(f"value.{field}.{value}"):  # a code with words (running_how)
         return t(f"value.{field}.{value}", lang)
     if field in _TIME_FIELDS and tz is not None and isinstance(value, str):
         text = short(value, tz, lang)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..i18n import CATALOG, t
+from ..i18n import has, t
 from ..textsafe import visible
 from .casefile import Text, actor_text, heading, journal_text, rows, seal, size_text, when, who_text
 
@@ -24,7 +24,7 @@ FILES_SHOWN = 400
 
 def _word(prefix: str, value: Any, lang: str) -> str:
     key = f"{prefix}.{value}"
-    return t(key, lang) if isinstance(value, str) and key in CATALOG else str(value or "—")
+    return t(key, lang) if isinstance(value, str) and has(key) else str(value or "—")
 
 
 def _severity(value: Any, lang: str) -> str:

@@ -92,7 +92,7 @@ def test_verify_a_copied_journal_with_an_escrowed_key(agent_env, tmp_path):
 
 def test_missing_journal_is_exit_1_with_one_line(agent_env):
     p = run_bmnn(["events", "verify"], agent_env)
-    assert p.returncode == 1 and "no journal" in p.stderr and "Traceback" not in p.stderr
+    assert p.returncode == 1 and "không có nhật ký tại" in p.stderr and "Traceback" not in p.stderr
 
 
 def test_status_and_reload_when_the_daemon_is_not_running(agent_env):
@@ -101,7 +101,7 @@ def test_status_and_reload_when_the_daemon_is_not_running(agent_env):
     p = run_bmnn(["status", "--json"], agent_env)
     assert p.returncode == 1 and json.loads(p.stdout)["running"] is False
     p = run_bmnn(["reload"], agent_env)
-    assert p.returncode == 1 and "not running" in p.stderr
+    assert p.returncode == 1 and "bmnn-agent không chạy" in p.stderr
 
 
 def test_help_lists_the_commands(agent_env):

@@ -28,7 +28,7 @@ def test_validate_bad_file_exits_4_with_location(tmp_path):
     f.write_text(CHECK.replace("    severity: high\n", "    severty: high\n"), encoding="utf-8")
     p = bmnn("policy", "validate", str(f))
     assert p.returncode == 4
-    assert f"{f}:9:5: unknown key 'severty'" in p.stderr and "^" in p.stderr
+    assert f"{f}:9:5: khóa 'severty' không có" in p.stderr and "^" in p.stderr
 
 
 def test_validate_dangling_ref_and_duplicate_exit_4(tmp_path):
@@ -41,7 +41,7 @@ def test_validate_dangling_ref_and_duplicate_exit_4(tmp_path):
     g = tmp_path / "dup.yaml"
     g.write_text(CHECK + CHECK.split("checks:\n", 1)[1], encoding="utf-8")
     p = bmnn("policy", "validate", str(g))
-    assert p.returncode == 4 and f"{g}:19:9: duplicate id 'BMNN-TST-001'" in p.stderr
+    assert p.returncode == 4 and f"{g}:19:9: mã 'BMNN-TST-001' bị trùng" in p.stderr
 
 
 def test_list_json_has_every_required_id():
