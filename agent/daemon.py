@@ -133,12 +133,32 @@ class Daemon:
         self._busy_job: Optional[str] = None
         self._journal_stats: dict[str, Any] = {}  # the journal's counts as the main loop last read them
         self._last_seq: Optional[int] = None
+        self.open_fingerprints: dict[str, str] = {}
+        """Check id -> evidence fingerprint of each open violation (agent.engine.fingerprint), so a
+        restart does not journal the same open violation again."""
+        self._appended: list[Callable[[int], None]] = []
 
     # ------------------------------------------------------------ API for sources and the lead
 
     def register_source(self, source: Source) -> None:
         """Add an event source; started after READY, stopped before agent_stop."""
         self.sources.append(source)
+
+    def on_appended(self, callback: Callable[[int], None]) -> None:
+        """Call ``callback(seq)`` after each commit to the journal, ``seq`` the last record
+        committed (on the thread that wrote, the main loop; it must not block: set an event, wake
+        a reader). What sinks reading the journal with their own cursors wait on."""
+        self._appended.append(callback)
+
+    def _notify_appended(self, records: list[Record]) -> None:
+        if not records or not self._appended:
+            return
+        seq = records[-1].seq
+        for cb in self._appended:
+            try:
+                cb(seq)
+            except Exception as exc:  # a listener's bug must not stop journaling
+                log(4, f"on_appended listener failed: {exc!r}")
 
     def wake(self) -> None:
         """Wake the main loop (safe from any thread)."""
@@ -179,8 +199,7 @@ class Daemon:
         if not records and self.writer.last_error:
             self._log_journal_error()
             self._deliver_unjournaled(kind, fields)
-        for r in records:
-            self._after_journal(r)
+        self._journaled(records)
         self._journal_failing(was_failing)
         return records
 
@@ -211,8 +230,10 @@ class Daemon:
         if kind == "violation" and rec.check_id:
             self.open_violations[rec.check_id] = {"seq": None, "time": rec.time, "severity": rec.severity,
                                                   "message": rec.message, "acknowledged": False, "journaled": False}
+            self.open_fingerprints[rec.check_id] = _violation_fingerprint(rec)
         elif kind == "cleared" and rec.check_id:
             self.open_violations.pop(rec.check_id, None)
+            self.open_fingerprints.pop(rec.check_id, None)
         if self.sinks is not None:
             self.sinks.submit(rec)
 
@@ -223,18 +244,25 @@ class Daemon:
         records = self.writer.write_many(events)
         if not records and self.writer.last_error:
             self._log_journal_error()
-        for r in records:
-            self._after_journal(r)
+        self._journaled(records)
         self._journal_failing(was_failing)
         return records
+
+    def _journaled(self, records: list[Record]) -> None:
+        """State, sinks and listeners after a commit."""
+        for r in records:
+            self._after_journal(r)
+        self._notify_appended(records)
 
     def _after_journal(self, r: Record) -> None:
         self._last_seq = r.seq
         if r.kind == "violation" and r.check_id:
             self.open_violations[r.check_id] = {"seq": r.seq, "time": r.time, "severity": r.severity,
                                                 "message": r.message, "acknowledged": False, "journaled": True}
+            self.open_fingerprints[r.check_id] = _violation_fingerprint(r)
         elif r.kind == "cleared" and r.check_id:
             self.open_violations.pop(r.check_id, None)
+            self.open_fingerprints.pop(r.check_id, None)
         elif r.kind == "ack" and r.check_id in self.open_violations:
             self.open_violations[r.check_id]["acknowledged"] = True
         if self.sinks is not None:
@@ -541,8 +569,7 @@ class Daemon:
                 hb = self.config.heartbeat_seconds
             now = time.monotonic()
             if self.writer.pending or self.writer.dropped:
-                for r in self.writer.flush():
-                    self._after_journal(r)
+                self._journaled(self.writer.flush())
             self._check_sources()
             if now >= next_hb:
                 self.last_heartbeat = now_iso()
@@ -565,7 +592,7 @@ class Daemon:
             log(3, f"retention: {exc}")
             return
         if rec is not None:
-            self._after_journal(rec)
+            self._journaled([rec])
 
     def _check_sources(self) -> None:
         for s in self.sources:
@@ -592,6 +619,14 @@ class Daemon:
         if self.writer.pending:
             log(2, f"{self.writer.pending} event(s) could not be journaled before exit: {self.writer.last_error}")
         self.journal.close()
+
+
+def _violation_fingerprint(r: Record) -> str:
+    """The engine's fingerprint of a journaled (or provisional) violation, from its evidence items."""
+    from .engine import fingerprint
+    ev = r.evidence if isinstance(r.evidence, Mapping) else {}
+    items = ev.get("items")
+    return fingerprint(x for x in (items if isinstance(items, list) else []) if isinstance(x, Mapping))
 
 
 def _safe_alive(s: Source) -> bool:

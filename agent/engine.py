@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional
@@ -44,8 +45,17 @@ class Event:
     """Items, status and legal references: metadata only."""
 
 
+def fingerprint(items: Iterable[Mapping[str, Any]]) -> str:
+    """What makes two failures of a check the same violation: the SHA-256 of its evidence items
+    as the journal stores them (canonical JSON after one round trip), so that the fingerprint of a
+    result judged now equals the one recomputed from its journaled record after a restart."""
+    from .journal import canonical_json
+    stored = json.loads(canonical_json([dict(e) for e in items]))
+    return hashlib.sha256(canonical_json(stored).encode("utf-8")).hexdigest()
+
+
 def _fingerprint(r: CheckResult) -> str:
-    return json.dumps([dict(e) for e in r.evidence], sort_keys=True, default=str)
+    return fingerprint(r.evidence)
 
 
 class Engine:
@@ -62,6 +72,12 @@ class Engine:
         self.facts = F.Facts()
         self.states: dict[str, tuple[str, str]] = {}  # check id -> (status, evidence fingerprint)
         self.last: Optional[Evaluation] = None
+
+    def restore(self, open_fingerprints: Mapping[str, str]) -> None:
+        """Checks failing when the daemon last stopped (check id -> fingerprint, from the journal):
+        the same failure judged again is not a new violation."""
+        for cid, fp in open_fingerprints.items():
+            self.states[cid] = ("fail", fp)
 
     def reconfigure(self, bundle: Bundle, tailoring: Tailoring, context: EvalContext, profile: Optional[str]) -> None:
         """New policy (after reload); the next refresh re-judges everything against it."""

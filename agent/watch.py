@@ -323,8 +323,7 @@ class Watcher:
         if self.engine is None:
             self.engine = Engine(pol.bundle, pol.tailoring, context, profile=pol.profile, collect=self._collect)
             # violations still open in the journal stay open, without being journaled again
-            for cid in self.daemon.open_violations:
-                self.engine.states[cid] = ("fail", None)
+            self.engine.restore(self.daemon.open_fingerprints)
         elif self._policy_sha != pol.sha256 or self.engine.tailoring != pol.tailoring or self.engine.context != context:
             folders_changed = self.engine.tailoring.marked_folders != pol.tailoring.marked_folders
             self.engine.reconfigure(pol.bundle, pol.tailoring, context, pol.profile)

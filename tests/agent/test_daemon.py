@@ -308,3 +308,23 @@ def test_restart_after_a_crash_journals_the_gap(setup_dirs, tmp_path):
                                                                     "agent_start", "policy_loaded"]
     gap = next(r for r in evs if r["kind"] == "gap")
     assert gap["evidence"]["previous_kind"] in ("policy_loaded", "heartbeat") and "without agent_stop" in gap["message"]
+
+
+def test_on_appended_is_told_the_last_seq_of_each_commit(setup_dirs, monkeypatch):
+    env, _, _ = setup_dirs
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    d = Daemon(from_env())
+    d.setup()
+    try:
+        seen, bad = [], []
+        d.on_appended(seen.append)
+        d.on_appended(lambda seq: bad.append(1 / 0))  # a listener's bug never stops journaling
+        one = d.record("heartbeat")
+        many = d.record_many([{"kind": "file", "evidence": {"path": f"/x/{i}"}} for i in range(3)])
+        assert seen == [one[-1].seq, many[-1].seq] and many[-1].seq == one[-1].seq + 3
+        assert d.journal.head().seq == many[-1].seq
+    finally:
+        d.ipc.stop()
+        d.sinks.stop()
+        d.journal.close()
