@@ -71,7 +71,8 @@ class Engine:
         self.clock = clock or (lambda: dt.datetime.now().astimezone())
         self.facts = F.Facts()
         self.states: dict[str, tuple[str, str]] = {}  # check id -> (status, evidence fingerprint)
-        self.last: Optional[Evaluation] = None
+        self.results: dict[str, CheckResult] = {}  # check id -> its latest result
+        self._judged_all = False  # every check judged once since the last (re)configuration
 
     def restore(self, open_fingerprints: Mapping[str, str]) -> None:
         """Checks failing when the daemon last stopped (check id -> fingerprint, from the journal):
@@ -82,6 +83,7 @@ class Engine:
     def reconfigure(self, bundle: Bundle, tailoring: Tailoring, context: EvalContext, profile: Optional[str]) -> None:
         """New policy (after reload); the next refresh re-judges everything against it."""
         self.bundle, self.tailoring, self.context, self.profile = bundle, tailoring, context, profile
+        self._judged_all = False
 
     def refresh(self, domains: Iterable[str]) -> list[Event]:
         """Re-read ``domains`` (all when empty), evaluate, and return the changes."""
@@ -98,25 +100,34 @@ class Engine:
         changes = {d: getattr(new, d) for d in wanted if d in new.collected}
         collected = tuple(dict.fromkeys([*self.facts.collected, *[d for d in wanted if d in new.collected]]))
         self.facts = dataclasses.replace(self.facts, collected=collected, **changes)
-        return self.judge()
+        return self.judge(wanted if set(wanted) != set(self.wanted(())) else None)
 
     def set_documents(self, documents: F.DocumentFacts) -> list[Event]:
         """Document findings from the content worker (they are not re-read by a collector)."""
         collected = tuple(dict.fromkeys([*self.facts.collected, "documents"]))
         self.facts = dataclasses.replace(self.facts, documents=documents, collected=collected)
-        return self.judge()
+        return self.judge(("documents",))
 
-    def judge(self) -> list[Event]:
-        """Evaluate the current facts and diff against the previous states."""
+    def judge(self, domains: Optional[Iterable[str]] = None) -> list[Event]:
+        """Evaluate the current facts and diff against the previous states. ``domains``: only
+        these were re-read, so only the checks reading one of them (``CompiledCheck.domains``,
+        computed by the loader from the compiled conditions) are judged again; None judges all."""
+        only = None
+        if domains is not None and self._judged_all:
+            changed = set(domains)
+            only = [cid for cid, c in self.bundle.checks.items() if c.domains & changed]
         ev = evaluate(self.facts, self.bundle, profile=self.profile, tailoring=self.tailoring,
-                      context=self.context, now=self.clock())
-        self.last = ev
+                      context=self.context, now=self.clock(), only=only)
+        if only is None:
+            self.results = {}
+            self._judged_all = True
+        self.results.update((r.check_id, r) for r in ev.results)
         events: list[Event] = []
         for r in ev.results:
             if r.mode == "manual" or r.status == "not_selected":
                 continue
-            if r.check_id in ("BMNN-DOC-001", "BMNN-DOC-002") and "documents" not in self.facts.collected:
-                continue  # the daemon has not scanned content yet: not a monitoring gap
+            if "documents" in self.bundle.checks[r.check_id].domains and "documents" not in self.facts.collected:
+                continue  # fed by the content watch, which has not delivered yet: not a monitoring gap
             before = self.states.get(r.check_id)
             now_state = (r.status, _fingerprint(r) if r.status in OPEN_STATUSES else "")
             self.states[r.check_id] = now_state
@@ -133,12 +144,15 @@ class Engine:
                 events.append(self._event("state", r, note="check runs again"))
         return events
 
+    def enforcements(self, check_id: str) -> tuple[str, ...]:
+        """What the check data lets ``action: block`` do about ``check_id`` (its ``enforce:``)."""
+        c = self.bundle.checks.get(check_id)
+        return tuple(c.spec.enforce) if c is not None else ()
+
     def open_violations(self) -> list[dict[str, Any]]:
         """Checks failing now, for `bmnn status`."""
-        if self.last is None:
-            return []
         return [{"check_id": r.check_id, "severity": r.severity, "reason": r.reason.vi, "reason_en": r.reason.en}
-                for r in self.last.results if r.status in OPEN_STATUSES]
+                for _, r in sorted(self.results.items()) if r.status in OPEN_STATUSES]
 
     def _event(self, kind: str, r: CheckResult, note: Optional[str] = None) -> Event:
         refs = [x.source + (f" art. {x.article}" if x.article else "") + (f" cl. {x.clause}" if x.clause else "")

@@ -169,7 +169,7 @@ class Record:
     kind: str
     """One of KINDS."""
     check_id: Optional[str]
-    """Check the event is about (BMNN-NET-001), if any."""
+    """Check the event is about, if any."""
     severity: Optional[str]
     """Effective severity of the check, if any."""
     evidence: Any
@@ -668,7 +668,7 @@ class Journal:
 def health_check(path: os.PathLike | str) -> tuple[Optional[bool], Optional[str], Optional[str]]:
     """(verified, time of the last heartbeat, problem) of the journal at ``path``, read-only.
 
-    What ``bmnn scan`` hands to the agent collector for BMNN-AGT-001: a missing journal is a
+    What ``bmnn scan`` hands to the agent collector for the agent-health check: a missing journal is a
     problem (the agent never ran here), an unreadable one too; a journal that does not verify is
     ``False`` with the first bad record named.
     """

@@ -379,7 +379,7 @@ class Watcher:
             self.content.stop()
 
     def _on_documents(self, facts) -> None:
-        """Main loop: judge BMNN-DOC-001/002 against the content watch's current findings."""
+        """Main loop: judge the checks reading the documents domain against the content watch's findings."""
         engine = self._ensure_engine()
         if engine is None:
             return
@@ -415,15 +415,18 @@ class Watcher:
     # ------------------------------------------------------------ enforcement
 
     def _enforce(self, ev: Event) -> None:
+        """``action: block`` in the tailoring does what the check's ``enforce:`` allows, to the
+        items of its evidence (policies/loader.py checks that the evidence names them)."""
         actions = {a.check: a.action for a in self.daemon.policy.tailoring.actions}
         if actions.get(ev.check_id) != "block":
             return
         from . import enforce
+        allowed = self.engine.enforcements(ev.check_id)
         done = []
         for item in ev.evidence.get("items", []):
-            if ev.check_id in ("BMNN-USB-001", "BMNN-USB-002") and item.get("sys_path"):
+            if "usb_deauthorize" in allowed and item.get("fact") == "devices.usb" and item.get("sys_path"):
                 done += enforce.deauthorize_usb(item["sys_path"])
-            elif ev.check_id.startswith("BMNN-NET-") and item.get("fact") == "network.interfaces" and item.get("name"):
+            elif "link_down" in allowed and item.get("fact") == "network.interfaces" and item.get("name"):
                 done.append(enforce.link_down(item["name"]))
         for a in done:
             self.daemon.record("enforced", check_id=ev.check_id, severity=ev.severity,

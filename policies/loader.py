@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -57,6 +57,10 @@ class CompiledCheck:
     depends_on: frozenset[str]
     file: str
     exceptions: tuple[CompiledException, ...] = ()
+    domains: frozenset[str] = frozenset()
+    """Fact domains whose change can change this check's result: those its conditions and
+    exceptions read, and those of the checks whose results it refers to (computed by the loader:
+    the daemon re-judges a check only when one of these domains was re-read)."""
 
 
 @dataclass(frozen=True)
@@ -122,11 +126,16 @@ def convert(doc: Located, typ: type) -> Any:
 def _literal_values(typ: Any, path: tuple) -> list[str]:
     """The allowed values of the Literal field at ``path``, for the error hint."""
     import typing
+    index = bool(path) and isinstance(path[-1], int)  # an element of a list field
+    if index:
+        path = path[:-1]
     parent = _struct_at(typ, path[:-1])
     if parent is None:
         return []
     names = {f.encode_name: f.name for f in msgspec.structs.fields(parent)}
     tp = typing.get_type_hints(parent).get(names.get(path[-1], path[-1]))
+    if index:
+        tp = (typing.get_args(tp) or (None,))[0]
     for cand in (tp, *typing.get_args(tp)):
         if typing.get_origin(cand) is typing.Literal:
             return [str(a) for a in typing.get_args(cand)]
@@ -292,6 +301,8 @@ def build_bundle(docs: dict[str, list[Located]], sha256: str = "", files: tuple[
             if dep not in checks:
                 problems.append(doc.problem(("checks", i), f"condition refers to unknown check {dep!r}"))
     problems.extend(_cycles(compiled, checks))
+    if not problems:
+        compiled = _with_domains(compiled)
     for pid, (prof, doc, i) in profiles.items():
         for j, entry in enumerate(prof.checks):
             ref = entry if isinstance(entry, str) else entry.id
@@ -325,6 +336,7 @@ def _check_refs(chk: Check, doc: Located, i: int, sources: dict[str, Source]) ->
     for dom in chk.evidence:
         if dom.split(".")[0] not in ("network", "devices", "software", "storage", "folders", "documents", "agent", "host"):
             out.append(doc.problem(("checks", i, "evidence", dom), f"evidence names unknown fact path {dom!r}", key=True))
+    out.extend(_enforce_problems(chk, doc, i))
     for j, exc in enumerate(chk.exceptions):
         for k, ref in enumerate(exc.legal_refs):
             out.extend(ref_problems(ref, sources, doc, ("checks", i, "exceptions", j, "legal_refs", k)))
@@ -530,6 +542,41 @@ def compile_check(chk: Check, doc: Located, path: tuple) -> CompiledCheck:
     exceptions = tuple(_compile_exception(e, doc, path + ("exceptions", j)) for j, e in enumerate(chk.exceptions))
     return CompiledCheck(spec=chk, applies_to=conds["applies_to"], fail_if=conds["fail_if"],
                          reads=frozenset(reads), depends_on=frozenset(deps), file=doc.file, exceptions=exceptions)
+
+
+ENFORCE_NEEDS = {"usb_deauthorize": ("devices.usb", "sys_path"), "link_down": ("network.interfaces", "name")}
+"""Each enforcement acts on one kind of evidence item and needs one of its fields."""
+
+
+def _enforce_problems(chk: Check, doc: Located, i: int) -> list[Problem]:
+    """An ``enforce:`` entry needs the evidence it acts on (the device's sys_path, the link's name)."""
+    out = []
+    for j, what in enumerate(chk.enforce):
+        dom, field = ENFORCE_NEEDS[what]
+        if field not in chk.evidence.get(dom, ()):
+            out.append(doc.problem(("checks", i, "enforce", j),
+                                   f"enforce {what!r} acts on {dom} items: the check's evidence must list "
+                                   f"{dom}: [{field}, ...]"))
+    if chk.enforce and chk.mode == "manual":
+        out.append(doc.problem(("checks", i, "enforce"), "a manual check cannot be enforced by the daemon"))
+    return out
+
+
+def _with_domains(compiled: dict[str, CompiledCheck]) -> dict[str, CompiledCheck]:
+    """Each check with the fact domains it depends on, through the checks it refers to."""
+    own = {cid: {p.split(".")[0] for p in cc.reads} | {e.count.split(".")[0] for e in cc.exceptions}
+           for cid, cc in compiled.items()}
+    done: dict[str, frozenset[str]] = {}
+
+    def domains(cid: str) -> frozenset[str]:
+        if cid not in done:  # acyclic: _cycles refused the bundle otherwise
+            out = set(own.get(cid, ()))
+            for dep in compiled[cid].depends_on if cid in compiled else ():
+                out |= domains(dep)
+            done[cid] = frozenset(out)
+        return done[cid]
+
+    return {cid: replace(cc, domains=domains(cid)) for cid, cc in compiled.items()}
 
 
 def _compile_exception(exc: Any, doc: Located, path: tuple) -> CompiledException:
