@@ -70,6 +70,8 @@ class _Reconciler:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.watcher.on_trigger(Trigger("reconcile", "*", "change", {"reason": "periodic full reconcile"}))
+            if self.watcher.resync is not None:  # keeps the replay at the next start short
+                self.watcher.resync.request("checkpoint")
 
     def stop(self) -> None:
         self._stop.set()
@@ -163,6 +165,7 @@ class Watcher:
         self._folders: Optional[_Folders] = None
         self._watch_media = True
         self._media: dict[str, Any] = {}  # mount point -> FolderSource watching it
+        self.resync = None  # agent.resync.FolderResync once installed
 
     # ------------------------------------------------------------ wiring
 
@@ -173,10 +176,42 @@ class Watcher:
         self._folders = _Folders(self)
         self.daemon.register_source(self._folders)
         self.daemon.register_source(self.files)
+        self.resync = self._make_resync()
+        self.daemon.register_source(self.resync)  # after the folder watch: nothing falls between
         self.daemon.register_source(_Reconciler(self, self.reconcile_seconds))
         self.daemon.register_source(_Content(self))
         # The first full read happens as soon as the main loop runs.
         self.on_trigger(Trigger("startup", "*", "change", {"reason": "initial full read"}))
+
+    def _make_resync(self):
+        from .resync import FolderResync
+        daemon = self.daemon
+
+        def journal(events):
+            try:
+                return daemon.call_soon(lambda: daemon.record_many(events)).result(timeout=120)
+            except Exception:
+                return []
+
+        def records(since):
+            from .journal import Journal
+            j = Journal.open(daemon.paths.journal, readonly=True)
+            try:
+                yield from j.records(since_seq=since, kinds=("file",))
+            finally:
+                j.close()
+
+        def head():
+            from .journal import Journal
+            j = Journal.open(daemon.paths.journal, readonly=True)
+            try:
+                return j.stats()["head_seq"] or 0
+            finally:
+                j.close()
+
+        return FolderResync(str(daemon.paths.state_dir / "folder-index.json"), folders=self.marked_paths,
+                            journal=journal, records=records, head=head,
+                            limit=lambda: self.files.limit)
 
     def _default_sources(self) -> list:
         from .sources.mounts import MountSource
@@ -278,6 +313,8 @@ class Watcher:
         for g in gaps:
             self.daemon.record("gap", severity="high", evidence={"source": g.source, **dict(g.detail)},
                                message=f"monitoring gap ({g.source}): {g.detail.get('reason')}; full re-read")
+            if g.source == "folders" and self.resync is not None:  # what the lost events hid
+                self.resync.request("gap")
             if self.content is not None and g.source in ("media", "folders"):
                 self.content.rescan(self.content.media if g.source == "media" else self.content.marked)
         if files:  # described, hashed and journaled off this loop, in order
@@ -333,6 +370,8 @@ class Watcher:
                     self._folders.retarget(marked)
                 if self.content is not None:
                     self.content.set_marked(marked)
+                if self.resync is not None:  # a newly marked folder is taken as a baseline
+                    self.resync.request("reload")
         self._policy_sha = pol.sha256
         return self.engine
 
