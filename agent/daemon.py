@@ -29,13 +29,14 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Protocol
+from typing import Any, Callable, Iterable, Mapping, Optional, Protocol
 
 from . import sdnotify
 from .config import AgentConfig, load_config
 from .errors import AgentError
 from .ipc import IpcServer, Peer
-from .journal import Journal, Record, now_iso
+from .event import Event, now_iso
+from .journal import Journal, Record
 from .paths import Paths
 from .sinks import RuleInfo, SinkContext, SinkRunner
 from .spool import JournalWriter
@@ -184,21 +185,22 @@ class Daemon:
         self.wake()
         return fut
 
-    def submit(self, kind: str, **fields: Any) -> concurrent.futures.Future:
-        """Journal an event from any thread (returns a future of the records written)."""
-        return self.call_soon(lambda: self.record(kind, **fields))
+    def submit(self, events: "Event | Iterable[Event]") -> concurrent.futures.Future:
+        """Journal events from any thread (returns a future of the records written)."""
+        return self.call_soon(lambda: self.record(events))
 
-    def record(self, kind: str, **fields: Any) -> list[Record]:
-        """Journal (or spool) one event, then hand what was written to the sinks. Main loop only.
-        When the journal cannot take it, an urgent event reaches the sinks at once anyway, marked
-        as not yet journaled (agent/unjournaled.py); its journaled record follows later."""
-        if fields.get("time") is None:
-            fields["time"] = now_iso()  # the spooled event and its early delivery share it
+    def record(self, events: "Event | Iterable[Event]") -> list[Record]:
+        """Journal (or spool) events, in order, then hand what was written to the sinks and the
+        ``on_appended`` listeners. Main loop only; sources batch what arrived since the last tick
+        (10,000 file events/s need it). When the journal cannot take them, urgent events reach the
+        sinks at once anyway, marked as not yet journaled (agent/unjournaled.py); their journaled
+        records follow later."""
+        events = [events] if isinstance(events, Event) else list(events)
         was_failing = self.writer.failing
-        records = self.writer.write(kind, **fields)
+        records = self.writer.write(events)
         if not records and self.writer.last_error:
             self._log_journal_error()
-            self._deliver_unjournaled(kind, fields)
+            self._deliver_unjournaled(events)
         self._journaled(records)
         self._journal_failing(was_failing)
         return records
@@ -215,38 +217,29 @@ class Daemon:
         events shows at once (journaled itself once space returns)."""
         if was_failing or not self.writer.failing:
             return
-        self.record("gap", severity="high",
+        self.record(Event.of("gap", severity="high",
                     evidence={"source": "journal", "error": self.writer.last_error,
                               "spool_limit": self.writer.max_spool},
                     message=f"the journal cannot be written ({self.writer.last_error}): events wait in memory (at "
                             f"most {self.writer.max_spool}); violations are delivered at once, marked as not yet "
-                            "journaled")
+                            "journaled"))
 
-    def _deliver_unjournaled(self, kind: str, fields: Mapping[str, Any]) -> None:
+    def _deliver_unjournaled(self, events: list[Event]) -> None:
         from .unjournaled import URGENT, provisional
-        if kind not in URGENT:
-            return
-        rec = provisional(Journal.prepare_event(dict(kind=kind, **fields)), self.host)
-        if kind == "violation" and rec.check_id:
-            self.open_violations[rec.check_id] = {"seq": None, "time": rec.time, "severity": rec.severity,
-                                                  "message": rec.message, "acknowledged": False, "journaled": False}
-            self.open_fingerprints[rec.check_id] = _violation_fingerprint(rec)
-        elif kind == "cleared" and rec.check_id:
-            self.open_violations.pop(rec.check_id, None)
-            self.open_fingerprints.pop(rec.check_id, None)
-        if self.sinks is not None:
-            self.sinks.submit(rec)
-
-    def record_many(self, events: list[dict[str, Any]]) -> list[Record]:
-        """Journal a burst in one transaction (``[{"kind": "file", "evidence": ...}, ...]``), then fan out.
-        Main loop only; sources batch what arrived since the last tick (10,000 file events/s need it)."""
-        was_failing = self.writer.failing
-        records = self.writer.write_many(events)
-        if not records and self.writer.last_error:
-            self._log_journal_error()
-        self._journaled(records)
-        self._journal_failing(was_failing)
-        return records
+        for ev in events:
+            if ev.kind not in URGENT:
+                continue
+            rec = provisional(ev, self.host)
+            if ev.kind == "violation" and rec.check_id:
+                self.open_violations[rec.check_id] = {"seq": None, "time": rec.time, "severity": rec.severity,
+                                                      "message": rec.message, "acknowledged": False,
+                                                      "journaled": False}
+                self.open_fingerprints[rec.check_id] = _violation_fingerprint(rec)
+            elif ev.kind == "cleared" and rec.check_id:
+                self.open_violations.pop(rec.check_id, None)
+                self.open_fingerprints.pop(rec.check_id, None)
+            if self.sinks is not None:
+                self.sinks.submit(rec)
 
     def _journaled(self, records: list[Record]) -> None:
         """State, sinks and listeners after a commit."""
@@ -297,18 +290,18 @@ class Daemon:
             finally:
                 self.config = saved
         except AgentError as exc:
-            self.record("policy_loaded", severity="high", evidence={"ok": False, "error": str(exc)[:4000], "kept": old},
+            self.record(Event.of("policy_loaded", severity="high", evidence={"ok": False, "error": str(exc)[:4000], "kept": old},
                         message=f"reload rejected, keeping the policy in force ({(old or '-')[:12]}): "
-                                f"{str(exc).splitlines()[0][:300]}")
+                                f"{str(exc).splitlines()[0][:300]}"))
             return {"ok": False, "error": str(exc), "policy_sha256": old}
         sinks_changed = cfg.sinks != self.config.sinks or cfg.labels != self.config.labels
         self.config, self.policy = cfg, pol
         if sinks_changed:
             self._start_sinks()
-        self.record("policy_loaded", severity="info",
+        self.record(Event.of("policy_loaded", severity="info",
                     evidence={"ok": True, "sha256": pol.sha256, "previous": old, "profile": pol.profile,
                               "local_d": list(pol.tailoring_files)},
-                    message=f"policy {pol.sha256[:12]} profile {pol.profile} loaded")
+                    message=f"policy {pol.sha256[:12]} profile {pol.profile} loaded"))
         watcher = getattr(self, "watcher", None)
         if watcher is not None:  # judge everything against the new policy now, not at the next event
             watcher.policy_reloaded()
@@ -409,9 +402,9 @@ class Daemon:
             if v.get("seq") is None:
                 raise AgentError(f"the violation of {cid} is not journaled yet (the journal cannot be written); "
                                  "acknowledge it once it is", kind="usage")
-            recs = self.record("ack", check_id=cid, severity=v.get("severity"),
+            recs = self.record(Event.of("ack", check_id=cid, severity=v.get("severity"),
                                evidence={"violation_seq": v["seq"], "uid": peer.uid, "pid": peer.pid, "note": note},
-                               message=f"violation #{v['seq']} acknowledged by uid {peer.uid}" + (f": {note}" if note else ""))
+                               message=f"violation #{v['seq']} acknowledged by uid {peer.uid}" + (f": {note}" if note else "")))
             return {"ok": True, "seq": recs[0].seq if recs else None}
         return self._on_loop(do)
 
@@ -497,25 +490,25 @@ class Daemon:
         head = self.journal.head()
         if head is not None and head.kind != "agent_stop":
             # the previous run did not stop cleanly: say so, the downtime is between these two times
-            self.record("gap", severity="high",
+            self.record(Event.of("gap", severity="high",
                         evidence={"previous_seq": head.seq, "previous_time": head.time, "previous_kind": head.kind},
                         message=f"previous run ended without agent_stop after #{head.seq} ({head.time}): crash, "
-                                "kill -9, watchdog restart or power loss; nothing was watched until now")
+                                "kill -9, watchdog restart or power loss; nothing was watched until now"))
         pol = self.policy
-        self.record("agent_start", severity="info",
+        self.record(Event.of("agent_start", severity="info",
                     evidence={"pid": os.getpid(), "policy_sha256": pol.sha256, "profile": pol.profile,
                               "python": sys.version.split()[0], "host_id": self.host_id},
-                    message=f"bmnn-agent started, policy {pol.sha256[:12]}, profile {pol.profile}")
-        self.record("policy_loaded", severity="info",
+                    message=f"bmnn-agent started, policy {pol.sha256[:12]}, profile {pol.profile}"))
+        self.record(Event.of("policy_loaded", severity="info",
                     evidence={"ok": True, "sha256": pol.sha256, "profile": pol.profile,
                               "local_d": list(pol.tailoring_files)},
-                    message=f"policy {pol.sha256[:12]} profile {pol.profile} loaded")
+                    message=f"policy {pol.sha256[:12]} profile {pol.profile} loaded"))
         for s in self.sources:
             try:
                 s.start(self)
             except Exception as exc:
-                self.record("gap", severity="high", evidence={"source": s.name, "error": str(exc)},
-                            message=f"source {s.name} could not start: {exc}")
+                self.record(Event.of("gap", severity="high", evidence={"source": s.name, "error": str(exc)},
+                            message=f"source {s.name} could not start: {exc}"))
         sdnotify.notify("READY=1\nSTATUS=watching", self.env)
         log(5, f"ready; journal {self.paths.journal}, socket {self.paths.socket}")
         try:
@@ -573,8 +566,8 @@ class Daemon:
             self._check_sources()
             if now >= next_hb:
                 self.last_heartbeat = now_iso()
-                self.record("heartbeat", evidence={"uptime_s": round(now - self.started_mono),
-                                                   "open_violations": len(self.open_violations)})
+                self.record(Event.of("heartbeat", evidence={"uptime_s": round(now - self.started_mono),
+                                                   "open_violations": len(self.open_violations)}))
                 next_hb = now + hb
             if next_retention and now >= next_retention:
                 self._retention()
@@ -600,8 +593,8 @@ class Daemon:
                 continue
             if not _safe_alive(s):
                 self._dead_sources.add(s.name)
-                self.record("gap", severity="high", evidence={"source": s.name},
-                            message=f"monitoring gap: source {s.name} stopped")
+                self.record(Event.of("gap", severity="high", evidence={"source": s.name},
+                            message=f"monitoring gap: source {s.name} stopped"))
 
     def _shutdown(self) -> None:
         sdnotify.notify("STOPPING=1", self.env)
@@ -612,8 +605,8 @@ class Daemon:
                 log(4, f"stopping source {s.name}: {exc}")
         if self.ipc is not None:
             self.ipc.stop()
-        self.record("agent_stop", severity="info", evidence={"uptime_s": round(time.monotonic() - self.started_mono)},
-                    message="bmnn-agent stopped")
+        self.record(Event.of("agent_stop", severity="info", evidence={"uptime_s": round(time.monotonic() - self.started_mono)},
+                    message="bmnn-agent stopped"))
         if self.sinks is not None:
             self.sinks.stop(timeout=5.0)
         if self.writer.pending:

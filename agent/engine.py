@@ -17,32 +17,17 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 from policies import facts as F
+
+from .event import Event
 from policies.context import EvalContext
-from policies.evaluator import CheckResult, Evaluation, evaluate
+from policies.evaluator import CheckResult, evaluate
 from policies.loader import Bundle
 from policies.schema import Tailoring
 
 OPEN_STATUSES = ("fail",)
-
-
-@dataclass(frozen=True)
-class Event:
-    """One thing to journal and fan out to the sinks."""
-
-    kind: str
-    """violation, cleared or state."""
-    check_id: str
-    """The check concerned."""
-    severity: str
-    """Effective severity."""
-    message: str
-    """One line (Vietnamese reason; English is in evidence['reason_en'])."""
-    evidence: Mapping[str, Any]
-    """Items, status and legal references: metadata only."""
 
 
 def fingerprint(items: Iterable[Mapping[str, Any]]) -> str:
@@ -161,4 +146,4 @@ class Engine:
                     "legal_refs": refs}
         if note:
             evidence["note"] = note
-        return Event(kind=kind, check_id=r.check_id, severity=r.severity, message=r.reason.vi, evidence=evidence)
+        return Event.of(kind, check_id=r.check_id, severity=r.severity, message=r.reason.vi, evidence=evidence)

@@ -32,6 +32,8 @@ from typing import Any, Callable, Optional
 
 from scanner import safeio
 
+from .event import Event
+
 HASHED_EVENTS = ("closed", "created", "moved")
 CHUNK = 200
 """File events per journal transaction handed to the main loop."""
@@ -188,10 +190,12 @@ class FileEvents:
                 batch = [self._q.popleft() for _ in range(min(CHUNK, len(self._q)))]
                 self._busy = True
             try:
-                events = self._describe(batch)
-                self._deliver(events)
+                events = [Event.of("file", evidence=e["evidence"], message=e["message"]) for e in self._describe(batch)]
             except Exception:  # a bug here must not end the thread: the events go in without metadata
-                self._deliver([self._plain(d) for d in batch])
+                events = [Event.of("file", evidence=e["evidence"], message=e["message"])
+                          for e in map(self._plain, batch)]
+            try:
+                self._deliver(events)
             finally:
                 with self._cond:
                     self._busy = False

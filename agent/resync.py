@@ -354,7 +354,10 @@ class FolderResync:
 
     def _journal(self, events: list[dict[str, Any]]) -> bool:
         """Journal in chunks; False when any chunk did not reach the journal."""
+        from .event import Event
         ok = True
         for i in range(0, len(events), JOURNAL_CHUNK):
-            ok = bool(self.journal(events[i:i + JOURNAL_CHUNK])) and ok
+            chunk = [Event.of(e["kind"], severity=e.get("severity"), evidence=e["evidence"], message=e["message"])
+                     for e in events[i:i + JOURNAL_CHUNK]]
+            ok = bool(self.journal(chunk)) and ok
         return ok

@@ -19,7 +19,8 @@ import threading
 import time
 from typing import Any, Optional
 
-from .engine import Engine, Event
+from .engine import Engine
+from .event import Event
 from .filemeta import FileEvents
 from .latency import latency_ms
 from .membership import UeventMembership
@@ -155,8 +156,8 @@ class Watcher:
         self._scheduled = False
         self.devices = UeventMembership()
         self._refresh_folders = Throttle(self._read_folders, FOLDER_REFRESH_S)
-        self.files = FileEvents(lambda evs: daemon.call_soon(lambda: daemon.record_many(evs)),
-                                journal_now=daemon.record_many, content=lambda: self.content,
+        self.files = FileEvents(lambda evs: daemon.call_soon(lambda: daemon.record(evs)),
+                                journal_now=daemon.record, content=lambda: self.content,
                                 on_overflow=self._files_lost)
         self.last_latency_ms: Optional[float] = None
         """latency_ms of the last change journaled from a re-read."""
@@ -189,7 +190,7 @@ class Watcher:
 
         def journal(events):
             try:
-                return daemon.call_soon(lambda: daemon.record_many(events)).result(timeout=120)
+                return daemon.call_soon(lambda: daemon.record(events)).result(timeout=120)
             except Exception:
                 return []
 
@@ -276,8 +277,8 @@ class Watcher:
         try:
             events = engine.update(facts, wanted)
         except Exception as exc:
-            self.daemon.record("gap", severity="high", evidence={"source": "engine", "error": repr(exc)},
-                               message=f"monitoring gap: judging {wanted} failed: {exc}")
+            self.daemon.record(Event.of("gap", severity="high", evidence={"source": "engine", "error": repr(exc)},
+                               message=f"monitoring gap: judging {wanted} failed: {exc}"))
             return
         for ev in events:
             self._journal(ev)
@@ -311,8 +312,8 @@ class Watcher:
             else:
                 self.devices.note(u.detail)
         for g in gaps:
-            self.daemon.record("gap", severity="high", evidence={"source": g.source, **dict(g.detail)},
-                               message=f"monitoring gap ({g.source}): {g.detail.get('reason')}; full re-read")
+            self.daemon.record(Event.of("gap", severity="high", evidence={"source": g.source, **dict(g.detail)},
+                               message=f"monitoring gap ({g.source}): {g.detail.get('reason')}; full re-read"))
             if g.source == "folders" and self.resync is not None:  # what the lost events hid
                 self.resync.request("gap")
             if self.content is not None and g.source in ("media", "folders"):
@@ -328,8 +329,8 @@ class Watcher:
         try:
             events = engine.refresh(domains)
         except Exception as exc:  # a collector or policy bug must be visible and must not kill the loop
-            self.daemon.record("gap", severity="high", evidence={"source": "engine", "error": repr(exc)},
-                               message=f"monitoring gap: re-reading {domains or 'all'} failed: {exc}")
+            self.daemon.record(Event.of("gap", severity="high", evidence={"source": "engine", "error": repr(exc)},
+                               message=f"monitoring gap: re-reading {domains or 'all'} failed: {exc}"))
             return
         now = time.monotonic()
         for ev in events:
@@ -353,8 +354,8 @@ class Watcher:
         except Exception as exc:
             from policies.errors import PolicyError
             text = exc.redacted() if isinstance(exc, PolicyError) else str(exc)  # never the file's content
-            self.daemon.record("state", severity="high", evidence={"error": text[:4000]},
-                               message=f"approved-device registry unreadable: {text.splitlines()[0][:300]}")
+            self.daemon.record(Event.of("state", severity="high", evidence={"error": text[:4000]},
+                               message=f"approved-device registry unreadable: {text.splitlines()[0][:300]}"))
             approved = []
         context = build_context(pol.tailoring, approved)
         if self.engine is None:
@@ -389,10 +390,9 @@ class Watcher:
         return facts
 
     def _journal(self, ev: Event, latency: Optional[float] = None) -> None:
-        evidence = dict(ev.evidence)
         if latency is not None:
-            evidence["latency_ms"] = latency
-        self.daemon.record(ev.kind, check_id=ev.check_id, severity=ev.severity, evidence=evidence, message=ev.message)
+            ev = ev.with_evidence(latency_ms=latency)
+        self.daemon.record(ev)
         if ev.kind == "violation":
             self._enforce(ev)
 
@@ -405,8 +405,8 @@ class Watcher:
         self._watch_media = media
         self.content = ContentWatch(
             deliver=lambda facts: daemon.call_soon(lambda: self._on_documents(facts)), workers=workers,
-            on_error=lambda msg: daemon.submit("gap", severity="high", evidence={"source": "content", "error": msg},
-                                               message=f"monitoring gap: {msg}"),
+            on_error=lambda msg: daemon.submit(Event.of("gap", severity="high", evidence={"source": "content", "error": msg},
+                                               message=f"monitoring gap: {msg}")),
             cache_path=str(daemon.paths.state_dir / "content-cache.json") if getattr(daemon, "paths", None) else None)
         self.content.start(self.marked_paths(), ())
 
@@ -436,19 +436,19 @@ class Watcher:
         mounted += [mp for mp in self._media if mp not in mounted and os.path.ismount(mp)]
         for mp in [m for m in self._media if m not in mounted]:
             self._media.pop(mp).stop()
-            self.daemon.record("media", evidence={"mountpoint": mp, "event": "unmounted"},
-                               message=f"removable medium unmounted: {mp}")
+            self.daemon.record(Event.of("media", evidence={"mountpoint": mp, "event": "unmounted"},
+                               message=f"removable medium unmounted: {mp}"))
         for mp in [m for m in mounted if m not in self._media]:
             src = FolderSource([mp], name="media", domain="documents")
             try:
                 src.start(self.on_trigger)
             except Exception as exc:  # cannot watch: still scanned once, and the gap is journaled
-                self.daemon.record("gap", severity="high", evidence={"source": "media", "mountpoint": mp,
+                self.daemon.record(Event.of("gap", severity="high", evidence={"source": "media", "mountpoint": mp,
                                                                      "error": str(exc)},
-                                   message=f"monitoring gap: cannot watch removable medium {mp}: {exc}")
+                                   message=f"monitoring gap: cannot watch removable medium {mp}: {exc}"))
             self._media[mp] = src
-            self.daemon.record("media", evidence={"mountpoint": mp, "event": "mounted"},
-                               message=f"removable medium mounted: {mp}; scanning it")
+            self.daemon.record(Event.of("media", evidence={"mountpoint": mp, "event": "mounted"},
+                               message=f"removable medium mounted: {mp}; scanning it"))
         self.content.set_media(mounted)
 
     # ------------------------------------------------------------ enforcement
@@ -468,9 +468,9 @@ class Watcher:
             elif "link_down" in allowed and item.get("fact") == "network.interfaces" and item.get("name"):
                 done.append(enforce.link_down(item["name"]))
         for a in done:
-            self.daemon.record("enforced", check_id=ev.check_id, severity=ev.severity,
+            self.daemon.record(Event.of("enforced", check_id=ev.check_id, severity=ev.severity,
                                evidence={"target": a.target, "action": a.action, "ok": a.ok, "detail": a.detail},
-                               message=f"{a.action} {a.target}: {'ok' if a.ok else 'FAILED ' + str(a.detail)}")
+                               message=f"{a.action} {a.target}: {'ok' if a.ok else 'FAILED ' + str(a.detail)}"))
 
     def close(self) -> None:
         self._refresh_folders.cancel()

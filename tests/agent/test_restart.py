@@ -4,7 +4,6 @@ failure judged again after SIGTERM or kill -9 is not journaled a second time."""
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
