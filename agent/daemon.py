@@ -7,11 +7,12 @@ in ``select`` on a self-pipe that signals (``signal.set_wakeup_fd``) and other t
 so it wakes only for work, a heartbeat, a watchdog ping or a spool retry (idle: one wakeup per
 ``WatchdogSec/2``, 15 s with the shipped unit).
 
-Event sources (rtnetlink, udev, inotify) are added with ``register_source``: an object with
-``name``, ``start(daemon)``, ``stop()`` and ``alive()``. A source that dies is noticed on the next
-tick and journaled once as a ``gap``. On a trigger a source calls ``daemon.call_soon(fn)``; ``fn``
-re-reads the state, evaluates and passes the ``Evaluation`` to ``daemon.reconcile``, which
-journals each new violation and each cleared one.
+Event sources are added with ``register_source(source, emit)``: an ``agent.sources.base.Source``
+(``name``, ``start(emit)``, ``stop()``, ``alive()``), started after READY with the function its
+triggers go to. A source that dies is noticed on the next tick and journaled once as a ``gap``.
+The live watch (agent/watch.py) sees the daemon only through ``WatchHost``: the few things it
+needs (run on the loop, journal, the policy and configuration in force, the paths, the open
+violations' fingerprints, reload notifications), never the whole object.
 
 This module must not import rich, Jinja2 or the report code (see the design notes).
 """
@@ -29,7 +30,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Optional, Protocol
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from . import sdnotify
 from .config import AgentConfig, load_config
@@ -39,6 +40,7 @@ from .event import Event, now_iso
 from .journal import Journal, Record
 from .paths import Paths
 from .sinks import RuleInfo, SinkContext, SinkRunner
+from .sources.base import Emit, Source
 from .spool import JournalWriter
 
 
@@ -47,21 +49,6 @@ STATUS_LOOP_WAIT = 0.1
 """``status`` waits this long for the main loop, then answers from its own thread."""
 JOURNAL_ERROR_LOG_S = 30.0
 """While the journal cannot be written, its error is logged at most this often."""
-
-
-class Source(Protocol):
-    """An event source the lead's main-loop integration registers."""
-
-    name: str
-
-    def start(self, daemon: "Daemon") -> None:
-        """Start watching (its own thread); call ``daemon.call_soon``/``daemon.submit`` on events."""
-
-    def stop(self) -> None:
-        """Stop watching."""
-
-    def alive(self) -> bool:
-        """Still watching (False after a crash: the daemon journals a gap)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +67,26 @@ class PolicyState:
     """Bundle hash."""
     loaded_at: str
     """When it was loaded."""
+
+
+@dataclass(frozen=True)
+class WatchHost:
+    """What the live watch may use of the daemon, and nothing else (``Daemon.watch_host``)."""
+
+    paths: Paths
+    policy_dir: Optional[str]
+    call_soon: Callable[[Callable[[], Any]], concurrent.futures.Future]
+    """Run on the main loop (any thread)."""
+    record: Callable[[Any], list]
+    """Journal events (main loop only)."""
+    register_source: Callable[..., None]
+    on_reload: Callable[[Callable[[], None]], None]
+    policy: Callable[[], Optional[PolicyState]]
+    config: Callable[[], AgentConfig]
+    open_fingerprints: Callable[[], dict[str, str]]
+    """Open violations restored from the journal: check id -> evidence fingerprint."""
+    reconciled: Callable[[], None]
+    """A re-read was judged (``bmnn status`` shows when)."""
 
 
 def log(priority: int, text: str, *, lines: bool = False) -> None:
@@ -110,6 +117,8 @@ class Daemon:
         self.env = os.environ if env is None else env
         self.policy_dir = policy_dir if policy_dir is not None else self.env.get("BMNN_POLICY_DIR")
         self.sources: list[Source] = []
+        self._emits: dict[int, Emit] = {}  # id(source) -> where its triggers go
+        self._reloaded: list[Callable[[], None]] = []
         self._dead_sources: set[str] = set()
         self._queue: queue.Queue[Callable[[], Any]] = queue.Queue()
         self._rfd, self._wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -141,9 +150,26 @@ class Daemon:
 
     # ------------------------------------------------------------ API for sources and the lead
 
-    def register_source(self, source: Source) -> None:
-        """Add an event source; started after READY, stopped before agent_stop."""
+    def register_source(self, source: Source, emit: Optional[Emit] = None) -> None:
+        """Add an event source; started after READY with ``emit``, stopped before agent_stop."""
         self.sources.append(source)
+        self._emits[id(source)] = emit or (lambda trigger: None)
+
+    def on_reload(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` on the main loop after each successful reload (the new policy and
+        agent.yaml are in force by then)."""
+        self._reloaded.append(callback)
+
+    def watch_host(self) -> "WatchHost":
+        """The narrow view of the daemon the live watch works through."""
+        return WatchHost(paths=self.paths, policy_dir=self.policy_dir, call_soon=self.call_soon, record=self.record,
+                         register_source=self.register_source, on_reload=self.on_reload,
+                         policy=lambda: self.policy, config=lambda: self.config,
+                         open_fingerprints=lambda: dict(self.open_fingerprints),
+                         reconciled=self._reconciled)
+
+    def _reconciled(self) -> None:
+        self.last_reconcile = now_iso()
 
     def on_appended(self, callback: Callable[[int], None]) -> None:
         """Call ``callback(seq)`` after each commit to the journal, ``seq`` the last record
@@ -302,9 +328,8 @@ class Daemon:
                     evidence={"ok": True, "sha256": pol.sha256, "previous": old, "profile": pol.profile,
                               "local_d": list(pol.tailoring_files)},
                     message=f"policy {pol.sha256[:12]} profile {pol.profile} loaded"))
-        watcher = getattr(self, "watcher", None)
-        if watcher is not None:  # judge everything against the new policy now, not at the next event
-            watcher.policy_reloaded()
+        for cb in self._reloaded:  # e.g. the watch judges everything against the new policy now
+            cb()
         return {"ok": True, "policy_sha256": pol.sha256, "previous": old, "profile": pol.profile}
 
     def rule_info(self, check_id: str) -> Optional[RuleInfo]:
@@ -505,7 +530,7 @@ class Daemon:
                     message=f"policy {pol.sha256[:12]} profile {pol.profile} loaded"))
         for s in self.sources:
             try:
-                s.start(self)
+                s.start(self._emits.get(id(s), lambda trigger: None))
             except Exception as exc:
                 self.record(Event.of("gap", severity="high", evidence={"source": s.name, "error": str(exc)},
                             message=f"source {s.name} could not start: {exc}"))

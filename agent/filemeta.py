@@ -119,12 +119,13 @@ class FileEvents:
 
     def __init__(self, journal: Callable[[list[dict[str, Any]]], concurrent.futures.Future], *,
                  journal_now: Callable[[list[dict[str, Any]]], Any], content: Callable[[], Any] = lambda: None,
-                 on_overflow: Callable[[int], None] = lambda n: None, limit: int = DEFAULT_LIMIT):
+                 on_overflow: Callable[[int], None] = lambda n: None,
+                 limit: "int | Callable[[], int]" = DEFAULT_LIMIT):
         self.journal, self.journal_now = journal, journal_now
         self.content = content
         self.on_overflow = on_overflow
-        self.limit = limit
-        """Largest file hashed, in bytes (agent.yaml ``hash_max_bytes``)."""
+        self._limit = limit if callable(limit) else (lambda: limit)
+        self._batch_limit = DEFAULT_LIMIT
         self._q: deque[dict[str, Any]] = deque()
         self._cond = threading.Condition()
         self._stopping = False
@@ -161,12 +162,16 @@ class FileEvents:
         with self._cond:
             return len(self._q)
 
+    @property
+    def limit(self) -> int:
+        """Largest file hashed, in bytes (agent.yaml ``hash_max_bytes``, as in force now)."""
+        return int(self._limit())
+
     # the daemon's Source protocol: stopped with the other sources, before agent_stop
     name = "files"
 
-    def start(self, daemon) -> None:
-        """Take the size bound from agent.yaml (read before sources start; again on reload)."""
-        self.limit = int(getattr(daemon.config, "hash_max_bytes", DEFAULT_LIMIT))
+    def start(self, emit=None) -> None:
+        """Nothing to open: the thread runs from construction (events queued early wait for it)."""
 
     def alive(self) -> bool:
         return self._thread.is_alive()
@@ -227,6 +232,7 @@ class FileEvents:
     def _describe(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         roots: dict[str, Optional[int]] = {}
         content = self.content()
+        self._batch_limit = self.limit  # read once per batch (a reload may change it)
         out = []
         try:
             for d in batch:
@@ -265,7 +271,7 @@ class FileEvents:
                 else:
                     content.removed(target)
             return rec
-        meta = describe(rel, root_fd=root_fd, limit=self.limit)
+        meta = describe(rel, root_fd=root_fd, limit=self._batch_limit)
         ev.update(meta)
         if content is not None:
             if meta.get("type") == "regular":

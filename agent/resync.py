@@ -259,7 +259,7 @@ class FolderResync:
             return not self._wanted and not self._busy
 
     # the daemon's Source protocol
-    def start(self, daemon: Any = None) -> None:
+    def start(self, emit: Any = None) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="bmnn-resync", daemon=True)
             self._thread.start()

@@ -25,7 +25,7 @@ from .context import EvalContext
 from .errors import PolicyError, Problem
 from .citation import is_numeral, is_point_letter
 from .context import DECLARATION_KINDS
-from .schema import (Check, ChecksFile, NotCheckable, Profile, ProfilesFile, Requirement, Source, SourcesFile,
+from .schema import (Check, ChecksFile, NotCheckable, Profile, ProfilesFile, Requirement, LegalSource, SourcesFile,
                      Tailoring)
 from . import trusted
 from .yamlmarks import CONFIG_LIMITS, POLICY_LIMITS, Budget, Limits, Located, key_name, load_bytes
@@ -67,7 +67,7 @@ class CompiledCheck:
 class Bundle:
     """The validated rule set: legal sources, checks and profiles, with a content hash."""
 
-    sources: dict[str, Source]
+    sources: dict[str, LegalSource]
     checks: dict[str, CompiledCheck]
     profiles: dict[str, Profile]
     sha256: str
@@ -262,8 +262,8 @@ def build_bundle(docs: dict[str, list[Located]], sha256: str = "", files: tuple[
     map, when the sources carry one, must cover the catalog and the checks (``require_map=False``
     judges a single check file against the catalog alone)."""
     problems: list[Problem] = []
-    sources: dict[str, Source] = {}
-    located_sources: list[tuple[Source, Located, int]] = []
+    sources: dict[str, LegalSource] = {}
+    located_sources: list[tuple[LegalSource, Located, int]] = []
     maps: list[tuple[SourcesFile, Located]] = []
     checks: dict[str, tuple[Check, Located, int]] = {}
     profiles: dict[str, tuple[Profile, Located, int]] = {}
@@ -321,7 +321,7 @@ def build_bundle(docs: dict[str, list[Located]], sha256: str = "", files: tuple[
                   sha256=sha256, files=files, requirements=tuple(requirements), not_checkable=tuple(not_checkable))
 
 
-def _check_refs(chk: Check, doc: Located, i: int, sources: dict[str, Source]) -> list[Problem]:
+def _check_refs(chk: Check, doc: Located, i: int, sources: dict[str, LegalSource]) -> list[Problem]:
     out = []
     if not CHECK_ID.match(chk.id):
         out.append(doc.problem(("checks", i, "id"), f"check id {chk.id!r} must look like BMNN-NET-001"))
@@ -345,7 +345,7 @@ def _check_refs(chk: Check, doc: Located, i: int, sources: dict[str, Source]) ->
     return out
 
 
-def ref_problems(ref: Any, sources: dict[str, Source], doc: Located, path: tuple) -> list[Problem]:
+def ref_problems(ref: Any, sources: dict[str, LegalSource], doc: Located, path: tuple) -> list[Problem]:
     """Problems with one legal reference: unknown source, article, clause or point."""
     src = sources.get(ref.source)
     if src is None:
@@ -400,7 +400,7 @@ def _entry_problems(entry: Any, doc: Located, path: tuple, what: str) -> list[Pr
     return out
 
 
-def source_problems(src: Source, doc: Located, path: tuple, sources: dict[str, Source]) -> list[Problem]:
+def source_problems(src: LegalSource, doc: Located, path: tuple, sources: dict[str, LegalSource]) -> list[Problem]:
     """Problems with one catalog text: verification without evidence, dates, numbering, references."""
     out = _entry_problems(src, doc, path, f"source {src.id}")
     if src.effective_from and src.effective_to and src.effective_to < src.effective_from:
@@ -439,7 +439,7 @@ def _numbering(entry: Any, doc: Located, path: tuple, what: str, allow_empty: bo
     return out
 
 
-def catalog_entries(sources: dict[str, Source]) -> list[tuple[str, str, Optional[str], Optional[str]]]:
+def catalog_entries(sources: dict[str, LegalSource]) -> list[tuple[str, str, Optional[str], Optional[str]]]:
     """Every citable leaf of the catalog as (source, article, clause, point): a point, else a clause,
     else an article, else (for a text cataloged without articles) the text itself as ("id", "")."""
     out = []
@@ -469,7 +469,7 @@ def _covers(ref: Any, entry: tuple) -> bool:
     return getattr(ref, "point", None) in (None, pt)
 
 
-def map_problems(maps: list, sources: dict[str, Source], checks: dict) -> list[Problem]:
+def map_problems(maps: list, sources: dict[str, LegalSource], checks: dict) -> list[Problem]:
     """The requirement map is complete and points at things that exist: every requirement's checks
     exist and its references resolve; every check serves a requirement; every catalog entry is
     mapped or marked not checkable, with a reason."""
@@ -552,11 +552,11 @@ def _enforce_problems(chk: Check, doc: Located, i: int) -> list[Problem]:
     """An ``enforce:`` entry needs the evidence it acts on (the device's sys_path, the link's name)."""
     out = []
     for j, what in enumerate(chk.enforce):
-        dom, field = ENFORCE_NEEDS[what]
-        if field not in chk.evidence.get(dom, ()):
+        dom, needed = ENFORCE_NEEDS[what]
+        if needed not in chk.evidence.get(dom, ()):
             out.append(doc.problem(("checks", i, "enforce", j),
                                    f"enforce {what!r} acts on {dom} items: the check's evidence must list "
-                                   f"{dom}: [{field}, ...]"))
+                                   f"{dom}: [{needed}, ...]"))
     if chk.enforce and chk.mode == "manual":
         out.append(doc.problem(("checks", i, "enforce"), "a manual check cannot be enforced by the daemon"))
     return out

@@ -102,7 +102,7 @@ class Article(msgspec.Struct, **_STRICT):
     clauses: list[Clause] = []
 
 
-class Source(msgspec.Struct, **_STRICT):
+class LegalSource(msgspec.Struct, **_STRICT):
     """A legal text of the catalog. Whether it is in force is a question about a day, answered from
     ``effective_from``, ``effective_to`` and ``repealed_by`` (see ``citation.in_force``)."""
 
@@ -148,7 +148,7 @@ class Requirement(msgspec.Struct, **_STRICT):
 class SourcesFile(msgspec.Struct, **_STRICT):
     """A file of ``sources/``: catalog entries, and (in its own file) the requirement map."""
 
-    sources: list[Source] = []
+    sources: list[LegalSource] = []
     requirements: list[Requirement] = []
     not_checkable: list[NotCheckable] = []
 

@@ -191,7 +191,7 @@ class DyingSource:
     def __init__(self):
         self.running = False
 
-    def start(self, daemon):
+    def start(self, emit):
         self.running = True
 
     def stop(self):
@@ -215,7 +215,7 @@ def test_main_loop_reconcile_ack_gap_and_watchdog(setup_dirs, tmp_path, monkeypa
     src = DyingSource()
     d.register_source(src)
     d.setup()
-    src.start(d)
+    src.start(lambda trigger: None)
     t = threading.Thread(target=d._loop, daemon=True)
     t.start()
     try:
