@@ -34,7 +34,7 @@ def fingerprint(items: Iterable[Mapping[str, Any]]) -> str:
     """What makes two failures of a check the same violation: the SHA-256 of its evidence items
     as the journal stores them (canonical JSON after one round trip), so that the fingerprint of a
     result judged now equals the one recomputed from its journaled record after a restart."""
-    from .journal import canonical_json
+    from .event import canonical_json
     stored = json.loads(canonical_json([dict(e) for e in items]))
     return hashlib.sha256(canonical_json(stored).encode("utf-8")).hexdigest()
 

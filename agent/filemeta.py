@@ -13,8 +13,9 @@ user make root hash ``/etc/shadow`` (a symlink renamed over a just-written file)
 * the content watch is told only of regular files and real directories found that way; a path
   that is anything else is forgotten there (no stale finding stays);
 * all of it runs in one thread of its own, in event order; journaling goes back to the main loop
-  in chunks of ``CHUNK`` events, one chunk in flight at a time, so a burst never queues more than
-  one chunk in front of ``bmnn status``;
+  in chunks of what is waiting (at most ``CHUNK`` events: a burst shares one fsync among many
+  events, a lone event goes at once), one chunk in flight at a time while the next is described,
+  so a burst never queues more than one chunk in front of ``bmnn status``;
 * at most ``MAX_PENDING`` events wait; beyond that they are counted and reported as a gap
   (``on_overflow``), which makes the watcher journal a monitoring gap and re-read in full.
 """
@@ -35,8 +36,8 @@ from scanner import safeio
 from .event import Event
 
 HASHED_EVENTS = ("closed", "created", "moved")
-CHUNK = 200
-"""File events per journal transaction handed to the main loop."""
+CHUNK = 1000
+"""Most file events per journal transaction handed to the main loop (one fsync for all)."""
 MAX_PENDING = 200_000
 """File events waiting to be described; more are counted as lost (a gap)."""
 DEFAULT_LIMIT = 1 << 30
@@ -186,43 +187,51 @@ class FileEvents:
     # ------------------------------------------------------------ the thread
 
     def _run(self) -> None:
+        pending = None  # (future, events): handed to the main loop, not confirmed yet
         while True:
             with self._cond:
-                while not self._q and not self._stopping:
+                while not self._q and not self._stopping and pending is None:
                     self._cond.wait()
-                if not self._q:
-                    return
                 batch = [self._q.popleft() for _ in range(min(CHUNK, len(self._q)))]
+                if not batch and pending is None:
+                    return  # stopping, and everything is journaled
                 self._busy = True
-            try:
-                events = [Event.of("file", evidence=e["evidence"], message=e["message"]) for e in self._describe(batch)]
-            except Exception:  # a bug here must not end the thread: the events go in without metadata
-                events = [Event.of("file", evidence=e["evidence"], message=e["message"])
-                          for e in map(self._plain, batch)]
-            try:
-                self._deliver(events)
-            finally:
-                with self._cond:
-                    self._busy = False
+            events = self._events(batch)  # described while the previous chunk is being journaled
+            if pending is not None:
+                self._confirm(*pending)
+                pending = None
+            if events:
+                pending = self._send(events)
+            with self._cond:
+                self._busy = pending is not None
 
-    def _deliver(self, events: list[dict[str, Any]]) -> None:
-        if not events:
-            return
+    def _events(self, batch: list[dict[str, Any]]) -> list[Event]:
+        if not batch:
+            return []
+        try:
+            return [Event.of("file", evidence=e["evidence"], message=e["message"]) for e in self._describe(batch)]
+        except Exception:  # a bug here must not end the thread: the events go in without metadata
+            return [Event.of("file", evidence=e["evidence"], message=e["message"]) for e in map(self._plain, batch)]
+
+    def _send(self, events: list[Event]):
+        """Hand ``events`` to the main loop; journal them here when it no longer runs."""
+        if self._stopping:
+            self.journal_now(events)
+            return None
+        return self.journal(events), events
+
+    def _confirm(self, fut: concurrent.futures.Future, events: list[Event]) -> None:
+        """Wait until the main loop journaled ``events`` (or journal them here while stopping)."""
         while True:
-            if self._stopping:
-                self.journal_now(events)
+            try:
+                fut.result(timeout=0.5)
                 return
-            fut = self.journal(events)
-            while True:
-                try:
-                    fut.result(timeout=0.5)
+            except concurrent.futures.TimeoutError:
+                if self._stopping and not fut.running() and fut.cancel():
+                    self.journal_now(events)  # the loop will not run it
                     return
-                except concurrent.futures.TimeoutError:
-                    if self._stopping and not fut.running():
-                        if fut.cancel():
-                            break  # the loop will not run it: journal directly
-                except Exception:
-                    return  # the journal's own error handling (spool) has the events
+            except Exception:
+                return  # the journal's own error handling (spool) has the events
 
     @staticmethod
     def _plain(d: dict[str, Any]) -> dict[str, Any]:

@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from .errors import AgentError
-from .event import KINDS, SEVERITIES, Event, canonical_json, now_iso  # noqa: F401  (KINDS, SEVERITIES, now_iso are re-exported)
+from .event import KINDS, Event, canonical_json, now_iso  # KINDS, now_iso: imported from here by config and sinks
 
 GENESIS = "0" * 64
 FORMAT_VERSION = 1
@@ -103,10 +103,9 @@ def canonical_body(seq: int, time: str, host: str, kind: str, check_id: Optional
     and no spaces (``check_id, evidence, host, kind, message, prev_hash, seq, severity, time, v``),
     ``evidence_json`` being the evidence's canonical JSON (``agent.event.canonical_json``) as it is
     stored. Assembled from the columns: append, verify and export never re-serialise evidence."""
-    return ('{"check_id":' + _js(check_id) + ',"evidence":' + (evidence_json if evidence_json is not None else "null")
-            + ',"host":' + _js(host) + ',"kind":' + _js(kind) + ',"message":' + _js(message)
-            + ',"prev_hash":' + _js(prev_hash) + ',"seq":' + str(int(seq)) + ',"severity":' + _js(severity)
-            + ',"time":' + _js(time) + ',"v":' + str(FORMAT_VERSION) + "}")
+    return (f'{{"check_id":{_js(check_id)},"evidence":{"null" if evidence_json is None else evidence_json},'
+            f'"host":{_js(host)},"kind":{_js(kind)},"message":{_js(message)},"prev_hash":{_js(prev_hash)},'
+            f'"seq":{int(seq)},"severity":{_js(severity)},"time":{_js(time)},"v":{FORMAT_VERSION}}}')
 
 
 def signed_bytes(seq: int, time: str, host: str, kind: str, check_id: Optional[str], severity: Optional[str],

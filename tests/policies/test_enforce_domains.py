@@ -4,11 +4,8 @@ against its evidence) and which fact domains it reads (computed from its compile
 import re
 from pathlib import Path
 
-import pytest
-
-from policies.errors import PolicyError
 from policies.loader import load_bundle
-from tests.policies.test_loader import CHECK, _copy_bundle
+from tests.policies.test_loader import CHECK, _copy_bundle, _error
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,12 +31,6 @@ def test_shipped_enforcements_and_domains():
             assert b.checks[dep].domains <= c.domains, (cid, dep)
     assert "devices" in b.checks["BMNN-USB-001"].domains and "network" not in b.checks["BMNN-USB-001"].domains
     assert "documents" in b.checks["BMNN-DOC-001"].domains
-
-
-def _error(fn) -> str:
-    with pytest.raises(PolicyError) as info:
-        fn()
-    return info.value.render()
 
 
 def test_enforce_must_name_the_evidence_it_acts_on(tmp_path):
