@@ -395,11 +395,11 @@ class Journal:
         prev = meta["head_hash"]
         host = self.host
         out, rows = [], []
-        sha256, new_mac = hashlib.sha256, hmac.new
+        sha256, hmac_digest = hashlib.sha256, hmac.digest
         for e in events:
             data = signed_bytes(seq, e.time, host, e.kind, e.check_id, e.severity, e.evidence_json, e.message, prev)
             h = sha256(data).hexdigest()
-            mac = new_mac(key, data, sha256).hexdigest()
+            mac = hmac_digest(key, data, "sha256").hex()
             rows.append((seq, e.time, host, e.kind, e.check_id, e.severity, e.evidence_json, e.message, prev, h, mac))
             out.append(Record(seq, e.time, host, e.kind, e.check_id, e.severity, e.evidence, e.message, prev, h, mac))
             prev, seq, key = h, seq + 1, evolve(key)
