@@ -13,8 +13,9 @@ user make root hash ``/etc/shadow`` (a symlink renamed over a just-written file)
 * the content watch is told only of regular files and real directories found that way; a path
   that is anything else is forgotten there (no stale finding stays);
 * all of it runs in one thread of its own, in event order; journaling goes back to the main loop
-  in chunks of what is waiting (at most ``CHUNK`` events: a burst shares one fsync among many
-  events, a lone event goes at once), one chunk in flight at a time while the next is described,
+  in chunks of what is waiting (at most ``CHUNK`` events or ``CHUNK_S`` of describing: a burst
+  shares one fsync among many events, a lone event goes at once), one chunk in flight at a time
+  while the next is described,
   so a burst never queues more than one chunk in front of ``bmnn status``;
 * at most ``MAX_PENDING`` events wait; beyond that they are counted and reported as a gap
   (``on_overflow``), which makes the watcher journal a monitoring gap and re-read in full.
@@ -28,6 +29,7 @@ import os
 import pwd
 import stat
 import threading
+import time
 from collections import deque
 from typing import Any, Callable, Optional
 
@@ -38,6 +40,10 @@ from .event import Event
 HASHED_EVENTS = ("closed", "created", "moved")
 CHUNK = 1000
 """Most file events per journal transaction handed to the main loop (one fsync for all)."""
+CHUNK_S = 0.25
+"""Longest time spent describing one chunk before it is handed over."""
+STEP = 100
+"""Events taken from the queue at a time while a chunk is described."""
 MAX_PENDING = 200_000
 """File events waiting to be described; more are counted as lost (a gap)."""
 DEFAULT_LIMIT = 1 << 30
@@ -192,11 +198,19 @@ class FileEvents:
             with self._cond:
                 while not self._q and not self._stopping and pending is None:
                     self._cond.wait()
-                batch = [self._q.popleft() for _ in range(min(CHUNK, len(self._q)))]
-                if not batch and pending is None:
+                if not self._q and pending is None:
                     return  # stopping, and everything is journaled
                 self._busy = True
-            events = self._events(batch)  # described while the previous chunk is being journaled
+            # described while the previous chunk is being journaled: up to CHUNK events, for at
+            # most CHUNK_S, so that records keep appearing at a steady pace during a burst
+            events: list[Event] = []
+            started = time.monotonic()
+            while len(events) < CHUNK and time.monotonic() - started < CHUNK_S:
+                with self._cond:
+                    batch = [self._q.popleft() for _ in range(min(STEP, CHUNK - len(events), len(self._q)))]
+                if not batch:
+                    break
+                events += self._events(batch)
             if pending is not None:
                 self._confirm(*pending)
                 pending = None
