@@ -9,7 +9,7 @@ again here): a symlink, FIFO or device never is, nor a folder reached through a 
 runs the same code as ``bmnn scan``'s document step (worker
 subprocesses under limits) in this module's own thread, so the event loop never opens a
 document. Each finished scan hands a complete ``DocumentFacts`` to ``deliver``, which the watcher
-runs on the main loop to judge BMNN-DOC-001/002. Findings hold metadata only, never text.
+runs on the main loop to judge the checks reading the documents domain. Findings hold metadata only, never text.
 """
 
 from __future__ import annotations

@@ -7,11 +7,12 @@ in ``select`` on a self-pipe that signals (``signal.set_wakeup_fd``) and other t
 so it wakes only for work, a heartbeat, a watchdog ping or a spool retry (idle: one wakeup per
 ``WatchdogSec/2``, 15 s with the shipped unit).
 
-Event sources (rtnetlink, udev, inotify) are added with ``register_source``: an object with
-``name``, ``start(daemon)``, ``stop()`` and ``alive()``. A source that dies is noticed on the next
-tick and journaled once as a ``gap``. On a trigger a source calls ``daemon.call_soon(fn)``; ``fn``
-re-reads the state, evaluates and passes the ``Evaluation`` to ``daemon.reconcile``, which
-journals each new violation and each cleared one.
+Event sources are added with ``register_source(source, emit)``: an ``agent.sources.base.Source``
+(``name``, ``start(emit)``, ``stop()``, ``alive()``), started after READY with the function its
+triggers go to. A source that dies is noticed on the next tick and journaled once as a ``gap``.
+The live watch (agent/watch.py) sees the daemon only through ``WatchHost``: the few things it
+needs (run on the loop, journal, the policy and configuration in force, the paths, the open
+violations' fingerprints, reload notifications), never the whole object.
 
 This module must not import rich, Jinja2 or the report code (see the design notes).
 """
@@ -29,15 +30,17 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Protocol
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from . import sdnotify
 from .config import AgentConfig, load_config
 from .errors import AgentError
 from .ipc import IpcServer, Peer
-from .journal import Journal, Record, now_iso
+from .event import Event, now_iso
+from .journal import Journal, Record
 from .paths import Paths
 from .sinks import RuleInfo, SinkContext, SinkRunner
+from .sources.base import Emit, Source
 from .spool import JournalWriter
 
 
@@ -46,21 +49,6 @@ STATUS_LOOP_WAIT = 0.1
 """``status`` waits this long for the main loop, then answers from its own thread."""
 JOURNAL_ERROR_LOG_S = 30.0
 """While the journal cannot be written, its error is logged at most this often."""
-
-
-class Source(Protocol):
-    """An event source the lead's main-loop integration registers."""
-
-    name: str
-
-    def start(self, daemon: "Daemon") -> None:
-        """Start watching (its own thread); call ``daemon.call_soon``/``daemon.submit`` on events."""
-
-    def stop(self) -> None:
-        """Stop watching."""
-
-    def alive(self) -> bool:
-        """Still watching (False after a crash: the daemon journals a gap)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +67,26 @@ class PolicyState:
     """Bundle hash."""
     loaded_at: str
     """When it was loaded."""
+
+
+@dataclass(frozen=True)
+class WatchHost:
+    """What the live watch may use of the daemon, and nothing else (``Daemon.watch_host``)."""
+
+    paths: Paths
+    policy_dir: Optional[str]
+    call_soon: Callable[[Callable[[], Any]], concurrent.futures.Future]
+    """Run on the main loop (any thread)."""
+    record: Callable[[Any], list]
+    """Journal events (main loop only)."""
+    register_source: Callable[..., None]
+    on_reload: Callable[[Callable[[], None]], None]
+    policy: Callable[[], Optional[PolicyState]]
+    config: Callable[[], AgentConfig]
+    open_fingerprints: Callable[[], dict[str, str]]
+    """Open violations restored from the journal: check id -> evidence fingerprint."""
+    reconciled: Callable[[], None]
+    """A re-read was judged (``bmnn status`` shows when)."""
 
 
 def log(priority: int, text: str, *, lines: bool = False) -> None:
@@ -109,6 +117,8 @@ class Daemon:
         self.env = os.environ if env is None else env
         self.policy_dir = policy_dir if policy_dir is not None else self.env.get("BMNN_POLICY_DIR")
         self.sources: list[Source] = []
+        self._emits: dict[int, Emit] = {}  # id(source) -> where its triggers go
+        self._reloaded: list[Callable[[], None]] = []
         self._dead_sources: set[str] = set()
         self._queue: queue.Queue[Callable[[], Any]] = queue.Queue()
         self._rfd, self._wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -136,12 +146,54 @@ class Daemon:
         self._busy_job: Optional[str] = None
         self._journal_stats: dict[str, Any] = {}  # the journal's counts as the main loop last read them
         self._last_seq: Optional[int] = None
+        self.open_fingerprints: dict[str, str] = {}
+        """Check id -> evidence fingerprint of each open violation (agent.engine.fingerprint), so a
+        restart does not journal the same open violation again."""
+        self._appended: list[Callable[[int], None]] = []
+        self.on_appended(self._wake_sinks)  # the sinks read the journal themselves, from their cursors
 
     # ------------------------------------------------------------ API for sources and the lead
 
-    def register_source(self, source: Source) -> None:
-        """Add an event source; started after READY, stopped before agent_stop."""
+    def register_source(self, source: Source, emit: Optional[Emit] = None) -> None:
+        """Add an event source; started after READY with ``emit``, stopped before agent_stop."""
         self.sources.append(source)
+        self._emits[id(source)] = emit or (lambda trigger: None)
+
+    def on_reload(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` on the main loop after each successful reload (the new policy and
+        agent.yaml are in force by then)."""
+        self._reloaded.append(callback)
+
+    def watch_host(self) -> "WatchHost":
+        """The narrow view of the daemon the live watch works through."""
+        return WatchHost(paths=self.paths, policy_dir=self.policy_dir, call_soon=self.call_soon, record=self.record,
+                         register_source=self.register_source, on_reload=self.on_reload,
+                         policy=lambda: self.policy, config=lambda: self.config,
+                         open_fingerprints=lambda: dict(self.open_fingerprints),
+                         reconciled=self._reconciled)
+
+    def _reconciled(self) -> None:
+        self.last_reconcile = now_iso()
+
+    def on_appended(self, callback: Callable[[int], None]) -> None:
+        """Call ``callback(seq)`` after each commit to the journal, ``seq`` the last record
+        committed (on the thread that wrote, the main loop; it must not block: set an event, wake
+        a reader). What sinks reading the journal with their own cursors wait on."""
+        self._appended.append(callback)
+
+    def _wake_sinks(self, seq: int) -> None:
+        if self.sinks is not None:
+            self.sinks.appended(seq)
+
+    def _notify_appended(self, records: list[Record]) -> None:
+        if not records or not self._appended:
+            return
+        seq = records[-1].seq
+        for cb in self._appended:
+            try:
+                cb(seq)
+            except Exception as exc:  # a listener's bug must not stop journaling
+                log(4, f"on_appended listener failed: {exc!r}")
 
     def wake(self) -> None:
         """Wake the main loop (safe from any thread)."""
@@ -167,23 +219,23 @@ class Daemon:
         self.wake()
         return fut
 
-    def submit(self, kind: str, **fields: Any) -> concurrent.futures.Future:
-        """Journal an event from any thread (returns a future of the records written)."""
-        return self.call_soon(lambda: self.record(kind, **fields))
+    def submit(self, events: "Event | Iterable[Event]") -> concurrent.futures.Future:
+        """Journal events from any thread (returns a future of the records written)."""
+        return self.call_soon(lambda: self.record(events))
 
-    def record(self, kind: str, **fields: Any) -> list[Record]:
-        """Journal (or spool) one event, then hand what was written to the sinks. Main loop only.
-        When the journal cannot take it, an urgent event reaches the sinks at once anyway, marked
-        as not yet journaled (agent/unjournaled.py); its journaled record follows later."""
-        if fields.get("time") is None:
-            fields["time"] = now_iso()  # the spooled event and its early delivery share it
+    def record(self, events: "Event | Iterable[Event]") -> list[Record]:
+        """Journal (or spool) events, in order, then hand what was written to the sinks and the
+        ``on_appended`` listeners. Main loop only; sources batch what arrived since the last tick
+        (10,000 file events/s need it). When the journal cannot take them, urgent events reach the
+        sinks at once anyway, marked as not yet journaled (agent/unjournaled.py); their journaled
+        records follow later."""
+        events = [events] if isinstance(events, Event) else list(events)
         was_failing = self.writer.failing
-        records = self.writer.write(kind, **fields)
+        records = self.writer.write(events)
         if not records and self.writer.last_error:
             self._log_journal_error()
-            self._deliver_unjournaled(kind, fields)
-        for r in records:
-            self._after_journal(r)
+            self._deliver_unjournaled(events)
+        self._journaled(records)
         self._journal_failing(was_failing)
         return records
 
@@ -199,55 +251,51 @@ class Daemon:
         events shows at once (journaled itself once space returns)."""
         if was_failing or not self.writer.failing:
             return
-        self.record("gap", severity="high",
+        self.record(Event.of("gap", severity="high",
                     evidence={"source": "journal", "error": self.writer.last_error,
                               "spool_limit": self.writer.max_spool},
                     message=f"the journal cannot be written ({self.writer.last_error}): events wait in memory (at "
                             f"most {self.writer.max_spool}); violations are delivered at once, marked as not yet "
-                            "journaled")
+                            "journaled"))
 
-    def _deliver_unjournaled(self, kind: str, fields: Mapping[str, Any]) -> None:
+    def _deliver_unjournaled(self, events: list[Event]) -> None:
         from .unjournaled import URGENT, provisional
-        if kind not in URGENT:
-            return
-        rec = provisional(Journal.prepare_event(dict(kind=kind, **fields)), self.host)
-        if kind == "violation" and rec.check_id:
-            self.open_violations[rec.check_id] = {"seq": None, "time": rec.time, "severity": rec.severity,
-                                                  "message": rec.message, "acknowledged": False, "journaled": False}
-        elif kind == "cleared" and rec.check_id:
-            self.open_violations.pop(rec.check_id, None)
-        if self.sinks is not None:
-            self.sinks.submit_unjournaled(rec)
+        for ev in events:
+            if ev.kind not in URGENT:
+                continue
+            rec = provisional(ev, self.host)
+            if ev.kind == "violation" and rec.check_id:
+                self.open_violations[rec.check_id] = {"seq": None, "time": rec.time, "severity": rec.severity,
+                                                      "message": rec.message, "acknowledged": False,
+                                                      "journaled": False}
+                self.open_fingerprints[rec.check_id] = _violation_fingerprint(rec)
+            elif ev.kind == "cleared" and rec.check_id:
+                self.open_violations.pop(rec.check_id, None)
+                self.open_fingerprints.pop(rec.check_id, None)
+            if self.sinks is not None:
+                self.sinks.submit_unjournaled(rec)
 
-    def record_many(self, events: list[dict[str, Any]]) -> list[Record]:
-        """Journal a burst in one transaction (``[{"kind": "file", "evidence": ...}, ...]``), then fan out.
-        Main loop only; sources batch what arrived since the last tick (10,000 file events/s need it)."""
-        was_failing = self.writer.failing
-        records = self.writer.write_many(events)
-        if not records and self.writer.last_error:
-            self._log_journal_error()
+    def _journaled(self, records: list[Record]) -> None:
+        """State, sinks and listeners after a commit."""
         for r in records:
             self._after_journal(r)
-        self._journal_failing(was_failing)
-        return records
+        self._notify_appended(records)
 
     def _after_journal(self, r: Record) -> None:
         self._last_seq = r.seq
         if r.kind == "violation" and r.check_id:
             self.open_violations[r.check_id] = {"seq": r.seq, "time": r.time, "severity": r.severity,
                                                 "message": r.message, "acknowledged": False, "journaled": True}
+            self.open_fingerprints[r.check_id] = _violation_fingerprint(r)
         elif r.kind == "cleared" and r.check_id:
             self.open_violations.pop(r.check_id, None)
+            self.open_fingerprints.pop(r.check_id, None)
         elif r.kind == "ack":
             from . import ack
             ack.apply(self.open_violations, r)
         if r.kind == "violation" and r.severity == "critical" and not self._restoring \
                 and self.config is not None and self.config.incident_reports:
             self._incident_drafts().opened(r.seq)
-        if self.sinks is not None:
-            # the sinks' only dependency on the write path: the cursor readers wake up and read
-            # the journal themselves (event-core's on_appended hook replaces this line)
-            self.sinks.appended(r.seq)
 
     # ------------------------------------------------------------ policy
 
@@ -278,21 +326,20 @@ class Daemon:
             finally:
                 self.config = saved
         except AgentError as exc:
-            self.record("policy_loaded", severity="high", evidence={"ok": False, "error": str(exc)[:4000], "kept": old},
+            self.record(Event.of("policy_loaded", severity="high", evidence={"ok": False, "error": str(exc)[:4000], "kept": old},
                         message=f"reload rejected, keeping the policy in force ({(old or '-')[:12]}): "
-                                f"{str(exc).splitlines()[0][:300]}")
+                                f"{str(exc).splitlines()[0][:300]}"))
             return {"ok": False, "error": str(exc), "policy_sha256": old}
         sinks_changed = cfg.sinks != self.config.sinks or cfg.labels != self.config.labels
         self.config, self.policy = cfg, pol
         if sinks_changed:
             self._start_sinks()
-        self.record("policy_loaded", severity="info",
+        self.record(Event.of("policy_loaded", severity="info",
                     evidence={"ok": True, "sha256": pol.sha256, "previous": old, "profile": pol.profile,
                               "local_d": list(pol.tailoring_files)},
-                    message=f"policy {pol.sha256[:12]} profile {pol.profile} loaded")
-        watcher = getattr(self, "watcher", None)
-        if watcher is not None:  # judge everything against the new policy now, not at the next event
-            watcher.policy_reloaded()
+                    message=f"policy {pol.sha256[:12]} profile {pol.profile} loaded"))
+        for cb in self._reloaded:  # e.g. the watch judges everything against the new policy now
+            cb()
         return {"ok": True, "policy_sha256": pol.sha256, "previous": old, "profile": pol.profile}
 
     def rule_info(self, check_id: str) -> Optional[RuleInfo]:
@@ -349,7 +396,7 @@ class Daemon:
     def _delivery_event(self, kind: str, **fields: Any) -> None:
         """What a sink reader journals about delivery (a lag, a cursor it could not trust, records
         lost to retention): from the reader's thread, through the main loop."""
-        self.submit(kind, **fields)
+        self.submit(Event.of(kind, **fields))
 
     # ------------------------------------------------------------ IPC handlers (IPC threads)
 
@@ -397,7 +444,8 @@ class Daemon:
         from . import ack
         seq, reason = ack.parse_request(params)
         return self._on_loop(lambda: ack.acknowledge(self.open_violations, seq, reason, uid=peer.uid, pid=peer.pid,
-                                                     record=self.record, lookup=self.journal_record))
+                                                     record=lambda kind, **f: self.record(Event.of(kind, **f)),
+                                                     lookup=self.journal_record))
 
     def journal_record(self, seq: int) -> Optional[Record]:
         """The journaled record #``seq``, or None (never written, or removed by retention)."""
@@ -457,12 +505,10 @@ class Daemon:
             self._after_journal_state_only(r)
 
     def _after_journal_state_only(self, r: Record) -> None:
-        sinks, self.sinks = self.sinks, None
         self._restoring = True  # a violation restored from the journal is not a new one
         try:
             self._after_journal(r)
         finally:
-            self.sinks = sinks
             self._restoring = False
 
     def _incident_drafts(self) -> Any:
@@ -476,9 +522,9 @@ class Daemon:
                                             config_dir=str(self.paths.config_dir), policy_dir=self.policy_dir)
 
             def failed(seq: int, why: str) -> None:
-                self.submit("state", severity="medium", evidence={"source": "incident", "violation_seq": seq,
-                                                                  "error": why},
-                            message=f"draft incident report for #{seq} not written: {why}")
+                self.submit(Event.of("state", severity="medium",
+                                     evidence={"source": "incident", "violation_seq": seq, "error": why},
+                                     message=f"draft incident report for #{seq} not written: {why}"))
             self.incidents = IncidentDrafts(write, on_error=failed)
         return self.incidents
 
@@ -518,25 +564,25 @@ class Daemon:
         head = self.journal.head()
         if head is not None and head.kind != "agent_stop":
             # the previous run did not stop cleanly: say so, the downtime is between these two times
-            self.record("gap", severity="high",
+            self.record(Event.of("gap", severity="high",
                         evidence={"previous_seq": head.seq, "previous_time": head.time, "previous_kind": head.kind},
                         message=f"previous run ended without agent_stop after #{head.seq} ({head.time}): crash, "
-                                "kill -9, watchdog restart or power loss; nothing was watched until now")
+                                "kill -9, watchdog restart or power loss; nothing was watched until now"))
         pol = self.policy
-        self.record("agent_start", severity="info",
+        self.record(Event.of("agent_start", severity="info",
                     evidence={"pid": os.getpid(), "policy_sha256": pol.sha256, "profile": pol.profile,
                               "python": sys.version.split()[0], "host_id": self.host_id},
-                    message=f"bmnn-agent started, policy {pol.sha256[:12]}, profile {pol.profile}")
-        self.record("policy_loaded", severity="info",
+                    message=f"bmnn-agent started, policy {pol.sha256[:12]}, profile {pol.profile}"))
+        self.record(Event.of("policy_loaded", severity="info",
                     evidence={"ok": True, "sha256": pol.sha256, "profile": pol.profile,
                               "local_d": list(pol.tailoring_files)},
-                    message=f"policy {pol.sha256[:12]} profile {pol.profile} loaded")
+                    message=f"policy {pol.sha256[:12]} profile {pol.profile} loaded"))
         for s in self.sources:
             try:
-                s.start(self)
+                s.start(self._emits.get(id(s), lambda trigger: None))
             except Exception as exc:
-                self.record("gap", severity="high", evidence={"source": s.name, "error": str(exc)},
-                            message=f"source {s.name} could not start: {exc}")
+                self.record(Event.of("gap", severity="high", evidence={"source": s.name, "error": str(exc)},
+                            message=f"source {s.name} could not start: {exc}"))
         sdnotify.notify("READY=1\nSTATUS=watching", self.env)
         log(5, f"ready; journal {self.paths.journal}, socket {self.paths.socket}")
         try:
@@ -590,16 +636,15 @@ class Daemon:
                 hb = self.config.heartbeat_seconds
             now = time.monotonic()
             if self.writer.pending or self.writer.dropped:
-                for r in self.writer.flush():
-                    self._after_journal(r)
+                self._journaled(self.writer.flush())
             self._check_sources()
             if now >= next_hb:
                 self.last_heartbeat = now_iso()
                 # the head before this record, witnessed in every sink (and in journal.head)
                 head = self._note_head()
-                self.record("heartbeat", evidence={"uptime_s": round(now - self.started_mono),
-                                                   "open_violations": len(self.open_violations),
-                                                   **({"head": head} if head else {})})
+                self.record(Event.of("heartbeat", evidence={"uptime_s": round(now - self.started_mono),
+                                                            "open_violations": len(self.open_violations),
+                                                            **({"head": head} if head else {})}))
                 next_hb = now + hb
             if next_retention and now >= next_retention:
                 self._retention()
@@ -627,7 +672,7 @@ class Daemon:
             log(3, f"retention: {exc}")
             return
         if rec is not None:
-            self._after_journal(rec)
+            self._journaled([rec])
 
     def _check_sources(self) -> None:
         for s in self.sources:
@@ -635,8 +680,8 @@ class Daemon:
                 continue
             if not _safe_alive(s):
                 self._dead_sources.add(s.name)
-                self.record("gap", severity="high", evidence={"source": s.name},
-                            message=f"monitoring gap: source {s.name} stopped")
+                self.record(Event.of("gap", severity="high", evidence={"source": s.name},
+                            message=f"monitoring gap: source {s.name} stopped"))
 
     def _shutdown(self) -> None:
         sdnotify.notify("STOPPING=1", self.env)
@@ -647,13 +692,21 @@ class Daemon:
                 log(4, f"stopping source {s.name}: {exc}")
         if self.ipc is not None:
             self.ipc.stop()
-        self.record("agent_stop", severity="info", evidence={"uptime_s": round(time.monotonic() - self.started_mono)},
-                    message="bmnn-agent stopped")
+        self.record(Event.of("agent_stop", severity="info", evidence={"uptime_s": round(time.monotonic() - self.started_mono)},
+                    message="bmnn-agent stopped"))
         if self.sinks is not None:
             self.sinks.stop(timeout=5.0)
         if self.writer.pending:
             log(2, f"{self.writer.pending} event(s) could not be journaled before exit: {self.writer.last_error}")
         self.journal.close()
+
+
+def _violation_fingerprint(r: Record) -> str:
+    """The engine's fingerprint of a journaled (or provisional) violation, from its evidence items."""
+    from .engine import fingerprint
+    ev = r.evidence if isinstance(r.evidence, Mapping) else {}
+    items = ev.get("items")
+    return fingerprint(x for x in (items if isinstance(items, list) else []) if isinstance(x, Mapping))
 
 
 def _safe_alive(s: Source) -> bool:

@@ -15,37 +15,32 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 from policies import facts as F
+
+from .event import Event
 from policies.context import EvalContext
-from policies.evaluator import CheckResult, Evaluation, evaluate
+from policies.evaluator import CheckResult, evaluate
 from policies.loader import Bundle
 from policies.schema import Tailoring
 
 OPEN_STATUSES = ("fail",)
 
 
-@dataclass(frozen=True)
-class Event:
-    """One thing to journal and fan out to the sinks."""
-
-    kind: str
-    """violation, cleared or state."""
-    check_id: str
-    """The check concerned."""
-    severity: str
-    """Effective severity."""
-    message: str
-    """One line (Vietnamese reason; English is in evidence['reason_en'])."""
-    evidence: Mapping[str, Any]
-    """Items, status and legal references: metadata only."""
+def fingerprint(items: Iterable[Mapping[str, Any]]) -> str:
+    """What makes two failures of a check the same violation: the SHA-256 of its evidence items
+    as the journal stores them (canonical JSON after one round trip), so that the fingerprint of a
+    result judged now equals the one recomputed from its journaled record after a restart."""
+    from .event import canonical_json
+    stored = json.loads(canonical_json([dict(e) for e in items]))
+    return hashlib.sha256(canonical_json(stored).encode("utf-8")).hexdigest()
 
 
 def _fingerprint(r: CheckResult) -> str:
-    return json.dumps([dict(e) for e in r.evidence], sort_keys=True, default=str)
+    return fingerprint(r.evidence)
 
 
 class Engine:
@@ -61,21 +56,19 @@ class Engine:
         self.clock = clock or (lambda: dt.datetime.now().astimezone())
         self.facts = F.Facts()
         self.states: dict[str, tuple[str, str]] = {}  # check id -> (status, evidence fingerprint)
-        self.last: Optional[Evaluation] = None
+        self.results: dict[str, CheckResult] = {}  # check id -> its latest result
+        self._judged_all = False  # every check judged once since the last (re)configuration
 
-    def restore_open(self, check_id: str, evidence: Any) -> None:
-        """A violation still open in the journal (``evidence`` as journaled, or None): the first
-        judgement after a restart finds it unchanged and journals nothing, so the journal does
-        not get a second violation (and the officer's acknowledgement of the first stays valid)."""
-        ev = evidence if isinstance(evidence, Mapping) else {}
-        status = ev.get("status") if ev.get("status") in OPEN_STATUSES else "fail"
-        items = ev.get("items")
-        self.states[check_id] = (status, json.dumps(items, sort_keys=True, default=str) if isinstance(items, list)
-                                 else None)
+    def restore(self, open_fingerprints: Mapping[str, str]) -> None:
+        """Checks failing when the daemon last stopped (check id -> fingerprint, from the journal):
+        the same failure judged again is not a new violation."""
+        for cid, fp in open_fingerprints.items():
+            self.states[cid] = ("fail", fp)
 
     def reconfigure(self, bundle: Bundle, tailoring: Tailoring, context: EvalContext, profile: Optional[str]) -> None:
         """New policy (after reload); the next refresh re-judges everything against it."""
         self.bundle, self.tailoring, self.context, self.profile = bundle, tailoring, context, profile
+        self._judged_all = False
 
     def refresh(self, domains: Iterable[str]) -> list[Event]:
         """Re-read ``domains`` (all when empty), evaluate, and return the changes."""
@@ -92,25 +85,34 @@ class Engine:
         changes = {d: getattr(new, d) for d in wanted if d in new.collected}
         collected = tuple(dict.fromkeys([*self.facts.collected, *[d for d in wanted if d in new.collected]]))
         self.facts = dataclasses.replace(self.facts, collected=collected, **changes)
-        return self.judge()
+        return self.judge(wanted if set(wanted) != set(self.wanted(())) else None)
 
     def set_documents(self, documents: F.DocumentFacts) -> list[Event]:
         """Document findings from the content worker (they are not re-read by a collector)."""
         collected = tuple(dict.fromkeys([*self.facts.collected, "documents"]))
         self.facts = dataclasses.replace(self.facts, documents=documents, collected=collected)
-        return self.judge()
+        return self.judge(("documents",))
 
-    def judge(self) -> list[Event]:
-        """Evaluate the current facts and diff against the previous states."""
+    def judge(self, domains: Optional[Iterable[str]] = None) -> list[Event]:
+        """Evaluate the current facts and diff against the previous states. ``domains``: only
+        these were re-read, so only the checks reading one of them (``CompiledCheck.domains``,
+        computed by the loader from the compiled conditions) are judged again; None judges all."""
+        only = None
+        if domains is not None and self._judged_all:
+            changed = set(domains)
+            only = [cid for cid, c in self.bundle.checks.items() if c.domains & changed]
         ev = evaluate(self.facts, self.bundle, profile=self.profile, tailoring=self.tailoring,
-                      context=self.context, now=self.clock())
-        self.last = ev
+                      context=self.context, now=self.clock(), only=only)
+        if only is None:
+            self.results = {}
+            self._judged_all = True
+        self.results.update((r.check_id, r) for r in ev.results)
         events: list[Event] = []
         for r in ev.results:
             if r.mode == "manual" or r.status == "not_selected":
                 continue
-            if r.check_id in ("BMNN-DOC-001", "BMNN-DOC-002") and "documents" not in self.facts.collected:
-                continue  # the daemon has not scanned content yet: not a monitoring gap
+            if "documents" in self.bundle.checks[r.check_id].domains and "documents" not in self.facts.collected:
+                continue  # fed by the content watch, which has not delivered yet: not a monitoring gap
             before = self.states.get(r.check_id)
             now_state = (r.status, _fingerprint(r) if r.status in OPEN_STATUSES else "")
             self.states[r.check_id] = now_state
@@ -127,12 +129,15 @@ class Engine:
                 events.append(self._event("state", r, note="check runs again"))
         return events
 
+    def enforcements(self, check_id: str) -> tuple[str, ...]:
+        """What the check data lets ``action: block`` do about ``check_id`` (its ``enforce:``)."""
+        c = self.bundle.checks.get(check_id)
+        return tuple(c.spec.enforce) if c is not None else ()
+
     def open_violations(self) -> list[dict[str, Any]]:
         """Checks failing now, for `bmnn status`."""
-        if self.last is None:
-            return []
         return [{"check_id": r.check_id, "severity": r.severity, "reason": r.reason.vi, "reason_en": r.reason.en}
-                for r in self.last.results if r.status in OPEN_STATUSES]
+                for _, r in sorted(self.results.items()) if r.status in OPEN_STATUSES]
 
     def _event(self, kind: str, r: CheckResult, note: Optional[str] = None) -> Event:
         refs = [x.source + (f" art. {x.article}" if x.article else "") + (f" cl. {x.clause}" if x.clause else "")
@@ -141,4 +146,4 @@ class Engine:
                     "legal_refs": refs}
         if note:
             evidence["note"] = note
-        return Event(kind=kind, check_id=r.check_id, severity=r.severity, message=r.reason.vi, evidence=evidence)
+        return Event.of(kind, check_id=r.check_id, severity=r.severity, message=r.reason.vi, evidence=evidence)

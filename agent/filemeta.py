@@ -13,8 +13,10 @@ user make root hash ``/etc/shadow`` (a symlink renamed over a just-written file)
 * the content watch is told only of regular files and real directories found that way; a path
   that is anything else is forgotten there (no stale finding stays);
 * all of it runs in one thread of its own, in event order; journaling goes back to the main loop
-  in chunks of ``CHUNK`` events, one chunk in flight at a time, so a burst never queues more than
-  one chunk in front of ``bmnn status``;
+  in chunks of what is waiting (at most ``CHUNK`` events or ``CHUNK_S`` of describing: a burst
+  shares one fsync among many events, a lone event goes at once), one chunk in flight at a time
+  while the next is described,
+  so a burst never queues more than one chunk in front of ``bmnn status``;
 * at most ``MAX_PENDING`` events wait; beyond that they are counted and reported as a gap
   (``on_overflow``), which makes the watcher journal a monitoring gap and re-read in full.
 """
@@ -27,14 +29,21 @@ import os
 import pwd
 import stat
 import threading
+import time
 from collections import deque
 from typing import Any, Callable, Optional
 
 from scanner import safeio
 
+from .event import Event
+
 HASHED_EVENTS = ("closed", "created", "moved")
-CHUNK = 200
-"""File events per journal transaction handed to the main loop."""
+CHUNK = 1000
+"""Most file events per journal transaction handed to the main loop (one fsync for all)."""
+CHUNK_S = 0.25
+"""Longest time spent describing one chunk before it is handed over."""
+STEP = 100
+"""Events taken from the queue at a time while a chunk is described."""
 MAX_PENDING = 200_000
 """File events waiting to be described; more are counted as lost (a gap)."""
 DEFAULT_LIMIT = 1 << 30
@@ -117,12 +126,13 @@ class FileEvents:
 
     def __init__(self, journal: Callable[[list[dict[str, Any]]], concurrent.futures.Future], *,
                  journal_now: Callable[[list[dict[str, Any]]], Any], content: Callable[[], Any] = lambda: None,
-                 on_overflow: Callable[[int], None] = lambda n: None, limit: int = DEFAULT_LIMIT):
+                 on_overflow: Callable[[int], None] = lambda n: None,
+                 limit: "int | Callable[[], int]" = DEFAULT_LIMIT):
         self.journal, self.journal_now = journal, journal_now
         self.content = content
         self.on_overflow = on_overflow
-        self.limit = limit
-        """Largest file hashed, in bytes (agent.yaml ``hash_max_bytes``)."""
+        self._limit = limit if callable(limit) else (lambda: limit)
+        self._batch_limit = DEFAULT_LIMIT
         self._q: deque[dict[str, Any]] = deque()
         self._cond = threading.Condition()
         self._stopping = False
@@ -159,12 +169,16 @@ class FileEvents:
         with self._cond:
             return len(self._q)
 
+    @property
+    def limit(self) -> int:
+        """Largest file hashed, in bytes (agent.yaml ``hash_max_bytes``, as in force now)."""
+        return int(self._limit())
+
     # the daemon's Source protocol: stopped with the other sources, before agent_stop
     name = "files"
 
-    def start(self, daemon) -> None:
-        """Take the size bound from agent.yaml (read before sources start; again on reload)."""
-        self.limit = int(getattr(daemon.config, "hash_max_bytes", DEFAULT_LIMIT))
+    def start(self, emit=None) -> None:
+        """Nothing to open: the thread runs from construction (events queued early wait for it)."""
 
     def alive(self) -> bool:
         return self._thread.is_alive()
@@ -179,41 +193,59 @@ class FileEvents:
     # ------------------------------------------------------------ the thread
 
     def _run(self) -> None:
+        pending = None  # (future, events): handed to the main loop, not confirmed yet
         while True:
             with self._cond:
-                while not self._q and not self._stopping:
+                while not self._q and not self._stopping and pending is None:
                     self._cond.wait()
-                if not self._q:
-                    return
-                batch = [self._q.popleft() for _ in range(min(CHUNK, len(self._q)))]
+                if not self._q and pending is None:
+                    return  # stopping, and everything is journaled
                 self._busy = True
-            try:
-                events = self._describe(batch)
-                self._deliver(events)
-            except Exception:  # a bug here must not end the thread: the events go in without metadata
-                self._deliver([self._plain(d) for d in batch])
-            finally:
+            # described while the previous chunk is being journaled: up to CHUNK events, for at
+            # most CHUNK_S, so that records keep appearing at a steady pace during a burst
+            events: list[Event] = []
+            started = time.monotonic()
+            while len(events) < CHUNK and time.monotonic() - started < CHUNK_S:
                 with self._cond:
-                    self._busy = False
+                    batch = [self._q.popleft() for _ in range(min(STEP, CHUNK - len(events), len(self._q)))]
+                if not batch:
+                    break
+                events += self._events(batch)
+            if pending is not None:
+                self._confirm(*pending)
+                pending = None
+            if events:
+                pending = self._send(events)
+            with self._cond:
+                self._busy = pending is not None
 
-    def _deliver(self, events: list[dict[str, Any]]) -> None:
-        if not events:
-            return
+    def _events(self, batch: list[dict[str, Any]]) -> list[Event]:
+        if not batch:
+            return []
+        try:
+            return [Event.of("file", evidence=e["evidence"], message=e["message"]) for e in self._describe(batch)]
+        except Exception:  # a bug here must not end the thread: the events go in without metadata
+            return [Event.of("file", evidence=e["evidence"], message=e["message"]) for e in map(self._plain, batch)]
+
+    def _send(self, events: list[Event]):
+        """Hand ``events`` to the main loop; journal them here when it no longer runs."""
+        if self._stopping:
+            self.journal_now(events)
+            return None
+        return self.journal(events), events
+
+    def _confirm(self, fut: concurrent.futures.Future, events: list[Event]) -> None:
+        """Wait until the main loop journaled ``events`` (or journal them here while stopping)."""
         while True:
-            if self._stopping:
-                self.journal_now(events)
+            try:
+                fut.result(timeout=0.5)
                 return
-            fut = self.journal(events)
-            while True:
-                try:
-                    fut.result(timeout=0.5)
+            except concurrent.futures.TimeoutError:
+                if self._stopping and not fut.running() and fut.cancel():
+                    self.journal_now(events)  # the loop will not run it
                     return
-                except concurrent.futures.TimeoutError:
-                    if self._stopping and not fut.running():
-                        if fut.cancel():
-                            break  # the loop will not run it: journal directly
-                except Exception:
-                    return  # the journal's own error handling (spool) has the events
+            except Exception:
+                return  # the journal's own error handling (spool) has the events
 
     @staticmethod
     def _plain(d: dict[str, Any]) -> dict[str, Any]:
@@ -223,6 +255,7 @@ class FileEvents:
     def _describe(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         roots: dict[str, Optional[int]] = {}
         content = self.content()
+        self._batch_limit = self.limit  # read once per batch (a reload may change it)
         out = []
         try:
             for d in batch:
@@ -261,7 +294,7 @@ class FileEvents:
                 else:
                     content.removed(target)
             return rec
-        meta = describe(rel, root_fd=root_fd, limit=self.limit)
+        meta = describe(rel, root_fd=root_fd, limit=self._batch_limit)
         ev.update(meta)
         if content is not None:
             if meta.get("type") == "regular":

@@ -1,4 +1,4 @@
-"""The journal's verification for the scanner's agent check (BMNN-AGT-001), read-only.
+"""The journal's verification for the scanner's agent check (the agent-health check), read-only.
 
 ``bmnn scan`` and ``bmnn facts`` hand ``journal_health`` to the scanner's agent collector, which
 may not import the agent. It says not only whether the journal verifies but how far that goes:

@@ -69,10 +69,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from .errors import AgentError
+from .event import KINDS, Event, canonical_json, now_iso  # KINDS, now_iso: imported from here by config and sinks
 
-KINDS = ("violation", "cleared", "file", "state", "gap", "agent_start", "agent_stop", "heartbeat",
-         "policy_loaded", "enforced", "ack", "checkpoint", "media", "journal_reset")
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 GENESIS = "0" * 64
 SALVAGE_MAX_BYTES = 16 << 30
 SALVAGE_MAX_RECORDS = 2_000_000
@@ -103,15 +101,6 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 _COLS = "seq, time, host, kind, check_id, severity, evidence, message, prev_hash, hash, mac"
 
 
-def canonical_json(value: Any) -> str:
-    """The one JSON spelling used for hashing: sorted keys, no spaces, UTF-8, no NaN."""
-    try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                          default=str)
-    except ValueError as exc:
-        raise AgentError(f"evidence is not valid JSON: {exc}", kind="usage") from None
-
-
 _encode_str = json.encoder.encode_basestring  # the C escaper json.dumps(ensure_ascii=False) uses
 
 
@@ -126,16 +115,13 @@ def _js(v: Any) -> str:
 
 def canonical_body(seq: int, time: str, host: str, kind: str, check_id: Optional[str], severity: Optional[str],
                    evidence_json: Optional[str], message: Optional[str], prev_hash: str) -> str:
-    """Canonical JSON of a record's hashed fields, assembled from the stored columns.
-
-    The same text as ``canonical_json(Record.body())`` (sorted keys, no spaces) when
-    ``evidence_json`` is the canonical JSON of the evidence, which is how it is stored; the fast
-    path avoids parsing and re-serialising the evidence on every append, verify and export.
-    """
-    return ('{"check_id":' + _js(check_id) + ',"evidence":' + (evidence_json if evidence_json is not None else "null")
-            + ',"host":' + _js(host) + ',"kind":' + _js(kind) + ',"message":' + _js(message)
-            + ',"prev_hash":' + _js(prev_hash) + ',"seq":' + str(int(seq)) + ',"severity":' + _js(severity)
-            + ',"time":' + _js(time) + ',"v":' + str(FORMAT_VERSION) + "}")
+    """The one canonical form of a record: the JSON object of its hashed fields with sorted keys
+    and no spaces (``check_id, evidence, host, kind, message, prev_hash, seq, severity, time, v``),
+    ``evidence_json`` being the evidence's canonical JSON (``agent.event.canonical_json``) as it is
+    stored. Assembled from the columns: append, verify and export never re-serialise evidence."""
+    return (f'{{"check_id":{_js(check_id)},"evidence":{"null" if evidence_json is None else evidence_json},'
+            f'"host":{_js(host)},"kind":{_js(kind)},"message":{_js(message)},"prev_hash":{_js(prev_hash)},'
+            f'"seq":{int(seq)},"severity":{_js(severity)},"time":{_js(time)},"v":{FORMAT_VERSION}}}')
 
 
 def signed_bytes(seq: int, time: str, host: str, kind: str, check_id: Optional[str], severity: Optional[str],
@@ -169,11 +155,6 @@ def key_id(key: bytes) -> str:
     return " ".join(h[i:i + 4] for i in range(0, len(h), 4))
 
 
-def now_iso() -> str:
-    """Current UTC time in the journal's format (ISO 8601, microseconds, Z)."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def iso(t: dt.datetime) -> str:
     """A datetime in the journal's format (naive times are taken as UTC)."""
     if t.tzinfo is None:
@@ -194,7 +175,7 @@ class Record:
     kind: str
     """One of KINDS."""
     check_id: Optional[str]
-    """Check the event is about (BMNN-NET-001), if any."""
+    """Check the event is about, if any."""
     severity: Optional[str]
     """Effective severity of the check, if any."""
     evidence: Any
@@ -208,15 +189,11 @@ class Record:
     mac: str
     """HMAC-SHA256 over the same bytes with the forward-evolving key."""
 
-    def body(self) -> dict:
-        """The fields covered by hash and mac."""
-        return {"v": FORMAT_VERSION, "seq": self.seq, "time": self.time, "host": self.host, "kind": self.kind,
-                "check_id": self.check_id, "severity": self.severity, "evidence": self.evidence,
-                "message": self.message, "prev_hash": self.prev_hash}
-
     def signed_bytes(self) -> bytes:
-        """prev_hash || canonical(body): what hash and mac are computed over."""
-        return bytes.fromhex(self.prev_hash) + canonical_json(self.body()).encode("utf-8")
+        """prev_hash || canonical record (``canonical_body``): what hash and mac are computed over."""
+        return signed_bytes(self.seq, self.time, self.host, self.kind, self.check_id, self.severity,
+                            None if self.evidence is None else canonical_json(self.evidence), self.message,
+                            self.prev_hash)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready form (shallow: evidence is shared, not copied)."""
@@ -561,60 +538,34 @@ class Journal:
 
     # ------------------------------------------------------------ writing
 
-    def append(self, kind: str, *, check_id: Optional[str] = None, severity: Optional[str] = None,
-               evidence: Any = None, message: Optional[str] = None, time: Optional[str] = None) -> Record:
-        """Append one record; durable (fsync'ed) when this returns. Raises AgentError (disk_full, io)."""
-        return self.append_many([dict(kind=kind, check_id=check_id, severity=severity, evidence=evidence,
-                                      message=message, time=time)])[0]
-
-    def append_many(self, events: Sequence[Mapping[str, Any]], *, prepared: bool = False) -> list[Record]:
-        """Append several records in one transaction (one fsync): all or none are written.
-        ``prepared``: the events already come from ``prepare_event`` (the writer checks each event
-        once, when it is handed in, and keeps that form while it waits in the spool)."""
-        if not prepared:
-            events = [self.prepare_event(e) for e in events]
+    def write(self, events: Sequence[Event]) -> list[Record]:
+        """Append events in one transaction (one fsync): all or none are written; durable when this
+        returns. Raises AgentError (disk_full, io). The daemon's only way in (via JournalWriter)."""
         with self._write_txn("appending"):
-            out = self._append_in_txn(list(events))
-        return out
+            return self._append_in_txn(events)
 
-    @staticmethod
-    def prepare_event(e: Mapping[str, Any]) -> dict:
-        """Validate one event and fix its canonical evidence (raises AgentError kind usage)."""
-        kind = e.get("kind")
-        if kind not in KINDS:
-            raise AgentError(f"unknown record kind {kind!r}; known: {', '.join(KINDS)}", kind="usage")
-        sev = e.get("severity")
-        if sev is not None and sev not in SEVERITIES:
-            raise AgentError(f"unknown severity {sev!r}", kind="usage")
-        unknown = set(e) - {"kind", "check_id", "severity", "evidence", "message", "time"}
-        if unknown:
-            raise AgentError(f"unknown record field(s) {sorted(unknown)}", kind="usage")
-        t = e.get("time")
-        if t is not None and not _TIME.match(t):
-            raise AgentError(f"record time {t!r} is not in the journal's format (2026-11-23T10:00:00.000000Z)",
-                             kind="usage")
-        ev = e.get("evidence")
-        ev_json = None if ev is None else canonical_json(ev)
-        ev = None if ev is None else json.loads(ev_json)  # exactly what is stored and hashed
-        return dict(kind=kind, check_id=e.get("check_id"), severity=sev, evidence=ev, evidence_json=ev_json,
-                    message=e.get("message"), time=e.get("time") or now_iso())
+    def append(self, kind: str, **fields: Any) -> Record:
+        """One event spelt as arguments (tools, tests): ``write([Event.of(kind, **fields)])``."""
+        return self.write([Event.of(kind, **fields)])[0]
 
-    def _append_in_txn(self, prepared: list[dict]) -> list[Record]:
+    def append_many(self, events: Sequence[Mapping[str, Any]]) -> list[Record]:
+        """Events spelt as mappings (tools, tests): ``write`` of each ``Event.from_mapping``."""
+        return self.write([Event.from_mapping(e) for e in events])
+
+    def _append_in_txn(self, events: Sequence[Event]) -> list[Record]:
         meta = self._meta()
         seq = int(meta["next_seq"])
         key = bytes.fromhex(meta["next_key"])
         prev = meta["head_hash"]
+        host = self.host
         out, rows = [], []
-        for e in prepared:
-            rec = Record(seq, e["time"], self.host, e["kind"], e["check_id"], e["severity"], e["evidence"],
-                         e["message"], prev, "", "")
-            data = signed_bytes(seq, rec.time, rec.host, rec.kind, rec.check_id, rec.severity, e["evidence_json"],
-                                rec.message, prev)
-            h = hashlib.sha256(data).hexdigest()
-            mac = hmac.new(key, data, hashlib.sha256).hexdigest()
-            rows.append((seq, rec.time, rec.host, rec.kind, rec.check_id, rec.severity, e["evidence_json"],
-                         rec.message, prev, h, mac))
-            out.append(replace(rec, hash=h, mac=mac))
+        sha256, hmac_digest = hashlib.sha256, hmac.digest
+        for e in events:
+            data = signed_bytes(seq, e.time, host, e.kind, e.check_id, e.severity, e.evidence_json, e.message, prev)
+            h = sha256(data).hexdigest()
+            mac = hmac_digest(key, data, "sha256").hex()
+            rows.append((seq, e.time, host, e.kind, e.check_id, e.severity, e.evidence_json, e.message, prev, h, mac))
+            out.append(Record(seq, e.time, host, e.kind, e.check_id, e.severity, e.evidence, e.message, prev, h, mac))
             prev, seq, key = h, seq + 1, evolve(key)
         self._conn.executemany(f"INSERT INTO records({_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
         self._conn.executemany("UPDATE meta SET value = ? WHERE name = ?",
@@ -649,9 +600,9 @@ class Journal:
             count = self._conn.execute("SELECT count(*) FROM records WHERE seq <= ?", (through,)).fetchone()[0]
             ev = {"pruned_from": base + 1, "pruned_through": through, "anchor_hash": anchor,
                   "pruned_count": count, "reason": reason, "last_removed": last}
-            rec = self._append_in_txn([self.prepare_event(dict(
-                kind="checkpoint", evidence=ev, time=iso(now) if now is not None else None,
-                message=f"records {base + 1}..{through} removed by {reason}; chain anchored at #{through}"))])[0]
+            rec = self._append_in_txn([Event.of(
+                "checkpoint", evidence=ev, time=iso(now) if now is not None else None,
+                message=f"records {base + 1}..{through} removed by {reason}; chain anchored at #{through}")])[0]
             self._conn.execute("DELETE FROM records WHERE seq <= ?", (through,))
             self._conn.executemany("UPDATE meta SET value = ? WHERE name = ?",
                                    [(str(through), "base_seq"), (anchor, "base_hash")])
@@ -1132,6 +1083,6 @@ def checkpoint_file(path: os.PathLike | str) -> bool:
 
 def health_check(path: os.PathLike | str) -> tuple[Optional[bool], Optional[str], Optional[str], dict[str, Any]]:
     """(verified, last heartbeat, problem, details) of the journal at ``path``, read-only: what the
-    agent collector gets for BMNN-AGT-001 (see agent/health.py, which does the work)."""
+    agent collector gets for the agent-health check (see agent/health.py, which does the work)."""
     from .health import journal_health
     return journal_health(path)

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from .errors import AgentError
-from .journal import Journal, Record, now_iso
+from .event import Event
+from .journal import Journal, Record
 
 
 BURST_CHUNK = 1000
@@ -42,7 +43,7 @@ class JournalWriter:
         """The journal written to."""
         self.max_spool = max_spool
         """Events kept while the journal cannot be written."""
-        self._spool: deque[dict[str, Any]] = deque()
+        self._spool: deque[Event] = deque()
         self._lock = threading.Lock()
         self.dropped = 0
         """Events lost to spool overflow and not yet reported by a gap record."""
@@ -63,33 +64,19 @@ class JournalWriter:
         """The last write did not reach the journal."""
         return self.last_error is not None
 
-    def write(self, kind: str, **fields: Any) -> list[Record]:
-        """Journal one event (and anything spooled before it). Returns the records written, in order;
-        an empty list means the event was spooled (see ``last_error``)."""
-        event = dict(kind=kind, **fields)
-        event.setdefault("time", None)
-        if event["time"] is None:
-            event["time"] = now_iso()
-        event = Journal.prepare_event(event)  # a bad event is a programming error: raise now, never spool it
-        with self._lock:
-            self._enqueue(event)
-            return self._flush_locked()
-
-    def write_many(self, events: list[dict[str, Any]]) -> list[Record]:
-        """Journal a burst (e.g. file events), one transaction and one fsync per ``BURST_CHUNK``
-        events; same spooling rules. The spool limit only bounds what waits while the journal
-        cannot be written: a burst larger than the spool is never a reason to drop events."""
-        checked = []
-        for e in events:
-            event = dict(e)
-            if event.get("time") is None:
-                event["time"] = now_iso()
-            checked.append(Journal.prepare_event(event))
+    def write(self, events: Iterable[Event]) -> list[Record]:
+        """Journal events (and anything spooled before them), in order; one transaction and one
+        fsync per ``BURST_CHUNK`` events. Returns the records written; an empty list means they
+        were spooled (see ``last_error``). The spool limit only bounds what waits while the
+        journal cannot be written: a burst larger than the spool is never a reason to drop events."""
+        events = list(events)
         written: list[Record] = []
         step = max(1, min(BURST_CHUNK, self.max_spool))
         with self._lock:
-            for i in range(0, len(checked), step):
-                for event in checked[i:i + step]:
+            if not events:
+                return self._flush_locked()
+            for i in range(0, len(events), step):
+                for event in events[i:i + step]:
                     self._enqueue(event)
                 written += self._flush_locked()
             return written
@@ -104,19 +91,16 @@ class JournalWriter:
         return {"pending": self.pending, "dropped": self.dropped, "last_error": self.last_error,
                 "written": self.written}
 
-    def _enqueue(self, event: dict[str, Any]) -> None:
-        if event["kind"] == "heartbeat" and self._spool and self._spool[-1]["kind"] == "heartbeat":
+    def _enqueue(self, event: Event) -> None:
+        if event.kind == "heartbeat" and self._spool and self._spool[-1].kind == "heartbeat":
             last = self._spool[-1]
-            ev = dict(last.get("evidence") or {})
-            ev["merged"] = int(ev.get("merged", 1)) + 1
-            ev["last_time"] = event["time"]
-            last.update(Journal.prepare_event({k: last[k] for k in ("kind", "check_id", "severity", "message", "time")}
-                                              | {"evidence": ev}))
+            self._spool[-1] = last.with_evidence(merged=int((last.evidence or {}).get("merged", 1)) + 1,
+                                                 last_time=event.time)
             return
         if len(self._spool) >= self.max_spool:
             self.dropped += 1
-            self._dropped_first = self._dropped_first or event["time"]
-            self._dropped_last = event["time"]
+            self._dropped_first = self._dropped_first or event.time
+            self._dropped_last = event.time
             return
         self._spool.append(event)
 
@@ -137,11 +121,11 @@ class JournalWriter:
             if recovering:
                 self.journal.trim_wal()
         if self.dropped:  # dropped events are newer than every spooled one
-            gap = Journal.prepare_event(dict(kind="gap", severity="high", time=now_iso(), check_id=None,
-                       evidence={"lost_events": self.dropped, "first": self._dropped_first,
-                                 "last": self._dropped_last, "cause": self.last_error},
-                       message=f"{self.dropped} event(s) lost: the journal could not be written and the "
-                               f"in-memory spool ({self.max_spool}) was full"))
+            gap = Event.of("gap", severity="high",
+                           evidence={"lost_events": self.dropped, "first": self._dropped_first,
+                                     "last": self._dropped_last, "cause": self.last_error},
+                           message=f"{self.dropped} event(s) lost: the journal could not be written and the "
+                                   f"in-memory spool ({self.max_spool}) was full")
             records = self._append([gap])
             if records is None:
                 return written
@@ -151,10 +135,10 @@ class JournalWriter:
         self.last_error = None
         return written
 
-    def _append(self, batch: list[dict[str, Any]]) -> Optional[list[Record]]:
+    def _append(self, batch: list[Event]) -> Optional[list[Record]]:
         """One transaction; None (and ``last_error``) when the journal cannot be written."""
         try:
-            records = self.journal.append_many(batch, prepared=True)
+            records = self.journal.write(batch)
         except AgentError as exc:
             if exc.kind == "usage":  # a programming error, not a storage problem
                 raise

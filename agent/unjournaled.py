@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Mapping
 
+from .event import Event
 from .journal import Record
 
 URGENT = frozenset({"violation", "cleared", "enforced", "gap"})
 """Kinds delivered before they are journaled when the journal cannot be written."""
 
 
-def provisional(event: Mapping[str, Any], host: str) -> Record:
-    """The record a prepared event (``Journal.prepare_event``) will become, minus seq and hash."""
-    return Record(0, event["time"], host, event["kind"], event.get("check_id"), event.get("severity"),
-                  event.get("evidence"), event.get("message"), "", "", "")
+def provisional(event: Event, host: str) -> Record:
+    """The record an event (``agent.event.Event``) will become, minus seq and hash."""
+    return Record(0, event.time, host, event.kind, event.check_id, event.severity, event.evidence, event.message,
+                  "", "", "")
 
 
 def is_provisional(record: Record) -> bool:

@@ -19,8 +19,9 @@ import threading
 import time
 from typing import Any, Optional
 
-from .engine import Engine, Event
-from .filemeta import FileEvents
+from .engine import Engine
+from .event import Event
+from .filemeta import DEFAULT_LIMIT, FileEvents
 from .latency import latency_ms
 from .membership import UeventMembership
 from .sources.base import Trigger
@@ -33,43 +34,24 @@ MAX_BATCH_TRIGGERS = 4096
 """Change triggers kept per batch for latency figures (a netlink flood must not grow memory)."""
 
 
-class _Adapter:
-    """A trigger source seen through the Daemon's Source protocol."""
-
-    def __init__(self, inner, watcher: "Watcher"):
-        self.inner = inner
-        self.name = inner.name
-        self.watcher = watcher
-
-    def start(self, daemon) -> None:
-        self.inner.start(self.watcher.on_trigger)
-
-    def stop(self) -> None:
-        self.inner.stop()
-
-    def alive(self) -> bool:
-        return self.inner.alive()
-
-
 class _Reconciler:
-    """A timer thread asking for a full re-read every ``interval`` seconds."""
+    """A Source: a timer thread asking for a full re-read every ``interval()`` seconds."""
 
     name = "reconcile"
 
-    def __init__(self, watcher: "Watcher", interval: float):
-        self.watcher, self.interval = watcher, interval
+    def __init__(self, interval, checkpoint):
+        self.interval, self.checkpoint = interval, checkpoint
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
-    def start(self, daemon) -> None:
-        # agent.yaml is read in Daemon.setup(), before sources start: its value wins
-        self.interval = float(getattr(daemon.config, "reconcile_seconds", None) or self.interval)
-        self._thread = threading.Thread(target=self._run, name="bmnn-reconcile", daemon=True)
+    def start(self, emit) -> None:
+        self._thread = threading.Thread(target=self._run, args=(emit,), name="bmnn-reconcile", daemon=True)
         self._thread.start()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.watcher.on_trigger(Trigger("reconcile", "*", "change", {"reason": "periodic full reconcile"}))
+    def _run(self, emit) -> None:
+        while not self._stop.wait(self.interval()):
+            emit(Trigger("reconcile", "*", "change", {"reason": "periodic full reconcile"}))
+            self.checkpoint()  # keeps the folder index's replay at the next start short
 
     def stop(self) -> None:
         self._stop.set()
@@ -79,30 +61,32 @@ class _Reconciler:
 
 
 class _Folders:
-    """The marked folders' inotify source, as one daemon source that follows policy reloads."""
+    """A Source: the marked folders' inotify watch, following the policy in force."""
 
     name = "folders"
 
-    def __init__(self, watcher: "Watcher"):
-        self.watcher = watcher
+    def __init__(self, marked):
+        self.marked = marked
         self.inner = None
         self.paths: tuple[str, ...] = ()
+        self._emit = None
 
-    def start(self, daemon) -> None:
-        self.retarget(self.watcher.marked_paths())
+    def start(self, emit) -> None:
+        self._emit = emit
+        self.retarget(self.marked())
 
     def retarget(self, paths) -> None:
         """Watch exactly ``paths`` (a new FolderSource when they changed)."""
         from .sources.folders import FolderSource
         paths = tuple(paths)
-        if paths == self.paths:
+        if paths == self.paths or self._emit is None:
             return
         old, self.inner, self.paths = self.inner, None, paths
         if old is not None:
             old.stop()
         if paths:
             src = FolderSource(list(paths))
-            src.start(self.watcher.on_trigger)
+            src.start(self._emit)
             self.inner = src
 
     def stop(self) -> None:
@@ -114,15 +98,15 @@ class _Folders:
 
 
 class _Content:
-    """The content watch seen as a daemon source: it starts once agent.yaml has been read."""
+    """A Source: the content watch, started once agent.yaml has been read."""
 
     name = "content"
 
     def __init__(self, watcher: "Watcher"):
         self.watcher = watcher
 
-    def start(self, daemon) -> None:
-        cfg = getattr(daemon.config, "content", None)
+    def start(self, emit) -> None:
+        cfg = getattr(self.watcher.host.config(), "content", None)
         if cfg is not None and not cfg.enabled:
             return
         self.watcher.start_content(workers=cfg.workers if cfg is not None else 1,
@@ -139,8 +123,9 @@ class _Content:
 class Watcher:
     """Owns the engine; everything that touches it runs on the daemon's main loop."""
 
-    def __init__(self, daemon, *, reconcile_seconds: float = 300.0, sources: Optional[list] = None):
-        self.daemon = daemon
+    def __init__(self, host, *, reconcile_seconds: float = 300.0, sources: Optional[list] = None):
+        self.host = host
+        """agent.daemon.WatchHost: all the watch uses of the daemon."""
         self.reconcile_seconds = reconcile_seconds
         self.engine: Optional[Engine] = None
         self._policy_sha: Optional[str] = None
@@ -153,9 +138,10 @@ class Watcher:
         self._scheduled = False
         self.devices = UeventMembership()
         self._refresh_folders = Throttle(self._read_folders, FOLDER_REFRESH_S)
-        self.files = FileEvents(lambda evs: daemon.call_soon(lambda: daemon.record_many(evs)),
-                                journal_now=daemon.record_many, content=lambda: self.content,
-                                on_overflow=self._files_lost)
+        self.files = FileEvents(lambda evs: host.call_soon(lambda: host.record(evs)),
+                                journal_now=host.record, content=lambda: self.content,
+                                on_overflow=self._files_lost,
+                                limit=lambda: int(getattr(host.config(), "hash_max_bytes", DEFAULT_LIMIT)))
         self.last_latency_ms: Optional[float] = None
         """latency_ms of the last change journaled from a re-read."""
         self._sources = sources
@@ -163,20 +149,58 @@ class Watcher:
         self._folders: Optional[_Folders] = None
         self._watch_media = True
         self._media: dict[str, Any] = {}  # mount point -> FolderSource watching it
+        self.resync = None  # agent.resync.FolderResync once installed
 
     # ------------------------------------------------------------ wiring
 
     def install(self) -> None:
-        """Register the sources and the reconciler with the daemon (before Daemon.run)."""
+        """Register the sources with the daemon (before Daemon.run); follow its reloads."""
+        register, emit = self.host.register_source, self.on_trigger
         for src in self._sources if self._sources is not None else self._default_sources():
-            self.daemon.register_source(_Adapter(src, self))
-        self._folders = _Folders(self)
-        self.daemon.register_source(self._folders)
-        self.daemon.register_source(self.files)
-        self.daemon.register_source(_Reconciler(self, self.reconcile_seconds))
-        self.daemon.register_source(_Content(self))
+            register(src, emit)
+        self._folders = _Folders(self.marked_paths)
+        register(self._folders, emit)
+        register(self.files, emit)
+        self.resync = self._make_resync()
+        register(self.resync, emit)  # after the folder watch: nothing falls between
+        # agent.yaml is read in Daemon.setup(), before sources start: its value wins
+        register(_Reconciler(lambda: float(getattr(self.host.config(), "reconcile_seconds", None)
+                                           or self.reconcile_seconds),
+                             lambda: self.resync.request("checkpoint")), emit)
+        register(_Content(self), emit)
+        self.host.on_reload(self.policy_reloaded)
         # The first full read happens as soon as the main loop runs.
         self.on_trigger(Trigger("startup", "*", "change", {"reason": "initial full read"}))
+
+    def _make_resync(self):
+        from .resync import FolderResync
+        host = self.host
+
+        def journal(events):
+            try:
+                return host.call_soon(lambda: host.record(events)).result(timeout=120)
+            except Exception:
+                return []
+
+        def records(since):
+            from .journal import Journal
+            j = Journal.open(host.paths.journal, readonly=True)
+            try:
+                yield from j.records(since_seq=since, kinds=("file",))
+            finally:
+                j.close()
+
+        def head():
+            from .journal import Journal
+            j = Journal.open(host.paths.journal, readonly=True)
+            try:
+                return j.stats()["head_seq"] or 0
+            finally:
+                j.close()
+
+        return FolderResync(str(host.paths.state_dir / "folder-index.json"), folders=self.marked_paths,
+                            journal=journal, records=records, head=head,
+                            limit=lambda: self.files.limit)
 
     def _default_sources(self) -> list:
         from .sources.mounts import MountSource
@@ -190,11 +214,11 @@ class Watcher:
 
     def _tailoring(self):
         from policies.schema import Tailoring
-        pol = self.daemon.policy
+        pol = self.host.policy()
         if pol is None:
             from policies.loader import load_bundle, load_tailoring
             try:
-                return load_tailoring(self.daemon.paths.local_d, load_bundle(self.daemon.policy_dir)).tailoring
+                return load_tailoring(self.host.paths.local_d, load_bundle(self.host.policy_dir)).tailoring
             except Exception:
                 return Tailoring()
         return pol.tailoring
@@ -220,19 +244,19 @@ class Watcher:
             if self._scheduled:
                 return
             self._scheduled = True
-        self.daemon.call_soon(self.process)
+        self.host.call_soon(self.process)
 
     def _read_folders(self) -> None:
         """Throttle thread: re-read the marked folders' facts here (a walk of every file in them),
         judge them on the main loop. A big folder written into fast never keeps the loop walking."""
-        if self.daemon.policy is None:
+        if self.host.policy() is None:
             return
         try:
             facts = self._collect(("folders",))
         except Exception:  # let the main loop's own re-read report it as it always does
             self.on_trigger(Trigger("folders", "folders", "change", {"reason": "file events"}))
             return
-        self.daemon.call_soon(lambda: self._judge_read(facts, ("folders",)))
+        self.host.call_soon(lambda: self._judge_read(facts, ("folders",)))
 
     def _judge_read(self, facts, wanted: tuple[str, ...]) -> None:
         engine = self._ensure_engine()
@@ -241,8 +265,8 @@ class Watcher:
         try:
             events = engine.update(facts, wanted)
         except Exception as exc:
-            self.daemon.record("gap", severity="high", evidence={"source": "engine", "error": repr(exc)},
-                               message=f"monitoring gap: judging {wanted} failed: {exc}")
+            self.host.record(Event.of("gap", severity="high", evidence={"source": "engine", "error": repr(exc)},
+                               message=f"monitoring gap: judging {wanted} failed: {exc}"))
             return
         for ev in events:
             self._journal(ev)
@@ -254,7 +278,6 @@ class Watcher:
     def policy_reloaded(self) -> None:
         """After a successful reload: a full re-read and judgement under the new policy (which also
         moves the folder watch and the content scan to the newly marked folders)."""
-        self.files.start(self.daemon)  # hash_max_bytes may have changed
         self.on_trigger(Trigger("reload", "*", "change", {"reason": "policy reloaded"}))
 
     # ------------------------------------------------------------ main loop
@@ -276,8 +299,10 @@ class Watcher:
             else:
                 self.devices.note(u.detail)
         for g in gaps:
-            self.daemon.record("gap", severity="high", evidence={"source": g.source, **dict(g.detail)},
-                               message=f"monitoring gap ({g.source}): {g.detail.get('reason')}; full re-read")
+            self.host.record(Event.of("gap", severity="high", evidence={"source": g.source, **dict(g.detail)},
+                               message=f"monitoring gap ({g.source}): {g.detail.get('reason')}; full re-read"))
+            if g.source == "folders" and self.resync is not None:  # what the lost events hid
+                self.resync.request("gap")
             if self.content is not None and g.source in ("media", "folders"):
                 self.content.rescan(self.content.media if g.source == "media" else self.content.marked)
         if files:  # described, hashed and journaled off this loop, in order
@@ -291,8 +316,8 @@ class Watcher:
         try:
             events = engine.refresh(domains)
         except Exception as exc:  # a collector or policy bug must be visible and must not kill the loop
-            self.daemon.record("gap", severity="high", evidence={"source": "engine", "error": repr(exc)},
-                               message=f"monitoring gap: re-reading {domains or 'all'} failed: {exc}")
+            self.host.record(Event.of("gap", severity="high", evidence={"source": "engine", "error": repr(exc)},
+                               message=f"monitoring gap: re-reading {domains or 'all'} failed: {exc}"))
             return
         now = time.monotonic()
         for ev in events:
@@ -302,30 +327,27 @@ class Watcher:
             self._journal(ev, ms)
         if "*" in pending or "devices" in pending:
             self._sync_media(engine.facts.devices)
-        from .journal import now_iso
-        self.daemon.last_reconcile = now_iso()
+        self.host.reconciled()
 
     def _ensure_engine(self) -> Optional[Engine]:
-        pol = self.daemon.policy
+        pol = self.host.policy()
         if pol is None:
             return None
         from policies.context import build_context
         from scanner import registry
         try:
-            approved = registry.identities(registry.load(str(self.daemon.paths.config_dir)))
+            approved = registry.identities(registry.load(str(self.host.paths.config_dir)))
         except Exception as exc:
             from policies.errors import PolicyError
             text = exc.redacted() if isinstance(exc, PolicyError) else str(exc)  # never the file's content
-            self.daemon.record("state", severity="high", evidence={"error": text[:4000]},
-                               message=f"approved-device registry unreadable: {text.splitlines()[0][:300]}")
+            self.host.record(Event.of("state", severity="high", evidence={"error": text[:4000]},
+                               message=f"approved-device registry unreadable: {text.splitlines()[0][:300]}"))
             approved = []
         context = build_context(pol.tailoring, approved)
         if self.engine is None:
             self.engine = Engine(pol.bundle, pol.tailoring, context, profile=pol.profile, collect=self._collect)
             # violations still open in the journal stay open, without being journaled again
-            for cid, v in self.daemon.open_violations.items():
-                rec = self.daemon.journal_record(v["seq"]) if v.get("seq") else None
-                self.engine.restore_open(cid, rec.evidence if rec is not None else None)
+            self.engine.restore(self.host.open_fingerprints())
         elif self._policy_sha != pol.sha256 or self.engine.tailoring != pol.tailoring or self.engine.context != context:
             folders_changed = self.engine.tailoring.marked_folders != pol.tailoring.marked_folders
             self.engine.reconfigure(pol.bundle, pol.tailoring, context, pol.profile)
@@ -335,15 +357,17 @@ class Watcher:
                     self._folders.retarget(marked)
                 if self.content is not None:
                     self.content.set_marked(marked)
+                if self.resync is not None:  # a newly marked folder is taken as a baseline
+                    self.resync.request("reload")
         self._policy_sha = pol.sha256
         return self.engine
 
     def _collect(self, domains):
         from scanner.collect import collect_all
         from .journal import health_check
-        t = self.daemon.policy.tailoring
+        t = self.host.policy().tailoring
         facts = collect_all(domains=domains, marked_folders=tuple(t.marked_folders), probe_hosts=tuple(t.probe_hosts),
-                            journal_check=lambda: health_check(str(self.daemon.paths.journal)))
+                            journal_check=lambda: health_check(str(self.host.paths.journal)))
         if "devices" in facts.collected and self.engine is not None:
             from policies.facts import DOMAINS
             full = set(domains) >= set(DOMAINS) - {"documents"}
@@ -352,10 +376,9 @@ class Watcher:
         return facts
 
     def _journal(self, ev: Event, latency: Optional[float] = None) -> None:
-        evidence = dict(ev.evidence)
         if latency is not None:
-            evidence["latency_ms"] = latency
-        self.daemon.record(ev.kind, check_id=ev.check_id, severity=ev.severity, evidence=evidence, message=ev.message)
+            ev = ev.with_evidence(latency_ms=latency)
+        self.host.record(ev)
         if ev.kind == "violation":
             self._enforce(ev)
 
@@ -364,13 +387,14 @@ class Watcher:
     def start_content(self, *, workers: int = 1, media: bool = True) -> None:
         """Start the content watch (from the daemon, once agent.yaml is read)."""
         from .content import ContentWatch
-        daemon = self.daemon
+        host = self.host
         self._watch_media = media
         self.content = ContentWatch(
-            deliver=lambda facts: daemon.call_soon(lambda: self._on_documents(facts)), workers=workers,
-            on_error=lambda msg: daemon.submit("gap", severity="high", evidence={"source": "content", "error": msg},
-                                               message=f"monitoring gap: {msg}"),
-            cache_path=str(daemon.paths.state_dir / "content-cache.json") if getattr(daemon, "paths", None) else None)
+            deliver=lambda facts: host.call_soon(lambda: self._on_documents(facts)), workers=workers,
+            on_error=lambda msg: host.call_soon(lambda: host.record(Event.of(
+                "gap", severity="high", evidence={"source": "content", "error": msg},
+                message=f"monitoring gap: {msg}"))),
+            cache_path=str(host.paths.state_dir / "content-cache.json"))
         self.content.start(self.marked_paths(), ())
 
     def stop_content(self) -> None:
@@ -381,7 +405,7 @@ class Watcher:
             self.content.stop()
 
     def _on_documents(self, facts) -> None:
-        """Main loop: judge BMNN-DOC-001/002 against the content watch's current findings."""
+        """Main loop: judge the checks reading the documents domain against the content watch's findings."""
         engine = self._ensure_engine()
         if engine is None:
             return
@@ -401,38 +425,41 @@ class Watcher:
         mounted += [mp for mp in self._media if mp not in mounted and os.path.ismount(mp)]
         for mp in [m for m in self._media if m not in mounted]:
             self._media.pop(mp).stop()
-            self.daemon.record("media", evidence={"mountpoint": mp, "event": "unmounted"},
-                               message=f"removable medium unmounted: {mp}")
+            self.host.record(Event.of("media", evidence={"mountpoint": mp, "event": "unmounted"},
+                               message=f"removable medium unmounted: {mp}"))
         for mp in [m for m in mounted if m not in self._media]:
             src = FolderSource([mp], name="media", domain="documents")
             try:
                 src.start(self.on_trigger)
             except Exception as exc:  # cannot watch: still scanned once, and the gap is journaled
-                self.daemon.record("gap", severity="high", evidence={"source": "media", "mountpoint": mp,
+                self.host.record(Event.of("gap", severity="high", evidence={"source": "media", "mountpoint": mp,
                                                                      "error": str(exc)},
-                                   message=f"monitoring gap: cannot watch removable medium {mp}: {exc}")
+                                   message=f"monitoring gap: cannot watch removable medium {mp}: {exc}"))
             self._media[mp] = src
-            self.daemon.record("media", evidence={"mountpoint": mp, "event": "mounted"},
-                               message=f"removable medium mounted: {mp}; scanning it")
+            self.host.record(Event.of("media", evidence={"mountpoint": mp, "event": "mounted"},
+                               message=f"removable medium mounted: {mp}; scanning it"))
         self.content.set_media(mounted)
 
     # ------------------------------------------------------------ enforcement
 
     def _enforce(self, ev: Event) -> None:
-        actions = {a.check: a.action for a in self.daemon.policy.tailoring.actions}
+        """``action: block`` in the tailoring does what the check's ``enforce:`` allows, to the
+        items of its evidence (policies/loader.py checks that the evidence names them)."""
+        actions = {a.check: a.action for a in self.host.policy().tailoring.actions}
         if actions.get(ev.check_id) != "block":
             return
         from . import enforce
+        allowed = self.engine.enforcements(ev.check_id)
         done = []
         for item in ev.evidence.get("items", []):
-            if ev.check_id in ("BMNN-USB-001", "BMNN-USB-002") and item.get("sys_path"):
+            if "usb_deauthorize" in allowed and item.get("fact") == "devices.usb" and item.get("sys_path"):
                 done += enforce.deauthorize_usb(item["sys_path"])
-            elif ev.check_id.startswith("BMNN-NET-") and item.get("fact") == "network.interfaces" and item.get("name"):
+            elif "link_down" in allowed and item.get("fact") == "network.interfaces" and item.get("name"):
                 done.append(enforce.link_down(item["name"]))
         for a in done:
-            self.daemon.record("enforced", check_id=ev.check_id, severity=ev.severity,
+            self.host.record(Event.of("enforced", check_id=ev.check_id, severity=ev.severity,
                                evidence={"target": a.target, "action": a.action, "ok": a.ok, "detail": a.detail},
-                               message=f"{a.action} {a.target}: {'ok' if a.ok else 'FAILED ' + str(a.detail)}")
+                               message=f"{a.action} {a.target}: {'ok' if a.ok else 'FAILED ' + str(a.detail)}"))
 
     def close(self) -> None:
         self._refresh_folders.cancel()
@@ -453,8 +480,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 def run_daemon(daemon) -> int:
     """Install the live watch on ``daemon`` and run it until SIGTERM (``bmnn-agent``, ``bmnn agent run``)."""
-    watcher = Watcher(daemon, reconcile_seconds=float(os.environ.get("BMNN_RECONCILE_SECONDS", "300")))
-    daemon.watcher = watcher
+    watcher = Watcher(daemon.watch_host(), reconcile_seconds=float(os.environ.get("BMNN_RECONCILE_SECONDS", "300")))
     watcher.install()
     try:
         return daemon.run()

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from .schema import Article, Clause, Point, Reading, Source
+from .schema import Article, Clause, Point, Reading, LegalSource
 
 KIND = {
     "vi": {"law": "Luật", "decree": "Nghị định", "directive": "Chỉ thị", "circular": "Thông tư", "code": "Bộ luật",
@@ -58,7 +58,7 @@ def _date(day: dt.date, lang: str) -> str:
     return day.isoformat() if lang == "en" else day.strftime("%d/%m/%Y")
 
 
-def in_force(src: Source, day: dt.date) -> Optional[bool]:
+def in_force(src: LegalSource, day: dt.date) -> Optional[bool]:
     """Whether ``src`` is in force on ``day``: False before its first or after its last day; None
     (unknown) when its first day is unknown, or when it is reported replaced but the day is unknown."""
     if src.effective_from is not None and day < src.effective_from:
@@ -72,7 +72,7 @@ def in_force(src: Source, day: dt.date) -> Optional[bool]:
     return True
 
 
-def force_note(src: Source, day: Optional[dt.date], lang: str = "vi") -> Optional[str]:
+def force_note(src: LegalSource, day: Optional[dt.date], lang: str = "vi") -> Optional[str]:
     """Why ``src`` is not (known to be) in force on ``day``, in ``lang``; None when it is, or when
     no day is given."""
     if day is None:
@@ -88,7 +88,7 @@ def force_note(src: Source, day: Optional[dt.date], lang: str = "vi") -> Optiona
     return w["ended"].format(date=_date(src.effective_to + dt.timedelta(days=1), lang))
 
 
-def source_name(src: Source, lang: str = "vi") -> str:
+def source_name(src: LegalSource, lang: str = "vi") -> str:
     """The text as its title says: "Luật Bảo vệ bí mật nhà nước số 117/2025/QH15",
     "Nghị định số 26/2020/NĐ-CP quy định chi tiết ...", "Chỉ thị số 32/CT-TTg của Thủ tướng ..."."""
     lk = _lang(lang)
@@ -101,14 +101,14 @@ def source_name(src: Source, lang: str = "vi") -> str:
     return f"{kind} {no} {src.number}" + (f" {rest}" if rest else "")
 
 
-def source_short(src: Source, lang: str = "vi") -> str:
+def source_short(src: LegalSource, lang: str = "vi") -> str:
     """Kind and number, for tables: "Luật số 117/2025/QH15", "Bộ luật Hình sự số 100/2015/QH13"."""
     lk = _lang(lang)
     head = src.title.get(lk).strip() if src.kind == "code" else KIND[lk][src.kind]
     return f"{head} {WORDS[lk]['no']} {src.number}"
 
 
-def find(src: Source, article: str, clause: Optional[str] = None, point: Optional[str] = None):
+def find(src: LegalSource, article: str, clause: Optional[str] = None, point: Optional[str] = None):
     """(article, clause, point) entries of ``src`` for a reference, None where absent."""
     art: Optional[Article] = next((a for a in src.articles if a.number == article), None)
     cl: Optional[Clause] = None
@@ -175,7 +175,7 @@ class Citation:
     """The catalog's note on the most specific level cited (why it is unverified, what was read)."""
 
 
-def resolve(sources: dict[str, Source], source: str, article: str, clause: Optional[str], lang: str = "vi", *,
+def resolve(sources: dict[str, LegalSource], source: str, article: str, clause: Optional[str], lang: str = "vi", *,
             point: Optional[str] = None, day: Optional[dt.date] = None) -> Citation:
     """Resolve one reference against the catalog (the loader has already checked that it exists)."""
     lk = _lang(lang)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Collection, Mapping, Optional
 
 from . import conditions as C
 from . import facts as F
@@ -312,8 +312,11 @@ def _waiver_for(check_id: str, waivers: list[Waiver], host: F.HostFacts) -> Opti
 
 def evaluate(facts: F.Facts, bundle: Bundle, *, profile: Optional[str] = None,
              tailoring: Optional[Tailoring] = None, context: Optional[EvalContext] = None,
-             answers: Optional[Mapping[str, Answer]] = None, now: dt.datetime) -> Evaluation:
-    """Judge ``facts`` with every check of ``bundle`` under ``profile`` and the local tailoring."""
+             answers: Optional[Mapping[str, Answer]] = None, now: dt.datetime,
+             only: Optional[Collection[str]] = None) -> Evaluation:
+    """Judge ``facts`` with every check of ``bundle`` under ``profile`` and the local tailoring.
+    ``only``: judge just these checks (the daemon re-judges the checks whose domains were
+    re-read); the results and the summary then cover those alone."""
     tailoring = tailoring or Tailoring()
     context = context or EvalContext()
     answers = answers or {}
@@ -338,7 +341,7 @@ def evaluate(facts: F.Facts, bundle: Bundle, *, profile: Optional[str] = None,
         return raw[cid][0]
 
     results = []
-    for cid in sorted(bundle.checks):
+    for cid in sorted(bundle.checks if only is None else set(only) & set(bundle.checks)):
         check = bundle.checks[cid]
         spec = check.spec
         severity = spec.severity

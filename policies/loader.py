@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -25,7 +25,7 @@ from .context import EvalContext
 from .errors import PolicyError, Problem
 from .citation import is_numeral, is_point_letter
 from .context import DECLARATION_KINDS
-from .schema import (Check, ChecksFile, NotCheckable, Profile, ProfilesFile, Requirement, Source, SourcesFile,
+from .schema import (Check, ChecksFile, NotCheckable, Profile, ProfilesFile, Requirement, LegalSource, SourcesFile,
                      Tailoring)
 from . import trusted
 from .yamlmarks import CONFIG_LIMITS, POLICY_LIMITS, Budget, Limits, Located, key_name, load_bytes
@@ -57,13 +57,17 @@ class CompiledCheck:
     depends_on: frozenset[str]
     file: str
     exceptions: tuple[CompiledException, ...] = ()
+    domains: frozenset[str] = frozenset()
+    """Fact domains whose change can change this check's result: those its conditions and
+    exceptions read, and those of the checks whose results it refers to (computed by the loader:
+    the daemon re-judges a check only when one of these domains was re-read)."""
 
 
 @dataclass(frozen=True)
 class Bundle:
     """The validated rule set: legal sources, checks and profiles, with a content hash."""
 
-    sources: dict[str, Source]
+    sources: dict[str, LegalSource]
     checks: dict[str, CompiledCheck]
     profiles: dict[str, Profile]
     sha256: str
@@ -122,11 +126,16 @@ def convert(doc: Located, typ: type) -> Any:
 def _literal_values(typ: Any, path: tuple) -> list[str]:
     """The allowed values of the Literal field at ``path``, for the error hint."""
     import typing
+    index = bool(path) and isinstance(path[-1], int)  # an element of a list field
+    if index:
+        path = path[:-1]
     parent = _struct_at(typ, path[:-1])
     if parent is None:
         return []
     names = {f.encode_name: f.name for f in msgspec.structs.fields(parent)}
     tp = typing.get_type_hints(parent).get(names.get(path[-1], path[-1]))
+    if index:
+        tp = (typing.get_args(tp) or (None,))[0]
     for cand in (tp, *typing.get_args(tp)):
         if typing.get_origin(cand) is typing.Literal:
             return [str(a) for a in typing.get_args(cand)]
@@ -253,8 +262,8 @@ def build_bundle(docs: dict[str, list[Located]], sha256: str = "", files: tuple[
     map, when the sources carry one, must cover the catalog and the checks (``require_map=False``
     judges a single check file against the catalog alone)."""
     problems: list[Problem] = []
-    sources: dict[str, Source] = {}
-    located_sources: list[tuple[Source, Located, int]] = []
+    sources: dict[str, LegalSource] = {}
+    located_sources: list[tuple[LegalSource, Located, int]] = []
     maps: list[tuple[SourcesFile, Located]] = []
     checks: dict[str, tuple[Check, Located, int]] = {}
     profiles: dict[str, tuple[Profile, Located, int]] = {}
@@ -292,6 +301,8 @@ def build_bundle(docs: dict[str, list[Located]], sha256: str = "", files: tuple[
             if dep not in checks:
                 problems.append(doc.problem(("checks", i), f"condition refers to unknown check {dep!r}"))
     problems.extend(_cycles(compiled, checks))
+    if not problems:
+        compiled = _with_domains(compiled)
     for pid, (prof, doc, i) in profiles.items():
         for j, entry in enumerate(prof.checks):
             ref = entry if isinstance(entry, str) else entry.id
@@ -310,7 +321,7 @@ def build_bundle(docs: dict[str, list[Located]], sha256: str = "", files: tuple[
                   sha256=sha256, files=files, requirements=tuple(requirements), not_checkable=tuple(not_checkable))
 
 
-def _check_refs(chk: Check, doc: Located, i: int, sources: dict[str, Source]) -> list[Problem]:
+def _check_refs(chk: Check, doc: Located, i: int, sources: dict[str, LegalSource]) -> list[Problem]:
     out = []
     if not CHECK_ID.match(chk.id):
         out.append(doc.problem(("checks", i, "id"), f"check id {chk.id!r} must look like BMNN-NET-001"))
@@ -325,6 +336,7 @@ def _check_refs(chk: Check, doc: Located, i: int, sources: dict[str, Source]) ->
     for dom in chk.evidence:
         if dom.split(".")[0] not in ("network", "devices", "software", "storage", "folders", "documents", "agent", "host"):
             out.append(doc.problem(("checks", i, "evidence", dom), f"evidence names unknown fact path {dom!r}", key=True))
+    out.extend(_enforce_problems(chk, doc, i))
     for j, exc in enumerate(chk.exceptions):
         for k, ref in enumerate(exc.legal_refs):
             out.extend(ref_problems(ref, sources, doc, ("checks", i, "exceptions", j, "legal_refs", k)))
@@ -333,7 +345,7 @@ def _check_refs(chk: Check, doc: Located, i: int, sources: dict[str, Source]) ->
     return out
 
 
-def ref_problems(ref: Any, sources: dict[str, Source], doc: Located, path: tuple) -> list[Problem]:
+def ref_problems(ref: Any, sources: dict[str, LegalSource], doc: Located, path: tuple) -> list[Problem]:
     """Problems with one legal reference: unknown source, article, clause or point."""
     src = sources.get(ref.source)
     if src is None:
@@ -388,7 +400,7 @@ def _entry_problems(entry: Any, doc: Located, path: tuple, what: str) -> list[Pr
     return out
 
 
-def source_problems(src: Source, doc: Located, path: tuple, sources: dict[str, Source]) -> list[Problem]:
+def source_problems(src: LegalSource, doc: Located, path: tuple, sources: dict[str, LegalSource]) -> list[Problem]:
     """Problems with one catalog text: verification without evidence, dates, numbering, references."""
     out = _entry_problems(src, doc, path, f"source {src.id}")
     if src.effective_from and src.effective_to and src.effective_to < src.effective_from:
@@ -427,7 +439,7 @@ def _numbering(entry: Any, doc: Located, path: tuple, what: str, allow_empty: bo
     return out
 
 
-def catalog_entries(sources: dict[str, Source]) -> list[tuple[str, str, Optional[str], Optional[str]]]:
+def catalog_entries(sources: dict[str, LegalSource]) -> list[tuple[str, str, Optional[str], Optional[str]]]:
     """Every citable leaf of the catalog as (source, article, clause, point): a point, else a clause,
     else an article, else (for a text cataloged without articles) the text itself as ("id", "")."""
     out = []
@@ -457,7 +469,7 @@ def _covers(ref: Any, entry: tuple) -> bool:
     return getattr(ref, "point", None) in (None, pt)
 
 
-def map_problems(maps: list, sources: dict[str, Source], checks: dict) -> list[Problem]:
+def map_problems(maps: list, sources: dict[str, LegalSource], checks: dict) -> list[Problem]:
     """The requirement map is complete and points at things that exist: every requirement's checks
     exist and its references resolve; every check serves a requirement; every catalog entry is
     mapped or marked not checkable, with a reason."""
@@ -530,6 +542,41 @@ def compile_check(chk: Check, doc: Located, path: tuple) -> CompiledCheck:
     exceptions = tuple(_compile_exception(e, doc, path + ("exceptions", j)) for j, e in enumerate(chk.exceptions))
     return CompiledCheck(spec=chk, applies_to=conds["applies_to"], fail_if=conds["fail_if"],
                          reads=frozenset(reads), depends_on=frozenset(deps), file=doc.file, exceptions=exceptions)
+
+
+ENFORCE_NEEDS = {"usb_deauthorize": ("devices.usb", "sys_path"), "link_down": ("network.interfaces", "name")}
+"""Each enforcement acts on one kind of evidence item and needs one of its fields."""
+
+
+def _enforce_problems(chk: Check, doc: Located, i: int) -> list[Problem]:
+    """An ``enforce:`` entry needs the evidence it acts on (the device's sys_path, the link's name)."""
+    out = []
+    for j, what in enumerate(chk.enforce):
+        dom, needed = ENFORCE_NEEDS[what]
+        if needed not in chk.evidence.get(dom, ()):
+            out.append(doc.problem(("checks", i, "enforce", j),
+                                   f"enforce {what!r} acts on {dom} items: the check's evidence must list "
+                                   f"{dom}: [{needed}, ...]"))
+    if chk.enforce and chk.mode == "manual":
+        out.append(doc.problem(("checks", i, "enforce"), "a manual check cannot be enforced by the daemon"))
+    return out
+
+
+def _with_domains(compiled: dict[str, CompiledCheck]) -> dict[str, CompiledCheck]:
+    """Each check with the fact domains it depends on, through the checks it refers to."""
+    own = {cid: {p.split(".")[0] for p in cc.reads} | {e.count.split(".")[0] for e in cc.exceptions}
+           for cid, cc in compiled.items()}
+    done: dict[str, frozenset[str]] = {}
+
+    def domains(cid: str) -> frozenset[str]:
+        if cid not in done:  # acyclic: _cycles refused the bundle otherwise
+            out = set(own.get(cid, ()))
+            for dep in compiled[cid].depends_on if cid in compiled else ():
+                out |= domains(dep)
+            done[cid] = frozenset(out)
+        return done[cid]
+
+    return {cid: replace(cc, domains=domains(cid)) for cid, cc in compiled.items()}
 
 
 def _compile_exception(exc: Any, doc: Located, path: tuple) -> CompiledException:

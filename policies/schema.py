@@ -17,6 +17,10 @@ Severity = Literal["critical", "high", "medium", "low", "info"]
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 Status = Literal["verified", "unverified"]
 Mode = Literal["automated", "manual", "hybrid"]
+Enforcement = Literal["usb_deauthorize", "link_down"]
+"""What the daemon may do about a failing check when the local tailoring says ``block``:
+``usb_deauthorize`` deauthorises the interfaces of each USB device in the evidence (its
+``sys_path``), ``link_down`` takes down each network interface in the evidence (its ``name``)."""
 Category = Literal["network", "usb", "recording", "software", "storage", "folders", "documents", "agent", "manual"]
 
 _STRICT = dict(forbid_unknown_fields=True, kw_only=True, frozen=True)
@@ -98,7 +102,7 @@ class Article(msgspec.Struct, **_STRICT):
     clauses: list[Clause] = []
 
 
-class Source(msgspec.Struct, **_STRICT):
+class LegalSource(msgspec.Struct, **_STRICT):
     """A legal text of the catalog. Whether it is in force is a question about a day, answered from
     ``effective_from``, ``effective_to`` and ``repealed_by`` (see ``citation.in_force``)."""
 
@@ -144,7 +148,7 @@ class Requirement(msgspec.Struct, **_STRICT):
 class SourcesFile(msgspec.Struct, **_STRICT):
     """A file of ``sources/``: catalog entries, and (in its own file) the requirement map."""
 
-    sources: list[Source] = []
+    sources: list[LegalSource] = []
     requirements: list[Requirement] = []
     not_checkable: list[NotCheckable] = []
 
@@ -198,6 +202,8 @@ class Check(msgspec.Struct, **_STRICT):
     fail_if: Any = None
     evidence: dict[str, list[str]] = {}
     manual: Optional[ManualPart] = None
+    enforce: list[Enforcement] = []
+    """What ``action: block`` may do about this check (nothing when empty: it alerts only)."""
     messages: Optional[Messages] = None
     exceptions: list[ExceptionSpec] = []
 

@@ -4,7 +4,7 @@ Under systemd (``SyslogLevelPrefix=yes``, the default) journald strips the prefi
 priority, so ``journalctl -u bmnn-agent -p warning`` shows violations. When systemd-python is
 installed, events go through ``systemd.journal.send`` instead, with structured fields
 (``BMNN_SEQ``, ``BMNN_KIND``, ``BMNN_CHECK_ID``, ``BMNN_SEVERITY``, ``BMNN_HASH``) that
-``journalctl BMNN_CHECK_ID=BMNN-NET-001`` can filter on.
+``journalctl BMNN_CHECK_ID=<check id>`` can filter on.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def priority(record: Record) -> int:
 
 
 def text(record: Record) -> str:
-    """The human line: "#12 violation BMNN-NET-001 [high] message", with controls, ESC and bidi
+    """The human line: "#12 violation <check id> [high] message", with controls, ESC and bidi
     overrides of the message (file names, device strings) shown escaped: one record, one line,
     and ``journalctl`` on a terminal never runs an escape sequence from the machine."""
     early = is_provisional(record)

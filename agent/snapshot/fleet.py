@@ -98,6 +98,15 @@ def _parse_time(s: Optional[str]) -> Optional[dt.datetime]:
         return None
 
 
+def _usb_items(evidence) -> list[dict]:
+    """The USB devices a failing check names in its evidence (items of fact ``devices.usb`` with
+    an id): what the review lists as unapproved devices, whichever check named them."""
+    if not isinstance(evidence, list):
+        return []
+    return [x for x in evidence if isinstance(x, dict) and x.get("fact") == "devices.usb"
+            and (x.get("vendor_id") or x.get("product_id"))]
+
+
 def summarize(rep: Report, path: str, now: dt.datetime, lang: str = "vi") -> Machine:
     """The review line of one verified snapshot (figures only when it is valid)."""
     m = _said(Machine(path=path, valid=rep.ok, kind=rep.kind), rep, lang)
@@ -119,8 +128,8 @@ def summarize(rep: Report, path: str, now: dt.datetime, lang: str = "vi") -> Mac
     for r in scan.get("results", []):
         if r.get("status") == "fail":
             m.violations.append({"check_id": r["check_id"], "severity": r.get("severity"), "source": "scan"})
-        if r.get("check_id") == "BMNN-USB-001" and r.get("status") in ("fail", "waived"):
-            for ev in r.get("evidence") or []:
+        if r.get("status") in ("fail", "waived"):
+            for ev in _usb_items(r.get("evidence")):
                 devices.add(f"{ev.get('vendor_id') or '?'}:{ev.get('product_id') or '?'}:{ev.get('serial') or ev.get('name') or '?'}")
     times = []
     for d in rep.records:
@@ -128,10 +137,12 @@ def summarize(rep: Report, path: str, now: dt.datetime, lang: str = "vi") -> Mac
         kind, cid = d.get("kind"), d.get("check_id") or ""
         if kind == "gap":
             m.gaps += 1
-        if kind == "violation" and cid.startswith("BMNN-NET-"):
+        items = (d.get("evidence") or {}).get("items", []) if isinstance(d.get("evidence"), dict) else []
+        if kind == "violation" and any(isinstance(x, dict) and str(x.get("fact", "")).startswith("network.")
+                                       for x in items if isinstance(items, list)):
             m.network_events += 1
-        if kind == "violation" and cid == "BMNN-USB-001":
-            for ev in (d.get("evidence") or {}).get("items", []) if isinstance(d.get("evidence"), dict) else []:
+        if kind == "violation":
+            for ev in _usb_items(items):
                 devices.add(f"{ev.get('vendor_id') or '?'}:{ev.get('product_id') or '?'}:{ev.get('serial') or '?'}")
         if kind == "violation" and cid and not any(v["check_id"] == cid for v in m.violations):
             m.violations.append({"check_id": cid, "severity": d.get("severity"), "source": "journal"})

@@ -1,4 +1,9 @@
-"""The contract between event sources and the daemon."""
+"""The contract between event sources and the daemon: one ``Source`` protocol, one ``Trigger``.
+
+Every source the daemon runs — a kernel reader (rtnetlink, udev, mounts, inotify), the file-event
+describer, the resynchronisation of the marked folders, the periodic reconcile, the content watch
+— is a ``Source``: started after READY with the function it reports triggers to, stopped before
+``agent_stop``, asked ``alive()`` on every tick (a dead one is journaled once as a gap)."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import select
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Protocol
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,23 @@ class Trigger:
 Emit = Callable[[Trigger], None]
 
 
-class Source:
-    """A thread reading one kernel interface; ``stop()`` wakes it through a pipe."""
+class Source(Protocol):
+    """What the daemon starts, stops and watches."""
+
+    name: str
+
+    def start(self, emit: Emit) -> None:
+        """Start (its own thread); report what changed with ``emit(Trigger)``. Errors raise here."""
+
+    def stop(self) -> None:
+        """Stop; called once, before ``agent_stop`` is journaled."""
+
+    def alive(self) -> bool:
+        """Still working (False after a crash: the daemon journals a gap)."""
+
+
+class KernelSource:
+    """A ``Source`` that is a thread reading one kernel interface; ``stop()`` wakes it through a pipe."""
 
     name = "source"
 

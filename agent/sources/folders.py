@@ -17,7 +17,7 @@ import os
 import threading
 from typing import Sequence
 
-from .base import Emit, Source, Trigger
+from .base import Emit, KernelSource, Trigger
 
 OVERFLOW_LOGGERS = ("watchdog.observers.inotify_c", "watchdog.observers.inotify", "watchdog.observers.inotify_buffer")
 
@@ -35,7 +35,7 @@ class _OverflowSpy(logging.Handler):
             self.source._gap(f"inotify: {msg}")
 
 
-class FolderSource(Source):
+class FolderSource(KernelSource):
     """Triggers the folders domain (with the file event) for changes below the marked folders.
 
     The watcher also runs one per mounted removable medium (``name="media"``,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import select
 
-from .base import Emit, Source, Trigger
+from .base import Emit, KernelSource, Trigger
 
 MOUNTINFO = "/proc/self/mountinfo"
 
@@ -46,7 +46,7 @@ def read_mounts(text: str) -> dict[str, tuple[str, str]]:
     return out
 
 
-class MountSource(Source):
+class MountSource(KernelSource):
     """Triggers ``devices`` with ``{"added": [...], "removed": [...]}`` on every mount table change."""
 
     name = "mounts"

@@ -11,7 +11,7 @@ import errno
 import socket
 import struct
 
-from .base import Emit, Source, Trigger
+from .base import Emit, KernelSource, Trigger
 
 NETLINK_ROUTE = 0
 RTMGRP_LINK = 0x1
@@ -25,7 +25,7 @@ NLMSG_HDR = struct.Struct("=IHHII")
 IFINFO = struct.Struct("=BxHiII")
 
 
-class NetlinkSource(Source):
+class NetlinkSource(KernelSource):
     """Triggers the network domain on every rtnetlink link/address/route message."""
 
     name = "netlink"

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import errno
 
-from .base import Emit, Source, Trigger
+from .base import Emit, KernelSource, Trigger
 
 DOMAIN_OF = {"usb": ("devices",), "block": ("devices",), "video4linux": ("devices",), "sound": ("devices",),
              "bluetooth": ("devices", "network"), "net": ("network",), "rfkill": ("network",), "mmc": ("devices",)}
 
 
-class UdevSource(Source):
+class UdevSource(KernelSource):
     """Triggers the devices and network domains on udev events of the subsystems rules read."""
 
     name = "udev"

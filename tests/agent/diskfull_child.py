@@ -9,6 +9,7 @@ import sys
 sys.path.insert(0, sys.argv[2])
 
 from agent.errors import AgentError  # noqa: E402
+from agent.event import Event  # noqa: E402
 from agent.journal import Journal  # noqa: E402
 from agent.spool import JournalWriter  # noqa: E402
 
@@ -17,7 +18,7 @@ subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0755", "tmpfs", mn
 out = {}
 j = Journal.open(os.path.join(mnt, "journal.db"))
 w = JournalWriter(j, max_spool=5)
-first = w.write("agent_start", message="before the disk filled")
+first = w.write([Event.of("agent_start", message="before the disk filled")])
 out["before"] = [r.seq for r in first]
 ballast = os.path.join(mnt, "ballast")
 with open(ballast, "wb", buffering=0) as f:
@@ -33,8 +34,8 @@ except AgentError as exc:
     out["direct"] = {"kind": exc.kind, "message": str(exc)}
 spooled = []
 for i in range(8):
-    spooled.append(len(w.write("violation", check_id="BMNN-USB-001", severity="critical",
-                               evidence={"i": i, "pad": "x" * 8000}, message=f"event {i}")))
+    spooled.append(len(w.write([Event.of("violation", check_id="BMNN-USB-001", severity="critical",
+                                         evidence={"i": i, "pad": "x" * 8000}, message=f"event {i}")])))
 out["spooled_returns"] = spooled
 out["status_full"] = w.status()
 os.unlink(ballast)

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from agent.event import Event
 from agent.journal import Journal
 from tests.agent.conftest import ROOT, WIRED_CLI, run_bmnn
 
@@ -134,7 +135,7 @@ def test_group_member_reads_events_through_the_daemon(agent_env, tmp_path, monke
     from agent.paths import from_env
     d = Daemon(from_env())
     d.setup()
-    d.record("violation", check_id="BMNN-USB-001", severity="critical", message="USB chưa đăng ký")
+    d.record(Event.of("violation", check_id="BMNN-USB-001", severity="critical", message="USB chưa đăng ký"))
     t = threading.Thread(target=d._loop, daemon=True)
     t.start()
     try:

@@ -17,6 +17,7 @@ import pytest
 from agent.daemon import Daemon
 from agent.errors import AgentError
 from agent.ipc import IpcClient
+from agent.event import Event
 from agent.journal import Journal
 from agent.paths import from_env
 from policies import facts as F
@@ -190,7 +191,7 @@ class DyingSource:
     def __init__(self):
         self.running = False
 
-    def start(self, daemon):
+    def start(self, emit):
         self.running = True
 
     def stop(self):
@@ -214,7 +215,7 @@ def test_main_loop_reconcile_ack_gap_and_watchdog(setup_dirs, tmp_path, monkeypa
     src = DyingSource()
     d.register_source(src)
     d.setup()
-    src.start(d)
+    src.start(lambda trigger: None)
     t = threading.Thread(target=d._loop, daemon=True)
     t.start()
     try:
@@ -227,8 +228,7 @@ def test_main_loop_reconcile_ack_gap_and_watchdog(setup_dirs, tmp_path, monkeypa
             out = []
             for e in eng.refresh(("agent",)):
                 if e.kind in ("violation", "cleared"):
-                    out += d.record(e.kind, check_id=e.check_id, severity=e.severity, evidence=dict(e.evidence),
-                                    message=e.message)
+                    out += d.record(e)
             d.last_reconcile = "now"
             return out
 
@@ -287,7 +287,8 @@ def test_daemon_never_imports_the_report_stack(setup_dirs):
             "from agent.daemon import Daemon\n"
             "from agent.paths import from_env\n"
             "d = Daemon(from_env()); d.setup()\n"
-            "d.record('heartbeat'); d.sinks.drain(5)\n"
+            "from agent.event import Event\n"
+            "d.record(Event.of('heartbeat')); d.sinks.drain(5)\n"
             "print(sorted(m for m in ('rich', 'jinja2', 'weasyprint', 'pypdfium2', 'PIL', 'tesserocr', 'click') if m in sys.modules))\n"
             "d.ipc.stop(); d.sinks.stop()\n")
     p = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, **env, PYTHONPATH=str(ROOT)),
@@ -311,3 +312,23 @@ def test_restart_after_a_crash_journals_the_gap(setup_dirs, tmp_path):
                                                                     "agent_start", "policy_loaded"]
     gap = next(r for r in evs if r["kind"] == "gap")
     assert gap["evidence"]["previous_kind"] in ("policy_loaded", "heartbeat") and "without agent_stop" in gap["message"]
+
+
+def test_on_appended_is_told_the_last_seq_of_each_commit(setup_dirs, monkeypatch):
+    env, _, _ = setup_dirs
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    d = Daemon(from_env())
+    d.setup()
+    try:
+        seen, bad = [], []
+        d.on_appended(seen.append)
+        d.on_appended(lambda seq: bad.append(1 / 0))  # a listener's bug never stops journaling
+        one = d.record(Event.of("heartbeat"))
+        many = d.record([Event.of("file", evidence={"path": f"/x/{i}"}) for i in range(3)])
+        assert seen == [one[-1].seq, many[-1].seq] and many[-1].seq == one[-1].seq + 3
+        assert d.journal.head().seq == many[-1].seq
+    finally:
+        d.ipc.stop()
+        d.sinks.stop()
+        d.journal.close()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.event import Event
+
 from agent.daemon import Daemon
 from agent.journal import Journal
 from agent.paths import from_env
@@ -53,7 +55,7 @@ def test_first_start_after_upgrade_sends_nothing_old_and_reload_keeps_the_cursor
     d = start(env)
     try:
         assert d.open_violations  # restored from the journal...
-        d.record("heartbeat")
+        d.record(Event.of("heartbeat"))
         assert d.sinks.drain(10)
         assert ecs_seqs(env) == [42]  # ...but no history is sent: the sink started at the head
         st = {s["name"]: s for s in d.status()["sinks"]}
@@ -62,7 +64,7 @@ def test_first_start_after_upgrade_sends_nothing_old_and_reload_keeps_the_cursor
         Path(env["BMNN_CONFIG_DIR"], "agent.yaml").write_text(
             "ipc_group: null\nlabels: {room: P.203}\nsinks:\n  alert: {enabled: false}\n  journald: {enabled: false}\n")
         assert d.reload()["ok"]
-        d.record("heartbeat")
+        d.record(Event.of("heartbeat"))
         assert d.sinks.drain(10)
         assert d.status()["sinks"][0]["started"] == "cursor"
     finally:

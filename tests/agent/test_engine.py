@@ -64,3 +64,34 @@ def test_uncollected_domain_reports_state_once_and_never_manual_items():
     assert not any(x.check_id.startswith("BMNN-MAN-") for x in events)
     assert not by_check(events, "BMNN-DOC-001")
     assert by_check(e.refresh(["devices"]), "BMNN-NET-001") == []
+
+
+def test_a_domain_change_rejudges_only_the_checks_reading_it(monkeypatch):
+    import agent.engine as E
+    judged = []
+    real = E.evaluate
+
+    def spy(*a, **kw):
+        judged.append(kw.get("only"))
+        return real(*a, **kw)
+
+    monkeypatch.setattr(E, "evaluate", spy)
+    m = Machine()
+    e = engine(m)
+    e.refresh(["devices"])  # the first judgement covers every check
+    m.usb = (STICK,)
+    ev = by_check(e.refresh(["devices"]), "BMNN-USB-001")
+    assert [x.kind for x in ev] == ["violation"]
+    assert judged[0] is None
+    assert set(judged[1]) == {cid for cid, c in BUNDLE.checks.items() if "devices" in c.domains}
+    assert "BMNN-USB-001" in judged[1] and not any("network" in BUNDLE.checks[c].domains and
+                                                   "devices" not in BUNDLE.checks[c].domains for c in judged[1])
+    assert [v["check_id"] for v in e.open_violations()] == ["BMNN-USB-001"]
+    e.refresh(())  # a full re-read judges everything again
+    assert judged[-1] is None
+
+
+def test_enforcements_come_from_the_check_data():
+    e = engine(Machine())
+    assert e.enforcements("BMNN-USB-001") == ("usb_deauthorize",)
+    assert e.enforcements("BMNN-SW-001") == ()

@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from agent.errors import AgentError
+from agent.event import Event
 from agent.journal import GENESIS, Journal, Record, key_for
 
 
@@ -255,9 +256,11 @@ def test_missing_journal_readonly_is_a_clear_error(tmp_path):
 
 
 def test_fast_signed_bytes_equal_the_documented_canonical_form(jpath):
-    """The inspector's recipe (Record.signed_bytes: prev_hash || canonical JSON of body()) and the
-    fast path used by append/verify give the same bytes, Vietnamese text and nesting included."""
-    from agent.journal import canonical_json, signed_bytes
+    """The inspector's recipe (prev_hash || the JSON object of the hashed fields, sorted keys, no
+    spaces, written here independently of agent/journal.py) and the one canonical form used by
+    append, verify and Record.signed_bytes give the same bytes, Vietnamese text and nesting included."""
+    import json as _json
+    from agent.journal import FORMAT_VERSION, canonical_json, signed_bytes
     j = Journal.open(jpath)
     recs = [j.append("violation", check_id="BMNN-DOC-001", severity="high", message="Tài liệu \"TỐI MẬT\"\n",
                      evidence={"z": [1, {"b": None, "a": 1.5}], "đường dẫn": "/home/a/b\\c"}),
@@ -267,6 +270,12 @@ def test_fast_signed_bytes_equal_the_documented_canonical_form(jpath):
         assert signed_bytes(r.seq, r.time, r.host, r.kind, r.check_id, r.severity, ev, r.message, r.prev_hash) \
             == r.signed_bytes()
         assert hashlib.sha256(r.signed_bytes()).hexdigest() == r.hash
+        body = {"v": FORMAT_VERSION, "seq": r.seq, "time": r.time, "host": r.host, "kind": r.kind,
+                "check_id": r.check_id, "severity": r.severity, "evidence": r.evidence, "message": r.message,
+                "prev_hash": r.prev_hash}
+        recipe = bytes.fromhex(r.prev_hash) + _json.dumps(body, sort_keys=True, separators=(",", ":"),
+                                                          ensure_ascii=False).encode("utf-8")
+        assert recipe == r.signed_bytes()
 
 
 def test_rejects_a_time_in_another_format(jpath):
@@ -280,12 +289,12 @@ def test_writer_burst_is_one_transaction_and_keeps_order(jpath):
     from agent.spool import JournalWriter
     j = Journal.open(jpath)
     w = JournalWriter(j)
-    w.write("agent_start")
-    recs = w.write_many([dict(kind="file", evidence={"path": f"/srv/mat/{i}.docx", "action": "modified"})
-                         for i in range(500)])
+    w.write([Event.of("agent_start")])
+    recs = w.write([Event.of("file", evidence={"path": f"/srv/mat/{i}.docx", "action": "modified"})
+                    for i in range(500)])
     assert [r.seq for r in recs] == list(range(2, 502)) and recs[-1].evidence["path"] == "/srv/mat/499.docx"
     with pytest.raises(AgentError):
-        w.write_many([dict(kind="file"), dict(kind="bogus")])  # validated before anything is written
+        w.write([Event.of("file"), Event.of("bogus")])  # validated before anything is written
     assert j.head().seq == 501 and j.verify().ok
 
 
@@ -295,6 +304,6 @@ def test_a_burst_larger_than_the_spool_is_written_whole(jpath):
     from agent.spool import JournalWriter
     j = Journal.open(jpath)
     w = JournalWriter(j, max_spool=5)
-    recs = w.write_many([dict(kind="file", evidence={"path": f"/srv/mat/{i}"}) for i in range(23)])
+    recs = w.write([Event.of("file", evidence={"path": f"/srv/mat/{i}"}) for i in range(23)])
     assert len(recs) == 23 and w.dropped == 0 and w.pending == 0
     assert [r.kind for r in j.records()] == ["file"] * 23 and j.verify().ok

@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from agent.event import Event
+
 from agent.journal import Journal
 from agent.sinks import RuleInfo, SinkContext, SinkRunner
 from agent.sinks import alert, ecs, hook, journald, syslog
@@ -484,8 +486,7 @@ def test_unjournaled_records_go_at_once_to_the_sinks_that_take_them(tmp_path, jo
     got = tmp_path / "got"
     h = hook.Sink(script(tmp_path / "h.sh", f"cat >> {got}\n"), ctx, name="h")
     r = runner_for(tmp_path, journal, [ecs.Sink(out, ctx), h])
-    early = provisional(Journal.prepare_event(dict(kind="violation", check_id="BMNN-NET-001", severity="high",
-                                                   message="m")), "ws-01")
+    early = provisional(Event.of("violation", check_id="BMNN-NET-001", severity="high", message="m"), "ws-01")
     r.submit_unjournaled(early)
     assert wait_for(lambda: len(lines(out)) == 1)
     first = lines(out)[0]

@@ -1,0 +1,147 @@
+"""Downtime leaves no hole: files created, changed or deleted in a marked folder while the daemon
+was down are journaled once at the restart, marked as found at resynchronisation; a clean restart
+journals none."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from agent.resync import FolderIndex, compare
+from tests.agent.probe import JournalProbe
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Agent:
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        for d in ("etc/local.d", "state", "run", "log", "mat/sub"):
+            (tmp / d).mkdir(parents=True, exist_ok=True)
+        (tmp / "etc/local.d/10-mat.yaml").write_text(f"marked_folders: [{{path: {tmp / 'mat'}}}]\n", encoding="utf-8")
+        self.env = dict(os.environ, BMNN_CONFIG_DIR=str(tmp / "etc"), BMNN_STATE_DIR=str(tmp / "state"),
+                        BMNN_RUNTIME_DIR=str(tmp / "run"), BMNN_LOG_DIR=str(tmp / "log"), PYTHONPATH=str(ROOT))
+        self.env.pop("NOTIFY_SOCKET", None)
+        self.probe = JournalProbe(str(tmp / "state/journal.db"))
+        self.index = tmp / "state/folder-index.json"
+        self.p = None
+
+    def start(self):
+        """Start and wait until the start-up resynchronisation has saved the index."""
+        before = self.index.stat().st_mtime_ns if self.index.exists() else 0
+        mark = self.probe.last_seq()
+        self.p = subprocess.Popen([sys.executable, "-m", "agent"], env=self.env, cwd=str(ROOT),
+                                  stdout=subprocess.DEVNULL, stderr=open(self.tmp / "daemon.err", "a"))
+        assert self.probe.wait_for("SELECT seq FROM records WHERE seq > ? AND kind='agent_start'", mark, timeout=60)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.index.exists() and self.index.stat().st_mtime_ns != before:
+                return mark
+            time.sleep(0.05)
+        raise AssertionError("no resynchronisation: " + (self.tmp / "daemon.err").read_text()[-2000:])
+
+    def stop(self, sig):
+        self.p.send_signal(sig)
+        self.p.wait(timeout=30)
+
+    def resynced(self, since):
+        return [(json.loads(e)["event"], json.loads(e)["path"]) for (e,) in self.probe.rows(
+            "SELECT evidence FROM records WHERE seq > ? AND kind='file' AND json_extract(evidence, '$.resync')", since)]
+
+
+def test_files_changed_while_down_are_journaled_once_at_restart(tmp_path):
+    a = Agent(tmp_path)
+    mat = tmp_path / "mat"
+    (mat / "keep.txt").write_text("giữ nguyên", encoding="utf-8")
+    (mat / "sub/change.txt").write_text("bản 1", encoding="utf-8")
+    (mat / "gone.txt").write_text("sẽ xoá", encoding="utf-8")
+    mark = a.start()
+    try:
+        base = a.resynced(mark)
+        assert base == [("baseline", str(mat))], base  # a first start: one baseline, no record per file
+        ev = json.loads(a.probe.rows("SELECT evidence FROM records WHERE seq > ? AND json_extract(evidence, "
+                                     "'$.event') = 'baseline'", mark)[0][0])
+        assert ev["files"] == 3
+        (mat / "live.txt").write_text("thấy trực tiếp", encoding="utf-8")  # seen live, journaled live
+        assert a.probe.wait_for("SELECT seq FROM records WHERE kind='file' AND message LIKE '%live.txt'", timeout=20)
+        time.sleep(0.5)
+    finally:
+        a.stop(signal.SIGKILL)
+    # while nobody watches
+    (mat / "new.txt").write_text("tạo khi tắt", encoding="utf-8")
+    (mat / "sub/change.txt").write_text("bản 2 khác", encoding="utf-8")
+    (mat / "gone.txt").unlink()
+    os.utime(mat / "keep.txt", ns=(1, 1))  # touched, same content: not a change
+    os.symlink("/etc/shadow", mat / "link")  # journaled as what it is, never followed
+    mark = a.start()
+    try:
+        got = sorted(a.resynced(mark))
+        assert got == sorted([("created", str(mat / "new.txt")), ("modified", str(mat / "sub/change.txt")),
+                              ("deleted", str(mat / "gone.txt")), ("created", str(mat / "link"))]), got
+        rows = {json.loads(e)["path"]: json.loads(e) for (e,) in a.probe.rows(
+            "SELECT evidence FROM records WHERE seq > ? AND json_extract(evidence, '$.resync')", mark)}
+        import hashlib
+        assert rows[str(mat / "new.txt")]["sha256"] == hashlib.sha256("tạo khi tắt".encode()).hexdigest()
+        assert rows[str(mat / "new.txt")]["owner"] and rows[str(mat / "new.txt")]["size"] > 0
+        assert rows[str(mat / "link")]["type"] == "symlink" and "sha256" not in rows[str(mat / "link")]
+        assert a.probe.rows("SELECT seq FROM records WHERE seq > ? AND kind='gap'", mark)  # the kill itself
+    finally:
+        a.stop(signal.SIGTERM)
+    mark = a.start()  # a clean restart: nothing to resynchronise
+    try:
+        assert a.resynced(mark) == []
+    finally:
+        a.stop(signal.SIGTERM)
+    # a kill -9 with nothing changed journals nothing at resynchronisation either
+    mark = a.start()
+    a.stop(signal.SIGKILL)
+    mark = a.start()
+    try:
+        assert a.resynced(mark) == []
+    finally:
+        a.stop(signal.SIGTERM)
+
+
+def test_an_untrusted_or_damaged_index_is_refused(tmp_path):
+    p = tmp_path / "folder-index.json"
+    idx = FolderIndex()
+    idx.folders.add(str(tmp_path / "mat"))
+    idx.files[str(tmp_path / "mat/a")] = ["regular", 1, 2, 3, "0" * 64]
+    idx.seq = 7
+    idx.save(str(p))
+    assert oct(p.stat().st_mode & 0o777) == "0o600"
+    back, why = FolderIndex.load(str(p))
+    assert why is None and back.seq == 7 and back.files == idx.files
+    os.chmod(p, 0o666)  # writable by others: a local user could hide files in it
+    back, why = FolderIndex.load(str(p))
+    assert back.files == {} and "writable" in why
+    os.chmod(p, 0o600)
+    doc = json.loads(p.read_text())
+    doc["files"]["/etc/shadow"] = ["regular", 1, 2, 3, None]  # an entry outside every folder
+    p.write_text(json.dumps(doc))
+    back, why = FolderIndex.load(str(p))
+    assert back.files == {} and "damaged" in why
+    p.unlink()
+    os.symlink("/etc/passwd", p)
+    back, why = FolderIndex.load(str(p))
+    assert back.files == {} and why
+
+
+def test_compare_opens_only_what_changed(tmp_path):
+    mat = tmp_path / "mat"
+    (mat / "d").mkdir(parents=True)
+    for i in range(20):
+        (mat / "d" / f"f{i}").write_text(str(i))
+    idx = FolderIndex()
+    idx.folders.add(str(mat))
+    first, _ = compare(idx, str(mat), limit=1 << 20)
+    assert len(first) == 20 and all(e["evidence"]["event"] == "created" for e in first)
+    again, _ = compare(idx, str(mat), limit=1 << 20)
+    assert again == []
+    (mat / "d/f3").write_text("khác")
+    (mat / "d/f4").unlink()
+    got = sorted((e["evidence"]["event"], e["evidence"]["path"]) for e in compare(idx, str(mat), limit=1 << 20)[0])
+    assert got == [("deleted", str(mat / "d/f4")), ("modified", str(mat / "d/f3"))]
