@@ -126,6 +126,11 @@ class AgentConfig(msgspec.Struct, **_STRICT):
     incident_reports: bool = False
     """Write a signed draft incident report into the state directory (incidents/) when a critical
     violation opens (agent/incident.py ``write_incident_draft``); ``bmnn status`` points to it."""
+    who_did_it: bool = True
+    """Name the acting process (pid, uid, user, exe) of each write in a marked folder or on a
+    medium, and journal each read of a stamped document, with fanotify (agent/actors.py). Off:
+    file records show the owner only. A filesystem mark sees every access on that filesystem, so
+    a busy build on the same disk costs the daemon CPU (docs/performance.md, "Who did it")."""
 
 
 AGENT_YAML = ("agent configuration", "cấu hình agent")

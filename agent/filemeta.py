@@ -127,9 +127,11 @@ class FileEvents:
     def __init__(self, journal: Callable[[list[dict[str, Any]]], concurrent.futures.Future], *,
                  journal_now: Callable[[list[dict[str, Any]]], Any], content: Callable[[], Any] = lambda: None,
                  on_overflow: Callable[[int], None] = lambda n: None,
-                 limit: "int | Callable[[], int]" = DEFAULT_LIMIT):
+                 limit: "int | Callable[[], int]" = DEFAULT_LIMIT, actors: Callable[[], Any] = lambda: None):
         self.journal, self.journal_now = journal, journal_now
         self.content = content
+        self.actors = actors
+        """The agent.actors.Actors that names who wrote a file, or None (no ``actor`` key then)."""
         self.on_overflow = on_overflow
         self._limit = limit if callable(limit) else (lambda: limit)
         self._batch_limit = DEFAULT_LIMIT
@@ -255,6 +257,9 @@ class FileEvents:
     def _describe(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         roots: dict[str, Optional[int]] = {}
         content = self.content()
+        actors = self.actors()
+        if actors is not None:
+            actors.prepare()  # fanotify's reader has read the accesses up to now
         self._batch_limit = self.limit  # read once per batch (a reload may change it)
         out = []
         try:
@@ -265,7 +270,7 @@ class FileEvents:
                         roots[root] = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) if root else None
                     except OSError:
                         roots[root] = None
-                out.append(self._one(d, root, roots[root], content))
+                out.append(self._one(d, root, roots[root], content, actors))
                 self.described += 1
         finally:
             for fd in roots.values():
@@ -273,7 +278,7 @@ class FileEvents:
                     os.close(fd)
         return out
 
-    def _one(self, d: dict[str, Any], root: str, root_fd: Optional[int], content) -> dict[str, Any]:
+    def _one(self, d: dict[str, Any], root: str, root_fd: Optional[int], content, actors=None) -> dict[str, Any]:
         rec = self._plain(d)
         ev = rec["evidence"]
         event, path, dest = ev.get("event"), ev.get("path"), ev.get("dest")
@@ -296,6 +301,8 @@ class FileEvents:
             return rec
         meta = describe(rel, root_fd=root_fd, limit=self._batch_limit)
         ev.update(meta)
+        if actors is not None and meta.get("type") == "regular":
+            ev.update(actors.attribution(target))  # who wrote it; else actor None, owner shown
         if content is not None:
             if meta.get("type") == "regular":
                 content.changed(target)

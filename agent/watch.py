@@ -120,6 +120,38 @@ class _Content:
         return c is None or c.alive()
 
 
+class _Access:
+    """A Source: who did it (agent/actors.py), started once agent.yaml has been read."""
+
+    name = "access"
+
+    def __init__(self, watcher: "Watcher"):
+        self.watcher = watcher
+
+    def start(self, emit) -> None:
+        w = self.watcher
+        if not getattr(w.host.config(), "who_did_it", True):
+            return
+        from .actors import Actors
+        host = w.host
+
+        def stamped(path: str):
+            c = w.content
+            f = c.findings.get(path) if c is not None else None
+            return f if f is not None and (f.level or f.copy_of) else None
+        w.actors = Actors(marked=w.marked_paths, stamped=stamped,
+                          record=lambda ev: host.call_soon(lambda: host.record(ev)))
+        w.actors.start(emit)
+
+    def stop(self) -> None:
+        if self.watcher.actors is not None:
+            self.watcher.actors.stop()
+
+    def alive(self) -> bool:
+        a = self.watcher.actors
+        return a is None or a.alive()
+
+
 class Watcher:
     """Owns the engine; everything that touches it runs on the daemon's main loop."""
 
@@ -141,7 +173,9 @@ class Watcher:
         self.files = FileEvents(lambda evs: host.call_soon(lambda: host.record(evs)),
                                 journal_now=host.record, content=lambda: self.content,
                                 on_overflow=self._files_lost,
-                                limit=lambda: int(getattr(host.config(), "hash_max_bytes", DEFAULT_LIMIT)))
+                                limit=lambda: int(getattr(host.config(), "hash_max_bytes", DEFAULT_LIMIT)),
+                                actors=lambda: self.actors)
+        self.actors = None  # agent.actors.Actors once started (agent.yaml who_did_it)
         self.last_latency_ms: Optional[float] = None
         """latency_ms of the last change journaled from a re-read."""
         self._sources = sources
@@ -168,6 +202,7 @@ class Watcher:
                                            or self.reconcile_seconds),
                              lambda: self.resync.request("checkpoint")), emit)
         register(_Content(self), emit)
+        register(_Access(self), emit)
         self.host.on_reload(self.policy_reloaded)
         # The first full read happens as soon as the main loop runs.
         self.on_trigger(Trigger("startup", "*", "change", {"reason": "initial full read"}))
@@ -278,6 +313,8 @@ class Watcher:
     def policy_reloaded(self) -> None:
         """After a successful reload: a full re-read and judgement under the new policy (which also
         moves the folder watch and the content scan to the newly marked folders)."""
+        if self.actors is not None:
+            self.actors.set_marked(self.marked_paths())
         self.on_trigger(Trigger("reload", "*", "change", {"reason": "policy reloaded"}))
 
     # ------------------------------------------------------------ main loop
@@ -423,6 +460,8 @@ class Watcher:
         mounted = [mp for mp in removable_mountpoints(devices) if os.path.ismount(mp)]
         # a medium still mounted stays watched even when this devices read missed it (an error)
         mounted += [mp for mp in self._media if mp not in mounted and os.path.ismount(mp)]
+        if self.actors is not None and sorted(mounted) != sorted(self._media):
+            self.actors.set_media(mounted)
         for mp in [m for m in self._media if m not in mounted]:
             self._media.pop(mp).stop()
             self.host.record(Event.of("media", evidence={"mountpoint": mp, "event": "unmounted"},

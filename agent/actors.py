@@ -1,0 +1,111 @@
+"""Who did it, in the daemon: the access source (agent/sources/access.py) wired to the file events.
+
+inotify says what changed in a marked folder or on a medium; fanotify says which process did
+it. This source keeps the access source's marks on the marked folders and the mounted media,
+answers the file-event thread (agent/filemeta.py) with the acting process of each write, and
+journals each read of a stamped document (one record per process and file a minute: a viewer
+that re-reads a file does not flood the journal). Where fanotify is unavailable the source still
+runs, and every file record says ``actor: null`` with why ("owner shown").
+
+Lost fanotify events are a ``gap`` record of their own (no full re-read: the file events
+themselves were not lost, only who made some of them).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Optional
+
+from .event import Event
+
+READ_RECORD_EVERY_S = 60.0
+"""A read of the same stamped file by the same process is journaled at most once a minute."""
+DRAIN_TIMEOUT_S = 0.2
+"""How long the file-event thread waits for fanotify to catch up before it asks who wrote."""
+WRITE_WINDOW_S = 5.0
+
+
+class Actors:
+    """A Source (``start(emit)``, ``stop()``, ``alive()``) for the daemon; ``attribution(path)``
+    for the file-event thread."""
+
+    name = "access"
+
+    def __init__(self, *, marked: Callable[[], list[str]], stamped: Callable[[str], Optional[Any]],
+                 record: Callable[[Event], Any]):
+        self._marked, self._stamped, self._record = marked, stamped, record
+        self.source = None  # agent.sources.access.AccessSource once started
+        self._last_read: dict[tuple[int, str], float] = {}
+
+    # ------------------------------------------------------------ Source
+
+    def start(self, emit) -> None:
+        from .sources.access import READ, AccessSource
+        self.source = AccessSource(self._marked(), (), emit_kinds=(READ,))
+        self.source.start(self._on_access)
+
+    def stop(self) -> None:
+        if self.source is not None:
+            self.source.stop()
+
+    def alive(self) -> bool:
+        """Unavailable fanotify is a known, recorded state, not a dead source."""
+        s = self.source
+        return s is None or not s.available or s.alive()
+
+    def status(self) -> dict[str, Any]:
+        return self.source.status() if self.source is not None else {"available": False, "reason": "not started"}
+
+    # ------------------------------------------------------------ the watch
+
+    def set_marked(self, paths: list[str]) -> None:
+        if self.source is not None:
+            self.source.set_marked(paths)
+
+    def set_media(self, paths: list[str]) -> None:
+        if self.source is not None:
+            self.source.set_media(paths)
+
+    def prepare(self) -> None:
+        """File-event thread, once a batch: let the reader catch up with the accesses so far."""
+        s = self.source
+        if s is not None and s.available:
+            s.wait_drained(time.monotonic(), timeout=DRAIN_TIMEOUT_S)
+
+    def attribution(self, path: str) -> dict[str, Any]:
+        """Evidence for a file record: ``actor`` (pid, uid, user, exe, ...) of the last write of
+        ``path``, or ``actor: None`` with ``actor_unknown``/``actor_note`` (the owner is shown)."""
+        from .sources.access import WRITE
+        s = self.source
+        if s is None:
+            return {"actor": None, "actor_unknown": "not_started",
+                    "actor_note": "acting process unknown: the access source is not running; owner shown"}
+        return s.attribution(path, kinds=(WRITE,), within=WRITE_WINDOW_S)
+
+    # ------------------------------------------------------------ reader thread
+
+    def _on_access(self, item: Any) -> None:
+        from .sources.access import AccessGap, FileAccess
+        if isinstance(item, AccessGap):
+            self._record(Event.of("gap", severity="medium",
+                                  evidence={"source": "access", "reason": item.reason, "lost": item.lost},
+                                  message=f"acting process of some file events unknown: {item.reason} "
+                                          f"({item.lost} lost)"))
+            return
+        if not isinstance(item, FileAccess):
+            return
+        finding = self._stamped(item.path)
+        if finding is None:
+            return
+        now = time.monotonic()
+        key = (item.pid, item.path)
+        if now - self._last_read.get(key, float("-inf")) < READ_RECORD_EVERY_S:
+            return
+        if len(self._last_read) > 4096:
+            self._last_read = {k: t for k, t in self._last_read.items() if now - t < READ_RECORD_EVERY_S}
+        self._last_read[key] = now
+        actor = item.actor()
+        who = actor.get("login_user") or actor.get("user") or actor.get("uid")
+        self._record(Event.of("file", evidence={"event": "read", "path": item.path, "area": item.area,
+                                                "level": getattr(finding, "level", None), "actor": actor},
+                              message=f"read {item.path} (stamped) by {who}"))
