@@ -1,0 +1,113 @@
+"""Who did it, through the whole daemon (issue 16 item 4): a real user (useradd) writes into a
+marked folder on a loop-mounted ext4 filesystem through setpriv; the daemon's file record names
+that user and the executable; a read of a stamped document there is journaled with its reader;
+with ``who_did_it: false`` the record says nothing of an actor."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.scanner.content import corpus as C
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = r"""
+import json, os, signal, subprocess, sys, time
+root, base, user, enabled = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+sys.path.insert(0, root)
+from tests.agent.probe import JournalProbe
+subprocess.run(["mount", "-o", "loop", f"{base}/disk.img", f"{base}/mat"], check=True)
+os.chmod(f"{base}/mat", 0o777)
+subprocess.run(["cp", f"{base}/stamped.docx", f"{base}/mat/cong-van.docx"], check=True)
+os.chmod(f"{base}/mat/cong-van.docx", 0o644)
+env = dict(os.environ, BMNN_CONFIG_DIR=f"{base}/etc", BMNN_STATE_DIR=f"{base}/state", BMNN_RUNTIME_DIR=f"{base}/run",
+           BMNN_LOG_DIR=f"{base}/log", PYTHONPATH=root, BMNN_LANG="en")
+daemon = subprocess.Popen([sys.executable, "-m", "agent"], env=env, cwd=root, stdout=subprocess.DEVNULL,
+                          stderr=open(f"{base}/daemon.err", "w"))
+probe = JournalProbe(f"{base}/state/journal.db")
+out = {"started": bool(probe.wait_for("SELECT seq FROM records WHERE kind='agent_start'"))}
+time.sleep(3.0)  # the first read, the content scan of the marked folder, the marks
+mark = probe.last_seq()
+as_user = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--"]
+subprocess.run(as_user + ["sh", "-c", f"echo 'bao cao tuan' > {base}/mat/ghi-chu.txt"], check=True)
+subprocess.run(as_user + ["cat", f"{base}/mat/cong-van.docx"], check=True, stdout=subprocess.DEVNULL)
+w = probe.wait_for("SELECT evidence FROM records WHERE seq > ? AND kind='file' AND evidence LIKE '%ghi-chu.txt%'"
+                   " AND evidence LIKE '%sha256%'", mark, timeout=20)
+out["write"] = json.loads(w[-1][0]) if w else None
+r = probe.wait_for("SELECT evidence FROM records WHERE seq > ? AND kind='file' AND evidence LIKE '%\"read\"%'",
+                   mark, timeout=10 if enabled else 4)
+out["read"] = json.loads(r[-1][0]) if r else None
+daemon.send_signal(signal.SIGTERM)
+out["exit"] = daemon.wait(timeout=30)
+subprocess.run(["umount", f"{base}/mat"])
+print(json.dumps(out))
+"""
+
+
+def _need():
+    if os.geteuid() != 0:
+        return "needs root (fanotify, useradd, loop mounts)"
+    missing = [t for t in ("unshare", "mount", "umount", "mkfs.ext4", "truncate", "useradd", "userdel", "setpriv")
+               if shutil.which(t) is None]
+    if missing:
+        return "needs " + ", ".join(missing)
+    if not os.path.exists("/dev/loop-control"):
+        return "needs loop devices (/dev/loop-control)"
+    return None
+
+
+@pytest.fixture
+def person():
+    name = "bmnnact" + uuid.uuid4().hex[:6]
+    subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)
+
+
+def _run(tmp_path, user, enabled):
+    base = tmp_path
+    for d in ("etc/local.d", "state", "run", "log", "mat"):
+        (base / d).mkdir(parents=True)
+    os.chmod(base, 0o755)
+    os.chmod(base / "etc", 0o755)
+    (base / "etc/local.d/10-test.yaml").write_text(f"marked_folders: [{{path: {base / 'mat'}}}]\n", encoding="utf-8")
+    (base / "etc/agent.yaml").write_text(f"who_did_it: {'true' if enabled else 'false'}\n", encoding="utf-8")
+    os.chmod(base / "etc/agent.yaml", 0o600)
+    (base / "stamped.docx").write_bytes(C.letter({"runs": [{"text": "MẬT", "bold": True, "color": "FF0000"}],
+                                                  "border": True}))
+    subprocess.run(["truncate", "-s", "24M", str(base / "disk.img")], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(base / "disk.img")], check=True)
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable, "-c", PROBE, str(ROOT), str(base),
+                        user, "1" if enabled else "0"], capture_output=True, text=True, timeout=240)
+    err = (base / "daemon.err").read_text() if (base / "daemon.err").exists() else ""
+    assert p.returncode == 0, p.stderr + err
+    return json.loads(p.stdout), err
+
+
+@pytest.mark.skipif(_need() is not None, reason=_need() or "")
+def test_the_writer_and_the_reader_of_a_stamped_document_are_named(tmp_path, person):
+    out, err = _run(tmp_path, person, True)
+    assert out["started"] and out["write"], (out, err[-2000:])
+    actor = out["write"].get("actor")
+    assert actor and actor.get("user") == person, out["write"]
+    assert out["write"]["owner"] == person
+    assert out["read"] and out["read"]["path"].endswith("cong-van.docx"), (out, err[-2000:])
+    assert out["read"]["actor"]["user"] == person and out["read"]["level"] == "mat", out["read"]
+    assert (out["read"]["actor"].get("exe") or "").endswith("cat") or out["read"]["actor"].get("exe") is None
+    assert out["exit"] == 0, err[-2000:]
+
+
+@pytest.mark.skipif(_need() is not None, reason=_need() or "")
+def test_without_who_did_it_the_record_shows_the_owner_only(tmp_path, person):
+    out, err = _run(tmp_path, person, False)
+    assert out["write"] and "actor" not in out["write"] and out["write"]["owner"] == person, out["write"]
+    assert out["read"] is None
+    assert out["exit"] == 0, err[-2000:]
