@@ -246,7 +246,9 @@ def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Opt
         click.echo(_t("verify.key_mismatch", lang, key_file=visible(str(key_path or j.key_path)), path=visible(str(path))),
                    err=True)
     elif damaged:
-        click.echo(_t("verify.damaged", lang, path=visible(str(path)), reason=visible(res.reason)), err=True)
+        from scanner.i18n import reword  # the salvage's findings, made in English by the journal
+        click.echo(_t("verify.damaged", lang, path=visible(str(path)),
+                      reason=visible(reword(res.reason or "", lang, "agent.why."))), err=True)
     elif not res.ok:
         click.echo(_t("verify.bad", lang, seq=res.first_bad_seq, reason=visible(res.reason)), err=True)
     elif res.count == 0:
