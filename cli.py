@@ -32,7 +32,7 @@ class Env:
         return os.path.join(self.config_dir, "local.d")
 
     def bundle(self):
-        from policies.loader import load_bundle
+        from bmnn_guard.policies.loader import load_bundle
         return load_bundle(self.policy_dir)
 
     def console(self, stderr: bool = False):
@@ -51,21 +51,21 @@ for click's own texts (usage errors come before any callback has run)."""
 
 def _say(key: str, **kw) -> str:
     """The catalog's text for ``key`` in the language of the command line (``_LANG``)."""
-    from scanner.i18n import t
+    from bmnn_guard.scanner.i18n import t
     return t(key, _LANG["lang"], **kw)
 
 
 def _reword(message: str, prefix: str) -> str:
     """A lower layer's English error (``no journal at PATH``) in the language of the command line
-    (``scanner.i18n.reword``: the English texts of the catalog's ``prefix`` keys as patterns)."""
-    from scanner.i18n import reword
+    (``bmnn_guard.scanner.i18n.reword``: the English texts of the catalog's ``prefix`` keys as patterns)."""
+    from bmnn_guard.scanner.i18n import reword
     return reword(message, _LANG["lang"], prefix, sep="\n")
 
 
 def _policy_texts(exc) -> list[str]:
     """A PolicyError's problems in the language of the command line: the policies layer words
     them in English (it reads no catalog); the catalog's ``policy.why.*`` texts reword them here."""
-    from scanner.i18n import reword
+    from bmnn_guard.scanner.i18n import reword
     lang = _LANG["lang"]
     blocks = []
     for p in exc.problems:
@@ -83,13 +83,13 @@ def _policy_text(exc) -> str:
 
 def _why(strerror) -> str:
     """An OS error text (``Permission denied``) in the language of the command line."""
-    from scanner.i18n import reword
+    from bmnn_guard.scanner.i18n import reword
     return reword(str(strerror or ""), _LANG["lang"], "oserror.")
 
 
 def visible_text(value) -> str:
     """A value from the user or the machine, shown escaped (controls, bidi overrides)."""
-    from scanner.textsafe import visible
+    from bmnn_guard.scanner.textsafe import visible
     return visible(str(value))
 
 
@@ -120,12 +120,12 @@ def _click_speaks_our_language() -> None:
     def _(message: str) -> str:
         if message in ("file", "directory", "path"):  # Path's {name}, fixed at import: unused in vi
             return message
-        from scanner.i18n import translations
+        from bmnn_guard.scanner.i18n import translations
         text = translations(_LANG["lang"]).gettext(message)
         return message if text is None else text
 
     def ngettext(one: str, many: str, n: int) -> str:
-        from scanner.i18n import translations
+        from bmnn_guard.scanner.i18n import translations
         text = translations(_LANG["lang"]).ngettext(one, many, n)
         return (one if n == 1 else many) if text is None else text
 
@@ -156,7 +156,7 @@ def _env(ctx: click.Context, lang: Optional[str]) -> Env:
 
 def _completion_bundle(ctx: click.Context):
     """(bundle, lang) for a completion callback, or None when the bundle cannot be loaded."""
-    from policies.loader import load_bundle
+    from bmnn_guard.policies.loader import load_bundle
     root = ctx.find_root()
     try:
         bundle = load_bundle(root.params.get("policy_dir") or os.environ.get("BMNN_POLICY_DIR") or None)
@@ -188,7 +188,7 @@ def _complete_profile(ctx, param, incomplete: str):
 def _complete_registered_serial(ctx, param, incomplete: str):
     from click.shell_completion import CompletionItem
     try:
-        from scanner import registry
+        from bmnn_guard.scanner import registry
         config_dir = ctx.find_root().params.get("config_dir") or os.environ.get("BMNN_CONFIG_DIR") or "/etc/bmnn"
         entries = registry.load(config_dir)
     except Exception:
@@ -244,7 +244,7 @@ def policy() -> None:
 @click.pass_context
 def policy_list(ctx, as_json: bool, profile: Optional[str], lang: Optional[str]) -> None:
     """Liệt kê các kiểm tra / list the checks."""
-    from scanner.policyview import check_summary, print_list
+    from bmnn_guard.scanner.policyview import check_summary, print_list
     env = _env(ctx, lang)
     bundle = env.bundle()
     ids = sorted(bundle.checks)
@@ -265,7 +265,7 @@ def policy_list(ctx, as_json: bool, profile: Optional[str], lang: Optional[str])
 def _known_check(bundle, cid: str, lang: str) -> str:
     cid = cid.upper()
     if cid not in bundle.checks:
-        from scanner.i18n import t
+        from bmnn_guard.scanner.i18n import t
         raise click.UsageError(t("error.unknown_check", lang, id=cid))
     return cid
 
@@ -298,7 +298,7 @@ def policy_coverage(ctx, as_json: bool, on_day: Optional[str], lang: Optional[st
     Every entry of the legal catalog is either served by checks or marked not checkable on a
     workstation, with the reason.
     """
-    from scanner.policyview import coverage, print_coverage
+    from bmnn_guard.scanner.policyview import coverage, print_coverage
     env = _env(ctx, lang)
     cov = coverage(env.bundle(), _day(on_day))
     if as_json:
@@ -315,7 +315,7 @@ def policy_coverage(ctx, as_json: bool, on_day: Optional[str], lang: Optional[st
 @click.pass_context
 def policy_show(ctx, check_id: str, as_json: bool, on_day: Optional[str], lang: Optional[str]) -> None:
     """Chi tiết một kiểm tra / one check in full."""
-    from scanner.policyview import check_detail, print_detail
+    from bmnn_guard.scanner.policyview import check_detail, print_detail
     env = _env(ctx, lang)
     bundle = env.bundle()
     d = check_detail(bundle, _known_check(bundle, check_id, env.lang), env.lang, _day(on_day))
@@ -333,7 +333,7 @@ def policy_show(ctx, check_id: str, as_json: bool, on_day: Optional[str], lang: 
 @click.pass_context
 def policy_explain(ctx, check_id: str, as_json: bool, on_day: Optional[str], lang: Optional[str]) -> None:
     """Căn cứ pháp lý kèm nguyên văn điều khoản / the legal basis with the article text."""
-    from scanner.policyview import check_detail, print_detail
+    from bmnn_guard.scanner.policyview import check_detail, print_detail
     env = _env(ctx, lang)
     bundle = env.bundle()
     d = check_detail(bundle, _known_check(bundle, check_id, env.lang), env.lang, _day(on_day))
@@ -354,10 +354,10 @@ def policy_validate(ctx, paths: tuple[str, ...], as_json: bool, lang: Optional[s
     Without PATH: the bundle in use and the local tailoring (CONFIG_DIR/local.d). A PATH named
     agent.yaml is checked as the daemon's settings.
     """
-    from policies.errors import PolicyError
-    from policies.loader import load_tailoring
-    from policies.validate import validate_path
-    from scanner.i18n import t
+    from bmnn_guard.policies.errors import PolicyError
+    from bmnn_guard.policies.loader import load_tailoring
+    from bmnn_guard.policies.validate import validate_path
+    from bmnn_guard.scanner.i18n import t
     env = _env(ctx, lang)
     report = []
     if not paths:
@@ -371,8 +371,8 @@ def policy_validate(ctx, paths: tuple[str, ...], as_json: bool, lang: Optional[s
                            "problems": _policy_texts(exc)})
     for p in paths:
         if os.path.basename(p) == "agent.yaml":  # the daemon's settings, not a policy file
-            from agent.config import load_config
-            from agent.errors import AgentError
+            from bmnn_guard.agent.config import load_config
+            from bmnn_guard.agent.errors import AgentError
             try:
                 load_config(p)
                 report.append({"path": p, "kind": "agent", "ok": True})
@@ -421,7 +421,7 @@ class _Progress:
     def __call__(self, domain: str, done: bool) -> None:
         if self.progress is None:
             return
-        from scanner.i18n import t
+        from bmnn_guard.scanner.i18n import t
         label = f"{t('scan.collecting', self.env.lang)}: {t('domain.' + domain, self.env.lang)}"
         if domain not in self.tasks:
             self.tasks[domain] = self.progress.add_task(label, total=1)
@@ -438,7 +438,7 @@ class _Progress:
         """The document step: files done / total, MB/s and time left (``content.scan.Progress``)."""
         if self.progress is None:
             return
-        from scanner.i18n import t
+        from bmnn_guard.scanner.i18n import t
         lang = self.env.lang
         rate = p.bytes_done / p.elapsed / 1e6 if p.elapsed > 0 else 0.0
         if p.bytes_done and p.bytes_total > p.bytes_done and p.elapsed > 0.5:
@@ -457,20 +457,20 @@ class _Progress:
 
 def _check_output(path: Optional[str], lang: str) -> None:
     """Refuse an output file whose folder does not exist, before any work is done (scanner/output.py)."""
-    from scanner import output
+    from bmnn_guard.scanner import output
     output.check(path, lang)
 
 
 def _write_output(path: Optional[str], data, lang: str = "vi") -> None:
     """``data`` (text or bytes) to ``path`` atomically, or to stdout when no path was given."""
-    from scanner import output
+    from bmnn_guard.scanner import output
     output.write(path, data, lang)
 
 
 def _journal_check(env: Env):
     """AGT-001's journal verification, handed to the scanner (which may not import the agent)."""
     def check():
-        from agent.health import journal_health
+        from bmnn_guard.agent.health import journal_health
         return journal_health(str(_paths(env).journal))
     return check
 
@@ -518,14 +518,14 @@ def scan(ctx, profile, fmt, output, answers, inspector, holder, number, timezone
 
     Exit: 0 compliant, 2 non-compliant, 3 incomplete, 1 error, 4 policy error.
     """
-    from scanner import scan as S
+    from bmnn_guard.scanner import scan as S
     env = _env(ctx, lang)
     if paths and not content:
         raise click.UsageError(_say("cli.paths_need_content"))
     if fmt == "pdf":
-        from scanner.report import pdf
-        from scanner.errors import ScanError
-        from scanner.i18n import t
+        from bmnn_guard.scanner.report import pdf
+        from bmnn_guard.scanner.errors import ScanError
+        from bmnn_guard.scanner.i18n import t
         if not output:
             raise click.UsageError(t("error.pdf_needs_output", env.lang))
         if pdf.chromium() is None:
@@ -552,7 +552,7 @@ def scan(ctx, profile, fmt, output, answers, inspector, holder, number, timezone
     if fmt in ("html", "pdf"):
         _number_record(env, doc)
     if fmt == "text":
-        from scanner.report import text
+        from bmnn_guard.scanner.report import text
         if output:
             import io
             from rich.console import Console
@@ -563,17 +563,17 @@ def scan(ctx, profile, fmt, output, answers, inspector, holder, number, timezone
             text.report(doc, env.console(), env.lang)
     else:
         import importlib
-        _write_output(output, importlib.import_module(f"scanner.report.{fmt}").report(doc, env.lang), env.lang)
+        _write_output(output, importlib.import_module(f"bmnn_guard.scanner.report.{fmt}").report(doc, env.lang), env.lang)
     raise SystemExit(S.EXIT_BY_VERDICT[doc["summary"]["verdict"]])
 
 
 def _number_record(env: Env, doc: dict) -> None:
     """Give the record its number from the local.d pattern when --number did not (see
     scanner/recordno.py); when no number can be taken, say so and leave the blank."""
-    from scanner import recordno
-    from scanner.errors import ScanError
-    from scanner.i18n import t
-    from scanner.localtime import local, zone
+    from bmnn_guard.scanner import recordno
+    from bmnn_guard.scanner.errors import ScanError
+    from bmnn_guard.scanner.i18n import t
+    from bmnn_guard.scanner.localtime import local, zone
     rec = doc["record"]
     pattern = rec.get("number_pattern")
     if rec.get("number") or not pattern:
@@ -595,8 +595,8 @@ def _number_record(env: Env, doc: dict) -> None:
 @click.pass_context
 def facts(ctx, as_json: bool, lang: Optional[str]) -> None:
     """Kiểm kê máy (không đánh giá) / the inventory alone, without judging it."""
-    from policies.facts import to_dict
-    from scanner import scan as S
+    from bmnn_guard.policies.facts import to_dict
+    from bmnn_guard.scanner import scan as S
     env = _env(ctx, lang)
     opts = S.ScanOptions(config_dir=env.config_dir, policy_dir=env.policy_dir, journal_check=_journal_check(env))
     _, tailoring = S.load_policy(opts)
@@ -622,16 +622,16 @@ def devices() -> None:
 def devices_list(ctx, as_json: bool, lang: Optional[str]) -> None:
     """Liệt kê thiết bị đã đăng ký / list approved devices."""
     import msgspec
-    from scanner import registry
+    from bmnn_guard.scanner import registry
     env = _env(ctx, lang)
     entries = registry.load(env.config_dir)
     if as_json:
         _dump({"registry": registry.registry_path(env.config_dir), "devices": [msgspec.to_builtins(d) for d in entries]})
         return
     from rich.markup import escape
-    from scanner.localtime import short, zone
-    from scanner.report.layout import fitted_table
-    from scanner.textsafe import visible
+    from bmnn_guard.scanner.localtime import short, zone
+    from bmnn_guard.scanner.report.layout import fitted_table
+    from bmnn_guard.scanner.textsafe import visible
     tz = zone(None, env.lang)
     console = env.console()
     headers = [_say(f"devices.col.{c}") for c in ("label", "ids", "serial", "approved_by", "when", "reference", "holder")]
@@ -647,7 +647,7 @@ def devices_list(ctx, as_json: bool, lang: Optional[str]) -> None:
 
 def _attached_storage():
     """(vendor_id, product_id, serial, description, nodes, kind) of attached removable storage."""
-    from scanner.collect import collect_all
+    from bmnn_guard.scanner.collect import collect_all
     facts_ = collect_all(domains=("devices",))
     out = []
     for u in facts_.devices.usb:
@@ -679,12 +679,12 @@ def devices_approve(ctx, serial, node, vendor_id, product_id, label, approved_by
                     lang) -> None:
     """Đăng ký thiết bị đã kiểm tra / register an inspected device."""
     import msgspec
-    from scanner import registry
-    from scanner.errors import ScanError
+    from bmnn_guard.scanner import registry
+    from bmnn_guard.scanner.errors import ScanError
     env = _env(ctx, lang)
     if holder is not None:
         import pwd
-        from scanner.i18n import t
+        from bmnn_guard.scanner.i18n import t
         try:
             holder = pwd.getpwnam(holder).pw_name
         except KeyError:
@@ -710,7 +710,7 @@ def devices_approve(ctx, serial, node, vendor_id, product_id, label, approved_by
     if as_json:
         _dump(msgspec.to_builtins(entry))
     else:
-        from scanner.textsafe import visible
+        from bmnn_guard.scanner.textsafe import visible
         click.echo(_say("devices.approved_holder" if entry.holder else "devices.approved", label=visible(entry.label),
                         vendor=visible(entry.vendor_id), product=visible(entry.product_id), serial=visible(entry.serial),
                         holder=visible(entry.holder or "")))
@@ -722,10 +722,10 @@ def devices_approve(ctx, serial, node, vendor_id, product_id, label, approved_by
 @click.pass_context
 def devices_revoke(ctx, serial: str, lang: Optional[str]) -> None:
     """Hủy đăng ký thiết bị / remove a device from the registry."""
-    from scanner import registry
+    from bmnn_guard.scanner import registry
     env = _env(ctx, lang)
     gone = registry.revoke(env.config_dir, serial)
-    from scanner.textsafe import visible
+    from bmnn_guard.scanner.textsafe import visible
     for d in gone:
         click.echo(_say("devices.revoked", label=visible(d.label), vendor=visible(d.vendor_id),
                         product=visible(d.product_id), serial=visible(d.serial)))
@@ -735,7 +735,7 @@ def devices_revoke(ctx, serial: str, lang: Optional[str]) -> None:
 
 
 def _paths(env: Env):
-    from agent.paths import from_env
+    from bmnn_guard.agent.paths import from_env
     return from_env(config_dir=env.config_dir)
 
 
@@ -750,8 +750,8 @@ def init(ctx, rotate_key: bool, key_days: Optional[int], as_json: bool, lang: Op
 
     Prints the key fingerprint for the asset register. Never replaces an existing key without --rotate-key.
     """
-    from agent import keys
-    from agent.setup import prepare
+    from bmnn_guard.agent import keys
+    from bmnn_guard.agent.setup import prepare
     env = _env(ctx, lang)
     paths = _paths(env)
     notes = prepare(paths)
@@ -779,7 +779,7 @@ def init(ctx, rotate_key: bool, key_days: Optional[int], as_json: bool, lang: Op
 
 
 def _journal_rotation(paths, old, new) -> None:
-    from agent.journal import Journal
+    from bmnn_guard.agent.journal import Journal
     try:
         with Journal.open(str(paths.journal)) as j:
             j.append("state", message="host key rotated",
@@ -803,7 +803,7 @@ def _inspector_option(f):
 
 def _inspector(env: Env, path: Optional[str]):
     """The inspector's directory; never inside the host configuration directory."""
-    from agent.snapshot.inspector import HOST_CONFIG_DIRS, InspectorDir, default_path
+    from bmnn_guard.agent.snapshot.inspector import HOST_CONFIG_DIRS, InspectorDir, default_path
     return InspectorDir(path or default_path(), host_config_dirs=(env.config_dir, *HOST_CONFIG_DIRS))
 
 
@@ -826,8 +826,8 @@ def _now():
 @click.pass_context
 def snapshot_export(ctx, output, since, sign_key, inspector, no_scan, answers, as_json, lang) -> None:
     """Xuất ảnh chụp có chữ ký của máy này / export this machine's signed snapshot."""
-    from agent.snapshot import SUFFIX
-    from agent.snapshot.export import export, host_identity
+    from bmnn_guard.agent.snapshot import SUFFIX
+    from bmnn_guard.agent.snapshot.export import export, host_identity
     env = _env(ctx, lang)
     paths = _paths(env)
     into = output if output and os.path.isdir(output) else None
@@ -840,8 +840,8 @@ def snapshot_export(ctx, output, since, sign_key, inspector, no_scan, answers, a
             raise click.UsageError(_say("cli.since_seq")) from None
     doc = html = None
     if not no_scan:
-        from scanner import scan as S
-        from scanner.report import html as H
+        from bmnn_guard.scanner import scan as S
+        from bmnn_guard.scanner.report import html as H
         opts = S.ScanOptions(config_dir=env.config_dir, policy_dir=env.policy_dir, answers_file=answers, inspector=inspector,
                              journal_check=_journal_check(env))
         with _Progress(env, sys.stderr.isatty() and not as_json) as progress:
@@ -878,9 +878,9 @@ def snapshot_verify(ctx, file, pubkey, previous, trust_new, inspector_dir, as_js
     over by a registered key in a signed rotation, or accepted with --trust-new.
     Exit 0 valid, 4 invalid, 1 when the file cannot be read at all (not found).
     """
-    from agent.snapshot.registry import Registry, learn
-    from agent.snapshot.verify import verify
-    from scanner.textsafe import visible
+    from bmnn_guard.agent.snapshot.registry import Registry, learn
+    from bmnn_guard.agent.snapshot.verify import verify
+    from bmnn_guard.scanner.textsafe import visible
     env = _env(ctx, lang)
     idir = _inspector(env, inspector_dir)
     pk = open(pubkey, "rb").read(1 << 16) if pubkey else None
@@ -892,7 +892,7 @@ def snapshot_verify(ctx, file, pubkey, previous, trust_new, inspector_dir, as_js
         m = rep.manifest
         host = visible((m.get("host") or {}).get("hostname") or "?")  # the snapshot's text: no escapes reach the terminal
         j = m.get("journal") or {}
-        from agent.snapshot.heads import head_of
+        from bmnn_guard.agent.snapshot.heads import head_of
         head = head_of(m) if m else None
         if head is None:
             journal = _say("snapshot.journal_none")
@@ -934,7 +934,7 @@ def snapshot_keygen(ctx, stem, name, days, register, inspector_dir, lang) -> Non
     Co-signatures are shown as genuine only for keys registered with --inspector here, or with
     `bmnn keys add --inspector STEM.pub` on the inspectors' machine.
     """
-    from agent import keys
+    from bmnn_guard.agent import keys
     env = _env(ctx, lang)
     directory, base = os.path.split(os.path.abspath(stem))
     _check_output(os.path.join(directory, base + ".pem"), env.lang)  # a missing folder is an error, never a mkdir
@@ -985,9 +985,9 @@ def _read_small(path: str, limit: int = 1 << 16) -> bytes:
 
 
 def _keys_add(env: Env, idir, file: str, label: Optional[str], role: str, as_json: bool) -> None:
-    from agent import keys
-    from agent.snapshot.messages import say
-    from agent.snapshot import registry
+    from bmnn_guard.agent import keys
+    from bmnn_guard.agent.snapshot.messages import say
+    from bmnn_guard.agent.snapshot import registry
     pem = _read_small(file)
     stem = os.path.splitext(file)[0]
     meta = None
@@ -1029,9 +1029,9 @@ def keys_add(ctx, file, label, as_inspector, inspector_dir, as_json, lang) -> No
 @click.pass_context
 def keys_list(ctx, inspector_dir, as_json, lang) -> None:
     """Các khóa đã đăng ký / the registered keys."""
-    from agent.snapshot.messages import say
-    from agent.snapshot.registry import Registry
-    from scanner.textsafe import visible
+    from bmnn_guard.agent.snapshot.messages import say
+    from bmnn_guard.agent.snapshot.registry import Registry
+    from bmnn_guard.scanner.textsafe import visible
     env = _env(ctx, lang)
     idir = _inspector(env, inspector_dir)
     entries = sorted(Registry.load(idir).entries.values(), key=lambda e: (e.role, e.added_at, e.fingerprint))
@@ -1056,8 +1056,8 @@ def keys_list(ctx, inspector_dir, as_json, lang) -> None:
 def keys_remove(ctx, fingerprint, inspector_dir, lang) -> None:
     """Xóa một khóa khỏi sổ (dấu vân tay, ít nhất 8 chữ số hex đầu) / remove a key (its fingerprint, at least
     the first 8 hex digits)."""
-    from agent.snapshot.messages import say
-    from agent.snapshot.registry import remove
+    from bmnn_guard.agent.snapshot.messages import say
+    from bmnn_guard.agent.snapshot.registry import remove
     env = _env(ctx, lang)
     gone = remove(_inspector(env, inspector_dir), fingerprint)
     click.echo(say("registry_removed", env.lang, fingerprint=gone.fingerprint, label=gone.label))
@@ -1087,17 +1087,17 @@ def report_fleet(ctx, directory, fmt, output, timezone, trust_new, inspector_dir
     2 when any machine is non-compliant, else 0.
     """
     import dataclasses
-    from agent.snapshot.fleet import review
-    from scanner.i18n import t
-    from scanner.localtime import zone
-    from scanner.textsafe import visible
+    from bmnn_guard.agent.snapshot.fleet import review
+    from bmnn_guard.scanner.i18n import t
+    from bmnn_guard.scanner.localtime import zone
+    from bmnn_guard.scanner.textsafe import visible
     env = _env(ctx, lang)
     zone(timezone, env.lang)
     _check_output(output, env.lang)
     done = review(directory, lang=env.lang, inspector=_inspector(env, inspector_dir), trust_new=trust_new, now=_now())
     machines = [dataclasses.asdict(m) for m in done.machines]
     if fmt == "text" and not output:
-        from scanner.report import fleet_text
+        from bmnn_guard.scanner.report import fleet_text
         fleet_text.report(machines, env.console(), env.lang, timezone)
     else:
         if fmt == "json":
@@ -1106,13 +1106,13 @@ def report_fleet(ctx, directory, fmt, output, timezone, trust_new, inspector_dir
         elif fmt == "text":
             import io
             from rich.console import Console
-            from scanner.report import fleet_text
+            from bmnn_guard.scanner.report import fleet_text
             buf = io.StringIO()
             fleet_text.report(machines, Console(file=buf, width=140, color_system=None), env.lang, timezone)
             body = buf.getvalue()
         else:
             import importlib
-            module = importlib.import_module(f"scanner.report.fleet_{fmt}")
+            module = importlib.import_module(f"bmnn_guard.scanner.report.fleet_{fmt}")
             body = module.report(machines, env.lang, timezone) if fmt == "html" else module.report(machines, env.lang)
         _write_output(output, body, env.lang)
     for line in done.learned:
@@ -1155,10 +1155,10 @@ def answers() -> None:
 @click.pass_context
 def answers_template(ctx, profile: Optional[str], output: Optional[str], lang: Optional[str]) -> None:
     """Tệp trả lời để điền / the answers file to fill in, every manual check with its question."""
-    from scanner import scan as S
-    from scanner.answers import template
-    from scanner.errors import ScanError
-    from scanner.i18n import t
+    from bmnn_guard.scanner import scan as S
+    from bmnn_guard.scanner.answers import template
+    from bmnn_guard.scanner.errors import ScanError
+    from bmnn_guard.scanner.i18n import t
     env = _env(ctx, lang)
     _check_output(output, env.lang)
     bundle, tailoring = S.load_policy(S.ScanOptions(config_dir=env.config_dir, policy_dir=env.policy_dir))
@@ -1191,9 +1191,9 @@ def completion(shell: str) -> None:
 
 # ---------------------------------------------------------------- commands defined beside their layer
 
-from agent.commands import agent_group, events_group, journal_group, reload_command, status_command  # noqa: E402
-from agent.record_commands import handover_group, incident_group  # noqa: E402  (click only)
-from scanner.content.command import content_command  # noqa: E402  (click only: cheap to import)
+from bmnn_guard.agent.commands import agent_group, events_group, journal_group, reload_command, status_command  # noqa: E402
+from bmnn_guard.agent.record_commands import handover_group, incident_group  # noqa: E402  (click only)
+from bmnn_guard.scanner.content.command import content_command  # noqa: E402  (click only: cheap to import)
 
 for _command in (agent_group, content_command, events_group, handover_group, incident_group, status_command,
                  reload_command, journal_group):
@@ -1233,7 +1233,7 @@ def _error(as_json: bool, code: int, kind: str, message: str, *, detail: Optiona
     elif show is not None:
         show()
     else:  # messages quote file names and device strings: shown escaped
-        from scanner.textsafe import visible_lines
+        from bmnn_guard.scanner.textsafe import visible_lines
         click.echo(visible_lines(message) if kind == "policy" else f"bmnn: {visible_lines(message)}", err=True)
     return code
 
@@ -1241,9 +1241,9 @@ def _error(as_json: bool, code: int, kind: str, message: str, *, detail: Optiona
 def main(argv: Optional[list[str]] = None) -> int:
     """Run the CLI and turn every layer's exception into a one-line message (or, with --json, one
     JSON error object on stdout) and an exit code."""
-    from policies.errors import PolicyError
-    from scanner.errors import ScanError
-    from agent.errors import AgentError
+    from bmnn_guard.policies.errors import PolicyError
+    from bmnn_guard.scanner.errors import ScanError
+    from bmnn_guard.agent.errors import AgentError
     as_json = _wants_json(argv)
     _LANG["lang"] = _argv_lang(argv)
     try:

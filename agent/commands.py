@@ -26,7 +26,7 @@ EXIT_OK, EXIT_ERROR, EXIT_INCOMPLETE, EXIT_INTEGRITY = 0, 1, 3, 4
 
 def _t(key: str, lang: str, **kw: Any) -> str:
     """The catalog's text (scanner/locale); strings this module adds go into the .po files."""
-    from scanner.i18n import t
+    from bmnn_guard.scanner.i18n import t
     return t(key, lang, **kw)
 
 
@@ -50,12 +50,12 @@ def _paths(ctx: click.Context):
 
 def _reword(exc: AgentError, lang: str) -> str:
     """The agent's English message in ``lang`` (the catalog's ``agent.why.*`` patterns)."""
-    from scanner.i18n import reword
+    from bmnn_guard.scanner.i18n import reword
     return reword(str(exc), lang, "agent.why.", sep="\n")
 
 
 def _fail(exc: AgentError, lang: Optional[str] = None) -> click.ClickException:
-    from scanner.textsafe import visible_lines
+    from bmnn_guard.scanner.textsafe import visible_lines
     if lang is None:
         ctx = click.get_current_context(silent=True)
         lang = getattr(ctx.find_root().obj, "lang", None) if ctx is not None else None
@@ -80,8 +80,8 @@ def parse_since(text: str, now: Optional[dt.datetime] = None) -> str:
     try:
         t = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        from scanner.i18n import default_lang
-        from scanner.textsafe import visible
+        from bmnn_guard.scanner.i18n import default_lang
+        from bmnn_guard.scanner.textsafe import visible
         lang = getattr(click.get_current_context(silent=True) and click.get_current_context().find_root().obj, "lang", None)
         raise click.BadParameter(_t("events.bad_since", lang or default_lang(), text=visible(text))) from None
     if t.tzinfo is None:
@@ -93,8 +93,8 @@ def _line(r: dict[str, Any], lang: str) -> str:
     """One record as one line. Messages quote file names, device strings and other text from the
     machine: a newline there must not forge a second record, nor ESC move the cursor, so every
     field is shown through ``visible`` (escaped, one line)."""
-    from scanner.i18n import has, t
-    from scanner.textsafe import visible
+    from bmnn_guard.scanner.i18n import has, t
+    from bmnn_guard.scanner.textsafe import visible
     kind = f"journal.kind.{r['kind']}"
     parts = [f"#{r['seq']:<6}", visible(str(r["time"]).replace("T", " ")[:19]) + "Z",
              t(kind, lang) if has(kind) else visible(r["kind"])]
@@ -206,7 +206,7 @@ def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Opt
     chain, exit 3: a truncated tail or a rewritten chain cannot be detected. A key file that is
     not a key is exit 1; a key that is not this journal's, a damaged file or a bad record exit 4.
     """
-    from scanner.textsafe import visible
+    from bmnn_guard.scanner.textsafe import visible
     from .journal import Journal, damage_report, wal_state
     lang = _lang(ctx, lang)
     path = journal_path or ctx.parent.meta.get("bmnn.journal") or _paths(ctx).journal
@@ -246,7 +246,7 @@ def events_verify(ctx: click.Context, key_path: Optional[str], journal_path: Opt
         click.echo(_t("verify.key_mismatch", lang, key_file=visible(str(key_path or j.key_path)), path=visible(str(path))),
                    err=True)
     elif damaged:
-        from scanner.i18n import reword  # the salvage's findings, made in English by the journal
+        from bmnn_guard.scanner.i18n import reword  # the salvage's findings, made in English by the journal
         click.echo(_t("verify.damaged", lang, path=visible(str(path)),
                       reason=visible(reword(res.reason or "", lang, "agent.why."))), err=True)
     elif not res.ok:
@@ -300,7 +300,7 @@ def journal_reset(ctx: click.Context, reason: str, as_json: bool, lang: Optional
     head (seq, hash) and the old key id, so that an inspector holding an earlier head sees the
     break. The daemon refuses to start on an emptied or older journal until this is done.
     """
-    from scanner.textsafe import visible
+    from bmnn_guard.scanner.textsafe import visible
     from .journal_reset import reset
     lang = _lang(ctx, lang)
     paths = _paths(ctx)
@@ -345,7 +345,7 @@ def events_ack(ctx: click.Context, seq: Optional[str], reason: Optional[str], as
     an ack record naming the violation, the reason and who acknowledged it; the violation stays
     open until the machine complies again. Only root may acknowledge.
     """
-    from scanner.textsafe import visible as v
+    from bmnn_guard.scanner.textsafe import visible as v
     from .ipc import IpcClient
     lang = _lang(ctx, lang)
     if seq is None or not seq.strip().lstrip("#").isdigit() or int(seq.strip().lstrip("#")) < 1:
@@ -370,7 +370,7 @@ def events_ack(ctx: click.Context, seq: Optional[str], reason: Optional[str], as
     if not res.get("ok"):
         code = res.get("error")
         a = res.get("ack") or {}
-        from scanner.i18n import has, t
+        from bmnn_guard.scanner.i18n import has, t
         kind = f"journal.kind.{res.get('kind')}"
         fields = {"seq": n, "check": v(res.get("check_id") or "?"),
                   "kind": t(kind, lang) if has(kind) else v(res.get("kind") or "?"),
@@ -422,7 +422,7 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
     if as_json:
         click.echo(json.dumps(st, ensure_ascii=False, indent=2))
         return
-    from scanner.textsafe import visible as v  # messages, notes and errors quote the machine
+    from bmnn_guard.scanner.textsafe import visible as v  # messages, notes and errors quote the machine
     click.echo(_t("status.running", lang, pid=st["pid"], uptime=_uptime(st["uptime_s"])))
     busy = st.get("main_loop") or {}
     if busy.get("busy"):
@@ -484,7 +484,7 @@ def reload_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
     elif res.get("ok"):
         click.echo(_t("reload.ok", lang, sha=(res.get("policy_sha256") or "-")[:16], profile=res.get("profile")))
     else:
-        from scanner.textsafe import visible_lines
+        from bmnn_guard.scanner.textsafe import visible_lines
         click.echo(_t("reload.bad", lang, sha=(res.get("policy_sha256") or "-")[:16]), err=True)
         click.echo(visible_lines(res.get("error", "")), err=True)
     if not res.get("ok"):

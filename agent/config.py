@@ -145,10 +145,10 @@ def load_config(path: os.PathLike | str, *, enforce: Optional[bool] = None) -> A
     StrictModes rule: a hook runs as root. The error text is the redacted form (file:line:col,
     what is wrong, key names): it goes into the journal, ECS and the socket's reply.
     """
-    from policies.errors import PolicyError
-    from policies.loader import convert
+    from bmnn_guard.policies.errors import PolicyError
+    from bmnn_guard.policies.loader import convert
     from .sinks.hook import untrusted
-    from policies.yamlmarks import CONFIG_LIMITS, key_name, load_file
+    from bmnn_guard.policies.yamlmarks import CONFIG_LIMITS, key_name, load_file
     try:
         doc = load_file(str(path), CONFIG_LIMITS, enforce=enforce, what=AGENT_YAML)
         if doc.data is None:

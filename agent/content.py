@@ -21,7 +21,7 @@ import threading
 import time
 from typing import Callable, Iterable, Optional, Sequence
 
-from policies import facts as F
+from bmnn_guard.policies import facts as F
 
 
 QUIET_S = 0.1
@@ -35,7 +35,7 @@ class ContentWatch:
 
     def __init__(self, deliver: Callable[[F.DocumentFacts], None], *, workers: int = 1,
                  on_error: Optional[Callable[[str], None]] = None, cache_path: Optional[str] = None):
-        from scanner.content.copyindex import CopyIndex
+        from bmnn_guard.scanner.content.copyindex import CopyIndex
         self.cache_path = cache_path
         """Verdict cache (state directory): start-up and media scans of unchanged files from stat alone."""
         self._cache = None
@@ -158,8 +158,8 @@ class ContentWatch:
 
     def _apply(self, full: list[str], files: list[str], forget: list[str], marked, media) -> None:
         """Forget what went away, then rescan what changed; every path scanned starts from nothing."""
-        from scanner.content.limits import Limits
-        from scanner.content.scan import display_path, run_scan
+        from bmnn_guard.scanner.content.limits import Limits
+        from bmnn_guard.scanner.content.scan import display_path, run_scan
         trees = tuple(marked) + tuple(media)
         roots = [r for r in full if _watched(r, trees, stat.S_ISDIR)]
         singles = [f for f in files if not _under(f, roots)]
@@ -171,7 +171,7 @@ class ContentWatch:
         if roots or singles:
             limits = Limits(nice=WORKER_NICE)
             if self.cache_path and self._cache is None:
-                from scanner.content.cache import ContentCache
+                from bmnn_guard.scanner.content.cache import ContentCache
                 self._cache = ContentCache(self.cache_path, limits=limits)
             # follow_roots=False: a changed file is reached from its marked folder or medium
             # without following any link on the way (a directory swapped for a link is not entered)

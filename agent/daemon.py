@@ -7,7 +7,7 @@ in ``select`` on a self-pipe that signals (``signal.set_wakeup_fd``) and other t
 so it wakes only for work, a heartbeat, a watchdog ping or a spool retry (idle: one wakeup per
 ``WatchdogSec/2``, 15 s with the shipped unit).
 
-Event sources are added with ``register_source(source, emit)``: an ``agent.sources.base.Source``
+Event sources are added with ``register_source(source, emit)``: an ``bmnn_guard.agent.sources.base.Source``
 (``name``, ``start(emit)``, ``stop()``, ``alive()``), started after READY with the function its
 triggers go to. A source that dies is noticed on the next tick and journaled once as a ``gap``.
 The live watch (agent/watch.py) sees the daemon only through ``WatchHost``: the few things it
@@ -56,9 +56,9 @@ class PolicyState:
     """The policy in force (the last one that validated)."""
 
     bundle: Any
-    """policies.loader.Bundle."""
+    """bmnn_guard.policies.loader.Bundle."""
     tailoring: Any
-    """policies.schema.Tailoring (merged local.d)."""
+    """bmnn_guard.policies.schema.Tailoring (merged local.d)."""
     tailoring_files: tuple[str, ...]
     """Files of local.d that were read."""
     profile: str
@@ -93,7 +93,7 @@ def log(priority: int, text: str, *, lines: bool = False) -> None:
     """The daemon's own diagnostics: stderr with a syslog prefix (journald keeps the priority).
     ``text`` often quotes an error about a file or device: shown escaped, on one line; with
     ``lines`` (a rendered error with its caret line) each line of it gets its own prefix."""
-    from scanner.textsafe import visible
+    from bmnn_guard.scanner.textsafe import visible
     out = [visible(x) for x in text.split("\n")] if lines else [visible(text)]
     try:
         sys.stderr.write("".join(f"<{priority}>bmnn-agent: {x}\n" for x in out))
@@ -301,8 +301,8 @@ class Daemon:
 
     def load_policy(self) -> PolicyState:
         """Load and validate bundle + local.d; raises AgentError(config) and changes nothing on error."""
-        from policies.errors import PolicyError
-        from policies.loader import load_bundle, load_tailoring
+        from bmnn_guard.policies.errors import PolicyError
+        from bmnn_guard.policies.loader import load_bundle, load_tailoring
         try:
             bundle = load_bundle(self.policy_dir)
             lt = load_tailoring(self.paths.local_d, bundle)
@@ -347,7 +347,7 @@ class Daemon:
         pol = self.policy
         if pol is None or check_id not in pol.bundle.checks:
             return None
-        from policies.citation import resolve
+        from bmnn_guard.policies.citation import resolve
         spec = pol.bundle.checks[check_id].spec
         refs = []
         for ref in spec.legal_refs:
@@ -717,7 +717,7 @@ def _safe_alive(s: Source) -> bool:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """Entry point of ``bmnn-agent`` / ``python -m agent``."""
+    """Entry point of ``bmnn-agent`` / ``python -m bmnn_guard.agent``."""
     from .paths import from_env
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in ("-h", "--help"):

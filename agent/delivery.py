@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from scanner.atomic import write_atomic
+from bmnn_guard.scanner.atomic import write_atomic
 
 from .journal import Journal, Record, now_iso
 

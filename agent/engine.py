@@ -19,13 +19,13 @@ import hashlib
 import json
 from typing import Any, Callable, Iterable, Mapping, Optional
 
-from policies import facts as F
+from bmnn_guard.policies import facts as F
 
 from .event import Event
-from policies.context import EvalContext
-from policies.evaluator import CheckResult, evaluate
-from policies.loader import Bundle
-from policies.schema import Tailoring
+from bmnn_guard.policies.context import EvalContext
+from bmnn_guard.policies.evaluator import CheckResult, evaluate
+from bmnn_guard.policies.loader import Bundle
+from bmnn_guard.policies.schema import Tailoring
 
 OPEN_STATUSES = ("fail",)
 

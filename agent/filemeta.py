@@ -5,7 +5,7 @@ user make root hash ``/etc/shadow`` (a symlink renamed over a just-written file)
 ``/dev/zero`` forever (the loop at 100 % CPU, ``bmnn status`` unanswered, SIGTERM ignored). So:
 
 * each path is resolved below its watched folder one component at a time, without following a
-  symlink anywhere (``scanner.safeio.open_beneath``); only a regular file is opened, once, and
+  symlink anywhere (``bmnn_guard.scanner.safeio.open_beneath``); only a regular file is opened, once, and
   hashed through that descriptor, up to ``limit`` bytes (past it: "not hashed: larger than N
   bytes"). A symlink, FIFO, socket or device is journaled as what it is (type, link target as
   text) and never opened for reading; a path through a symlinked folder is journaled as "not
@@ -33,7 +33,7 @@ import time
 from collections import deque
 from typing import Any, Callable, Optional
 
-from scanner import safeio
+from bmnn_guard.scanner import safeio
 
 from .event import Event
 

@@ -15,8 +15,8 @@ What a person holds:
 * **open violations** tied to them: an item in their areas, on their device, or done by them.
 
 Each file with path, level, size, SHA-256 and last change (local time), hashed through a
-descriptor opened beneath its root without following links (``scanner.treewalk``). The record is
-plain data; the CLI signs it (``agent.signed``). ``check`` compares the machine with a signed
+descriptor opened beneath its root without following links (``bmnn_guard.scanner.treewalk``). The record is
+plain data; the CLI signs it (``bmnn_guard.agent.signed``). ``check`` compares the machine with a signed
 record; ``record_destroyed`` journals a destruction so that ``check`` can count it.
 
 Exit codes: 2 while a stamped document (or a copy of a marked-folder file) is in a personal area,
@@ -74,7 +74,7 @@ class Person:
 
 def person(user: str, lang: str = "vi") -> Person:
     """The local user ``user`` (a name, or a number for an account already removed)."""
-    from scanner.i18n import t
+    from bmnn_guard.scanner.i18n import t
     try:
         pw = pwd.getpwnam(user)
     except KeyError:
@@ -138,7 +138,7 @@ class Areas:
 
 def find_media(p: Person, devices, registered: Sequence[Any]) -> tuple[Medium, ...]:
     """The mounted removable media and which of them are ``p``'s."""
-    from scanner.media import is_medium
+    from bmnn_guard.scanner.media import is_medium
     serials = {d.serial for d in registered}
     out = []
     for b in devices.block:
@@ -182,8 +182,8 @@ def local_iso(ts: float, tz: dt.tzinfo) -> str:
 def file_facts(path: str, roots: Sequence[str], tz: dt.tzinfo) -> dict[str, Any]:
     """Size, owner, last change and SHA-256 of ``path``, read beneath the root it is in without
     following links; ``error`` says why not."""
-    from scanner.safeio import NotRegular, hash_fd
-    from scanner.treewalk import open_beneath, root_of
+    from bmnn_guard.scanner.safeio import NotRegular, hash_fd
+    from bmnn_guard.scanner.treewalk import open_beneath, root_of
     root = root_of(path, roots)
     try:
         if root is None or root == path:
@@ -210,10 +210,10 @@ def file_facts(path: str, roots: Sequence[str], tz: dt.tzinfo) -> dict[str, Any]
 
 def scan_documents(paths: Sequence[str], *, marked: Sequence[str], removable: Sequence[str],
                    progress: Optional[Callable[[int, int], None]] = None):
-    """The one call into the content scanner (``scanner.content``, being reworked on its own
+    """The one call into the content scanner (``bmnn_guard.scanner.content``, being reworked on its own
     branch): DocumentFacts for ``paths`` (marked folders walked too, for their stamps and the copy
     index). ``progress(files_done, files_total)``."""
-    from scanner.content.scan import scan_paths
+    from bmnn_guard.scanner.content.scan import scan_paths
     cb = None if progress is None else (lambda p: progress(p.files_done, p.files_total))
     return scan_paths(list(paths), marked_folders=list(marked), removable_mounts=list(removable), progress=cb)
 
@@ -243,7 +243,7 @@ class Holdings:
 
 
 def _owned_files(root: str, uid: int, notes) -> list[str]:
-    from scanner.treewalk import walk
+    from bmnn_guard.scanner.treewalk import walk
     return [path for path, _ in walk(root, notes, want=lambda st: st.st_uid == uid)]
 
 
@@ -275,9 +275,9 @@ def collect(p: Person, *, config_dir: str, journal_path: str, marked: Sequence[s
             temp_roots: Sequence[str] = TEMP_ROOTS) -> Holdings:
     """Look at the machine for ``p``. ``facts``: host and devices facts already collected;
     ``temp_roots``: the shared temporary folders (tests give their own)."""
-    from scanner import registry
-    from scanner.collect import collect_all
-    from scanner.treewalk import WalkNotes
+    from bmnn_guard.scanner import registry
+    from bmnn_guard.scanner.collect import collect_all
+    from bmnn_guard.scanner.treewalk import WalkNotes
     from .records import journal_state
     if facts is None:
         facts = collect_all(domains=("host", "devices"))
@@ -360,7 +360,7 @@ def _who(je: Optional[FileEvent], owner: Optional[str]) -> dict[str, Any]:
 
 
 def _marked_files(h: Holdings, index: Mapping[str, FileEvent], stamped: Mapping[str, dict], tz) -> None:
-    from scanner.treewalk import WalkNotes, walk
+    from bmnn_guard.scanner.treewalk import WalkNotes, walk
     p = h.person
     found: dict[str, dict] = {}
     for root in h.areas.marked:
@@ -448,9 +448,9 @@ EXIT_BY_VERDICT = {"holds": EXIT_HOLDS, "incomplete": EXIT_INCOMPLETE, "clear": 
 def commitment(bundle, day: dt.date, occasion: Optional[str], name: str) -> dict[str, Any]:
     """The commitment the person signs, in both languages, citing only COMMITMENT_REFS as the
     catalog renders them (a citation the catalog does not back carries "(chưa xác minh)")."""
-    from policies.citation import resolve
-    from scanner.i18n import t
-    from scanner.policyview import ref_document
+    from bmnn_guard.policies.citation import resolve
+    from bmnn_guard.scanner.i18n import t
+    from bmnn_guard.scanner.policyview import ref_document
 
     class _Ref:
         def __init__(self, source, article, clause):
@@ -470,7 +470,7 @@ def record(h: Holdings, *, bundle, tailoring, now: dt.datetime, tz_name: str, nu
            occasion: Optional[str], receiver: Optional[str], officer: Optional[str],
            full_name: Optional[str]) -> dict[str, Any]:
     """The unsigned record (see docs/handover-incident.md for every field)."""
-    from scanner.document import TOOL_NAME, tool_version
+    from bmnn_guard.scanner.document import TOOL_NAME, tool_version
     p, ar = h.person, h.areas
     rec = tailoring.record
     name = full_name or p.full_name or p.name
@@ -503,7 +503,7 @@ def record(h: Holdings, *, bundle, tailoring, now: dt.datetime, tz_name: str, nu
 
 def _marked_hashes(h: Holdings, sizes: set[int], tz) -> dict[str, str]:
     """sha256 -> a marked-folder path holding it, hashing only files of a wanted size."""
-    from scanner.treewalk import WalkNotes, walk
+    from bmnn_guard.scanner.treewalk import WalkNotes, walk
     out: dict[str, str] = {}
     for root in h.areas.marked:
         for path, st in walk(root, WalkNotes(), want=lambda st: st.st_size in sizes):
@@ -514,7 +514,7 @@ def _marked_hashes(h: Holdings, sizes: set[int], tz) -> dict[str, str]:
 
 
 def _after(t: Optional[str], since: dt.datetime) -> bool:
-    from scanner.localtime import parse
+    from bmnn_guard.scanner.localtime import parse
     x = parse(t)
     return x is not None and x > since
 
@@ -523,7 +523,7 @@ def compare(rec: dict, now: Holdings, *, tz) -> dict[str, Any]:
     """Each personal document of ``rec`` with its fate: remains, recovered (where), destroyed
     (which journal record), missing, or unknown (its medium is not attached); plus the stamped
     documents in the personal areas that the record does not list."""
-    from scanner.localtime import parse
+    from bmnn_guard.scanner.localtime import parse
     made = parse(rec.get("created_at")) or dt.datetime.min.replace(tzinfo=dt.timezone.utc)
     current = {d["path"]: d for d in now.documents if d["personal"] and d["held"]}
     current_sha = {d["sha256"]: d for d in current.values() if d.get("sha256")}
@@ -571,7 +571,7 @@ def compare(rec: dict, now: Holdings, *, tz) -> dict[str, Any]:
 
 def check_document(rec: dict, result: dict, h: Holdings, *, now: dt.datetime, verification) -> dict[str, Any]:
     """The comparison as a document that can be signed and kept (``--check --output``)."""
-    from scanner.document import TOOL_NAME, tool_version
+    from bmnn_guard.scanner.document import TOOL_NAME, tool_version
     return {"format": CHECK_FORMAT, "version": VERSION, "created_at": now.isoformat(timespec="seconds"),
             "tool": {"name": TOOL_NAME, "version": tool_version()}, "host": h.host,
             "user": {"name": h.person.name, "uid": h.person.uid},
@@ -590,7 +590,7 @@ def record_destroyed(journal_path: str, p: Person, path: str, *, reason: str, mi
     reason, the destruction minutes' number and who ran the command. ``check`` then counts the
     document as destroyed once it is gone from the personal areas; the record does not delete the
     file (destruction that leaves nothing recoverable is the officer's job, with its minutes)."""
-    from scanner.i18n import t
+    from bmnn_guard.scanner.i18n import t
     from .journal import Journal, iso
     if not reason.strip():
         raise AgentError(t("handover.need_reason", lang), kind="usage")

@@ -3,9 +3,9 @@ security officer to complete and send on when a leak or a loss is suspected.
 
 From the journal records of the window (``--since/--until`` times, ``--seq A-B``, or both): the
 timeline; the violations with what cleared, acknowledged and enforced them; the devices, files
-(with their hashes and who acted on them, see ``agent.records``), network state, enforcement,
+(with their hashes and who acted on them, see ``bmnn_guard.agent.records``), network state, enforcement,
 acknowledgements and monitoring gaps (gap records, downtime between a stop and the next start, and
-silences longer than three heartbeats); who was logged in (wtmp/utmp, ``scanner.sessions``); and
+silences longer than three heartbeats); who was logged in (wtmp/utmp, ``bmnn_guard.scanner.sessions``); and
 the checks involved with their legal basis as the policy catalog renders it. Plus whether the
 journal verifies, and the hashes that anchor the window in its chain, so that anyone holding the
 journal can tell the report was drawn from it.
@@ -59,7 +59,7 @@ class Window:
 
 def parse_seq(text: str, lang: str = "vi") -> tuple[Optional[int], Optional[int]]:
     """``--seq``: "A-B", "A-" (to the end), "-B" (from the start) or "A" (one record)."""
-    from scanner.i18n import t as tr
+    from bmnn_guard.scanner.i18n import t as tr
     t = text.strip()
     try:
         if "-" in t:
@@ -154,7 +154,7 @@ def _after(j, last_seq: int, ids: set[str]) -> dict[str, dict]:
 
 def _gaps(records: Sequence, heartbeat_s: float) -> list[dict[str, Any]]:
     """Gap records, downtime (a stop, or a crash, until the next start) and silences."""
-    from scanner.localtime import parse
+    from bmnn_guard.scanner.localtime import parse
     out: list[dict[str, Any]] = []
     prev = None
     for r in records:
@@ -178,8 +178,8 @@ def _gaps(records: Sequence, heartbeat_s: float) -> list[dict[str, Any]]:
 
 
 def _sessions(logins, first: Optional[str], last: Optional[str]) -> tuple[list, list]:
-    from scanner.localtime import parse
-    from scanner.sessions import to_dict
+    from bmnn_guard.scanner.localtime import parse
+    from bmnn_guard.scanner.sessions import to_dict
     a, b = parse(first), parse(last)
     shown = [s for s in logins.sessions if s.overlaps(a, b)]
     sources = [{"path": x.path, "present": x.present, "records": len(x.entries), "error": x.error,
@@ -192,14 +192,14 @@ def build(journal_path: str, window: Window, *, now: dt.datetime, bundle=None, t
           number: Optional[str] = None, tz_name: str = "Asia/Ho_Chi_Minh",
           max_records: int = MAX_RECORDS, keep_last: bool = False, lang: str = "vi") -> dict[str, Any]:
     """The unsigned report of ``window`` (see docs/handover-incident.md for every field).
-    ``logins``: ``scanner.sessions.Logins`` (default: this machine's wtmp and utmp). Beyond
+    ``logins``: ``bmnn_guard.scanner.sessions.Logins`` (default: this machine's wtmp and utmp). Beyond
     ``max_records`` the first ones are kept, or with ``keep_last`` the last ones (a draft ends at
     the violation that caused it); ``window.left_out`` says how many were not."""
-    from scanner.document import TOOL_NAME, tool_version
-    from scanner.i18n import t
-    from scanner.localtime import parse
-    from scanner.policyview import ref_document
-    from scanner.sessions import read_logins
+    from bmnn_guard.scanner.document import TOOL_NAME, tool_version
+    from bmnn_guard.scanner.i18n import t
+    from bmnn_guard.scanner.localtime import parse
+    from bmnn_guard.scanner.policyview import ref_document
+    from bmnn_guard.scanner.sessions import read_logins
     from .journal import Journal
     if not os.path.exists(journal_path):
         raise AgentError(t("incident.no_journal", lang, path=journal_path), kind="io")
@@ -353,9 +353,9 @@ def write_incident_draft(journal_path: str, state_dir: str, violation_seq: int, 
     everything journaled since. Call it off the daemon's main loop: it reads the whole journal
     once to verify it. ``key_dir``/``config_dir``: where the host key and local.d are (default
     $BMNN_CONFIG_DIR). Raises AgentError; the caller logs it, the violation stays journaled."""
-    from policies.loader import load_bundle, load_tailoring
-    from scanner.atomic import write_atomic
-    from scanner.localtime import parse
+    from bmnn_guard.policies.loader import load_bundle, load_tailoring
+    from bmnn_guard.scanner.atomic import write_atomic
+    from bmnn_guard.scanner.localtime import parse
     from .config import load_config
     from .journal import Journal, iso
     from .paths import from_env

@@ -4,7 +4,7 @@ Storage: one SQLite file in WAL mode with ``synchronous=FULL``: when ``append`` 
 record is in the write-ahead log and fsync'ed, so a ``kill -9`` or a power cut after that point
 cannot lose it. Readers (``bmnn events``, the IPC server) use their own connections and see a
 consistent snapshot while the daemon writes. A full disk makes ``append`` raise
-``AgentError(kind="disk_full")`` with nothing half-written; ``agent.spool.JournalWriter`` keeps the
+``AgentError(kind="disk_full")`` with nothing half-written; ``bmnn_guard.agent.spool.JournalWriter`` keeps the
 event in memory and writes it when space returns.
 
 Each record carries two chains:
@@ -117,7 +117,7 @@ def canonical_body(seq: int, time: str, host: str, kind: str, check_id: Optional
                    evidence_json: Optional[str], message: Optional[str], prev_hash: str) -> str:
     """The one canonical form of a record: the JSON object of its hashed fields with sorted keys
     and no spaces (``check_id, evidence, host, kind, message, prev_hash, seq, severity, time, v``),
-    ``evidence_json`` being the evidence's canonical JSON (``agent.event.canonical_json``) as it is
+    ``evidence_json`` being the evidence's canonical JSON (``bmnn_guard.agent.event.canonical_json``) as it is
     stored. Assembled from the columns: append, verify and export never re-serialise evidence."""
     return (f'{{"check_id":{_js(check_id)},"evidence":{"null" if evidence_json is None else evidence_json},'
             f'"host":{_js(host)},"kind":{_js(kind)},"message":{_js(message)},"prev_hash":{_js(prev_hash)},'

@@ -97,8 +97,8 @@ def read_key_file(path: str, *, trusted: bool = True, private: bool = False) -> 
     on a stick): links followed, but only a regular file, bounded. Raises FileNotFoundError or
     AgentError(config) with the refusal (never any of the file's content).
     """
-    from policies.errors import PolicyError
-    from policies.trusted import read_file, read_untrusted
+    from bmnn_guard.policies.errors import PolicyError
+    from bmnn_guard.policies.trusted import read_file, read_untrusted
     try:
         if trusted:
             return read_file(path, max_bytes=KEY_MAX_BYTES, what=KEY_FILE, folder=KEY_DIR, private_key=private).data

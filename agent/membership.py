@@ -26,7 +26,7 @@ import os
 import threading
 from typing import Any, Mapping
 
-from policies import facts as F
+from bmnn_guard.policies import facts as F
 
 REMOVE_ACTIONS = ("remove", "unbind")
 ADD_ACTIONS = ("add", "bind")

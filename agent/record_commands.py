@@ -85,7 +85,7 @@ def _paths(ctx: click.Context):
 
 
 def _policy(ctx: click.Context):
-    from policies.loader import load_bundle, load_tailoring
+    from bmnn_guard.policies.loader import load_bundle, load_tailoring
     paths = _paths(ctx)
     bundle = load_bundle(getattr(_obj(ctx), "policy_dir", None))
     return bundle, load_tailoring(paths.local_d, bundle).tailoring
@@ -102,11 +102,11 @@ def _pubkey_option(f):
 
 def _before_output(fmt: str, output: Optional[str], lang: str) -> None:
     """Refuse what cannot be written before any work is done."""
-    from scanner import output as out
-    from scanner.errors import ScanError
-    from scanner.i18n import t
+    from bmnn_guard.scanner import output as out
+    from bmnn_guard.scanner.errors import ScanError
+    from bmnn_guard.scanner.i18n import t
     if fmt == "pdf":
-        from scanner.report import pdf
+        from bmnn_guard.scanner.report import pdf
         if not output:
             raise click.UsageError(t("error.pdf_needs_output", lang))
         if pdf.chromium() is None:
@@ -120,7 +120,7 @@ def _render(kind: str, doc: dict, fmt: str, lang: str, seal: Optional[dict]):
     if fmt == "json":
         return signed.dumps(doc)
     import importlib
-    module = importlib.import_module(f"scanner.report.{kind}")
+    module = importlib.import_module(f"bmnn_guard.scanner.report.{kind}")
     return getattr(module, fmt)(doc, lang, seal)
 
 
@@ -135,7 +135,7 @@ def _progress(lang: str):
         return None, lambda: None
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn
-    from scanner.i18n import t
+    from bmnn_guard.scanner.i18n import t
     bar = Progress(TextColumn(t("case.scanning", lang)), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    console=Console(stderr=True), transient=True)
     bar.start()
@@ -147,7 +147,7 @@ def _progress(lang: str):
 
 
 def _problems(ver, lang: str, path: str) -> None:
-    from scanner.i18n import t
+    from bmnn_guard.scanner.i18n import t
     click.echo(t("signed.tampered", lang, path=path), err=True)
     for p in ver.problems:
         click.echo("  ✘ " + p.message(lang), err=True)
@@ -164,7 +164,7 @@ def _verify_command(kind: str):
     @click.pass_context
     def verify(ctx, file, pubkey, as_json, lang):
         """Kiểm tra chữ ký, không cần mạng / check the signature offline. Exit 0 genuine, 4 tampered, 1 unreadable."""
-        from scanner.i18n import t
+        from bmnn_guard.scanner.i18n import t
         from . import signed
         lang = _lang(ctx, lang)
         pk = open(pubkey, "rb").read(65536) if pubkey else None
@@ -220,7 +220,7 @@ def _show_command(kind: str, fmt_name: str):
     def show(ctx, file, fmt, output, pubkey, lang):
         """Trình bày tài liệu đã ký (kiểm tra chữ ký trước) / render a signed document, verified first."""
         from . import signed
-        from scanner import output as out
+        from bmnn_guard.scanner import output as out
         lang = _lang(ctx, lang)
         _before_output(fmt, output, lang)
         loaded = signed.load_verified(file, kind=fmt_name, pubkey=open(pubkey, "rb").read(65536) if pubkey else None,
@@ -279,8 +279,8 @@ def handover_group() -> None:
 def handover_make(ctx, user, output, fmt, check_path, destroyed_path, reason, minutes, record_path, receiver, officer,
                   full_name, occasion, number, timezone, pubkey, as_json, lang) -> None:
     """The record of USER (see ``bmnn handover --help``)."""
-    from scanner.i18n import t
-    from scanner.localtime import zone
+    from bmnn_guard.scanner.i18n import t
+    from bmnn_guard.scanner.localtime import zone
     from . import handover as H
     lang = _lang(ctx, lang)
     if check_path and destroyed_path:
@@ -309,7 +309,7 @@ def handover_make(ctx, user, output, fmt, check_path, destroyed_path, reason, mi
     original = _write_signed("handover", doc, fmt, output, str(paths.config_dir), lang)
     s = doc["summary"]
     if output:
-        from scanner.i18n import t
+        from bmnn_guard.scanner.i18n import t
         click.echo(t("handover.wrote", lang, path=output, held=s["held_personal"], files=s["marked_files"],
                      devices=s["devices"], violations=s["violations"]), err=True)
         if original:
@@ -330,9 +330,9 @@ def _collect(paths, p, marked, tz, lang: str):
 
 def _take_number(paths, pattern: Optional[str], year: int, lang: str) -> Optional[str]:
     """The next record number from the local.d pattern (scanner/recordno.py), or None (a blank)."""
-    from scanner import recordno
-    from scanner.errors import ScanError
-    from scanner.i18n import t
+    from bmnn_guard.scanner import recordno
+    from bmnn_guard.scanner.errors import ScanError
+    from bmnn_guard.scanner.i18n import t
     if not pattern:
         return None
     seq = None
@@ -355,7 +355,7 @@ def companion(output: str) -> str:
 def _write_signed(kind: str, doc: dict, fmt: str, output: Optional[str], key_dir: str, lang: str) -> Optional[str]:
     """Sign ``doc`` and write it in ``fmt``; for people's formats written to a file, the signed
     JSON beside it (returned). On a terminal the people's form carries no seal line."""
-    from scanner import output as out
+    from bmnn_guard.scanner import output as out
     from . import signed
     sdoc = signed.sign(doc, key_dir)
     if fmt == "json":
@@ -381,8 +381,8 @@ def _this_machines_record(paths, path: str, pubkey: Optional[str], lang: str):
 
 
 def _check(ctx, p, check_path, output, pubkey, marked, tz, as_json, lang) -> None:
-    from scanner import output as out
-    from scanner.i18n import t
+    from bmnn_guard.scanner import output as out
+    from bmnn_guard.scanner.i18n import t
     from . import handover as H
     from . import signed
     paths = _paths(ctx)
@@ -406,8 +406,8 @@ def _check(ctx, p, check_path, output, pubkey, marked, tz, as_json, lang) -> Non
 
 
 def _print_check(result: dict, lang: str) -> None:
-    from scanner.i18n import t
-    from scanner.textsafe import visible
+    from bmnn_guard.scanner.i18n import t
+    from bmnn_guard.scanner.textsafe import visible
     for i in result["items"] + result["new"]:
         where = f" → {visible(i['where'])}" if i.get("where") and i["status"] == "recovered" else ""
         extra = f" (#{i['journal_seq']})" if i.get("journal_seq") else ""
@@ -421,7 +421,7 @@ def _print_check(result: dict, lang: str) -> None:
 
 
 def _destroyed(ctx, p, path, reason, minutes, record_path, pubkey, tz, as_json, lang) -> None:
-    from scanner.i18n import t
+    from bmnn_guard.scanner.i18n import t
     from . import handover as H
     from . import signed
     paths = _paths(ctx)
@@ -473,8 +473,8 @@ def incident_group() -> None:
 @click.pass_context
 def incident_make(ctx, since, until, seq, output, fmt, number, timezone, journal_path, wtmp, utmp, lang) -> None:
     """The report of a window of the journal (see ``bmnn incident --help``)."""
-    from scanner.localtime import zone
-    from scanner.sessions import UTMP, WTMP, read_logins
+    from bmnn_guard.scanner.localtime import zone
+    from bmnn_guard.scanner.sessions import UTMP, WTMP, read_logins
     from .commands import parse_since
     from .config import load_config
     from . import incident as I
@@ -499,7 +499,7 @@ def incident_make(ctx, since, until, seq, output, fmt, number, timezone, journal
                   tz_name=tz_name, lang=lang)
     original = _write_signed("incident", doc, fmt, output, str(paths.config_dir), lang)
     if output:
-        from scanner.i18n import t
+        from bmnn_guard.scanner.i18n import t
         s = doc["summary"]
         click.echo(t("incident.wrote", lang, path=output, n=s["records"], v=s["violations"], open=s["still_open"]),
                    err=True)

@@ -110,7 +110,7 @@ class FolderIndex:
 
     def save(self, path: str) -> None:
         """Atomically, mode 0600 (the state directory is root's)."""
-        from scanner.atomic import write_atomic
+        from bmnn_guard.scanner.atomic import write_atomic
         doc = {"v": INDEX_VERSION, "seq": self.seq, "folders": sorted(self.folders), "files": self.files}
         write_atomic(path, json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8",
                                                                                            "surrogateescape"),

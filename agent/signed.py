@@ -2,7 +2,7 @@
 
 The hand-over record and the incident report are JSON objects with the host's Ed25519 signature
 inside them. What is signed is the canonical form (sorted keys, no spaces, UTF-8: the same bytes
-as a snapshot manifest, ``agent.snapshot.manifest.canonical``) of the whole object without its
+as a snapshot manifest, ``bmnn_guard.agent.snapshot.manifest.canonical``) of the whole object without its
 ``signature`` member. Inside the signed part, ``signed_by`` names the key (fingerprint, validity);
 ``signature`` holds the public key (PEM) and the signature (base64)::
 
@@ -106,7 +106,7 @@ def parse(data: bytes, source: str = "document", lang: str = "vi") -> dict:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise AgentError(f"{source}: not UTF-8 text (byte {exc.start})", kind="io") from None
-    from scanner.i18n import t
+    from bmnn_guard.scanner.i18n import t
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_constant)
     except _Duplicate as exc:
@@ -128,7 +128,7 @@ def read(path: str, lang: str = "vi") -> dict:
         with open(path, "rb") as fh:
             data = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        from scanner.i18n import t
+        from bmnn_guard.scanner.i18n import t
         raise AgentError(t("signed.no_file", lang, path=path), kind="io") from None
     except IsADirectoryError:
         raise AgentError(f"{path}: is a folder, not a file", kind="io") from None
@@ -147,7 +147,7 @@ class Problem:
     params: tuple[tuple[str, str], ...] = ()
 
     def message(self, lang: str) -> str:
-        from scanner.i18n import t
+        from bmnn_guard.scanner.i18n import t
         return t(f"signed.{self.code}", lang, **dict(self.params))
 
 
@@ -259,7 +259,7 @@ def load_verified(path: str, *, kind: str, pubkey: Optional[bytes] = None, known
     doc = read(path, lang)
     ver = verify(doc, pubkey=pubkey, known=known)
     if ver.ok and doc.get("format") != kind:
-        from scanner.i18n import t
+        from bmnn_guard.scanner.i18n import t
         raise AgentError(t("signed.other_kind", lang, path=path, kind=t(f"signed.kind.{doc.get('format')}", lang),
                            command="incident" if kind == "bmnn-handover" else "handover"), kind="usage")
     return Loaded(path, doc, ver)

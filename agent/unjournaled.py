@@ -27,7 +27,7 @@ URGENT = frozenset({"violation", "cleared", "enforced", "gap"})
 
 
 def provisional(event: Event, host: str) -> Record:
-    """The record an event (``agent.event.Event``) will become, minus seq and hash."""
+    """The record an event (``bmnn_guard.agent.event.Event``) will become, minus seq and hash."""
     return Record(0, event.time, host, event.kind, event.check_id, event.severity, event.evidence, event.message,
                   "", "", "")
 

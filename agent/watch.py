@@ -157,7 +157,7 @@ class Watcher:
 
     def __init__(self, host, *, reconcile_seconds: float = 300.0, sources: Optional[list] = None):
         self.host = host
-        """agent.daemon.WatchHost: all the watch uses of the daemon."""
+        """bmnn_guard.agent.daemon.WatchHost: all the watch uses of the daemon."""
         self.reconcile_seconds = reconcile_seconds
         self.engine: Optional[Engine] = None
         self._policy_sha: Optional[str] = None
@@ -248,10 +248,10 @@ class Watcher:
         return [m.path for m in self._tailoring().marked_folders if os.path.isdir(m.path)]
 
     def _tailoring(self):
-        from policies.schema import Tailoring
+        from bmnn_guard.policies.schema import Tailoring
         pol = self.host.policy()
         if pol is None:
-            from policies.loader import load_bundle, load_tailoring
+            from bmnn_guard.policies.loader import load_bundle, load_tailoring
             try:
                 return load_tailoring(self.host.paths.local_d, load_bundle(self.host.policy_dir)).tailoring
             except Exception:
@@ -370,12 +370,12 @@ class Watcher:
         pol = self.host.policy()
         if pol is None:
             return None
-        from policies.context import build_context
-        from scanner import registry
+        from bmnn_guard.policies.context import build_context
+        from bmnn_guard.scanner import registry
         try:
             approved = registry.identities(registry.load(str(self.host.paths.config_dir)))
         except Exception as exc:
-            from policies.errors import PolicyError
+            from bmnn_guard.policies.errors import PolicyError
             text = exc.redacted() if isinstance(exc, PolicyError) else str(exc)  # never the file's content
             self.host.record(Event.of("state", severity="high", evidence={"error": text[:4000]},
                                message=f"approved-device registry unreadable: {text.splitlines()[0][:300]}"))
@@ -400,13 +400,13 @@ class Watcher:
         return self.engine
 
     def _collect(self, domains):
-        from scanner.collect import collect_all
+        from bmnn_guard.scanner.collect import collect_all
         from .journal import health_check
         t = self.host.policy().tailoring
         facts = collect_all(domains=domains, marked_folders=tuple(t.marked_folders), probe_hosts=tuple(t.probe_hosts),
                             journal_check=lambda: health_check(str(self.host.paths.journal)))
         if "devices" in facts.collected and self.engine is not None:
-            from policies.facts import DOMAINS
+            from bmnn_guard.policies.facts import DOMAINS
             full = set(domains) >= set(DOMAINS) - {"documents"}
             facts = dataclasses.replace(facts, devices=self.devices.apply(facts.devices, self.engine.facts.devices,
                                                                           full=full))
@@ -453,7 +453,7 @@ class Watcher:
         """Watch and scan each mounted removable medium; forget those that went away."""
         if self.content is None or not self._watch_media:
             return
-        from scanner.media import removable_mountpoints
+        from bmnn_guard.scanner.media import removable_mountpoints
         from .sources.folders import FolderSource
         # the device facts may predate an unmount (attached devices follow the uevents between
         # full re-reads, and an unmount sends none): a medium counts only while it is a mount point

@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from agent import fanotify as fa  # noqa: E402
+from bmnn_guard.agent import fanotify as fa  # noqa: E402
 
 IN_CLOSE_WRITE = 0x08
 IN_NONBLOCK = 0o4000
@@ -124,7 +124,7 @@ def main() -> int:
     if mode in ("inotify", "both"):
         threads.append(threading.Thread(target=inotify_loop, args=(d, c, stop), daemon=True))
     if mode in ("access", "both", "access-idle"):
-        from agent.sources.access import FileAccess, AccessSource
+        from bmnn_guard.agent.sources.access import FileAccess, AccessSource
         counting = mode == "access"
 
         def emit(ev):

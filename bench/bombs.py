@@ -132,7 +132,7 @@ def main(argv) -> int:
     ap.add_argument("--only", default=None, help="comma-separated case names")
     args = ap.parse_args(argv)
     here = os.path.join(os.path.dirname(sys.executable), "bmnn")
-    bmnn = shlex.split(args.bmnn) if args.bmnn else ([here] if os.path.exists(here) else [sys.executable, "-m", "cli"])
+    bmnn = shlex.split(args.bmnn) if args.bmnn else ([here] if os.path.exists(here) else [sys.executable, "-m", "bmnn_guard.cli"])
     work = tempfile.mkdtemp(prefix="bmnn-bombs-")
     env_cfg = os.path.join(work, "etc")
     os.makedirs(env_cfg)

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scanner.content.scan import run_scan
+from bmnn_guard.scanner.content.scan import run_scan
 
 PROSE = ("Căn cứ Luật Bảo vệ bí mật nhà nước số 117/2025/QH15, cơ quan báo cáo kết quả thực hiện công tác "
          "bảo vệ bí mật nhà nước, việc quản lý mật khẩu, thiết bị lưu trữ và mạng máy tính trong năm.")
@@ -120,7 +120,7 @@ def _count_files(root: Path) -> int:
 
 def _time_cached(root: Path, jobs: int, state: Path) -> tuple[float, float, object, object]:
     """(first, second) scan times of ``root`` with a verdict cache that starts empty."""
-    from scanner.content.cache import ContentCache
+    from bmnn_guard.scanner.content.cache import ContentCache
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(mode=0o700)
     path = str(state / "content-cache.json")
@@ -165,7 +165,7 @@ def _peak_rss(root: Path, cores: int) -> tuple[float, float]:
     """(scanning parent, largest worker) peak RSS in MiB, from a fresh process scanning ``root``.
     The parent's figure is VmHWM: ru_maxrss survives fork+exec and would report this benchmark's
     own peak (the corpus generation), not the scan's."""
-    code = ("import json, resource, sys; from scanner.content.scan import run_scan; "
+    code = ("import json, resource, sys; from bmnn_guard.scanner.content.scan import run_scan; "
             "run_scan([sys.argv[1]], jobs=int(sys.argv[2])); "
             "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]; "
             "print(json.dumps([int(hwm), "
@@ -177,7 +177,7 @@ def _peak_rss(root: Path, cores: int) -> tuple[float, float]:
 
 
 def _fast() -> bool:
-    from scanner.content import plain
+    from bmnn_guard.scanner.content import plain
     return plain._c_utf8 is not None
 
 

@@ -29,10 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.delivery import Cursor, CursorStore
-from agent.journal import Journal
-from agent.sinks import SinkContext, SinkRunner
-from agent.sinks import ecs, syslog
+from bmnn_guard.agent.delivery import Cursor, CursorStore
+from bmnn_guard.agent.journal import Journal
+from bmnn_guard.agent.sinks import SinkContext, SinkRunner
+from bmnn_guard.agent.sinks import ecs, syslog
 
 RECEIVER = r"""
 import socket, sys

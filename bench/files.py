@@ -5,7 +5,7 @@ close: three events each) in a folder, and we time how long it takes until every
 
 * baseline: a bare inotify reader (one ``inotify_init1`` descriptor, ``read`` in a loop, events
   counted and thrown away) — the floor no user-space monitor can beat;
-* ours: the real daemon (``python -m agent``) with the folder marked and content scanning on,
+* ours: the real daemon (``python -m bmnn_guard.agent``) with the folder marked and content scanning on,
   until every event is a ``file`` record in the journal (durable, chained, hashed content).
 
 Rates are events per second from the writer's start to the last event seen; "lost" counts
@@ -86,7 +86,7 @@ class Daemon:
         env = dict(os.environ, BMNN_CONFIG_DIR=f"{base}/etc", BMNN_STATE_DIR=f"{base}/state",
                    BMNN_RUNTIME_DIR=f"{base}/run", BMNN_LOG_DIR=f"{base}/log", PYTHONPATH=str(ROOT))
         env.pop("NOTIFY_SOCKET", None)
-        self.p = subprocess.Popen([sys.executable, "-m", "agent"], env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL,
+        self.p = subprocess.Popen([sys.executable, "-m", "bmnn_guard.agent"], env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL,
                                   stderr=open(f"{base}/daemon.err", "w"))
         self.db = f"{base}/state/journal.db"
         deadline = time.monotonic() + 60

@@ -4,7 +4,7 @@ records in the same run.
     python -m bench incident [--n 20000] [--runs 5] [--dir /var/tmp]
 
 A journal of --n records (file events, a violation and its clearing every 1,000, heartbeats) is
-written once. Measured, median of --runs: ``agent.incident.build`` over the whole journal (it reads
+written once. Measured, median of --runs: ``bmnn_guard.agent.incident.build`` over the whole journal (it reads
 the window, the state before it, verifies the journal and resolves the citations), and the
 baseline: ``Journal.verify()`` plus reading every record as ``bmnn events --json`` does. Also
 the size of the signed JSON. Writes bench/out/incident.json.
@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.journal import Journal
+from bmnn_guard.agent.journal import Journal
 
 
 def _journal(path: Path, n: int) -> None:
@@ -51,10 +51,10 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--dir", default="/var/tmp")
     a = ap.parse_args(argv)
-    from agent import incident
-    from agent.snapshot.manifest import canonical
-    from policies.loader import load_bundle
-    from scanner.sessions import Logins
+    from bmnn_guard.agent import incident
+    from bmnn_guard.agent.snapshot.manifest import canonical
+    from bmnn_guard.policies.loader import load_bundle
+    from bmnn_guard.scanner.sessions import Logins
     bundle = load_bundle()
     d = Path(tempfile.mkdtemp(prefix="bmnn-bench-incident-", dir=a.dir))
     try:

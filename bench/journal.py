@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.journal import Journal
+from bmnn_guard.agent.journal import Journal
 
 EVIDENCE = {"fact": "devices.usb", "vendor_id": "0781", "product_id": "5567", "serial": "4C530001230101117035",
             "product": "Cruzer Blade", "interfaces": ["08"]}

@@ -61,8 +61,8 @@ def _pages():
 
 
 def _read(data: bytes, fmt: str):
-    from scanner.content import detect, ocr
-    from scanner.content.limits import Limits
+    from bmnn_guard.scanner.content import detect, ocr
+    from bmnn_guard.scanner.content.limits import Limits
     r = ocr.Reader(Limits())
     if fmt == "PDF":
         import pypdfium2 as pdfium
@@ -80,7 +80,7 @@ def _read(data: bytes, fmt: str):
 
 def _whole_page(png: bytes, program: str) -> tuple[float, float, bool]:
     """Tesseract over the whole page, as the trial in issue 15 ran it: (wall s, CPU s, stamp found)."""
-    from scanner.content import detect
+    from bmnn_guard.scanner.content import detect
     c0 = _cpu()
     t = time.perf_counter()
     p = subprocess.run([program, "stdin", "stdout", "-l", "vie", "--psm", "3"], input=png, capture_output=True,
@@ -97,8 +97,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--write", action="store_true", help="update docs/performance.md")
     a = ap.parse_args(argv)
     from PIL import Image
-    from scanner.content import frames, images, ocr
-    from scanner.content.limits import Limits
+    from bmnn_guard.scanner.content import frames, images, ocr
+    from bmnn_guard.scanner.content.limits import Limits
     program = shutil.which("tesseract")
     t = time.perf_counter()
     eng = ocr.engine()
@@ -185,7 +185,7 @@ def main(argv: list[str]) -> int:
 
 
 def _pool(pages, runs: int) -> tuple[float, int]:
-    from scanner.content.scan import run_scan
+    from bmnn_guard.scanner.content.scan import run_scan
     with tempfile.TemporaryDirectory(prefix="bmnn-bench-ocr-") as tmp:
         n = 0
         for i, (name, plain, stamped, fmt, _) in enumerate(pages):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 _PROBE = (
     "import json, resource, sys, time\n"
-    "from scanner.content.scan import run_scan\n"
+    "from bmnn_guard.scanner.content.scan import run_scan\n"
     "r0, c0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
     "t = time.perf_counter(); rep = run_scan([sys.argv[1]], jobs=1); wall = time.perf_counter() - t\n"
     "r1, c1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"

@@ -30,8 +30,8 @@ import time
 import unicodedata
 from pathlib import Path
 
-from scanner.content import decode, plain
-from scanner.content.scan import run_scan
+from bmnn_guard.scanner.content import decode, plain
+from bmnn_guard.scanner.content.scan import run_scan
 from tests.scanner.content.corpus import to_cp1258
 from tests.scanner.content.forms import LEGACY_FORMS, LEVELS, NOT_MARKS, unicode_forms
 

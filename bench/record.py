@@ -25,7 +25,7 @@ from .common import median_ms, row, time_command
 _CHILD_RENDER = r"""
 import sys
 sys.path.insert(0, sys.argv[1])
-from scanner.report import pdf
+from bmnn_guard.scanner.report import pdf
 html = open(sys.argv[2], encoding="utf-8").read()
 open(sys.argv[3], "wb").write(pdf.render(html))
 """
@@ -53,8 +53,8 @@ def main(argv) -> int:
     args = ap.parse_args(argv)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     sys.path.insert(0, root)
-    from scanner.report import html as html_report
-    from scanner.report import pdf
+    from bmnn_guard.scanner.report import html as html_report
+    from bmnn_guard.scanner.report import pdf
     from tests.scanner.docfixture import make_document
     if pdf.chromium() is None:
         print("Chromium not installed (apt-get install chromium)", file=sys.stderr)

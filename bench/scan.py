@@ -22,7 +22,7 @@ def main(argv) -> int:
     py = sys.executable
     cfg = tempfile.mkdtemp(prefix="bmnn-bench-")
     env = dict(os.environ, BMNN_CONFIG_DIR=cfg)
-    bmnn = [py, "-m", "cli"] if not os.path.exists(os.path.join(os.path.dirname(py), "bmnn")) else [os.path.join(os.path.dirname(py), "bmnn")]
+    bmnn = [py, "-m", "bmnn_guard.cli"] if not os.path.exists(os.path.join(os.path.dirname(py), "bmnn")) else [os.path.join(os.path.dirname(py), "bmnn")]
     base = time_command([py, "-c", "pass"], args.runs, env)
     help_ = time_command([*bmnn, "--help"], args.runs, env)
     scan = time_command([*bmnn, "scan", "--no-content", "--format", "json", "--no-input", "-o", os.devnull], args.runs, env)

@@ -18,11 +18,11 @@ import time
 
 
 def main(argv) -> int:
-    from agent import keys
-    from agent.journal import Journal
-    from agent.snapshot.export import export
-    from agent.snapshot.registry import Change, Registry, entry_for
-    from agent.snapshot.verify import verify
+    from bmnn_guard.agent import keys
+    from bmnn_guard.agent.journal import Journal
+    from bmnn_guard.agent.snapshot.export import export
+    from bmnn_guard.agent.snapshot.registry import Change, Registry, entry_for
+    from bmnn_guard.agent.snapshot.verify import verify
 
     ap = argparse.ArgumentParser(prog="python -m bench snapshot")
     ap.add_argument("--records", type=int, default=100_000)

@@ -1,7 +1,7 @@
 """`python -m bench watch`: the daemon's reaction times, measured against the kernel's own floor.
 
 Runs as root (network namespace). In a private namespace (`unshare -n`) the real daemon
-(`python -m agent`) watches; we add and remove a default route N times and time, for each:
+(`python -m bmnn_guard.agent`) watches; we add and remove a default route N times and time, for each:
 
 * baseline: `ip route add` returning -> a bare rtnetlink socket receiving the RTM_NEWROUTE
   (the floor no user-space monitor can beat);
@@ -40,7 +40,7 @@ subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 subprocess.run(["ip", "link", "add", "bm0", "type", "veth", "peer", "name", "bm1"], check=True)
 for cmd in (["ip", "link", "set", "bm1", "up"], ["ip", "link", "set", "bm0", "up"], ["ip", "addr", "add", "10.99.0.2/24", "dev", "bm0"]):
     subprocess.run(cmd, check=True)
-daemon = subprocess.Popen([sys.executable, "-m", "agent"], env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=open(f"{base}/daemon.err", "w"))
+daemon = subprocess.Popen([sys.executable, "-m", "bmnn_guard.agent"], env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=open(f"{base}/daemon.err", "w"))
 probe = JournalProbe(f"{base}/state/journal.db")
 q = probe.rows
 def wait(sql, *a, timeout=10):

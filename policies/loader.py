@@ -531,7 +531,7 @@ def compile_check(chk: Check, doc: Located, path: tuple) -> CompiledCheck:
             raise PolicyError(doc.problem(path + (name,) + exc.path, str(exc), key=exc.key)) from None
     for dom, fields in chk.evidence.items():
         try:
-            tp, _ = C._resolve(C.Scope(__import__("policies.facts", fromlist=["Facts"]).Facts, ""), dom, ())
+            tp, _ = C._resolve(C.Scope(__import__("bmnn_guard.policies.facts", fromlist=["Facts"]).Facts, ""), dom, ())
             elem = C.F.element_type(tp) or tp
             for j, f in enumerate(fields):
                 C._resolve(C.Scope(elem, dom), f, (dom, j))

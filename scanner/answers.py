@@ -17,9 +17,9 @@ import textwrap
 import unicodedata
 from typing import Callable, Iterable, Optional
 
-from policies.errors import PolicyError
-from policies.evaluator import Answer
-from policies.yamlmarks import CONFIG_LIMITS, key_name, load_file
+from bmnn_guard.policies.errors import PolicyError
+from bmnn_guard.policies.evaluator import Answer
+from bmnn_guard.policies.yamlmarks import CONFIG_LIMITS, key_name, load_file
 
 from .errors import ScanError
 from .i18n import t

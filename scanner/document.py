@@ -11,9 +11,9 @@ import dataclasses
 import datetime as dt
 from typing import Any, Optional
 
-from policies import facts as F
-from policies.evaluator import Evaluation
-from policies.loader import Bundle
+from bmnn_guard.policies import facts as F
+from bmnn_guard.policies.evaluator import Evaluation
+from bmnn_guard.policies.loader import Bundle
 
 from .policyview import ref_document
 

@@ -8,7 +8,7 @@ carrying squashfs are left out: those are read-only software images (snaps), not
 
 from __future__ import annotations
 
-from policies import facts as F
+from bmnn_guard.policies import facts as F
 
 PORTABLE_BUSES = ("usb", "mmc", "sdio", "memstick", "firewire", "ieee1394")
 NOT_MEDIA_FS = ("squashfs",)

@@ -1,6 +1,6 @@
 """What `bmnn policy list|show|explain|coverage` print: plain data for --json, rich text for people.
 
-Citations come from ``policies.citation`` already carrying what is doubtful about them ("chưa
+Citations come from ``bmnn_guard.policies.citation`` already carrying what is doubtful about them ("chưa
 xác minh", "chưa rõ còn hiệu lực") once; nothing here adds a second marker. "In force" is asked
 for the day the command runs (the CLI passes it: the policy layer never reads the clock).
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from policies.citation import resolve
-from policies.loader import Bundle, _covers, catalog_entries
+from bmnn_guard.policies.citation import resolve
+from bmnn_guard.policies.loader import Bundle, _covers, catalog_entries
 
 from .i18n import t
 

@@ -15,8 +15,8 @@ from typing import Optional
 import msgspec
 import yaml
 
-from policies.loader import convert
-from policies.yamlmarks import CONFIG_LIMITS, load_file
+from bmnn_guard.policies.loader import convert
+from bmnn_guard.policies.yamlmarks import CONFIG_LIMITS, load_file
 
 from .atomic import write_atomic
 from .errors import ScanError

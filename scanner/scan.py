@@ -13,10 +13,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from policies import facts as F
-from policies.context import build_context
-from policies.evaluator import Answer, Evaluation, evaluate
-from policies.loader import Bundle, LoadedTailoring, load_bundle, load_tailoring
+from bmnn_guard.policies import facts as F
+from bmnn_guard.policies.context import build_context
+from bmnn_guard.policies.evaluator import Answer, Evaluation, evaluate
+from bmnn_guard.policies.loader import Bundle, LoadedTailoring, load_bundle, load_tailoring
 
 from . import document, registry
 from .answers import ask, load_answers

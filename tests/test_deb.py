@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import AgentConfig, load_config
+from bmnn_guard.agent.config import AgentConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DEB = ROOT / "packaging" / "deb"

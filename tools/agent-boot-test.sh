@@ -24,11 +24,12 @@ mkdir -p "$R/opt/bmnn/src" "$R/etc/bmnn" "$R/etc/systemd/system/bmnn-agent.servi
          "$R/etc/systemd/system/multi-user.target.wants"
 cp -a "$py" "$R/opt/bmnn/site-packages"
 (cd "$here" && git archive HEAD agent policies scanner cli.py) | tar -C "$R/opt/bmnn/src" -x
+ln -sfn . "$R/opt/bmnn/src/bmnn_guard"  # the namespace: bmnn_guard.agent is src/agent
 chmod -R go-w "$R/opt/bmnn"
 cat > "$R/usr/local/bin/bmnn-agent" <<'EOS'
 #!/bin/sh
 export PYTHONPATH=/opt/bmnn/src:/opt/bmnn/site-packages
-exec /usr/bin/python3 -m agent "$@"
+exec /usr/bin/python3 -m bmnn_guard.agent "$@"
 EOS
 chmod 755 "$R/usr/local/bin/bmnn-agent"
 cp "$here/systemd/bmnn-agent.service" "$R/etc/systemd/system/"
@@ -52,8 +53,8 @@ cat > "$R/usr/local/bin/bmnn-access-check" <<'EOS'
 import json, sys
 sys.path[:0] = ["/opt/bmnn/src", "/opt/bmnn/site-packages"]
 import threading
-from agent.sdnotify import notify
-from agent.sources.access import AccessSource, FileAccess
+from bmnn_guard.agent.sdnotify import notify
+from bmnn_guard.agent.sources.access import AccessSource, FileAccess
 seen = threading.Event()
 def emit(ev):
     if isinstance(ev, FileAccess) and ev.path == "/srv/mat/who.txt" and ev.kind == "write":
@@ -71,8 +72,8 @@ cat > "$R/usr/local/bin/bmnn-check" <<'EOS'
 #!/bin/sh
 exec > /results/report.txt 2>&1
 export PYTHONPATH=/opt/bmnn/src:/opt/bmnn/site-packages
-bmnn() { python3 -c "import sys, cli
-from agent.commands import events_group, status_command
+bmnn() { python3 -c "import sys, bmnn_guard.cli as cli
+from bmnn_guard.agent.commands import events_group, status_command
 cli.cli.add_command(events_group); cli.cli.add_command(status_command)
 sys.exit(cli.main(sys.argv[1:]))" "$@"; }
 sleep 4

@@ -42,7 +42,7 @@ import tarfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from scanner.collect.cellular import TABLE_PATH, name_kind, other_device, parse_table  # noqa: E402
+from bmnn_guard.scanner.collect.cellular import TABLE_PATH, name_kind, other_device, parse_table  # noqa: E402
 
 CONFIGPACK = "/usr/share/usb_modeswitch/configPack.tar.gz"
 RULES = ("/lib/udev/rules.d/40-usb_modeswitch.rules", "/usr/lib/udev/rules.d/40-usb_modeswitch.rules")

@@ -3,7 +3,7 @@
 One module per sink (bandit-style), each with a ``Sink`` class whose single entry is
 ``emit(record)``: it raises on failure and returns when the event was handed over; optional are
 ``accepts(record)`` (the kinds it wants), ``flush()`` (after each batch) and ``note``.
-``SinkRunner`` gives every sink a ``agent.delivery.SinkReader``: its own thread, its own
+``SinkRunner`` gives every sink a ``bmnn_guard.agent.delivery.SinkReader``: its own thread, its own
 read-only journal connection and a persisted cursor, so a slow or failing sink never blocks the
 journal or the other sinks, and nothing is lost when a receiver is down or the daemon restarts:
 the sink catches up from its cursor (at-least-once, in order; see agent/delivery.py and the

@@ -21,7 +21,7 @@ import subprocess
 import time
 from typing import Any, Optional, Sequence
 
-from scanner.textsafe import visible
+from bmnn_guard.scanner.textsafe import visible
 
 from ..delivery import record_age
 from ..journal import Record

@@ -40,7 +40,7 @@ class HookError(RuntimeError):
 def untrusted(command: Sequence[str], *, enforce: Optional[bool] = None) -> Optional[str]:
     """Why root must not run ``command`` (redacted text), or None: the executable and each
     absolute argument that is a file must pass StrictModes (checked as root only)."""
-    from policies.trusted import check_executable, enforcing
+    from bmnn_guard.policies.trusted import check_executable, enforcing
     if not enforcing(enforce):
         return None
     for i, arg in enumerate(command):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from typing import IO, Any, Optional
 
-from scanner.textsafe import visible
+from bmnn_guard.scanner.textsafe import visible
 
 from ..journal import Record
 from ..unjournaled import is_provisional

@@ -16,7 +16,7 @@ import tarfile
 import time
 from typing import Mapping, Optional
 
-from scanner.safeio import file_type
+from bmnn_guard.scanner.safeio import file_type
 
 from ..errors import AgentError
 

@@ -118,7 +118,7 @@ def host_identity(scan_doc: Optional[dict]) -> dict:
     if target.get("machine_id"):
         return {"hostname": target.get("hostname") or os.uname().nodename, "machine_id": target["machine_id"],
                 "dmi_serial": (target.get("dmi") or {}).get("serial")}
-    from scanner.collect.host import collect_host
+    from bmnn_guard.scanner.collect.host import collect_host
     facts = collect_host()
     return {"hostname": target.get("hostname") or facts.hostname or os.uname().nodename,
             "machine_id": facts.machine_id, "dmi_serial": (target.get("dmi") or {}).get("serial") or facts.dmi_serial}

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional
 
-from scanner.safeio import file_type, open_directory
+from bmnn_guard.scanner.safeio import file_type, open_directory
 
 from ..errors import AgentError
 from .heads import Excerpt, Head, Seen, follows, head_of, load_state, remember, seen_of_state

@@ -23,7 +23,7 @@ import os
 import stat
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
-from scanner.safeio import NotRegular, open_directory, open_regular, read_bounded
+from bmnn_guard.scanner.safeio import NotRegular, open_directory, open_regular, read_bounded
 
 from ..errors import AgentError
 

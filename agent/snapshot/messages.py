@@ -14,7 +14,7 @@ from typing import Any
 def say(code: str, lang: str = "vi", **kw: Any) -> str:
     """The sentence for ``code`` in ``lang`` with its placeholders filled (a placeholder may be a
     ``Problem`` itself: a phrase that has both languages, such as "the review of DATE")."""
-    from scanner.i18n import t
+    from bmnn_guard.scanner.i18n import t
     return t(f"snapshot.msg.{code}", lang, **{k: v.get(lang) if isinstance(v, Problem) else v for k, v in kw.items()})
 
 

@@ -1,4 +1,4 @@
-"""Collectors: read the real machine and return the fact dataclasses of ``policies.facts``.
+"""Collectors: read the real machine and return the fact dataclasses of ``bmnn_guard.policies.facts``.
 
 One module per domain; each ``collect_<domain>()`` catches its own read failures and records them
 as ``CollectionError`` in the domain's ``errors`` (so a check reading it reports ``error``), and
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Optional
 
-from policies.facts import (AgentHealth, CollectionError, DeviceFacts, Facts, FolderFacts, HostFacts, NetworkFacts,
+from bmnn_guard.policies.facts import (AgentHealth, CollectionError, DeviceFacts, Facts, FolderFacts, HostFacts, NetworkFacts,
                             SoftwareFacts, StorageFacts)
 
 from ._common import describe

@@ -11,7 +11,7 @@ import errno
 import os
 from typing import Optional
 
-from policies.facts import CollectionError
+from bmnn_guard.policies.facts import CollectionError
 
 
 class Errors:

@@ -25,7 +25,7 @@ import subprocess
 import time
 from typing import Any, Callable, Optional
 
-from policies.facts import AgentHealth
+from bmnn_guard.policies.facts import AgentHealth
 
 from ._common import Errors, describe
 

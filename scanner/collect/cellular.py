@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from policies.facts import UsbDevice, UsbInterface
-from policies import trusted
-from policies.errors import PolicyError
+from bmnn_guard.policies.facts import UsbDevice, UsbInterface
+from bmnn_guard.policies import trusted
+from bmnn_guard.policies.errors import PolicyError
 
 TABLE_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "cellular-ids.json")
 TABLE_MAX_BYTES = 4 << 20

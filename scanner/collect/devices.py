@@ -15,7 +15,7 @@ import shutil
 import subprocess
 from typing import Optional
 
-from policies.facts import BlockDevice, BluetoothController, CaptureDevice, DeviceFacts, Mount, UsbDevice, UsbInterface
+from bmnn_guard.policies.facts import BlockDevice, BluetoothController, CaptureDevice, DeviceFacts, Mount, UsbDevice, UsbInterface
 
 from . import cellular
 from ._common import Errors, parse_mountinfo, read_text

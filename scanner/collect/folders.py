@@ -8,7 +8,7 @@ import pwd
 import stat
 from typing import Any, Iterable, Optional
 
-from policies.facts import FolderFacts, MarkedFolder
+from bmnn_guard.policies.facts import FolderFacts, MarkedFolder
 
 from ._common import Errors, describe
 

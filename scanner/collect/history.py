@@ -14,7 +14,7 @@ import os
 import re
 from typing import Optional
 
-from policies.facts import CollectionError, ConnectionTrace
+from bmnn_guard.policies.facts import CollectionError, ConnectionTrace
 
 from ._common import Errors, mtime_iso, read_text
 
@@ -151,9 +151,9 @@ def _dhcp_leases(root: str, errors: Errors) -> list[ConnectionTrace]:
 
 
 def _netplan(root: str, errors: Errors) -> list[ConnectionTrace]:
-    from policies.errors import PolicyError
-    from policies.trusted import read_untrusted
-    from policies.yamlmarks import CONFIG_LIMITS, load_bytes
+    from bmnn_guard.policies.errors import PolicyError
+    from bmnn_guard.policies.trusted import read_untrusted
+    from bmnn_guard.policies.yamlmarks import CONFIG_LIMITS, load_bytes
 
     out = []
     for sub in ("etc/netplan", "run/netplan", "lib/netplan"):

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from typing import Optional
 
-from policies.facts import HostFacts
+from bmnn_guard.policies.facts import HostFacts
 
 from ._common import Errors, read_text
 

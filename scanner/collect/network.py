@@ -2,7 +2,7 @@
 
 Sources: rtnetlink (links and routes of *this* network namespace, all tables but ``local``),
 psutil (addresses), /sys/class/net (DEVTYPE wlan/wwan, phy80211, driver, bus), /sys/class/rfkill,
-and the history files read by :mod:`scanner.collect.history`. The interface ``kind`` is a
+and the history files read by :mod:`bmnn_guard.scanner.collect.history`. The interface ``kind`` is a
 description of what the kernel says the link is, not a judgement: rules decide what it means.
 """
 
@@ -15,7 +15,7 @@ from typing import Iterable, Optional
 
 import psutil
 
-from policies.facts import NetInterface, NetworkFacts, RfkillSwitch, Route
+from bmnn_guard.policies.facts import NetInterface, NetworkFacts, RfkillSwitch, Route
 
 from . import _netlink, cellular
 from ._common import Errors, link_name, read_attr

@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, Optional
 
-from policies.facts import ProbeResult
+from bmnn_guard.policies.facts import ProbeResult
 
 DEFAULT_PORT = 443
 DEFAULT_TIMEOUT = 1.5

@@ -16,7 +16,7 @@ from typing import Optional
 
 import psutil
 
-from policies.facts import Package, Process, SoftwareFacts
+from bmnn_guard.policies.facts import Package, Process, SoftwareFacts
 
 from ._common import Errors, parse_mountinfo, read_text
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from policies.facts import StorageFacts
+from bmnn_guard.policies.facts import StorageFacts
 
 from ._common import Errors, parse_mountinfo, read_attr, read_text
 

@@ -84,7 +84,7 @@ def content_command(paths, marked, removable, as_json: bool, jobs: Optional[int]
         raise exc
     from rich.console import Console
 
-    from policies.facts import to_dict
+    from bmnn_guard.policies.facts import to_dict
 
     from .scan import run_scan
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Sequence
 
-from policies.facts import CollectionError, DocumentFacts, DocumentFinding
+from bmnn_guard.policies.facts import CollectionError, DocumentFacts, DocumentFinding
 
 from . import html, plain, worker
 from .cache import CLEAN_VERDICT, compact as _compact, expand as _expand

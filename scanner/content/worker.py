@@ -1,6 +1,6 @@
 """Untrusted files are opened only in worker subprocesses with limits.
 
-Each worker runs ``python -m scanner.content.worker`` under RLIMIT_AS (address space), RLIMIT_CPU
+Each worker runs ``python -m bmnn_guard.scanner.content.worker`` under RLIMIT_AS (address space), RLIMIT_CPU
 (re-armed before every file: used + limit), RLIMIT_CORE 0 and RLIMIT_FSIZE 0. Its stdin is a
 ``SOCK_SEQPACKET`` socket: one message per batch, a JSON list of (base name, hash wanted) with the
 files' open descriptors attached (SCM_RIGHTS). The worker never opens a path: it reads the
@@ -131,12 +131,15 @@ class _Worker:
 
     def __init__(self, limits: Limits):
         env = dict(os.environ)
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        # the directory that holds the top package: one level per part of the module's name
+        root = os.path.abspath(__file__)
+        for _ in __name__.split("."):
+            root = os.path.dirname(root)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.sock, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "scanner.content.worker", json.dumps(asdict(limits))],
+                [sys.executable, "-m", "bmnn_guard.scanner.content.worker", json.dumps(asdict(limits))],
                 stdin=child.fileno(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
         finally:
             child.close()

@@ -17,7 +17,7 @@ def report(machines: list[dict], lang: str = "vi", timezone: Optional[str] = Non
            now: Optional[dt.datetime] = None) -> str:
     import jinja2
     tz = zone(timezone, lang)
-    env = jinja2.Environment(loader=jinja2.PackageLoader("scanner.report", "templates"), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.PackageLoader("bmnn_guard.scanner.report", "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              finalize=lambda v: visible_lines(v) if isinstance(v, str) else v)
     generated = (now or dt.datetime.now(dt.timezone.utc)).astimezone(tz)

@@ -71,7 +71,7 @@ def render(template: str, ctx: dict[str, Any]) -> str:
     """One of the records (inspection, hand-over, incident report) as one HTML document: the
     templates share the Decree 30 page (``decree30.html.j2``) and its blocks (``decree30.macros.j2``)."""
     import jinja2
-    env = jinja2.Environment(loader=jinja2.PackageLoader("scanner.report", "templates"),
+    env = jinja2.Environment(loader=jinja2.PackageLoader("bmnn_guard.scanner.report", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              finalize=_shown)
     return env.get_template(template).render(**ctx)

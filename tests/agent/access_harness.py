@@ -20,7 +20,7 @@ from dataclasses import asdict
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from agent.sources.access import AccessGap, AccessSource  # noqa: E402
+from bmnn_guard.agent.sources.access import AccessGap, AccessSource  # noqa: E402
 
 _out = threading.Lock()
 

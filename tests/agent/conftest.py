@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # cli.py as the lead will wire it: the real entry point plus our three commands
 WIRED_CLI = (
-    "import sys, cli\n"
-    "from agent.commands import events_group, status_command, reload_command\n"
+    "import sys, bmnn_guard.cli as cli\n"
+    "from bmnn_guard.agent.commands import events_group, status_command, reload_command\n"
     "cli.cli.add_command(events_group); cli.cli.add_command(status_command); cli.cli.add_command(reload_command)\n"
     "sys.exit(cli.main(sys.argv[1:]))\n"
 )

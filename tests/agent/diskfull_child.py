@@ -8,10 +8,10 @@ import sys
 
 sys.path.insert(0, sys.argv[2])
 
-from agent.errors import AgentError  # noqa: E402
-from agent.event import Event  # noqa: E402
-from agent.journal import Journal  # noqa: E402
-from agent.spool import JournalWriter  # noqa: E402
+from bmnn_guard.agent.errors import AgentError  # noqa: E402
+from bmnn_guard.agent.event import Event  # noqa: E402
+from bmnn_guard.agent.journal import Journal  # noqa: E402
+from bmnn_guard.agent.spool import JournalWriter  # noqa: E402
 
 mnt = sys.argv[1]
 subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0755", "tmpfs", mnt], check=True)

@@ -15,13 +15,13 @@ import sys
 import tarfile
 from pathlib import Path
 
-from agent import keys
-from agent.journal import Journal
-from agent.snapshot import archive, registry
-from agent.snapshot.export import export
-from agent.snapshot.inspector import InspectorDir
-from agent.snapshot.manifest import canonical
-from scanner.report import html as html_report
+from bmnn_guard.agent import keys
+from bmnn_guard.agent.journal import Journal
+from bmnn_guard.agent.snapshot import archive, registry
+from bmnn_guard.agent.snapshot.export import export
+from bmnn_guard.agent.snapshot.inspector import InspectorDir
+from bmnn_guard.agent.snapshot.manifest import canonical
+from bmnn_guard.scanner.report import html as html_report
 from tests.scanner.docfixture import make_document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,8 +152,8 @@ def rewrite(src, dst, change):
 
 def resign(src, dst, key_dir, change):
     """Change the manifest and members and sign again with the key in ``key_dir`` (a key holder's forgery)."""
-    from agent.snapshot.manifest import member_table
-    from agent.snapshot.manifest import SIGNATURE_MEMBERS
+    from bmnn_guard.agent.snapshot.manifest import member_table
+    from bmnn_guard.agent.snapshot.manifest import SIGNATURE_MEMBERS
     members = archive.read(str(src))
     manifest = json.loads(members["manifest.json"])
     change(manifest, members)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from agent import fanotify as fa
-from agent.procinfo import UNSET_ID, UserNames, parse_status, read_ppid, read_process
-from agent.sources.access import (OPEN, READ, WRITE, AccessHistory, AccessSource, FileAccess, describe,
+from bmnn_guard.agent import fanotify as fa
+from bmnn_guard.agent.procinfo import UNSET_ID, UserNames, parse_status, read_ppid, read_process
+from bmnn_guard.agent.sources.access import (OPEN, READ, WRITE, AccessHistory, AccessSource, FileAccess, describe,
                                   kind_of)
 from tests.agent.conftest import ROOT
 
@@ -172,7 +172,7 @@ def test_attribution_before_start_and_sentences_in_both_languages():
     assert describe("fanotify_unavailable", "en", reason="no CAP_SYS_ADMIN") == \
         "acting process unknown: fanotify unavailable (no CAP_SYS_ADMIN); owner shown"
     assert "không dùng được fanotify (no CAP_SYS_ADMIN)" in describe("fanotify_unavailable", "vi", reason="no CAP_SYS_ADMIN")
-    from agent.sources.access import _T
+    from bmnn_guard.agent.sources.access import _T
     assert all(vi != en and vi and en for vi, en in _T.values())
 
 

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from agent import ack
-from agent.errors import AgentError
-from agent.journal import Journal
+from bmnn_guard.agent import ack
+from bmnn_guard.agent.errors import AgentError
+from bmnn_guard.agent.journal import Journal
 from tests.agent.conftest import ROOT
 from tests.security.harness import Agent, as_user, local_group, local_user, need
 
@@ -168,7 +168,7 @@ def test_an_ack_applies_only_to_the_violation_it_names(tmp_path):
         v2 = j.append("violation", check_id="BMNN-NET-001", severity="critical", message="two")
         old = j.append("ack", check_id="BMNN-NET-001", evidence={"violation_seq": v1.seq, "reason": "r", "uid": 0,
                                                                 "user": "root"})
-        from agent.records import open_violations
+        from bmnn_guard.agent.records import open_violations
         assert [v.acknowledged for v in open_violations(j.records())] == [False]  # incident/handover agree
         state = {"BMNN-NET-001": {"seq": v2.seq, "acknowledged": False}}
         ack.apply(state, old)

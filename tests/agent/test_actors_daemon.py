@@ -29,7 +29,7 @@ subprocess.run(["cp", f"{base}/stamped.docx", f"{base}/mat/cong-van.docx"], chec
 os.chmod(f"{base}/mat/cong-van.docx", 0o644)
 env = dict(os.environ, BMNN_CONFIG_DIR=f"{base}/etc", BMNN_STATE_DIR=f"{base}/state", BMNN_RUNTIME_DIR=f"{base}/run",
            BMNN_LOG_DIR=f"{base}/log", PYTHONPATH=root, BMNN_LANG="en")
-daemon = subprocess.Popen([sys.executable, "-m", "agent"], env=env, cwd=root, stdout=subprocess.DEVNULL,
+daemon = subprocess.Popen([sys.executable, "-m", "bmnn_guard.agent"], env=env, cwd=root, stdout=subprocess.DEVNULL,
                           stderr=open(f"{base}/daemon.err", "w"))
 probe = JournalProbe(f"{base}/state/journal.db")
 out = {"started": bool(probe.wait_for("SELECT seq FROM records WHERE kind='agent_start'"))}

@@ -19,7 +19,7 @@ def start_daemon(env, log_path):
     e = dict(os.environ, **env, PYTHONPATH=str(ROOT))
     e.pop("NOTIFY_SOCKET", None)
     errf = open(log_path, "a")
-    proc = subprocess.Popen([sys.executable, "-m", "agent"], env=e, cwd=str(ROOT), stdout=errf, stderr=errf)
+    proc = subprocess.Popen([sys.executable, "-m", "bmnn_guard.agent"], env=e, cwd=str(ROOT), stdout=errf, stderr=errf)
     end = time.monotonic() + 60
     while time.monotonic() < end:
         if proc.poll() is not None:

@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from agent.event import Event
-from agent.journal import Journal
+from bmnn_guard.agent.event import Event
+from bmnn_guard.agent.journal import Journal
 from tests.agent.conftest import ROOT, WIRED_CLI, run_bmnn
 
 
@@ -131,16 +131,16 @@ def test_group_member_reads_events_through_the_daemon(agent_env, tmp_path, monke
     os.chmod(env["BMNN_STATE_DIR"], 0o700)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    from agent.daemon import Daemon
-    from agent.paths import from_env
+    from bmnn_guard.agent.daemon import Daemon
+    from bmnn_guard.agent.paths import from_env
     d = Daemon(from_env())
     d.setup()
     d.record(Event.of("violation", check_id="BMNN-USB-001", severity="critical", message="USB chưa đăng ký"))
     t = threading.Thread(target=d._loop, daemon=True)
     t.start()
     try:
-        import cli
-        from agent.commands import events_group
+        import bmnn_guard.cli as cli
+        from bmnn_guard.agent.commands import events_group
         if "events" not in cli.cli.commands:
             cli.cli.add_command(events_group)
         r, w = os.pipe()

@@ -2,9 +2,9 @@
 
 import pytest
 
-from agent.config import AgentConfig, load_config
-from agent.errors import AgentError
-from agent.paths import from_env
+from bmnn_guard.agent.config import AgentConfig, load_config
+from bmnn_guard.agent.errors import AgentError
+from bmnn_guard.agent.paths import from_env
 
 
 def test_missing_or_empty_file_gives_the_defaults(tmp_path):

@@ -3,8 +3,8 @@
 import queue
 import shutil
 
-from agent.content import ContentWatch
-from agent.sources.mounts import read_mounts
+from bmnn_guard.agent.content import ContentWatch
+from bmnn_guard.agent.sources.mounts import read_mounts
 from tests.scanner.content import corpus as C
 
 STAMP = {"runs": [{"text": "TUYỆT MẬT", "bold": True, "color": "FF0000"}], "border": True}

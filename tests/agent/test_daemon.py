@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from agent.daemon import Daemon
-from agent.errors import AgentError
-from agent.ipc import IpcClient
-from agent.event import Event
-from agent.journal import Journal
-from agent.paths import from_env
-from policies import facts as F
-from policies.evaluator import evaluate
+from bmnn_guard.agent.daemon import Daemon
+from bmnn_guard.agent.errors import AgentError
+from bmnn_guard.agent.ipc import IpcClient
+from bmnn_guard.agent.event import Event
+from bmnn_guard.agent.journal import Journal
+from bmnn_guard.agent.paths import from_env
+from bmnn_guard.policies import facts as F
+from bmnn_guard.policies.evaluator import evaluate
 from tests.agent.conftest import ROOT, run_bmnn
 
 BUILTIN = ROOT / "policies" / "data"
@@ -106,7 +106,7 @@ def test_daemon_process_lifecycle(setup_dirs, tmp_path):
     n = Notify(tmp_path / "notify")
     e = dict(os.environ, **env, NOTIFY_SOCKET=n.path, WATCHDOG_USEC="1000000", PYTHONPATH=str(ROOT))
     errf = open(tmp_path / "daemon.stderr", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "agent"], env=e, cwd=str(ROOT), stdout=errf, stderr=errf)
+    proc = subprocess.Popen([sys.executable, "-m", "bmnn_guard.agent"], env=e, cwd=str(ROOT), stdout=errf, stderr=errf)
     try:
         assert n.wait_for("READY=1"), (proc.poll(), n.msgs)
         later = n.drain(3.0)
@@ -177,7 +177,7 @@ def test_daemon_process_lifecycle(setup_dirs, tmp_path):
 def test_daemon_refuses_to_start_on_a_bad_config(setup_dirs):
     env, _, _ = setup_dirs
     Path(env["BMNN_CONFIG_DIR"], "agent.yaml").write_text("heartbeat_secs: 5\n")
-    p = subprocess.run([sys.executable, "-m", "agent"], env=dict(os.environ, **env), cwd=str(ROOT),
+    p = subprocess.run([sys.executable, "-m", "bmnn_guard.agent"], env=dict(os.environ, **env), cwd=str(ROOT),
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 1
     assert "agent.yaml:1:1: unknown key 'heartbeat_secs'" in p.stderr
@@ -219,8 +219,8 @@ def test_main_loop_reconcile_ack_gap_and_watchdog(setup_dirs, tmp_path, monkeypa
     t = threading.Thread(target=d._loop, daemon=True)
     t.start()
     try:
-        from agent.engine import Engine
-        from policies.context import EvalContext
+        from bmnn_guard.agent.engine import Engine
+        from bmnn_guard.policies.context import EvalContext
         machine = [agent_facts(False)]
         eng = Engine(d.policy.bundle, d.policy.tailoring, EvalContext(), collect=lambda domains: machine[0])
 
@@ -284,10 +284,10 @@ def test_main_loop_reconcile_ack_gap_and_watchdog(setup_dirs, tmp_path, monkeypa
 def test_daemon_never_imports_the_report_stack(setup_dirs):
     env, _, _ = setup_dirs
     code = ("import sys\n"
-            "from agent.daemon import Daemon\n"
-            "from agent.paths import from_env\n"
+            "from bmnn_guard.agent.daemon import Daemon\n"
+            "from bmnn_guard.agent.paths import from_env\n"
             "d = Daemon(from_env()); d.setup()\n"
-            "from agent.event import Event\n"
+            "from bmnn_guard.agent.event import Event\n"
             "d.record(Event.of('heartbeat')); d.sinks.drain(5)\n"
             "print(sorted(m for m in ('rich', 'jinja2', 'weasyprint', 'pypdfium2', 'PIL', 'tesserocr', 'click') if m in sys.modules))\n"
             "d.ipc.stop(); d.sinks.stop()\n")
@@ -302,7 +302,7 @@ def test_restart_after_a_crash_journals_the_gap(setup_dirs, tmp_path):
     n = Notify(tmp_path / "notify")
     e = dict(os.environ, **env, NOTIFY_SOCKET=n.path, PYTHONPATH=str(ROOT))
     for _ in range(2):
-        proc = subprocess.Popen([sys.executable, "-m", "agent"], env=e, cwd=str(ROOT),
+        proc = subprocess.Popen([sys.executable, "-m", "bmnn_guard.agent"], env=e, cwd=str(ROOT),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         assert n.wait_for("READY=1")
         proc.kill()  # kill -9: no agent_stop

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.event import Event
+from bmnn_guard.agent.event import Event
 
-from agent.daemon import Daemon
-from agent.journal import Journal
-from agent.paths import from_env
+from bmnn_guard.agent.daemon import Daemon
+from bmnn_guard.agent.journal import Journal
+from bmnn_guard.agent.paths import from_env
 from tests.agent.conftest import ROOT
 
 

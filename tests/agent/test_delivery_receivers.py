@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.journal import Journal
+from bmnn_guard.agent.journal import Journal
 from tests.agent.conftest import ROOT, need_root
 
-DAEMON = "import sys; from agent.daemon import main; sys.exit(main())"
+DAEMON = "import sys; from bmnn_guard.agent.daemon import main; sys.exit(main())"
 SEQ = re.compile(r'\[bmnn@32473 id="([^"]+)" seq="(\d+)" kind="[^"]*"(?: check="[^"]*")?(?: severity="[^"]*")? '
                  r'hash="([0-9a-f]{64})"\]')
 N = 300

@@ -10,13 +10,13 @@ import time
 
 import pytest
 
-from agent.journal import Journal
+from bmnn_guard.agent.journal import Journal
 from tests.agent.conftest import ROOT
 
 WRITER = """
 import sys
 sys.path.insert(0, sys.argv[2])
-from agent.journal import Journal
+from bmnn_guard.agent.journal import Journal
 j = Journal.open(sys.argv[1])
 i = 0
 while True:

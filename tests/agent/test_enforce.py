@@ -15,7 +15,7 @@ FIXTURES = ROOT / "tests" / "agent" / "fixtures"
 LINK_PROBE = r"""
 import json, subprocess, sys
 sys.path.insert(0, sys.argv[1])
-from agent.enforce import link_down
+from bmnn_guard.agent.enforce import link_down
 def up():
     # /sys shows the namespace that mounted it, not ours: ask the kernel through ip(8)
     out = subprocess.run(["ip", "-o", "link", "show", "bm0"], capture_output=True, text=True, check=True).stdout
@@ -41,7 +41,7 @@ def test_link_down_through_rtnetlink():
 USB_PROBE = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from agent.enforce import deauthorize_usb
+from bmnn_guard.agent.enforce import deauthorize_usb
 dev = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-4"
 acts = deauthorize_usb(dev)
 state = {}

@@ -2,12 +2,12 @@
 
 import datetime as dt
 
-from policies import facts as F
-from policies.context import EvalContext
-from policies.loader import load_bundle
-from policies.schema import Tailoring
+from bmnn_guard.policies import facts as F
+from bmnn_guard.policies.context import EvalContext
+from bmnn_guard.policies.loader import load_bundle
+from bmnn_guard.policies.schema import Tailoring
 
-from agent.engine import Engine
+from bmnn_guard.agent.engine import Engine
 
 BUNDLE = load_bundle()
 STICK = F.UsbDevice("/sys/u/1-2", "0781", "5567", serial="S1", interfaces=(F.UsbInterface("00", "08"),))
@@ -67,7 +67,7 @@ def test_uncollected_domain_reports_state_once_and_never_manual_items():
 
 
 def test_a_domain_change_rejudges_only_the_checks_reading_it(monkeypatch):
-    import agent.engine as E
+    import bmnn_guard.agent.engine as E
     judged = []
     real = E.evaluate
 

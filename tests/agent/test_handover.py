@@ -10,15 +10,15 @@ import pwd
 
 import pytest
 
-from agent import handover as H
-from agent.journal import Journal
-from policies import facts as F
-from policies.citation import resolve
-from policies.loader import load_bundle
-from policies.schema import Tailoring
-from scanner import registry
-from scanner.localtime import zone
-from scanner.treewalk import WalkNotes, open_beneath, walk
+from bmnn_guard.agent import handover as H
+from bmnn_guard.agent.journal import Journal
+from bmnn_guard.policies import facts as F
+from bmnn_guard.policies.citation import resolve
+from bmnn_guard.policies.loader import load_bundle
+from bmnn_guard.policies.schema import Tailoring
+from bmnn_guard.scanner import registry
+from bmnn_guard.scanner.localtime import zone
+from bmnn_guard.scanner.treewalk import WalkNotes, open_beneath, walk
 from tests.scanner.content import corpus as C
 
 TZ = zone(None)
@@ -158,7 +158,7 @@ def test_areas_media_devices_and_the_journal(place):
     os.link(mat / "goc.docx", place["home"] / "lien-ket")
     goc = next(m for m in collect(place).marked_files if m["path"] == str(mat / "goc.docx"))
     assert goc["links"] == 2
-    from scanner.report.handover import _marked
+    from bmnn_guard.scanner.report.handover import _marked
     assert any("liên kết cứng" in n for n in _marked(goc, TZ, "vi")["notes"])
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from agent import keys
+from bmnn_guard.agent import keys
 from tests.scanner.content import corpus as C
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +68,7 @@ os.chown(f"{base}/mat/quyet-dinh.docx", 0, 0)  # now only the journal says who w
 time.sleep(0.5)
 # what the daemon does with incident_reports: true when the critical violation opens (off its loop)
 import datetime as dt
-from agent.incident import write_incident_draft
+from bmnn_guard.agent.incident import write_incident_draft
 out["draft"] = write_incident_draft(f"{base}/state/journal.db", f"{base}/state", out["violation_seq"],
                                     dt.datetime.now(dt.timezone.utc), key_dir=f"{base}/etc", config_dir=f"{base}/etc")
 out["status"] = bmnn("status")

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from agent import incident as I
-from agent import keys, signed
-from agent.errors import AgentError
-from agent.journal import Journal
-from policies.loader import load_bundle
-from scanner.sessions import Logins, Session
+from bmnn_guard.agent import incident as I
+from bmnn_guard.agent import keys, signed
+from bmnn_guard.agent.errors import AgentError
+from bmnn_guard.agent.journal import Journal
+from bmnn_guard.policies.loader import load_bundle
+from bmnn_guard.scanner.sessions import Logins, Session
 
 ROOT = Path(__file__).resolve().parents[2]
 UTC = dt.timezone.utc
@@ -100,7 +100,7 @@ def test_a_window_beyond_the_limit_says_what_it_left_out(journal):
 
 
 def test_windows_by_time_and_errors(journal):
-    from agent.journal import iso
+    from bmnn_guard.agent.journal import iso
     doc = I.build(journal, I.Window(since=iso(dt.datetime(2026, 12, 1, 1, 29, tzinfo=UTC)),
                                     until=iso(dt.datetime(2026, 12, 1, 1, 40, tzinfo=UTC))), now=NOW, logins=Logins(()))
     assert [r["seq"] for r in doc["timeline"]] == [10, 11]
@@ -116,7 +116,7 @@ def test_windows_by_time_and_errors(journal):
 
 
 def test_the_report_renders_hostile_text_safely(journal):
-    from scanner.report import incident as R
+    from bmnn_guard.scanner.report import incident as R
     doc = I.build(journal, I.Window(first_seq=1), now=NOW, bundle=load_bundle(), logins=logins())
     page = R.html(doc, "vi")
     assert "<script>x" not in page and "&lt;script&gt;" in page and "\u202e" not in page and "\\u202e" in page
@@ -132,7 +132,7 @@ def test_the_daemons_draft(journal, tmp_path):
     keys.generate(str(tmp_path / "etc"), now=NOW - dt.timedelta(days=1))
     code = (
         "import datetime as dt, json, sys\n"
-        "from agent.incident import write_incident_draft, latest_draft\n"
+        "from bmnn_guard.agent.incident import write_incident_draft, latest_draft\n"
         f"p = write_incident_draft({journal!r}, {str(tmp_path / 'state')!r}, 6, dt.datetime(2026, 12, 1, 12, 0, "
         f"tzinfo=dt.timezone.utc), key_dir={str(tmp_path / 'etc')!r}, config_dir={str(tmp_path / 'etc')!r})\n"
         "print(json.dumps({'path': p, 'latest': latest_draft(" + repr(str(tmp_path / "state")) + "),"
@@ -153,7 +153,7 @@ def test_the_daemons_draft(journal, tmp_path):
 
 
 def test_the_setting(tmp_path):
-    from agent.config import load_config
+    from bmnn_guard.agent.config import load_config
     (tmp_path / "agent.yaml").write_text("incident_reports: true\n")
     assert load_config(tmp_path / "agent.yaml").incident_reports is True
     assert load_config(tmp_path / "none.yaml").incident_reports is False

@@ -18,7 +18,7 @@ import json, os, signal, subprocess, sys, time
 root, base, enabled = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 sys.path.insert(0, root)
 from tests.agent.probe import JournalProbe
-from agent import keys
+from bmnn_guard.agent import keys
 env = dict(os.environ, BMNN_CONFIG_DIR=f"{base}/etc", BMNN_STATE_DIR=f"{base}/state",
            BMNN_RUNTIME_DIR=f"{base}/run", BMNN_LOG_DIR=f"{base}/log", PYTHONPATH=root, BMNN_LANG="en")
 for d in ("etc", "state", "run", "log"):
@@ -27,7 +27,7 @@ keys.generate(f"{base}/etc")
 with open(f"{base}/etc/agent.yaml", "w") as f:
     f.write("incident_reports: %s\n" % ("true" if enabled else "false"))
 os.chmod(f"{base}/etc/agent.yaml", 0o600)
-daemon = subprocess.Popen([sys.executable, "-m", "agent"], env=env, cwd=root,
+daemon = subprocess.Popen([sys.executable, "-m", "bmnn_guard.agent"], env=env, cwd=root,
                           stdout=subprocess.DEVNULL, stderr=open(f"{base}/daemon.err", "w"))
 probe = JournalProbe(f"{base}/state/journal.db")
 out = {"started": bool(probe.wait_for("SELECT seq FROM records WHERE kind='agent_start'"))}
@@ -70,7 +70,7 @@ def _run(tmp_path, enabled):
 
 
 def test_a_critical_violation_gets_a_signed_draft_and_status_names_it(tmp_path):
-    from agent import signed
+    from bmnn_guard.agent import signed
     out, err = _run(tmp_path, True)
     assert out["started"] and out["violation_seq"], (out, err)
     path = out["status"].get("incident_draft")

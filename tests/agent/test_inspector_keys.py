@@ -5,7 +5,7 @@ rules of the directory (yours only, never the host's /etc/bmnn), keygen --inspec
 import json
 import os
 
-from agent import keys
+from bmnn_guard.agent import keys
 from tests.agent.snapfixture import KEY_TIME, Host, bmnn, bmnn_json
 
 

@@ -11,9 +11,9 @@ import tempfile
 
 import pytest
 
-from agent import sdnotify
-from agent.errors import AgentError
-from agent.ipc import MAX_REQUEST, IpcClient, IpcServer
+from bmnn_guard.agent import sdnotify
+from bmnn_guard.agent.errors import AgentError
+from bmnn_guard.agent.ipc import MAX_REQUEST, IpcClient, IpcServer
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from agent.errors import AgentError
-from agent.event import Event
-from agent.journal import GENESIS, Journal, Record, key_for
+from bmnn_guard.agent.errors import AgentError
+from bmnn_guard.agent.event import Event
+from bmnn_guard.agent.journal import GENESIS, Journal, Record, key_for
 
 
 def fill(j, n, kind="heartbeat"):
@@ -260,7 +260,7 @@ def test_fast_signed_bytes_equal_the_documented_canonical_form(jpath):
     spaces, written here independently of agent/journal.py) and the one canonical form used by
     append, verify and Record.signed_bytes give the same bytes, Vietnamese text and nesting included."""
     import json as _json
-    from agent.journal import FORMAT_VERSION, canonical_json, signed_bytes
+    from bmnn_guard.agent.journal import FORMAT_VERSION, canonical_json, signed_bytes
     j = Journal.open(jpath)
     recs = [j.append("violation", check_id="BMNN-DOC-001", severity="high", message="Tài liệu \"TỐI MẬT\"\n",
                      evidence={"z": [1, {"b": None, "a": 1.5}], "đường dẫn": "/home/a/b\\c"}),
@@ -286,7 +286,7 @@ def test_rejects_a_time_in_another_format(jpath):
 
 
 def test_writer_burst_is_one_transaction_and_keeps_order(jpath):
-    from agent.spool import JournalWriter
+    from bmnn_guard.agent.spool import JournalWriter
     j = Journal.open(jpath)
     w = JournalWriter(j)
     w.write([Event.of("agent_start")])
@@ -301,7 +301,7 @@ def test_writer_burst_is_one_transaction_and_keeps_order(jpath):
 def test_a_burst_larger_than_the_spool_is_written_whole(jpath):
     """The spool bounds what waits for a failing disk; a healthy journal takes any burst (a tick
     once held 12,814 file events and the spool of 10,000 dropped 2,814 of them)."""
-    from agent.spool import JournalWriter
+    from bmnn_guard.agent.spool import JournalWriter
     j = Journal.open(jpath)
     w = JournalWriter(j, max_spool=5)
     recs = w.write([Event.of("file", evidence={"path": f"/srv/mat/{i}"}) for i in range(23)])

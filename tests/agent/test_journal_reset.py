@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.journal import Journal, key_id
+from bmnn_guard.agent.journal import Journal, key_id
 from tests.agent.conftest import ROOT, run_bmnn
 from tests.agent.test_daemon import Notify, setup_dirs  # noqa: F401  (fixture)
 
@@ -23,7 +23,7 @@ def _start(env, tmp_path, name="daemon"):
     n = Notify(tmp_path / f"{name}.notify")
     e = dict(os.environ, **env, NOTIFY_SOCKET=n.path, PYTHONPATH=str(ROOT))
     errf = open(tmp_path / f"{name}.stderr", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "agent"], env=e, cwd=str(ROOT), stdout=errf, stderr=errf)
+    proc = subprocess.Popen([sys.executable, "-m", "bmnn_guard.agent"], env=e, cwd=str(ROOT), stdout=errf, stderr=errf)
     return proc, n, tmp_path / f"{name}.stderr"
 
 

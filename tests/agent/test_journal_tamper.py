@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.journal import Journal
+from bmnn_guard.agent.journal import Journal
 from tests.agent.conftest import run_bmnn
 
 N = 20
@@ -248,7 +248,7 @@ def case_checkpoint_forged_age(state, key, tmp):
     row = conn.execute("SELECT seq, time, host, kind, check_id, severity, evidence, message, prev_hash, hash, mac "
                        "FROM records WHERE seq = 15").fetchone()
     conn.close()
-    from agent.journal import canonical_body
+    from bmnn_guard.agent.journal import canonical_body
     body = canonical_body(15, "2000-01-01T00:00:00.000000Z", *row[2:9])
     with Journal.open(db) as j:
         j.append("checkpoint", time="2001-03-01T12:00:00.000000Z", message="records 1..15 removed by retention",

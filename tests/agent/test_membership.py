@@ -1,10 +1,10 @@
 """Attached devices follow the uevents between full re-reads; latency counts from the cause."""
 
-from policies import facts as F
+from bmnn_guard.policies import facts as F
 
-from agent.latency import cause
-from agent.membership import UeventMembership
-from agent.sources.base import Trigger
+from bmnn_guard.agent.latency import cause
+from bmnn_guard.agent.membership import UeventMembership
+from bmnn_guard.agent.sources.base import Trigger
 
 STICK = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2"
 IFACE = STICK + "/1-2:1.0"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent import keys, signed
+from bmnn_guard.agent import keys, signed
 
 ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "scanner" / "fixtures" / "umockdev"

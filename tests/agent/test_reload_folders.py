@@ -19,7 +19,7 @@ def test_reload_marks_a_folder_and_its_file_events_are_journaled(tmp_path):
         (tmp_path / d).mkdir(parents=True)
     env = dict(os.environ, BMNN_CONFIG_DIR=str(tmp_path / "etc"), BMNN_STATE_DIR=str(tmp_path / "state"),
                BMNN_RUNTIME_DIR=str(tmp_path / "run"), BMNN_LOG_DIR=str(tmp_path / "log"), PYTHONPATH=str(ROOT))
-    daemon = subprocess.Popen([sys.executable, "-m", "agent"], env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL,
+    daemon = subprocess.Popen([sys.executable, "-m", "bmnn_guard.agent"], env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL,
                               stderr=open(tmp_path / "daemon.err", "w"))
     probe = JournalProbe(str(tmp_path / "state/journal.db"))
     try:

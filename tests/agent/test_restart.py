@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.engine import fingerprint
-from agent.journal import Journal
+from bmnn_guard.agent.engine import fingerprint
+from bmnn_guard.agent.journal import Journal
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,10 +27,10 @@ for d in ("etc", "state", "run", "log"):
 err = open(f"{base}/daemon.err", "a")
 
 def start():
-    return subprocess.Popen([sys.executable, "-m", "agent"], env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=err)
+    return subprocess.Popen([sys.executable, "-m", "bmnn_guard.agent"], env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=err)
 
 def status():
-    from agent.ipc import IpcClient
+    from bmnn_guard.agent.ipc import IpcClient
     try:
         return IpcClient(f"{base}/run/agent.sock", timeout=5).call("status")
     except Exception:

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from agent.resync import FolderIndex, compare
+from bmnn_guard.agent.resync import FolderIndex, compare
 from tests.agent.probe import JournalProbe
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ class Agent:
         """Start and wait until the start-up resynchronisation has saved the index."""
         before = self.index.stat().st_mtime_ns if self.index.exists() else 0
         mark = self.probe.last_seq()
-        self.p = subprocess.Popen([sys.executable, "-m", "agent"], env=self.env, cwd=str(ROOT),
+        self.p = subprocess.Popen([sys.executable, "-m", "bmnn_guard.agent"], env=self.env, cwd=str(ROOT),
                                   stdout=subprocess.DEVNULL, stderr=open(self.tmp / "daemon.err", "a"))
         assert self.probe.wait_for("SELECT seq FROM records WHERE seq > ? AND kind='agent_start'", mark, timeout=60)
         deadline = time.monotonic() + 60

@@ -10,9 +10,9 @@ import subprocess
 
 import pytest
 
-from agent import keys, signed
-from agent.errors import AgentError
-from agent.snapshot.manifest import canonical
+from bmnn_guard.agent import keys, signed
+from bmnn_guard.agent.errors import AgentError
+from bmnn_guard.agent.snapshot.manifest import canonical
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 DOC = {"format": "bmnn-handover", "version": 1, "created_at": NOW.isoformat(), "user": {"name": "an", "uid": 1001},

@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-from agent.event import Event
+from bmnn_guard.agent.event import Event
 
-from agent.journal import Journal
-from agent.sinks import RuleInfo, SinkContext, SinkRunner
-from agent.sinks import alert, ecs, hook, journald, syslog
+from bmnn_guard.agent.journal import Journal
+from bmnn_guard.agent.sinks import RuleInfo, SinkContext, SinkRunner
+from bmnn_guard.agent.sinks import alert, ecs, hook, journald, syslog
 
 RFC5424 = re.compile(r"^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (\[.*?\]) \ufeff(.*)$", re.S)
 
@@ -481,7 +481,7 @@ def test_a_sink_too_slow_for_the_traffic_warns_once(tmp_path, journal, ctx):
 
 
 def test_unjournaled_records_go_at_once_to_the_sinks_that_take_them(tmp_path, journal, ctx):
-    from agent.unjournaled import provisional
+    from bmnn_guard.agent.unjournaled import provisional
     out = tmp_path / "events.ndjson"
     got = tmp_path / "got"
     h = hook.Sink(script(tmp_path / "h.sh", f"cat >> {got}\n"), ctx, name="h")

@@ -15,14 +15,14 @@ import tarfile
 
 import pytest
 
-from agent import keys
-from agent.errors import AgentError
-from agent.snapshot import archive, registry
-from agent.snapshot.fleet import review
-from agent.snapshot.heads import STATE_FILE, head_of
-from agent.snapshot.inspector import InspectorDir
-from agent.snapshot.verify import verify
-from scanner.report import fleet_html
+from bmnn_guard.agent import keys
+from bmnn_guard.agent.errors import AgentError
+from bmnn_guard.agent.snapshot import archive, registry
+from bmnn_guard.agent.snapshot.fleet import review
+from bmnn_guard.agent.snapshot.heads import STATE_FILE, head_of
+from bmnn_guard.agent.snapshot.inspector import InspectorDir
+from bmnn_guard.agent.snapshot.verify import verify
+from bmnn_guard.scanner.report import fleet_html
 from tests.agent.snapfixture import (KEY_TIME, NOW, Host, at, codes, genuine_host, inspector_dir, registry_of, resign,
                                      rewrite, tar_with_size_field, warning_codes)
 
@@ -220,8 +220,8 @@ def test_host_journal_that_fails_makes_the_snapshot_invalid(host, tmp_path):
 
 
 def test_no_scan_snapshot_reads_the_machine_id_itself(host, tmp_path):
-    from agent.snapshot.export import host_identity
-    from scanner.collect.host import collect_host
+    from bmnn_guard.agent.snapshot.export import host_identity
+    from bmnn_guard.scanner.collect.host import collect_host
     assert host_identity(None)["machine_id"] == collect_host().machine_id
     host.export(tmp_path / "a.bmnnsnap")
     host.append(1)

@@ -14,9 +14,9 @@ import sqlite3
 
 import pytest
 
-from agent import keys
-from agent.snapshot.manifest import canonical
-from agent.snapshot import archive, registry
+from bmnn_guard.agent import keys
+from bmnn_guard.agent.snapshot.manifest import canonical
+from bmnn_guard.agent.snapshot import archive, registry
 from tests.agent.snapfixture import (KEY_TIME, LONG_AGO, NOW, Host, bmnn, bmnn_json, genuine_host, host_entry, inspector_dir,
                                      pause, rewrite)
 

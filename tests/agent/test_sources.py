@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.sources.folders import FolderSource
+from bmnn_guard.agent.sources.folders import FolderSource
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (namespaces, loop devices, sysctl)")
@@ -20,7 +20,7 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (namespace
 NETLINK_PROBE = r"""
 import json, subprocess, sys, threading, time
 sys.path.insert(0, sys.argv[1])
-from agent.sources.netlink import NetlinkSource
+from bmnn_guard.agent.sources.netlink import NetlinkSource
 got = []
 cv = threading.Condition()
 def emit(t):
@@ -68,7 +68,7 @@ def test_netlink_sees_link_address_and_route_changes_in_a_namespace():
 @needs_root
 @pytest.mark.skipif(shutil.which("losetup") is None, reason="needs losetup (util-linux)")
 def test_udev_sees_a_real_loop_device_uevent(tmp_path):
-    from agent.sources.udev import UdevSource
+    from bmnn_guard.agent.sources.udev import UdevSource
     img = tmp_path / "disk.img"
     with open(img, "wb") as fh:
         fh.truncate(8 << 20)
@@ -138,7 +138,7 @@ def test_folder_events_for_create_modify_move_delete(tmp_path):
 OVERFLOW_PROBE = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
-from agent.sources.folders import FolderSource
+from bmnn_guard.agent.sources.folders import FolderSource
 got = []
 src = FolderSource([sys.argv[2]])
 src.start(got.append)

@@ -20,7 +20,7 @@ env = dict(os.environ, BMNN_CONFIG_DIR=f"{base}/etc", BMNN_STATE_DIR=f"{base}/st
            BMNN_RUNTIME_DIR=f"{base}/run", BMNN_LOG_DIR=f"{base}/log", PYTHONPATH=root)
 for d in ("etc", "state", "run", "log"):
     os.makedirs(f"{base}/{d}", exist_ok=True)
-daemon = subprocess.Popen([sys.executable, "-m", "agent"], env=env, cwd=root,
+daemon = subprocess.Popen([sys.executable, "-m", "bmnn_guard.agent"], env=env, cwd=root,
                           stdout=subprocess.DEVNULL, stderr=open(f"{base}/daemon.err", "w"))
 probe = JournalProbe(f"{base}/state/journal.db")
 rows, wait_for = probe.rows, probe.wait_for

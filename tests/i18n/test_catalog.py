@@ -14,7 +14,7 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from scanner import i18n
+from bmnn_guard.scanner import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALE = ROOT / "scanner" / "locale"

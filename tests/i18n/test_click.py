@@ -21,7 +21,7 @@ def bmnn(*args: str, lang_env: str | None = None) -> subprocess.CompletedProcess
 
 
 def test_every_click_module_reads_our_catalog():
-    import cli  # noqa: F401  (rebinds click's gettext names on import)
+    import bmnn_guard.cli as cli  # noqa: F401  (rebinds click's gettext names on import)
     left = [name for name, mod in sys.modules.items() if (name == "click" or name.startswith("click."))
             and (getattr(mod, "_", None) is gettext.gettext or getattr(mod, "ngettext", None) is gettext.ngettext)]
     assert not left, left

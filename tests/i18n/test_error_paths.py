@@ -180,7 +180,7 @@ def check_output(text: str, lang: str) -> list[str]:
 
 
 def commands():
-    import cli
+    import bmnn_guard.cli as cli
     out = []
 
     def walk(cmd, path):

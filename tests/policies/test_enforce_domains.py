@@ -4,7 +4,7 @@ against its evidence) and which fact domains it reads (computed from its compile
 import re
 from pathlib import Path
 
-from policies.loader import load_bundle
+from bmnn_guard.policies.loader import load_bundle
 from tests.policies.test_loader import CHECK, _copy_bundle, _error
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,11 +5,11 @@ import datetime as dt
 import msgspec
 import pytest
 
-from policies import facts as F
-from policies.context import EvalContext, build_context
-from policies.evaluator import evaluate, summarize, CheckResult, Reason
-from policies.loader import load_bundle
-from policies.schema import Tailoring
+from bmnn_guard.policies import facts as F
+from bmnn_guard.policies.context import EvalContext, build_context
+from bmnn_guard.policies.evaluator import evaluate, summarize, CheckResult, Reason
+from bmnn_guard.policies.loader import load_bundle
+from bmnn_guard.policies.schema import Tailoring
 
 BUNDLE = load_bundle()
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)

@@ -9,13 +9,13 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from policies import facts as F
-from policies.citation import in_force, resolve
-from policies.context import build_context
-from policies.errors import PolicyError
-from policies.evaluator import evaluate
-from policies.loader import BUILTIN_DIR, catalog_entries, load_bundle
-from policies.schema import Tailoring
+from bmnn_guard.policies import facts as F
+from bmnn_guard.policies.citation import in_force, resolve
+from bmnn_guard.policies.context import build_context
+from bmnn_guard.policies.errors import PolicyError
+from bmnn_guard.policies.evaluator import evaluate
+from bmnn_guard.policies.loader import BUILTIN_DIR, catalog_entries, load_bundle
+from bmnn_guard.policies.schema import Tailoring
 
 BUNDLE = load_bundle()
 DAY = dt.date(2026, 12, 1)
@@ -244,12 +244,12 @@ def test_crypto_exception_is_shown_with_its_declaration_and_changes_the_verdict(
     plain = evaluate(facts, BUNDLE, profile="secret-workstation", now=dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc))
     assert next(r for r in plain.results if r.check_id == "BMNN-NET-001").status == "fail"
     # only NET checks look at it: a compliant verdict would now be "with exceptions"
-    from policies.evaluator import summarize
+    from bmnn_guard.policies.evaluator import summarize
     assert summarize([r], "high").verdict == "COMPLIANT_WITH_EXCEPTIONS"
 
 
 def test_tailoring_refuses_a_crypto_declaration_without_its_reference(tmp_path):
-    from policies.loader import load_tailoring
+    from bmnn_guard.policies.loader import load_tailoring
     (tmp_path / "30-coyeu.yaml").write_text('crypto_products:\n  - {name: "Thiết bị", reference: " ", interfaces: [cy0]}\n',
                                             encoding="utf-8")
     with pytest.raises(PolicyError) as info:

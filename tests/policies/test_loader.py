@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from policies.errors import PolicyError
-from policies.loader import BUILTIN_DIR, load_bundle, load_tailoring
-from policies.validate import validate_path
+from bmnn_guard.policies.errors import PolicyError
+from bmnn_guard.policies.loader import BUILTIN_DIR, load_bundle, load_tailoring
+from bmnn_guard.policies.validate import validate_path
 
 REQUIRED_IDS = {
     "BMNN-NET-001", "BMNN-NET-002", "BMNN-NET-003", "BMNN-NET-004", "BMNN-NET-005", "BMNN-NET-006",
@@ -28,7 +28,7 @@ def test_shipped_bundle_loads_with_required_ids_and_profiles():
 
 def test_every_check_has_a_primary_basis_in_force_on_a_day_of_2026_12():
     import datetime as dt
-    from policies.citation import in_force
+    from bmnn_guard.policies.citation import in_force
     b = load_bundle()
     day = dt.date(2026, 12, 1)
     for cid, c in b.checks.items():

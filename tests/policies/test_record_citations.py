@@ -7,14 +7,14 @@ import json
 
 import msgspec
 
-from policies import facts as F
-from policies.context import build_context
-from policies.evaluator import evaluate
-from policies.loader import load_bundle
-from policies.schema import Tailoring
-from scanner import document
-from scanner.report import html as html_report
-from scanner.report import text as text_report
+from bmnn_guard.policies import facts as F
+from bmnn_guard.policies.context import build_context
+from bmnn_guard.policies.evaluator import evaluate
+from bmnn_guard.policies.loader import load_bundle
+from bmnn_guard.policies.schema import Tailoring
+from bmnn_guard.scanner import document
+from bmnn_guard.scanner.report import html as html_report
+from bmnn_guard.scanner.report import text as text_report
 from tests.scanner.docfixture import make_document
 
 BUNDLE = load_bundle()
@@ -46,7 +46,7 @@ def test_text_and_html_reports_print_the_marker_once():
     buf = io.StringIO()
     text_report.report(doc, Console(file=buf, width=3000, color_system=None), "vi")
     out = buf.getvalue()
-    from scanner.report import shown
+    from bmnn_guard.scanner.report import shown
     expected = sum(1 for r in shown(doc) for ref in r["legal_refs"] if not ref["verified"])
     assert expected and out.count("chưa xác minh") == expected
     assert "(khoản chưa xác minh)" not in out and "(điều chưa xác minh)" not in out

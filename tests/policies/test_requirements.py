@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from policies.errors import PolicyError
-from policies.loader import BUILTIN_DIR, _covers, catalog_entries, load_bundle
-from policies.validate import validate_path
+from bmnn_guard.policies.errors import PolicyError
+from bmnn_guard.policies.loader import BUILTIN_DIR, _covers, catalog_entries, load_bundle
+from bmnn_guard.policies.validate import validate_path
 from tests.policies.test_cli import bmnn
 from tests.policies.test_legal import bundle_error
 

@@ -13,11 +13,11 @@ import msgspec
 import pytest
 import yaml
 
-from policies import facts as F
-from policies.context import EvalContext, build_context
-from policies.evaluator import Answer, evaluate
-from policies.loader import load_bundle
-from policies.schema import Tailoring
+from bmnn_guard.policies import facts as F
+from bmnn_guard.policies.context import EvalContext, build_context
+from bmnn_guard.policies.evaluator import Answer, evaluate
+from bmnn_guard.policies.loader import load_bundle
+from bmnn_guard.policies.schema import Tailoring
 
 SAMPLES = Path(__file__).parent / "samples"
 BUNDLE = load_bundle()

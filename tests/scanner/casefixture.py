@@ -3,11 +3,11 @@ pictures in docs/ (the documents as agent/handover.py and agent/incident.py writ
 
 import datetime as dt
 
-from agent import handover as H
-from agent import incident as I
-from agent.journal import Journal
-from policies.loader import load_bundle
-from scanner.sessions import Logins, Session
+from bmnn_guard.agent import handover as H
+from bmnn_guard.agent import incident as I
+from bmnn_guard.agent.journal import Journal
+from bmnn_guard.policies.loader import load_bundle
+from bmnn_guard.scanner.sessions import Logins, Session
 
 TZ = dt.timezone(dt.timedelta(hours=7))
 NOW = dt.datetime(2026, 12, 1, 16, 5, tzinfo=TZ)
@@ -98,7 +98,7 @@ def incident_doc(tmp_path) -> dict:
                  message="violation #6 acknowledged by uid 0", time=z(1, 9))
         j.append("cleared", check_id="BMNN-DOC-001", severity="critical", evidence={}, message="cleared", time=z(1, 15))
     logins = Logins((Session("an", "tty2", "", dt.datetime(2026, 12, 1, 0, 40, tzinfo=dt.timezone.utc), None, "logged_in"),))
-    from policies.schema import RecordSettings, Tailoring
+    from bmnn_guard.policies.schema import RecordSettings, Tailoring
     tail = Tailoring(unit="Phòng Văn thư, Sở Nội vụ", record=RecordSettings(parent_unit="UBND tỉnh Bắc Ninh", place="Bắc Ninh",
                                                                              security_officer="Lê Thị Cúc",
                                                                              head_of_unit="Phạm Minh Đức"))

@@ -2,11 +2,11 @@
 
 import datetime as dt
 
-from policies import facts as F
-from policies.context import EvalContext
-from policies.evaluator import evaluate
-from policies.loader import load_bundle
-from scanner import document
+from bmnn_guard.policies import facts as F
+from bmnn_guard.policies.context import EvalContext
+from bmnn_guard.policies.evaluator import evaluate
+from bmnn_guard.policies.loader import load_bundle
+from bmnn_guard.scanner import document
 
 HOSTILE = '<script>alert("x")</script> Ổ đĩa'
 

@@ -16,10 +16,10 @@ from typing import Any, Callable, Optional
 
 import pytest
 
-from policies import facts as F
-from policies.context import EvalContext
-from policies.evaluator import evaluate
-from policies.loader import load_bundle
+from bmnn_guard.policies import facts as F
+from bmnn_guard.policies.context import EvalContext
+from bmnn_guard.policies.evaluator import evaluate
+from bmnn_guard.policies.loader import load_bundle
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures" / "umockdev"
@@ -47,7 +47,7 @@ def judge(facts: F.Facts, *, profile: str = "secret-workstation", context: Optio
 
 def run_python(code: str, *, prefix: tuple[str, ...] = (), timeout: float = 60, env: Optional[dict] = None) -> Any:
     """Run ``code`` (which sets ``result`` to a fact dataclass) in ``prefix ... python`` and return it as data."""
-    script = ("import json\nfrom policies.facts import to_dict\n" + code +
+    script = ("import json\nfrom bmnn_guard.policies.facts import to_dict\n" + code +
               "\nprint('@@FACTS@@' + json.dumps(to_dict(result)))\n")
     res = subprocess.run([*prefix, sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
                          timeout=timeout, env=env)

@@ -11,8 +11,8 @@ import threading
 
 import pytest
 
-from policies import facts as F
-from scanner.collect import collect_agent
+from bmnn_guard.policies import facts as F
+from bmnn_guard.scanner.collect import collect_agent
 
 from .support import IS_ROOT, judge
 

@@ -4,7 +4,7 @@ import os
 import stat
 import threading
 
-from scanner.atomic import write_atomic
+from bmnn_guard.scanner.atomic import write_atomic
 
 
 def test_regular_file_replaced_whole(tmp_path):

@@ -10,9 +10,9 @@ import subprocess
 
 import pytest
 
-from scanner.report import handover as RH
-from scanner.report import incident as RI
-from scanner.report import pdf as pdf_report
+from bmnn_guard.scanner.report import handover as RH
+from bmnn_guard.scanner.report import incident as RI
+from bmnn_guard.scanner.report import pdf as pdf_report
 from tests.scanner.casefixture import handover_doc, incident_doc
 
 SEAL = {"fingerprint": "85f6 980f 2f34 900b 8155 132a 676a 330c e477 51d5 9dc9 2186 0f0e a701 78b6 02d6",

@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
-from policies.facts import DeviceFacts, UsbDevice, UsbInterface, from_dict
-from scanner.collect import cellular
-from scanner.collect.cellular import TableError, judge, load_table, name_kind, other_device, parse_table
+from bmnn_guard.policies.facts import DeviceFacts, UsbDevice, UsbInterface, from_dict
+from bmnn_guard.scanner.collect import cellular
+from bmnn_guard.scanner.collect.cellular import TableError, judge, load_table, name_kind, other_device, parse_table
 
 from .support import REPO, umockdev_prefix
 
@@ -176,9 +176,10 @@ def test_bad_tables_are_named(tmp_path):
 
 
 def _copy_packages(dest):
+    """A copy of the packages under the namespace (dest/bmnn_guard/...), found first from dest."""
     for pkg in ("policies", "scanner"):
-        shutil.copytree(REPO / pkg, dest / pkg, ignore=shutil.ignore_patterns("__pycache__"))
-    return dest / "scanner" / "data" / "cellular-ids.json"
+        shutil.copytree(REPO / pkg, dest / "bmnn_guard" / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest / "bmnn_guard" / "scanner" / "data" / "cellular-ids.json"
 
 
 def test_table_others_can_write_is_refused(tmp_path):
@@ -202,10 +203,10 @@ def test_collector_without_table_says_so(tmp_path):
     """A broken install without the table: the drivers still speak, and the fact path is marked
     incomplete (the code runs from a copy of the packages that lacks the data file)."""
     _copy_packages(tmp_path).unlink()
-    code = ("import json, scanner.collect.cellular as c\n"
+    code = ("import json, bmnn_guard.scanner.collect.cellular as c\n"
             "assert c.TABLE_PATH.startswith(%r), c.TABLE_PATH\n"
-            "from scanner.collect import collect_devices\n"
-            "from policies.facts import to_dict\n"
+            "from bmnn_guard.scanner.collect import collect_devices\n"
+            "from bmnn_guard.policies.facts import to_dict\n"
             "print(json.dumps(to_dict(collect_devices())))\n") % str(tmp_path)
     p = subprocess.run([*umockdev_prefix("huawei-e3372-modem"), sys.executable, "-c", code], cwd=tmp_path,
                        capture_output=True, text=True, timeout=60)

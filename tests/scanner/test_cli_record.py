@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.report import pdf as pdf_report
+from bmnn_guard.scanner.report import pdf as pdf_report
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from policies import facts as F
-from policies.context import EvalContext
-import scanner.collect as C
+from bmnn_guard.policies import facts as F
+from bmnn_guard.policies.context import EvalContext
+import bmnn_guard.scanner.collect as C
 
 from .support import as_nobody, judge, open_tmp  # noqa: F401 (fixture)
 

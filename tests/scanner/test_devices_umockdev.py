@@ -6,8 +6,8 @@ testbed) and, as root, in a private network namespace so the host's own interfac
 
 import pytest
 
-from policies import facts as F
-from policies.context import EvalContext
+from bmnn_guard.policies import facts as F
+from bmnn_guard.policies.context import EvalContext
 
 from .support import facts_of, judge, run_python, umockdev_prefix
 
@@ -15,8 +15,8 @@ DEVICE_CHECKS = ("BMNN-USB-001", "BMNN-USB-002", "BMNN-REC-001", "BMNN-REC-002",
                  "BMNN-NET-002", "BMNN-NET-003", "BMNN-NET-004")
 
 COLLECT = """
-from policies.facts import Facts
-from scanner.collect import collect_devices, collect_network
+from bmnn_guard.policies.facts import Facts
+from bmnn_guard.scanner.collect import collect_devices, collect_network
 result = Facts(devices=collect_devices(), network=collect_network(history=False), collected=('devices', 'network'))
 """
 
@@ -118,8 +118,8 @@ def test_combined_sets_add_up():
 
 def test_sysfs_net_description_of_usb_radios():
     code = """
-from policies.facts import NetInterface
-from scanner.collect.network import _sysfs_info, classify
+from bmnn_guard.policies.facts import NetInterface
+from bmnn_guard.scanner.collect.network import _sysfs_info, classify
 out = []
 for name in ('wlx00c0ca123456', 'wwan0'):
     info = _sysfs_info('/sys', name, None)

@@ -2,9 +2,9 @@
 
 import os
 
-from policies import facts as F
-from policies.context import EvalContext
-from scanner.collect import collect_agent, collect_folders
+from bmnn_guard.policies import facts as F
+from bmnn_guard.policies.context import EvalContext
+from bmnn_guard.scanner.collect import collect_agent, collect_folders
 
 from .support import IS_ROOT, as_nobody, judge, open_tmp  # noqa: F401 (fixture)
 

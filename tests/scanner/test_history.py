@@ -2,8 +2,8 @@
 
 import os
 
-from policies import facts as F
-from scanner.collect.history import collect_history
+from bmnn_guard.policies import facts as F
+from bmnn_guard.scanner.collect.history import collect_history
 
 from .support import as_nobody, judge, open_tmp  # noqa: F401 (fixture)
 

@@ -6,14 +6,14 @@ namespace: no packet is sent."""
 
 import msgspec
 
-from policies.context import build_context
-from policies.schema import Tailoring
+from bmnn_guard.policies.context import build_context
+from bmnn_guard.policies.schema import Tailoring
 
 from .support import facts_of, in_netns, judge
 
 COLLECT = """
-from policies.facts import Facts
-from scanner.collect import collect_network
+from bmnn_guard.policies.facts import Facts
+from bmnn_guard.scanner.collect import collect_network
 result = Facts(network=collect_network(history=False), collected=('network',))
 """
 VETH = ["ip link add veth0 type veth peer name veth1", "ip link set lo up", "ip link set veth1 up"]

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from scanner.errors import ScanError
-from scanner.localtime import date_words, datetime_words, local, place_date, short, short_date, zone, zone_label
+from bmnn_guard.scanner.errors import ScanError
+from bmnn_guard.scanner.localtime import date_words, datetime_words, local, place_date, short, short_date, zone, zone_label
 
 VN = zone("Asia/Ho_Chi_Minh")
 

@@ -5,14 +5,14 @@ passes, a wireless one fails in a Tối mật or Tuyệt mật room, and in a M�
 import msgspec
 import pytest
 
-from policies.context import build_context
-from policies.schema import Tailoring
+from bmnn_guard.policies.context import build_context
+from bmnn_guard.policies.schema import Tailoring
 
 from .support import facts_of, judge, run_python, umockdev_prefix
 
 COLLECT = """
-from policies.facts import Facts
-from scanner.collect import collect_devices
+from bmnn_guard.policies.facts import Facts
+from bmnn_guard.scanner.collect import collect_devices
 result = Facts(devices=collect_devices(), collected=('devices',))
 """
 

@@ -129,8 +129,8 @@ def test_tethering_phone_is_named_a_phone(docs):
 def test_sysfs_kind():
     """What classify() makes of each netdev from the testbed's sysfs alone, as a real USB link."""
     code = """
-from policies.facts import NetInterface
-from scanner.collect.network import _sysfs_info, classify, wwan_evidence
+from bmnn_guard.policies.facts import NetInterface
+from bmnn_guard.scanner.collect.network import _sysfs_info, classify, wwan_evidence
 out = []
 for name in NAMES:
     info = _sysfs_info('/sys', name, None)

@@ -1,13 +1,13 @@
 """Network collector in private network namespaces (unshare -n) with real veth pairs, routes and
 tun devices; probes against a listener inside the namespace. Nothing leaves the namespace."""
 
-from policies.context import EvalContext
+from bmnn_guard.policies.context import EvalContext
 
 from .support import facts_of, in_netns, judge
 
 COLLECT = """
-from policies.facts import Facts
-from scanner.collect import collect_network
+from bmnn_guard.policies.facts import Facts
+from bmnn_guard.scanner.collect import collect_network
 result = Facts(network=collect_network(history=False), collected=('network',))
 """
 
@@ -86,8 +86,8 @@ def test_tun_device_fails():
 
 PROBE = """
 import socket
-from policies.facts import Facts, NetworkFacts
-from scanner.collect import probe
+from bmnn_guard.policies.facts import Facts, NetworkFacts
+from bmnn_guard.scanner.collect import probe
 srv = socket.socket()
 srv.bind(('10.99.0.1', 0))
 srv.listen()
@@ -113,8 +113,8 @@ def test_probe_reaches_only_the_listener_it_was_given():
 
 def test_probe_offline_passes():
     code = """
-from policies.facts import Facts, NetworkFacts
-from scanner.collect import probe
+from bmnn_guard.policies.facts import Facts, NetworkFacts
+from bmnn_guard.scanner.collect import probe
 result = Facts(network=NetworkFacts(probes=probe(['10.99.0.1:443'], timeout=0.5)), collected=('network',))
 """
     facts = facts_of(in_netns(["ip link set lo up"], code))
@@ -124,7 +124,7 @@ result = Facts(network=NetworkFacts(probes=probe(['10.99.0.1:443'], timeout=0.5)
 
 
 def test_no_probe_without_configured_hosts():
-    from scanner.collect import probe
+    from bmnn_guard.scanner.collect import probe
 
     assert probe([]) == ()
 
@@ -132,7 +132,7 @@ def test_no_probe_without_configured_hosts():
 def test_without_rtnetlink_psutil_sysfs_and_proc_still_see_the_link():
     # a seccomp/address-family filter may refuse AF_NETLINK: the fallback must not pass a connected machine
     code = """
-from scanner.collect import _netlink
+from bmnn_guard.scanner.collect import _netlink
 def refuse():
     raise PermissionError(1, 'Operation not permitted')
 _netlink.links = _netlink.routes = refuse

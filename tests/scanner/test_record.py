@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from scanner.report import html as html_report
-from scanner.report import pdf as pdf_report
+from bmnn_guard.scanner.report import html as html_report
+from bmnn_guard.scanner.report import pdf as pdf_report
 from tests.scanner.docfixture import HOSTILE, make_document
 
 RECORD = {"number": "03/BB-CNTT", "place": "Hà Nội", "parent_unit": "UBND tỉnh Bắc Ninh", "holder": "Trần Văn Bình",

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from policies.loader import record_number_problem
-from scanner.errors import ScanError
-from scanner.recordno import COUNTER_FILE, next_number, render
+from bmnn_guard.policies.loader import record_number_problem
+from bmnn_guard.scanner.errors import ScanError
+from bmnn_guard.scanner.recordno import COUNTER_FILE, next_number, render
 
 
 def test_render_pads_below_ten_and_leaves_a_blank_without_a_number():

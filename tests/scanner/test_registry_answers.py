@@ -5,10 +5,10 @@ import os
 
 import pytest
 
-from policies.errors import PolicyError
-from scanner import registry
-from scanner.answers import ask, load_answers
-from scanner.errors import ScanError
+from bmnn_guard.policies.errors import PolicyError
+from bmnn_guard.scanner import registry
+from bmnn_guard.scanner.answers import ask, load_answers
+from bmnn_guard.scanner.errors import ScanError
 
 
 def test_registry_round_trip(tmp_path):

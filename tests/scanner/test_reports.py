@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from scanner.report import csv as csv_report
-from scanner.report import html as html_report
-from scanner.report import json as json_report
-from scanner.report import text as text_report
+from bmnn_guard.scanner.report import csv as csv_report
+from bmnn_guard.scanner.report import html as html_report
+from bmnn_guard.scanner.report import json as json_report
+from bmnn_guard.scanner.report import text as text_report
 from tests.scanner.docfixture import HOSTILE, make_document
 
 DOC = make_document()
@@ -114,7 +114,7 @@ FLEET = [
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_fleet_text_shows_file_host_date_and_whole_ids_at_80_columns(lang):
     from rich.console import Console
-    from scanner.report import fleet_text
+    from bmnn_guard.scanner.report import fleet_text
     buf = io.StringIO()
     fleet_text.report(FLEET, Console(file=buf, width=80, color_system=None), lang)
     out = buf.getvalue()
@@ -137,7 +137,7 @@ def test_fleet_text_shows_file_host_date_and_whole_ids_at_80_columns(lang):
 
 def test_fleet_html_shows_file_date_and_the_whole_machine_id():
     import datetime as dt
-    from scanner.report import fleet_html
+    from bmnn_guard.scanner.report import fleet_html
     page = fleet_html.report(FLEET, "vi", now=dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.timezone.utc))
     assert "a" * 32 in page and "vt-so-noi-vu-01-20261123T100000.bmnnsnap" in page and "23/11/2026 10:00" in page
     assert "10 giờ 00 phút, ngày 01 tháng 12 năm 2026" in page
@@ -145,8 +145,8 @@ def test_fleet_html_shows_file_date_and_the_whole_machine_id():
 
 
 def test_every_evidence_field_a_check_names_has_a_label_in_both_languages():
-    from policies.loader import load_bundle
-    from scanner.i18n import has
+    from bmnn_guard.policies.loader import load_bundle
+    from bmnn_guard.scanner.i18n import has
     bundle = load_bundle()
     missing = sorted({f"{dom}.{f}" for c in bundle.checks.values() for dom, fields in c.spec.evidence.items() for f in fields
                       if not has(f"evidence.{dom}.{f}") and not has(f"evidence.{f}")})
@@ -174,14 +174,14 @@ def test_tables_fit_the_terminal_with_a_long_unbroken_evidence_value(width):
 @pytest.mark.parametrize("width", [60, 80, 120])
 def test_fleet_tables_fit_the_terminal(width):
     from rich.console import Console
-    from scanner.report import fleet_text
+    from bmnn_guard.scanner.report import fleet_text
     buf = io.StringIO()
     fleet_text.report(FLEET, Console(file=buf, width=width, color_system=None), "vi")
     assert _uncut(buf.getvalue(), width)
 
 
 def test_fit_gives_from_the_widest_and_keeps_identifiers():
-    from scanner.report.layout import fit
+    from bmnn_guard.scanner.report.layout import fit
     assert fit(100, [10, 20, 30], [5, 5, 5]) == [10, 20, 30]
     assert sum(fit(40, [10, 20, 30], [5, 5, 5])) == 40
     assert fit(40, [20, 12, 30], [8, 12, 8], [False, True, False])[1] == 12  # the id keeps its width

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from scanner import safeio
+from bmnn_guard.scanner import safeio
 
 
 def test_a_folder_swapped_for_a_symlink_stops_the_walk(tmp_path):

@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from scanner import safeio
-from scanner.textsafe import is_visible, visible, visible_lines
+from bmnn_guard.scanner import safeio
+from bmnn_guard.scanner.textsafe import is_visible, visible, visible_lines
 
 
 def test_regular_file_is_opened_and_hashed_through_its_fd(tmp_path):

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scanner.scan import default_content_scope
+from bmnn_guard.scanner.scan import default_content_scope
 
 from .content import corpus as C
 

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from scanner import sessions as S
+from bmnn_guard.scanner import sessions as S
 
 UTC = dt.timezone.utc
 need_utmpdump = pytest.mark.skipif(shutil.which("utmpdump") is None or shutil.which("last") is None,

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from policies import facts as F
-from scanner.collect import collect_software
-from scanner.collect.software import dpkg_packages, rpm_sqlite_packages
+from bmnn_guard.policies import facts as F
+from bmnn_guard.scanner.collect import collect_software
+from bmnn_guard.scanner.collect.software import dpkg_packages, rpm_sqlite_packages
 
 from .support import judge
 

@@ -6,10 +6,10 @@ import subprocess
 
 import pytest
 
-from policies import facts as F
-from scanner.collect import collect_storage
-from scanner.collect._common import Errors
-from scanner.collect.storage import _encrypted_stack, encrypted_devices
+from bmnn_guard.policies import facts as F
+from bmnn_guard.scanner.collect import collect_storage
+from bmnn_guard.scanner.collect._common import Errors
+from bmnn_guard.scanner.collect.storage import _encrypted_stack, encrypted_devices
 
 from .support import facts_of, judge, need_root, need_tool, run_python
 
@@ -24,8 +24,8 @@ def test_loop_mounted_image_is_a_mounted_block_device(tmp_path):
     code = f"""
 import subprocess
 subprocess.run(['mount', '-o', 'loop', {str(img)!r}, {str(mnt)!r}], check=True)
-from policies.facts import Facts
-from scanner.collect import collect_devices, collect_storage
+from bmnn_guard.policies.facts import Facts
+from bmnn_guard.scanner.collect import collect_devices, collect_storage
 try:
     result = Facts(devices=collect_devices(), storage=collect_storage(target={str(mnt)!r}),
                    collected=('devices', 'storage'))
@@ -60,8 +60,8 @@ def luks_loop(tmp_path):
 
 def test_luks_header_is_seen_and_reported(luks_loop):
     code = """
-from policies.facts import Facts
-from scanner.collect import collect_devices, collect_storage
+from bmnn_guard.policies.facts import Facts
+from bmnn_guard.scanner.collect import collect_devices, collect_storage
 result = Facts(devices=collect_devices(), storage=collect_storage(), collected=('devices', 'storage'))
 """
     facts = facts_of(run_python(code))

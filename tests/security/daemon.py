@@ -66,7 +66,7 @@ class RunningDaemon:
         e = dict(os.environ, **self.env, NOTIFY_SOCKET=self.notify.path, WATCHDOG_USEC=str(self.watchdog_usec),
                  PYTHONPATH=str(ROOT))
         with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "agent"], env=e, cwd=str(ROOT), stdout=out,
+            self.proc = subprocess.Popen([sys.executable, "-m", "bmnn_guard.agent"], env=e, cwd=str(ROOT), stdout=out,
                                          stderr=subprocess.STDOUT)
         assert self.notify.wait_for("READY=1", 60), (self.proc.poll(), self.output())
         return self

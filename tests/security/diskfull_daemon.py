@@ -15,7 +15,7 @@ import time
 
 ROOT, BASE, MAX_SPOOL, FILES = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 sys.path.insert(0, ROOT)
-from agent.ipc import IpcClient  # noqa: E402
+from bmnn_guard.agent.ipc import IpcClient  # noqa: E402
 from tests.agent.probe import JournalProbe  # noqa: E402
 
 STATE = f"{BASE}/state"
@@ -33,7 +33,7 @@ for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "link", "add", "bmf0", "ty
 env = dict(os.environ, BMNN_CONFIG_DIR=f"{BASE}/etc", BMNN_STATE_DIR=STATE, BMNN_RUNTIME_DIR=f"{BASE}/run",
            BMNN_LOG_DIR=f"{BASE}/log", PYTHONPATH=ROOT, BMNN_LANG="en")
 env.pop("NOTIFY_SOCKET", None)
-daemon = subprocess.Popen([sys.executable, "-m", "agent"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+daemon = subprocess.Popen([sys.executable, "-m", "bmnn_guard.agent"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                           stderr=open(f"{BASE}/daemon.err", "w"))
 probe = JournalProbe(f"{STATE}/journal.db")
 client = IpcClient(f"{BASE}/run/agent.sock", timeout=10)
@@ -133,7 +133,7 @@ out["gap_rows"] = [json.loads(e) for (e,) in probe.rows("SELECT evidence FROM re
 out["file_rows"] = probe.rows("SELECT count(*) FROM records WHERE kind='file'")[0][0]
 daemon.send_signal(signal.SIGTERM)
 out["exit"] = daemon.wait(timeout=30)
-from agent.journal import Journal  # noqa: E402
+from bmnn_guard.agent.journal import Journal  # noqa: E402
 with Journal.open(f"{STATE}/journal.db", readonly=True) as j:
     res = j.verify()
 out["verify"] = {"ok": res.ok, "count": res.count, "reason": res.reason}

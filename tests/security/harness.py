@@ -1,6 +1,6 @@
 """The real daemon, real unprivileged users and real clients for the attack replays.
 
-``Agent`` runs ``python -m agent`` (the same daemon as ``bmnn agent run``) on directories under
+``Agent`` runs ``python -m bmnn_guard.agent`` (the same daemon as ``bmnn agent run``) on directories under
 the test's tmp_path with one marked folder writable by everyone (sticky, like /tmp), so that an
 unprivileged user can do there whatever a careless permission would let them. ``local_user``
 creates a real user (and group) with a unique name through ``useradd`` and removes it again;
@@ -92,7 +92,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 class Agent:
-    """``python -m agent`` on private directories, with a world-writable marked folder ``mat``."""
+    """``python -m bmnn_guard.agent`` on private directories, with a world-writable marked folder ``mat``."""
 
     def __init__(self, base: Path, *, agent_yaml: str = "", marked: bool = True, env: Optional[dict] = None):
         self.base = base
@@ -116,7 +116,7 @@ class Agent:
         self.proc: Optional[subprocess.Popen] = None
 
     def start(self, prefix: Optional[list[str]] = None) -> "Agent":
-        argv = [*(prefix or []), sys.executable, "-m", "agent"]
+        argv = [*(prefix or []), sys.executable, "-m", "bmnn_guard.agent"]
         self.err = open(self.base / "daemon.err", "w")
         self.proc = subprocess.Popen(argv, env=self.env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=self.err)
         assert self.journal.wait_for("SELECT seq FROM records WHERE kind='agent_start'", timeout=30), self.stderr()
@@ -125,7 +125,7 @@ class Agent:
         return self
 
     def wait_socket(self, timeout: float = 15.0) -> bool:
-        from agent.ipc import IpcClient
+        from bmnn_guard.agent.ipc import IpcClient
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             try:
@@ -179,7 +179,7 @@ class StatusProbe:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        from agent.ipc import IpcClient
+        from bmnn_guard.agent.ipc import IpcClient
         client = IpcClient(self.socket_path, timeout=self.timeout)
         while not self._stop.is_set():
             t0 = time.monotonic()
@@ -211,7 +211,7 @@ class StatusProbe:
 
 def served(agent: "Agent") -> dict:
     """The daemon's own figures for the requests it answered (accept -> reply sent), last 1,000."""
-    from agent.ipc import IpcClient
+    from bmnn_guard.agent.ipc import IpcClient
     return IpcClient(agent.socket, timeout=30).call("status").get("ipc", {})
 
 

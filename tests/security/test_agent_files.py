@@ -1,6 +1,6 @@
 """Item 1 of issue 10: what a user who can only write into a marked folder can make the root
 daemon do. Each attack runs for a few seconds as a real unprivileged user (setpriv) against
-`python -m agent`, while the test asks `status` over the socket back to back; afterwards the
+`python -m bmnn_guard.agent`, while the test asks `status` over the socket back to back; afterwards the
 journal is searched for what must never be in it and the daemon must stop on SIGTERM."""
 
 import hashlib
@@ -139,7 +139,7 @@ def test_directory_symlink_race_never_walks_or_hashes_outside(base):
         _drain(agent)
         idle = _idle_cpu(agent)
         status = None
-        from agent.ipc import IpcClient
+        from bmnn_guard.agent.ipc import IpcClient
         status = IpcClient(agent.socket).call("status")
         rc, stop_s = agent.stop()
         ev = agent.file_evidence()
@@ -171,7 +171,7 @@ def test_fifo_socket_and_device_links_are_described_as_such(base):
         assert p.wait(30) == 0
         assert agent.journal.wait_for("SELECT seq FROM records WHERE kind='file' AND message LIKE '%etc'")
         _drain(agent)
-        from agent.ipc import IpcClient
+        from bmnn_guard.agent.ipc import IpcClient
         t0 = time.monotonic()
         IpcClient(agent.socket).call("status")
         ms = (time.monotonic() - t0) * 1000

@@ -103,7 +103,7 @@ def test_a_supplementary_group_member_reads_a_stranger_does_not(base):
             many = ",".join(str(3_000_000 + i) for i in range(400)) + f",{g.gr_gid}"
             p = subprocess.run(["setpriv", f"--reuid={member.pw_uid}", f"--regid={member.pw_gid}", f"--groups={many}",
                                 "--", sys.executable, "-c",
-                                "import sys; sys.path.insert(0, sys.argv[1]); from agent.ipc import IpcClient; "
+                                "import sys; sys.path.insert(0, sys.argv[1]); from bmnn_guard.agent.ipc import IpcClient; "
                                 "print(IpcClient(sys.argv[2]).call('status')['running'])", str(ROOT), str(agent.socket)],
                                capture_output=True, text=True, timeout=60)
             assert p.returncode == 0 and p.stdout.strip() == "True", p.stderr
@@ -113,7 +113,7 @@ def test_a_supplementary_group_member_reads_a_stranger_does_not(base):
 
 def test_idle_member_connections_never_lock_root_out(base):
     need("groupadd", "useradd", "setpriv")
-    from agent.ipc import IpcClient
+    from bmnn_guard.agent.ipc import IpcClient
     with local_group() as g, local_user(groups=(g.gr_name,)) as member, local_user(groups=(g.gr_name,)) as other:
         with Agent(base, agent_yaml=f"ipc_group: {g.gr_name}\n").start() as agent:
             hog = as_user(member, [sys.executable, "-c", CLIENT, str(agent.socket), json.dumps([["hold", 40, 8]])],

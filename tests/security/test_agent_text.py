@@ -91,8 +91,8 @@ def test_text_scan_report_devices_list_and_fleet_show_machine_strings_escaped(ba
 
 
 def test_wall_alert_body_is_escaped(base):
-    from agent.journal import Record
-    from agent.sinks.alert import Sink
+    from bmnn_guard.agent.journal import Record
+    from bmnn_guard.agent.sinks.alert import Sink
     out = base / "wall.txt"
     rec = Record(seq=7, time="2026-12-01T00:00:00Z", host="pc", kind="violation", check_id="BMNN-DOC-001", severity="critical",
                  message=f"stamped document {FORGED} {ESCAPES} {BIDI}", evidence={}, prev_hash="0" * 64,

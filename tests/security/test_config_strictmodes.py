@@ -20,16 +20,16 @@ from pathlib import Path
 
 import pytest
 
-from agent import keys
-from agent.config import load_config
-from agent.errors import AgentError
-from agent.journal import Journal
-from agent.sinks import SinkContext
-from agent.sinks.hook import PATH, HookError, Sink
-from policies.errors import PolicyError
-from policies.loader import load_bundle, load_tailoring
-from policies.trusted import check_executable, read_file
-from scanner import registry
+from bmnn_guard.agent import keys
+from bmnn_guard.agent.config import load_config
+from bmnn_guard.agent.errors import AgentError
+from bmnn_guard.agent.journal import Journal
+from bmnn_guard.agent.sinks import SinkContext
+from bmnn_guard.agent.sinks.hook import PATH, HookError, Sink
+from bmnn_guard.policies.errors import PolicyError
+from bmnn_guard.policies.loader import load_bundle, load_tailoring
+from bmnn_guard.policies.trusted import check_executable, read_file
+from bmnn_guard.scanner import registry
 from tests.agent.conftest import ROOT, WIRED_CLI, need_root, run_bmnn
 from tests.security.daemon import RunningDaemon, write_agent_yaml
 
@@ -118,7 +118,7 @@ def test_a_user_cannot_add_a_hook_through_a_world_writable_agent_yaml(shared_tmp
     os.chmod(cfg, 0o666)
     e = dict(os.environ, **agent_env, PYTHONPATH=str(ROOT))
     e.pop("NOTIFY_SOCKET", None)
-    p = subprocess.run([sys.executable, "-m", "agent"], env=e, cwd=str(ROOT), capture_output=True, text=True, timeout=60)
+    p = subprocess.run([sys.executable, "-m", "bmnn_guard.agent"], env=e, cwd=str(ROOT), capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and "writable by group or others (mode 0666)" in p.stderr
 
 
@@ -309,21 +309,25 @@ def test_keys_follow_strictmodes(agent_env, tmp_path):
     assert time.monotonic() - t0 < 5
 
 
-def _user_python() -> list[str]:
+def _user_python(shared: Path) -> list[str]:
     """An interpreter another user may run, with our code and this venv's packages: the venv's
-    own python may sit under /root (mode 0700), so Debian's, when it is the same minor version."""
+    own python may sit under /root (mode 0700), so Debian's, when it is the same minor version.
+    It finds the namespace (bmnn_guard) through a link to the checkout in a folder the user reads."""
     python = "/usr/bin/python3"
     probe = subprocess.run([python, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True) \
         if os.path.exists(python) else None
     if probe is None or probe.stdout.strip() != str(sys.version_info[:2]):
         pytest.skip(f"needs {python} of Python {sys.version_info[0]}.{sys.version_info[1]} to run as another user")
     import site
-    return [python, "-c", WIRED_CLI], f"{ROOT}:{site.getsitepackages()[0]}"
+    ns = shared / "ns"
+    ns.mkdir(exist_ok=True)
+    (ns / "bmnn_guard").symlink_to(ROOT, target_is_directory=True)
+    return [python, "-c", WIRED_CLI], f"{ns}:{site.getsitepackages()[0]}"
 
 
 def test_a_normal_user_scans_with_the_builtin_policy(shared_tmp, user):
     """`make scan` as a normal user: nothing of root's checks applies, nothing is refused."""
-    cmd, pythonpath = _user_python()
+    cmd, pythonpath = _user_python(shared_tmp)
     home = shared_tmp / "home"
     home.mkdir()
     os.chown(home, user.pw_uid, user.pw_gid)

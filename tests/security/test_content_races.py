@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.content.scan import run_scan
+from bmnn_guard.scanner.content.scan import run_scan
 
 SECRET = "Số: 12/BC\nTUYỆT MẬT\n"
 CLEAN = "Giấy mời họp giao ban\nmật khẩu wifi đã đổi\n"

@@ -17,11 +17,11 @@ import time
 import pytest
 
 from bench.bombs import CASES, run_once
-from policies.errors import PolicyError
-from policies.trusted import read_file
-from policies.yamlmarks import CONFIG_LIMITS, Limits, load_bytes  # noqa: F401
+from bmnn_guard.policies.errors import PolicyError
+from bmnn_guard.policies.trusted import read_file
+from bmnn_guard.policies.yamlmarks import CONFIG_LIMITS, Limits, load_bytes  # noqa: F401
 
-BMNN = [sys.executable, "-m", "cli", "--lang", "en"]
+BMNN = [sys.executable, "-m", "bmnn_guard.cli", "--lang", "en"]
 MIB = 1 << 20
 
 

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from scanner.content import cache as K
-from scanner.content.cache import ContentCache
-from scanner.content.limits import Limits
-from scanner.content.scan import run_scan
+from bmnn_guard.scanner.content import cache as K
+from bmnn_guard.scanner.content.cache import ContentCache
+from bmnn_guard.scanner.content.limits import Limits
+from bmnn_guard.scanner.content.scan import run_scan
 
 from . import corpus as C
 
@@ -75,7 +75,7 @@ def test_another_detector_version_or_policy_rebuilds(tmp_path, state, monkeypatc
     scan(t, state, policy="p1")
     _, c = scan(t, state, policy="p2")
     assert c.hits == 0 and any("policy" in n for n in c.notes)
-    import scanner.content as SC
+    import bmnn_guard.scanner.content as SC
     monkeypatch.setattr(SC, "DETECTOR_VERSION", SC.DETECTOR_VERSION + 100)
     _, c = scan(t, state, policy="p2")
     assert c.hits == 0 and any("detector" in n for n in c.notes)

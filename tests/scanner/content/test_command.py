@@ -4,7 +4,7 @@ import json
 
 from click.testing import CliRunner
 
-from scanner.content.command import content_command
+from bmnn_guard.scanner.content.command import content_command
 
 from . import corpus as C
 

@@ -4,8 +4,8 @@ import unicodedata
 
 import pytest
 
-from scanner.content import decode
-from scanner.content.detect import key
+from bmnn_guard.scanner.content import decode
+from bmnn_guard.scanner.content.detect import key
 
 MARKS = ("MẬT", "TỐI MẬT", "TUYỆT MẬT")
 

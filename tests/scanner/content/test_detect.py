@@ -4,8 +4,8 @@ import unicodedata
 
 import pytest
 
-from scanner.content.detect import judge, lines
-from scanner.content.segments import Segment
+from bmnn_guard.scanner.content.detect import judge, lines
+from bmnn_guard.scanner.content.segments import Segment
 
 HEAD = "BỘ CÔNG AN\nSố: 12/BC-BCA\n"
 TAIL = "\nCỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\nBÁO CÁO\n"

@@ -7,8 +7,8 @@ import unicodedata
 
 import pytest
 
-from scanner.content.analyse import analyse
-from scanner.content.limits import Limits
+from bmnn_guard.scanner.content.analyse import analyse
+from bmnn_guard.scanner.content.limits import Limits
 
 from . import corpus as C
 

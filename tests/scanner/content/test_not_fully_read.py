@@ -16,9 +16,9 @@ import zipfile
 
 import pytest
 
-from scanner.content.analyse import analyse
-from scanner.content.limits import Limits
-from scanner.content.scan import run_scan
+from bmnn_guard.scanner.content.analyse import analyse
+from bmnn_guard.scanner.content.limits import Limits
+from bmnn_guard.scanner.content.scan import run_scan
 
 from . import corpus as C
 
@@ -265,15 +265,15 @@ HTML_MARKS = ["<p>TUYỆT MẬT</p>", "<p>M&#7852;T</p>", "<p>M&#x1EAC;T</p>", "
 def test_html_fast_path_never_proves_a_marked_page_clean(body):
     """The scanning process skips the worker only for pages proved clean: every way of writing
     the mark in a page must reach the parser."""
-    from scanner.content import html
-    from scanner.content.analyse import judge_bytes
+    from bmnn_guard.scanner.content import html
+    from bmnn_guard.scanner.content.analyse import judge_bytes
     page = C.html("<p>Số: 1/BC</p>" + body + "<p>Nội dung &amp; ghi chú</p>")
     assert not html.proven_clean(page), body
     assert judge_bytes(page, "a.html", Limits())["verdict"]["verdict"] != "clean" or "^" in body or "Hat" in body
 
 
 def test_html_fast_path_proves_ordinary_pages_clean():
-    from scanner.content import html
+    from bmnn_guard.scanner.content import html
     assert html.proven_clean(C.html("<p>Giấy mời họp &amp; bí mat</p><script>var a = '\\'';</script>"))
     assert not html.proven_clean(C.html("<p>x</p>", charset="windows-1258"))
     assert not html.proven_clean("<p>bí mật</p>".encode())
@@ -281,7 +281,7 @@ def test_html_fast_path_proves_ordinary_pages_clean():
 
 def test_fast_paths_agree_with_the_worker(tmp_path):
     """The same tree scanned with and without the in-process fast paths gives the same verdicts."""
-    from scanner.content import scan as S
+    from bmnn_guard.scanner.content import scan as S
     texts = ["Số: 1\nMẬT\n", "mật khẩu\n", "bí mật nhà nước " * 30 + "\nSố: 2\n", "Số: 3\n\"MẬT\"\n", "T U Y Ệ T   M Ậ T\n"]
     for i, t in enumerate(texts):
         (tmp_path / f"t{i}.txt").write_text(t, encoding="utf-8")
@@ -297,7 +297,7 @@ def test_fast_paths_agree_with_the_worker(tmp_path):
 
 
 def test_pdf_annotations_past_the_limit_make_it_not_fully_read(tmp_path, monkeypatch):
-    from scanner.content import pdf
+    from bmnn_guard.scanner.content import pdf
     monkeypatch.setattr(pdf, "MAX_ANNOTATIONS", 2)
     data = C.pdf([[("Nội dung", {})]], annotations=[(0, "freetext", "ghi chú")] * 3)
     res = result(tmp_path, "many.pdf", data)

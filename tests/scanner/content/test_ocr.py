@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from scanner.content import ocr
-from scanner.content.analyse import analyse
-from scanner.content.limits import Limits
-from scanner.content.scan import run_scan
+from bmnn_guard.scanner.content import ocr
+from bmnn_guard.scanner.content.analyse import analyse
+from bmnn_guard.scanner.content.limits import Limits
+from bmnn_guard.scanner.content.scan import run_scan
 
 PIL = pytest.importorskip("PIL", reason="Pillow is a dependency of the project: pip install -e .")
 from . import stamps as S  # noqa: E402  (needs Pillow)
@@ -295,7 +295,7 @@ def test_tesseract_program_as_the_engine():
     program = shutil.which("tesseract")
     if not program:
         pytest.skip("tesseract program needed: apt-get install tesseract-ocr")
-    from scanner.content import detect, images
+    from bmnn_guard.scanner.content import detect, images
     eng = ocr.Engine(ocr.tessdata_dir(), program=program)
     src = next(images.image_pages(S.encode(page("TUYỆT MẬT"), "PNG"), Limits()))
     v = detect.judge(ocr.read_page(src, 0, eng, time.monotonic() + 30))
@@ -307,7 +307,7 @@ def test_crops_of_a_turned_photo_match_the_upright_page(orientation):
     """A crop is cut from the stored pixels and then turned: never a turned copy of a whole page."""
     import random
     from PIL import Image
-    from scanner.content import images
+    from bmnn_guard.scanner.content import images
     rnd = random.Random(orientation)
     raw = Image.frombytes("RGB", (37, 23), bytes(rnd.randrange(256) for _ in range(37 * 23 * 3)))
     name = images._TRANSPOSE.get(orientation)

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from scanner.content import detect, plain
+from bmnn_guard.scanner.content import detect, plain
 from tests.scanner.content.forms import LEGACY_FORMS, LEVELS, NOT_MARKS, unicode_forms
 
 PROSE = "Căn cứ Luật Bảo vệ bí mật nhà nước, cơ quan báo cáo kết quả thực hiện công tác bảo vệ bí mật nhà nước."

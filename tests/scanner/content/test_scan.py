@@ -9,11 +9,11 @@ import zipfile
 
 import pytest
 
-from policies import facts as F
-from policies.evaluator import evaluate
-from policies.loader import load_bundle
-from scanner.content.limits import Limits
-from scanner.content.scan import run_scan, scan_paths
+from bmnn_guard.policies import facts as F
+from bmnn_guard.policies.evaluator import evaluate
+from bmnn_guard.policies.loader import load_bundle
+from bmnn_guard.scanner.content.limits import Limits
+from bmnn_guard.scanner.content.scan import run_scan, scan_paths
 
 from . import corpus as C
 
@@ -132,7 +132,7 @@ def test_permission_denied_is_an_error(tmp_path):
         fh.write("MẬT")
     os.chmod(f"{base}/secret.txt", 0)
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    code = ("import sys; sys.path.insert(0, %r); from scanner.content.scan import scan_paths; "
+    code = ("import os, sys, tempfile; _ns = tempfile.mkdtemp(); os.symlink(%r, os.path.join(_ns, 'bmnn_guard')); sys.path.insert(0, _ns); from bmnn_guard.scanner.content.scan import scan_paths; "
             "f = scan_paths([%r]); print([e.message for e in f.errors])" % (root, base))
     out = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", python, "-c", code],
                          capture_output=True, text=True, timeout=60)
@@ -168,7 +168,7 @@ def test_marked_folder_only_is_pass(tmp_path):
 
 
 def test_copy_index_round_trip_and_size_filter():
-    from scanner.content.copyindex import CopyIndex
+    from bmnn_guard.scanner.content.copyindex import CopyIndex
     idx = CopyIndex.build([("/m/a", "aa", 10), ("/m/e", "e3", 0)])
     again = CopyIndex.loads(idx.dumps())
     assert again.source_of("aa", 10) == "/m/a" and again.may_hold(10) and not again.may_hold(11)
