@@ -32,8 +32,10 @@ class Actors:
     name = "access"
 
     def __init__(self, *, marked: Callable[[], list[str]], stamped: Callable[[str], Optional[Any]],
-                 record: Callable[[Event], Any]):
-        self._marked, self._stamped, self._record = marked, stamped, record
+                 record: Callable[[Event], Any], copy_of: Callable[[str, int], Optional[str]] = lambda sha256, size: None,
+                 state_dir: Optional[str] = None):
+        self._marked, self._stamped, self._record, self._copy_of = marked, stamped, record, copy_of
+        self._state_dir = state_dir
         self.source = None  # agent.sources.access.AccessSource once started
         self._last_read: dict[tuple[int, str], float] = {}
 
@@ -41,7 +43,9 @@ class Actors:
 
     def start(self, emit) -> None:
         from .sources.access import READ, AccessSource
-        self.source = AccessSource(self._marked(), (), emit_kinds=(READ,))
+        # never the journal's filesystem: see AccessSource's ``avoid`` (its files would be opened for us)
+        self.source = AccessSource(self._marked(), (), emit_kinds=(READ,),
+                                   avoid=(self._state_dir,) if self._state_dir else ())
         self.source.start(self._on_access)
 
     def stop(self) -> None:
@@ -72,14 +76,20 @@ class Actors:
         if s is not None and s.available:
             s.wait_drained(time.monotonic(), timeout=DRAIN_TIMEOUT_S)
 
-    def attribution(self, path: str) -> dict[str, Any]:
+    def attribution(self, path: str, sha256: Optional[str] = None, size: int = 0) -> dict[str, Any]:
         """Evidence for a file record: ``actor`` (pid, uid, user, exe, ...) of the last write of
-        ``path``, or ``actor: None`` with ``actor_unknown``/``actor_note`` (the owner is shown)."""
+        ``path``, or ``actor: None`` with ``actor_unknown``/``actor_note`` (the owner is shown).
+        When its content is that of a marked-folder file (the content watch's copy index), it is
+        a copy: ``copy_of`` and ``copy_actor`` name the source and who read it (the same process
+        as the writer for ``cp``, ``dd``, ``cat SRC > DST``; else the nearest reader)."""
         from .sources.access import WRITE
         s = self.source
         if s is None:
             return {"actor": None, "actor_unknown": "not_started",
                     "actor_note": "acting process unknown: the access source is not running; owner shown"}
+        src = self._copy_of(sha256, size) if sha256 else None
+        if src and src != path:
+            return {"copy_of": src, **s.copy_attribution(path, None, None, src, within=WRITE_WINDOW_S)}
         return s.attribution(path, kinds=(WRITE,), within=WRITE_WINDOW_S)
 
     # ------------------------------------------------------------ reader thread

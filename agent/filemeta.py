@@ -302,7 +302,7 @@ class FileEvents:
         meta = describe(rel, root_fd=root_fd, limit=self._batch_limit)
         ev.update(meta)
         if actors is not None and meta.get("type") == "regular":
-            ev.update(actors.attribution(target))  # who wrote it; else actor None, owner shown
+            ev.update(actors.attribution(target, meta.get("sha256"), int(meta.get("size") or 0)))  # who wrote it; else actor None, owner shown
         if content is not None:
             if meta.get("type") == "regular":
                 content.changed(target)

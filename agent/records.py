@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 TEXT_MAX = 4096
 """Longest text value taken from evidence (a path is at most PATH_MAX)."""
-ACTOR_FIELDS = ("pid", "uid", "user", "exe", "comm", "ppid")
+ACTOR_FIELDS = ("pid", "uid", "user", "exe", "comm", "ppid", "login_user", "loginuid")
 
 
 def _text(value: Any) -> Optional[str]:
@@ -51,18 +51,24 @@ def actor_of(evidence: Any) -> Optional[dict[str, Any]]:
         return None
     out: dict[str, Any] = {}
     for k in ACTOR_FIELDS:
-        v = _int(a.get(k)) if k in ("pid", "uid", "ppid") else _text(a.get(k))
+        v = _int(a.get(k)) if k in ("pid", "uid", "ppid", "loginuid") else _text(a.get(k))
         if v is not None:
             out[k] = v
     return out or None
 
 
 def who(evidence: Any, owner: Optional[str] = None) -> dict[str, Any]:
-    """``{"actor": {...} | None, "owner": name, "actor_recorded": bool}`` for one file."""
+    """``{"actor": {...} | None, "owner": name, "actor_recorded": bool}`` for one file, and for a
+    copy (``copy_actor`` in the record) ``copied_by``: the process that read the source."""
     actor = actor_of(evidence)
     if owner is None and isinstance(evidence, Mapping):
         owner = _text(evidence.get("owner"))
-    return {"actor": actor, "owner": owner, "actor_recorded": actor is not None}
+    out = {"actor": actor, "owner": owner, "actor_recorded": actor is not None}
+    ca = evidence.get("copy_actor") if isinstance(evidence, Mapping) else None
+    reader = actor_of({"actor": ca.get("read_by")}) if isinstance(ca, Mapping) else None
+    if reader is not None:
+        out["copied_by"] = reader
+    return out
 
 
 def acted_by(evidence: Any, user: str, uid: Optional[int]) -> bool:

@@ -139,8 +139,12 @@ class _Access:
             c = w.content
             f = c.findings.get(path) if c is not None else None
             return f if f is not None and (f.level or f.copy_of) else None
-        w.actors = Actors(marked=w.marked_paths, stamped=stamped,
-                          record=lambda ev: host.call_soon(lambda: host.record(ev)))
+        def copy_of(sha256: str, size: int):
+            c = w.content
+            return c.index.source_of(sha256, size) if c is not None else None
+        w.actors = Actors(marked=w.marked_paths, stamped=stamped, copy_of=copy_of,
+                          record=lambda ev: host.call_soon(lambda: host.record(ev)),
+                          state_dir=str(host.paths.state_dir))
         w.actors.start(emit)
 
     def stop(self) -> None:

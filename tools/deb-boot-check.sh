@@ -15,7 +15,7 @@ purged_state() { s=$(dpkg-query -W -f='${db:Status-Abbrev}' bmnn-guard 2>/dev/nu
 status_is() { [ "$(dpkg-query -W -f='${db:Status-Abbrev}' bmnn-guard 2>/dev/null | tr -d ' ')" = "$1" ]; }
 active() { [ "$(systemctl is-active bmnn-agent)" = active ]; }
 wait_active() { i=0; while [ $i -lt 30 ]; do active && return 0; sleep 1; i=$((i + 1)); done; return 1; }
-version_is() { bmnn --version | grep -qx "bmnn, version $1"; }
+version_is() { bmnn --version | grep -qxE "bmnn, (version|phiên bản) $1"; }  # click's text, from the catalog
 etc_state() {  # every file's hash, and owner and mode of everything, under /etc/bmnn
   (cd /etc/bmnn && find . -type f -exec sha256sum {} + | sort -k2 && find . -exec stat -c '%a %U %G %n' {} + | sort -k4)
 }

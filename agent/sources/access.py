@@ -268,7 +268,7 @@ class AccessSource:
                  emit_kinds: Sequence[str] = KINDS, history: Optional[AccessHistory] = None,
                  read_size: int = READ_SIZE, gap_interval: float = 5.0, remember_seconds: float = 2.0,
                  pidfd: bool = True, users: Optional[UserNames] = None, proc: str = "/proc",
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, avoid: Iterable[str] = ()):
         self.mask = mask
         self.emit_kinds = frozenset(emit_kinds)
         self.clock = clock
@@ -281,6 +281,11 @@ class AccessSource:
         self._want_pidfd = pidfd
         self._marked = tuple(_real(marked))
         self._media = tuple(_real(media))
+        self._avoid = tuple(avoid)
+        """Paths whose filesystems are never marked: the daemon's state directory. A filesystem mark
+        makes the kernel open every accessed file for us, the journal's own files too, and closing
+        such a descriptor drops the POSIX locks SQLite holds on that file in this process (its
+        other connections then trample the WAL index: SIGBUS, a corrupt journal)."""
         self._group: Optional[fa.Group] = None
         self._thread: Optional[threading.Thread] = None
         self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
@@ -459,11 +464,20 @@ class AccessSource:
             return
         wanted: dict[int, str] = {}
         unmarked: dict[str, str] = {}
+        avoid = set()
+        for a in self._avoid:
+            try:
+                avoid.add(os.stat(a).st_dev)
+            except OSError:
+                pass
         for root, _area in roots:
             try:
                 dev = os.stat(root).st_dev
             except OSError as exc:
                 unmarked[root] = fa.mark_reason(exc.errno or errno.ENOENT)
+                continue
+            if dev in avoid:
+                unmarked[root] = "on the filesystem of the daemon's journal (not marked: fanotify would drop its locks)"
                 continue
             try:
                 group.mark(root, self.mask)

@@ -18,7 +18,15 @@ import threading
 import time
 from dataclasses import asdict
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, _ROOT)
+try:  # the venv's editable install maps the namespace to the checkout
+    import bmnn_guard.agent  # noqa: E402,F401
+except ImportError:  # another interpreter (Debian's, as nobody): the namespace through a link
+    import tempfile
+    _ns = tempfile.mkdtemp(prefix="bmnn-ns-")
+    os.symlink(_ROOT, os.path.join(_ns, "bmnn_guard"))
+    sys.path.insert(0, _ns)
 
 from bmnn_guard.agent.sources.access import AccessGap, AccessSource  # noqa: E402
 

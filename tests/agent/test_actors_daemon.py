@@ -40,11 +40,15 @@ as_user = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--
 # fanotify's event is read keeps only its pid (docs/agent.md, "Who did it"), and the owner is shown
 subprocess.run(as_user + ["sh", "-c", f"echo 'bao cao tuan' > {base}/mat/ghi-chu.txt; sleep 2"], check=True)
 subprocess.run(as_user + ["sh", "-c", f"cat {base}/mat/cong-van.docx > /dev/null; sleep 2"], check=True)
+subprocess.run(as_user + ["sh", "-c", f"cp {base}/mat/cong-van.docx {base}/mat/ban-sao.docx; sleep 2"], check=True)
+c = probe.wait_for("SELECT evidence FROM records WHERE seq > ? AND kind='file' AND evidence LIKE '%ban-sao.docx%'"
+                   " AND evidence LIKE '%sha256%'", mark, timeout=20)
+out["copy"] = json.loads(c[-1][0]) if c else None
 w = probe.wait_for("SELECT evidence FROM records WHERE seq > ? AND kind='file' AND evidence LIKE '%ghi-chu.txt%'"
                    " AND evidence LIKE '%sha256%'", mark, timeout=20)
 out["write"] = json.loads(w[-1][0]) if w else None
-r = probe.wait_for("SELECT evidence FROM records WHERE seq > ? AND kind='file' AND evidence LIKE '%\"read\"%'",
-                   mark, timeout=10 if enabled else 4)
+r = probe.wait_for("SELECT evidence FROM records WHERE seq > ? AND kind='file' AND json_extract(evidence, '$.event') = 'read'"
+                   " AND json_extract(evidence, '$.path') LIKE '%/cong-van.docx'", mark, timeout=10 if enabled else 4)
 out["read"] = json.loads(r[-1][0]) if r else None
 daemon.send_signal(signal.SIGTERM)
 out["exit"] = daemon.wait(timeout=30)
@@ -109,6 +113,10 @@ def test_the_writer_and_the_reader_of_a_stamped_document_are_named(shared, perso
     assert out["read"] and out["read"]["path"].endswith("cong-van.docx"), (out, err[-2000:])
     assert out["read"]["actor"]["user"] == person and out["read"]["level"] == "mat", out["read"]
     assert out["write"]["actor"].get("exe") in ("/usr/bin/dash", "/bin/dash", "/usr/bin/bash", "/bin/bash"), out["write"]
+    # a copy names its source and who read it: cp, the same process as the writer
+    cp = out["copy"]
+    assert cp and cp["copy_of"].endswith("/mat/cong-van.docx"), cp
+    assert cp["copy_actor"]["read_by"]["user"] == person and cp["copy_actor"]["same_process"] is True, cp
     assert out["exit"] == 0, err[-2000:]
 
 

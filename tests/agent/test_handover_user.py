@@ -187,10 +187,10 @@ def test_handover_and_incident_with_a_real_user_medium_and_daemon(person):
             assert (d["level"], d["area"], d["sha256"]) == (level, area, sha(source)), d
             assert d["size"] == source.stat().st_size and d["modified"].endswith("+07:00")
             # who did it: the acting process once the daemon records one, the owner until then
-            if d["actor"] is not None:
+            # (a short cp may be gone before fanotify's event is read: then its pid alone is known)
+            if d["actor"] is not None and set(d["actor"]) - {"pid"}:
                 assert d["actor"].get("user") == person.pw_name or d["actor"].get("uid") == person.pw_uid, d
-            else:
-                assert d["actor_recorded"] is False
+            assert d["actor_recorded"] is (d["actor"] is not None), d
         assert docs[f"{home}/Documents/bao-cao.docx"]["owner"] == person.pw_name
         assert docs[f"{base}/mat/quyet-dinh.docx"]["owner"] == "root"  # chowned: the journal names the writer
         assert docs[f"{base}/mat/quyet-dinh.docx"]["personal"] is False
