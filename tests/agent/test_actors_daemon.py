@@ -37,10 +37,12 @@ time.sleep(3.0)  # the first read, the content scan of the marked folder, the ma
 mark = probe.last_seq()
 as_user = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--"]
 # the processes stay a moment after the access, as an editor or a viewer does: a process gone before
-# fanotify's event is read keeps only its pid (docs/agent.md, "Who did it"), and the owner is shown
+# fanotify's event is read keeps only its pid (docs/agent.md, "Who did it"), and the owner is shown;
+# the shell reads the document itself, and one Python process copies it
 subprocess.run(as_user + ["sh", "-c", f"echo 'bao cao tuan' > {base}/mat/ghi-chu.txt; sleep 2"], check=True)
-subprocess.run(as_user + ["sh", "-c", f"cat {base}/mat/cong-van.docx > /dev/null; sleep 2"], check=True)
-subprocess.run(as_user + ["sh", "-c", f"cp {base}/mat/cong-van.docx {base}/mat/ban-sao.docx; sleep 2"], check=True)
+subprocess.run(as_user + ["sh", "-c", f"while read -r l; do :; done < {base}/mat/cong-van.docx; sleep 3"], check=True)
+subprocess.run(as_user + ["/usr/bin/python3", "-c", "import shutil, sys, time; shutil.copyfile(sys.argv[1], sys.argv[2]); "
+                          "time.sleep(3)", f"{base}/mat/cong-van.docx", f"{base}/mat/ban-sao.docx"], check=True)
 c = probe.wait_for("SELECT evidence FROM records WHERE seq > ? AND kind='file' AND evidence LIKE '%ban-sao.docx%'"
                    " AND evidence LIKE '%sha256%'", mark, timeout=20)
 out["copy"] = json.loads(c[-1][0]) if c else None
@@ -60,7 +62,8 @@ print(json.dumps(out))
 def _need():
     if os.geteuid() != 0:
         return "needs root (fanotify, useradd, loop mounts)"
-    missing = [t for t in ("unshare", "mount", "umount", "useradd", "userdel", "setpriv") if shutil.which(t) is None]
+    missing = [t for t in ("unshare", "mount", "umount", "useradd", "userdel", "setpriv", "/usr/bin/python3")
+               if shutil.which(t) is None]
     return "needs " + ", ".join(missing) if missing else None
 
 
