@@ -110,7 +110,7 @@ def test_deb_is_lintian_clean_and_carries_what_it_must(deb, tmp_path):
     # the compiled message catalogs (scanner/locale), and Babel only at build time
     site = next(root.glob("usr/lib/bmnn-guard/lib/python3*/site-packages"))
     for lang in ("vi", "en"):
-        assert (site / f"scanner/locale/{lang}/LC_MESSAGES/bmnn.mo").stat().st_size > 1000, lang
+        assert (site / f"bmnn_guard/scanner/locale/{lang}/LC_MESSAGES/bmnn.mo").stat().st_size > 1000, lang
     assert not list(site.glob("babel")), "Babel is a build dependency, not a run-time one"
     assert "command" not in (root / "usr/lib/bmnn-guard/pyvenv.cfg").read_text()
     assert not [p for p in files if p.is_file() and not p.is_symlink() and str(ROOT).encode() in p.read_bytes()]
