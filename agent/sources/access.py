@@ -75,6 +75,14 @@ def describe(code: str, lang: str = "en", **kw: Any) -> str:
     return (en if lang == "en" else vi).format(**kw)
 
 
+def _empty_pipe(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except OSError:  # EAGAIN: empty
+        pass
+
+
 def kind_of(mask: int) -> str:
     """write (modified or closed after writing), read (closed after reading only), or open."""
     if mask & (fa.FAN_MODIFY | fa.FAN_CLOSE_WRITE):
@@ -332,12 +340,16 @@ class AccessSource:
         self._thread = threading.Thread(target=self._guarded, args=(emit,), name="bmnn-access", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 2.0) -> None:
-        self._stopping = True
+    def _wake(self) -> None:
+        """Make the reader leave poll (a full pipe means it is woken already)."""
         try:
             os.write(self._wake_w, b"x")
         except OSError:
             pass
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stopping = True
+        self._wake()
         if self._thread is not None:
             self._thread.join(timeout)
         if self._group is not None and (self._thread is None or not self._thread.is_alive()):
@@ -389,6 +401,8 @@ class AccessSource:
             return True
         deadline = self.clock() + timeout
         with self._drained:
+            if self._drained_at < t:
+                self._wake()  # an idle reader sleeps in poll: make it read (and find the queue empty)
             while self._drained_at < t:
                 left = deadline - self.clock()
                 if left <= 0 or not self.alive():
@@ -531,7 +545,9 @@ class AccessSource:
                     self._drained.notify_all()
                 self._flush_gap(emit)
                 timeout = None if not self._lost else max(0.0, self._last_gap + self.gap_interval - self.clock())
-                poller.poll(None if timeout is None else int(timeout * 1000) + 1)
+                for fd, _ in poller.poll(None if timeout is None else int(timeout * 1000) + 1):
+                    if fd == self._wake_r:
+                        _empty_pipe(fd)  # before the next clock(): a wake written after this still wakes
                 continue
             except fa.MalformedEvent as exc:
                 fa.close_all(exc.args[1])

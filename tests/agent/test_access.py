@@ -387,3 +387,25 @@ def test_unmarking_a_gone_medium_leaves_what_is_now_at_its_path_marked(tmp_path)
         assert src.counts["own"] > before
     finally:
         src.stop()
+
+
+def test_an_idle_reader_is_woken_to_say_it_has_read_everything(tmp_path):
+    """The file-event thread asks once per batch; a reader asleep in poll (nothing accessed since)
+    must answer at once, not at the timeout: 0.2 s a batch capped the daemon at a few batches/s."""
+    need()
+    marked = tmp_path / "marked"
+    marked.mkdir()
+    src = AccessSource([str(marked)])
+    src.start(lambda ev: None)
+    try:
+        assert src.wait_drained(time.monotonic(), 5)
+        took = []
+        for _ in range(20):
+            time.sleep(0.01)  # the reader is back in poll
+            t0 = time.monotonic()
+            assert src.wait_drained(t0, 5)
+            took.append(time.monotonic() - t0)
+        took.sort()
+        assert took[len(took) // 2] < 0.05, took
+    finally:
+        src.stop()
