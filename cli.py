@@ -209,6 +209,20 @@ def _dump(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def _version(ctx: click.Context, value: bool) -> None:
+    """``--version`` in the language asked (click's own option renders its text at import time,
+    before ``--lang`` or BMNN_LANG is known)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        v = version("bmnn-guard")
+    except PackageNotFoundError:
+        v = "?"
+    click.echo(_say("cli.version", version=v))
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--lang", type=LANGS, envvar="BMNN_LANG", default="vi", show_default=True,
               help="Ngôn ngữ hiển thị / display language.")
@@ -216,7 +230,8 @@ def _dump(data) -> None:
               type=click.Path(file_okay=False), help="Thư mục cấu hình (local.d, sổ thiết bị) / config directory.")
 @click.option("--policy-dir", envvar="BMNN_POLICY_DIR", default=None, type=click.Path(file_okay=False),
               help="Bộ chính sách thay cho bộ có sẵn / policy bundle instead of the built-in one.")
-@click.version_option(package_name="bmnn-guard", prog_name="bmnn")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=lambda c, p, v: _version(c, v),
+              help="Phiên bản / show the version and exit.")
 @click.pass_context
 def cli(ctx: click.Context, lang: str, config_dir: str, policy_dir: Optional[str]) -> None:
     """bmnn-guard: kiểm tra, giám sát máy tính lưu giữ bí mật nhà nước theo Luật 117/2025/QH15.

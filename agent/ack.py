@@ -23,6 +23,7 @@ import pwd
 from typing import Any, Callable, Mapping, MutableMapping, Optional
 
 from .errors import AgentError
+from .wording import said
 
 REASON_MAX = 1000
 """Characters of a reason; an acknowledgement is a sentence, not a document."""
@@ -84,7 +85,7 @@ def acknowledge(open_violations: Mapping[str, Mapping[str, Any]], seq: int, reas
     user = user_name(uid)
     recs = record("ack", check_id=cid, severity=v.get("severity"),
                   evidence={"violation_seq": seq, "reason": reason, "uid": uid, "user": user, "pid": pid},
-                  message=f"violation #{seq} ({cid}) acknowledged by {user} (uid {uid}): {reason}")
+                  **said("record.msg.ack", seq=seq, check_id=cid, user=user, uid=uid, note=reason))
     if not recs:  # the journal cannot be written now: the ack waits in the spool with the other events
         return {"ok": True, "journaled": False, "check_id": cid, "violation_seq": seq, "by": user, "uid": uid,
                 "reason": reason}

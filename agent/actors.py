@@ -17,6 +17,7 @@ import time
 from typing import Any, Callable, Optional
 
 from .event import Event
+from .wording import said
 
 READ_RECORD_EVERY_S = 60.0
 """A read of the same stamped file by the same process is journaled at most once a minute."""
@@ -99,8 +100,7 @@ class Actors:
         if isinstance(item, AccessGap):
             self._record(Event.of("gap", severity="medium",
                                   evidence={"source": "access", "reason": item.reason, "lost": item.lost},
-                                  message=f"acting process of some file events unknown: {item.reason} "
-                                          f"({item.lost} lost)"))
+                                  **said("record.msg.actors_lost", reason=item.reason, count=item.lost)))
             return
         if not isinstance(item, FileAccess):
             return
@@ -118,4 +118,4 @@ class Actors:
         who = actor.get("login_user") or actor.get("user") or actor.get("uid")
         self._record(Event.of("file", evidence={"event": "read", "path": item.path, "area": item.area,
                                                 "level": getattr(finding, "level", None), "actor": actor},
-                              message=f"read {item.path} (stamped) by {who}"))
+                              **said("record.msg.stamped_read", path=item.path, user=who)))

@@ -95,6 +95,8 @@ def _line(r: dict[str, Any], lang: str) -> str:
     field is shown through ``visible`` (escaped, one line)."""
     from bmnn_guard.scanner.i18n import has, t
     from bmnn_guard.scanner.textsafe import visible
+
+    from .wording import shown_record
     kind = f"journal.kind.{r['kind']}"
     parts = [f"#{r['seq']:<6}", visible(str(r["time"]).replace("T", " ")[:19]) + "Z",
              t(kind, lang) if has(kind) else visible(r["kind"])]
@@ -102,9 +104,16 @@ def _line(r: dict[str, Any], lang: str) -> str:
         parts.append(visible(r["check_id"]))
     if r.get("severity"):
         parts.append(f"[{visible(r['severity'])}]")
-    if r.get("message"):
-        parts.append(visible(r["message"]))
+    message = shown_record(r, lang)
+    if message:
+        parts.append(visible(message))
     return "  ".join(parts)
+
+
+def _json_line(r: dict[str, Any], lang: str) -> str:
+    """The record as the journal has it, and ``message_shown``: its message in ``lang``."""
+    from .wording import shown_record
+    return json.dumps({**r, "message_shown": shown_record(r, lang)}, ensure_ascii=False)
 
 
 class _Reader:
@@ -167,7 +176,7 @@ def events_group(ctx: click.Context, since: Optional[str], follow: bool, as_json
         reader = _Reader(journal_path or paths.journal, paths.socket)
         last: Optional[int] = None
         for r in reader.fetch(None, since_time, kinds):
-            click.echo(json.dumps(r, ensure_ascii=False) if as_json else _line(r, lang))
+            click.echo(_json_line(r, lang) if as_json else _line(r, lang))
             last = r["seq"]
         while follow:
             time.sleep(0.5)
@@ -176,7 +185,7 @@ def events_group(ctx: click.Context, since: Optional[str], follow: bool, as_json
             else:
                 batch = list(reader.fetch(last, None, kinds))
             for r in batch:
-                click.echo(json.dumps(r, ensure_ascii=False) if as_json else _line(r, lang))
+                click.echo(_json_line(r, lang) if as_json else _line(r, lang))
                 last = r["seq"]
     except AgentError as exc:
         raise _fail(exc) from None
@@ -422,7 +431,10 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
     if as_json:
         click.echo(json.dumps(st, ensure_ascii=False, indent=2))
         return
+    from bmnn_guard.scanner.i18n import reword
     from bmnn_guard.scanner.textsafe import visible as v  # messages, notes and errors quote the machine
+
+    from .wording import shown
     click.echo(_t("status.running", lang, pid=st["pid"], uptime=_uptime(st["uptime_s"])))
     busy = st.get("main_loop") or {}
     if busy.get("busy"):
@@ -443,14 +455,14 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
                if a else f" ({_t('status.acked', lang)})" if o.get("acknowledged") else "")
         seq = f"#{v(o['seq'])}" if o.get("seq") is not None else f"({_t('status.unjournaled', lang)})"
         click.echo(f"  {v(o['check_id'])} [{v(o.get('severity'))}] {seq} {v(o['time'])}{ack}: "
-                   f"{v(o.get('message') or '')}")
+                   f"{v(shown(o.get('message'), o.get('evidence'), lang) or '')}")
     if st.get("incident_draft"):
         click.echo(_t("status.incident", lang, path=v(st["incident_draft"])))
     click.echo(_t("status.sinks", lang) + ":")
     for s in st["sinks"]:
         state = _t("status.sink_failing" if s["failing"] else "status.sink_ok", lang)
-        extra = f"; {v(s['last_error'])}" if s["failing"] and s.get("last_error") else ""
-        note = f" ({v(s['note'])})" if s.get("note") else ""
+        extra = f"; {v(reword(s['last_error'], lang, 'sink.note.'))}" if s["failing"] and s.get("last_error") else ""
+        note = f" ({v(reword(s['note'], lang, 'sink.note.'))})" if s.get("note") else ""
         cursor = s.get("cursor_seq")
         click.echo("  " + _t("status.sink_line", lang, name=v(s["name"]), state=state, delivered=s["delivered"],
                               cursor="-" if cursor is None else cursor, lag=s.get("lag_records", 0),

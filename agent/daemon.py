@@ -37,6 +37,7 @@ from .config import AgentConfig, load_config
 from .errors import AgentError
 from .ipc import IpcServer, Peer
 from .event import Event, now_iso
+from .wording import said
 from .journal import Journal, Record
 from .paths import Paths
 from .sinks import RuleInfo, SinkContext, SinkRunner
@@ -254,9 +255,8 @@ class Daemon:
         self.record(Event.of("gap", severity="high",
                     evidence={"source": "journal", "error": self.writer.last_error,
                               "spool_limit": self.writer.max_spool},
-                    message=f"the journal cannot be written ({self.writer.last_error}): events wait in memory (at "
-                            f"most {self.writer.max_spool}); violations are delivered at once, marked as not yet "
-                            "journaled"))
+                    **said("record.msg.journal_unwritable", error=self.writer.last_error,
+                           limit=self.writer.max_spool)))
 
     def _deliver_unjournaled(self, events: list[Event]) -> None:
         from .unjournaled import URGENT, provisional
@@ -327,8 +327,8 @@ class Daemon:
                 self.config = saved
         except AgentError as exc:
             self.record(Event.of("policy_loaded", severity="high", evidence={"ok": False, "error": str(exc)[:4000], "kept": old},
-                        message=f"reload rejected, keeping the policy in force ({(old or '-')[:12]}): "
-                                f"{str(exc).splitlines()[0][:300]}"))
+                        **said("record.msg.reload_rejected", policy=(old or "-")[:12],
+                               error=(str(exc).splitlines() or [""])[0][:300])))
             return {"ok": False, "error": str(exc), "policy_sha256": old}
         sinks_changed = cfg.sinks != self.config.sinks or cfg.labels != self.config.labels
         self.config, self.policy = cfg, pol
@@ -337,7 +337,7 @@ class Daemon:
         self.record(Event.of("policy_loaded", severity="info",
                     evidence={"ok": True, "sha256": pol.sha256, "previous": old, "profile": pol.profile,
                               "local_d": list(pol.tailoring_files)},
-                    message=f"policy {pol.sha256[:12]} profile {pol.profile} loaded"))
+                    **said("record.msg.policy_loaded", policy=pol.sha256[:12], profile=pol.profile)))
         for cb in self._reloaded:  # e.g. the watch judges everything against the new policy now
             cb()
         return {"ok": True, "policy_sha256": pol.sha256, "previous": old, "profile": pol.profile}
@@ -363,7 +363,7 @@ class Daemon:
         from .sinks import alert, ecs, hook, journald, syslog
         cfg = self.config
         ctx = SinkContext(host_name=self.host, host_id=self.host_id, labels=dict(cfg.labels), rules=self.rule_info,
-                          policy_sha256=self.policy.sha256 if self.policy else None)
+                          policy_sha256=self.policy.sha256 if self.policy else None, lang=cfg.lang)
         sinks: list[Any] = []
         sc = cfg.sinks
         if sc.journald.enabled:
@@ -524,7 +524,7 @@ class Daemon:
             def failed(seq: int, why: str) -> None:
                 self.submit(Event.of("state", severity="medium",
                                      evidence={"source": "incident", "violation_seq": seq, "error": why},
-                                     message=f"draft incident report for #{seq} not written: {why}"))
+                                     **said("record.msg.incident_not_written", seq=seq, error=why)))
             self.incidents = IncidentDrafts(write, on_error=failed)
         return self.incidents
 
@@ -566,23 +566,22 @@ class Daemon:
             # the previous run did not stop cleanly: say so, the downtime is between these two times
             self.record(Event.of("gap", severity="high",
                         evidence={"previous_seq": head.seq, "previous_time": head.time, "previous_kind": head.kind},
-                        message=f"previous run ended without agent_stop after #{head.seq} ({head.time}): crash, "
-                                "kill -9, watchdog restart or power loss; nothing was watched until now"))
+                        **said("record.msg.unclean_stop", seq=head.seq, time=head.time)))
         pol = self.policy
         self.record(Event.of("agent_start", severity="info",
                     evidence={"pid": os.getpid(), "policy_sha256": pol.sha256, "profile": pol.profile,
                               "python": sys.version.split()[0], "host_id": self.host_id},
-                    message=f"bmnn-agent started, policy {pol.sha256[:12]}, profile {pol.profile}"))
+                    **said("record.msg.agent_started", policy=pol.sha256[:12], profile=pol.profile)))
         self.record(Event.of("policy_loaded", severity="info",
                     evidence={"ok": True, "sha256": pol.sha256, "profile": pol.profile,
                               "local_d": list(pol.tailoring_files)},
-                    message=f"policy {pol.sha256[:12]} profile {pol.profile} loaded"))
+                    **said("record.msg.policy_loaded", policy=pol.sha256[:12], profile=pol.profile)))
         for s in self.sources:
             try:
                 s.start(self._emits.get(id(s), lambda trigger: None))
             except Exception as exc:
                 self.record(Event.of("gap", severity="high", evidence={"source": s.name, "error": str(exc)},
-                            message=f"source {s.name} could not start: {exc}"))
+                            **said("record.msg.source_not_started", source=s.name, error=str(exc))))
         sdnotify.notify("READY=1\nSTATUS=watching", self.env)
         log(5, f"ready; journal {self.paths.journal}, socket {self.paths.socket}")
         try:
@@ -681,7 +680,7 @@ class Daemon:
             if not _safe_alive(s):
                 self._dead_sources.add(s.name)
                 self.record(Event.of("gap", severity="high", evidence={"source": s.name},
-                            message=f"monitoring gap: source {s.name} stopped"))
+                            **said("record.msg.source_stopped", source=s.name)))
 
     def _shutdown(self) -> None:
         sdnotify.notify("STOPPING=1", self.env)
@@ -693,7 +692,7 @@ class Daemon:
         if self.ipc is not None:
             self.ipc.stop()
         self.record(Event.of("agent_stop", severity="info", evidence={"uptime_s": round(time.monotonic() - self.started_mono)},
-                    message="bmnn-agent stopped"))
+                    **said("record.msg.agent_stopped")))
         if self.sinks is not None:
             self.sinks.stop(timeout=5.0)
         if self.writer.pending:

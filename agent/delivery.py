@@ -62,6 +62,7 @@ from typing import Any, Callable, Optional
 from bmnn_guard.scanner.atomic import write_atomic
 
 from .journal import Journal, Record, now_iso
+from .wording import said
 
 BATCH = 500
 """Records read per query."""
@@ -374,7 +375,7 @@ class SinkReader:
                 self.health.started = "reset"
                 self.on_event("state", severity="medium",
                               evidence={"sink": self.sink.name, "problem": problem, "restart_seq": base + 1},
-                              message=f"sink {self.sink.name}: {problem}; delivering again from #{base + 1}")
+                              **said("record.msg.sink_restart", sink=self.sink.name, reason=problem, seq=base + 1))
         else:
             at = base
             if self.start_at == "head":
@@ -385,8 +386,8 @@ class SinkReader:
                 self.on_event("state", severity="medium",
                               evidence={"sink": self.sink.name, "problem": problem, "start": self.start_at,
                                         "start_seq": at + 1},
-                              message=f"sink {self.sink.name}: unreadable cursor ({problem}); delivering from "
-                                      f"#{at + 1} (sinks.start: {self.start_at})")
+                              **said("record.msg.sink_bad_cursor", sink=self.sink.name, reason=problem, seq=at + 1,
+                                     start=self.start_at))
         self.cursor = cur
         self._save(force=True)
 
@@ -522,8 +523,10 @@ class SinkReader:
                                 "cursor_seq": self.cursor.seq if self.cursor else None,
                                 "error": self.health.last_error if failing else None,
                                 "limit_s": self.lag_warning_s},
-                      message=f"sink {self.sink.name} is behind: {lag} record(s), the oldest {round(age)} s old "
-                              f"(limit {self.lag_warning_s:g} s)" + (f": {self.health.last_error}" if failing else ""))
+                      **(said("record.msg.sink_behind_failing", sink=self.sink.name, count=lag, age=round(age),
+                              limit=f"{self.lag_warning_s:g}", error=self.health.last_error) if failing else
+                         said("record.msg.sink_behind", sink=self.sink.name, count=lag, age=round(age),
+                              limit=f"{self.lag_warning_s:g}")))
 
     def _caught_up(self) -> None:
         if not self.health.behind:
@@ -532,12 +535,11 @@ class SinkReader:
         self._save(force=True)
         seq = self.cursor.seq if self.cursor else None
         self.on_event("state", severity="info", evidence={"sink": self.sink.name, "cursor_seq": seq, "caught_up": True},
-                      message=f"sink {self.sink.name} caught up (delivered through #{seq})")
+                      **said("record.msg.sink_caught_up", sink=self.sink.name, seq=seq))
 
     def _lost(self, first: int, last: int) -> None:
         self.health.lost += last - first + 1
         self.on_event("gap", severity="medium",
                       evidence={"source": f"sink:{self.sink.name}", "lost_from": first, "lost_through": last,
                                 "reason": "retention"},
-                      message=f"sink {self.sink.name}: records #{first}..#{last} were removed by retention before "
-                              "they were delivered")
+                      **said("record.msg.sink_lost", sink=self.sink.name, first=first, last=last))

@@ -75,8 +75,11 @@ class Event:
 
     @classmethod
     def of(cls, kind: str, *, check_id: Optional[str] = None, severity: Optional[str] = None, evidence: Any = None,
-           message: Optional[str] = None, time: Optional[str] = None) -> "Event":
-        """Validate and timestamp an event (raises AgentError kind usage: a programming error)."""
+           message: Optional[str] = None, time: Optional[str] = None,
+           text: Optional[Mapping[str, Any]] = None) -> "Event":
+        """Validate and timestamp an event (raises AgentError kind usage: a programming error).
+        ``text`` (from ``agent.wording.said``, with ``message``) is the message's catalog key and
+        args, kept in the evidence so a reader sees the message in their own language."""
         if kind not in KINDS:
             raise AgentError(f"unknown record kind {kind!r}; known: {', '.join(KINDS)}", kind="usage")
         if severity is not None and severity not in SEVERITIES:
@@ -86,6 +89,10 @@ class Event:
         elif type(time) is not str or not _TIME.match(time):
             raise AgentError(f"record time {time!r} is not in the journal's format (2026-11-23T10:00:00.000000Z)",
                              kind="usage")
+        if text is not None:
+            if evidence is not None and not isinstance(evidence, Mapping):
+                raise AgentError("a record with a message key needs evidence that is a mapping", kind="usage")
+            evidence = {**(evidence or {}), "text": dict(text)}
         ev_json = None
         if evidence is not None:
             ev_json = canonical_json(evidence)

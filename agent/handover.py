@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from .errors import AgentError
+from .wording import said, words
 from .records import FileEvent, acted_by, file_index, items_of, open_violations, plain_item, under, who
 
 FORMAT = "bmnn-handover"
@@ -424,7 +425,8 @@ def _violations(h: Holdings, violations) -> None:
                 items.append(plain_item(item, ITEM_KEYS))
         if why:
             h.violations.append({"seq": v.seq, "time": v.time, "check_id": v.check_id, "severity": v.severity,
-                                 "message": v.message, "acknowledged": v.acknowledged, "why": sorted(why),
+                                 "message": v.message, "words": words(v.message, v.evidence, "violation"),
+                                 "acknowledged": v.acknowledged, "why": sorted(why),
                                  "items": items})
 
 
@@ -614,6 +616,6 @@ def record_destroyed(journal_path: str, p: Person, path: str, *, reason: str, mi
                                            **({"sudo_user": sudo[:64]} if sudo else {})},
                 "still_present": os.path.lexists(path)}
     with Journal.open(journal_path) as j:
-        rec_ = j.append("file", evidence=evidence, message=f"destroyed {shown(full)} (held by {p.name}): {reason[:200]}",
+        rec_ = j.append("file", evidence=evidence, **said("record.msg.destroyed", path=shown(full), user=p.name, note=reason[:200]),
                         time=iso(now) if now is not None else None)
     return {"seq": rec_.seq, "time": rec_.time, **evidence}

@@ -25,6 +25,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from .errors import AgentError
 from .records import actor_of, file_event, items_of, journal_state, plain_item
+from .wording import words
 
 FORMAT = "bmnn-incident"
 VERSION = 1
@@ -119,7 +120,7 @@ def _ev(r) -> Mapping[str, Any]:
 
 def _entry(r) -> dict[str, Any]:
     return {"seq": r.seq, "time": r.time, "kind": r.kind, "check_id": r.check_id, "severity": r.severity,
-            "message": (r.message or "")[:2000] or None}
+            "message": (r.message or "")[:2000] or None, "words": words(r.message, r.evidence, r.kind)}
 
 
 def _state_before(j, first_seq: int) -> dict[str, dict]:

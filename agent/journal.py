@@ -70,6 +70,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from .errors import AgentError
 from .event import KINDS, Event, canonical_json, now_iso  # KINDS, now_iso: imported from here by config and sinks
+from .wording import said
 
 GENESIS = "0" * 64
 SALVAGE_MAX_BYTES = 16 << 30
@@ -602,7 +603,7 @@ class Journal:
                   "pruned_count": count, "reason": reason, "last_removed": last}
             rec = self._append_in_txn([Event.of(
                 "checkpoint", evidence=ev, time=iso(now) if now is not None else None,
-                message=f"records {base + 1}..{through} removed by {reason}; chain anchored at #{through}")])[0]
+                **said("record.msg.checkpoint", first=base + 1, last=through, reason=reason))])[0]
             self._conn.execute("DELETE FROM records WHERE seq <= ?", (through,))
             self._conn.executemany("UPDATE meta SET value = ? WHERE name = ?",
                                    [(str(through), "base_seq"), (anchor, "base_hash")])

@@ -29,6 +29,7 @@ from typing import Any, Optional
 from .errors import AgentError
 from .journal import GENESIS, Journal, Record, key_id, read_witness
 from .paths import Paths
+from .wording import said
 
 MAX_REASON = 500
 """Characters of the reason kept in the record."""
@@ -134,8 +135,8 @@ def reset(paths: Paths, reason: str, *, now: Optional[dt.datetime] = None, host:
     was = f"#{head['seq']} {head['hash'][:16]}…" if head else "unknown"
     with Journal.open(db, key_path=key_path, host=host) as j:
         rec = j.append("journal_reset", severity="high", evidence=evidence,
-                       message=f"new journal started by `bmnn journal reset` ({reason}); the old journal's head was "
-                               f"{was}, key id {(old.get('key_id') or 'unknown')[:19]}; old files kept as {suffix}")
+                       **said("record.msg.journal_reset", note=reason, head=was,
+                              key_id=(old.get("key_id") or "unknown")[:19], suffix=suffix))
     return ResetResult(rec, tuple(kept))
 
 

@@ -26,6 +26,7 @@ from typing import Any, Iterable, Optional
 
 from .errors import AgentError
 from .event import Event
+from .wording import said
 from .journal import Journal, Record
 
 
@@ -124,8 +125,7 @@ class JournalWriter:
             gap = Event.of("gap", severity="high",
                            evidence={"lost_events": self.dropped, "first": self._dropped_first,
                                      "last": self._dropped_last, "cause": self.last_error},
-                           message=f"{self.dropped} event(s) lost: the journal could not be written and the "
-                                   f"in-memory spool ({self.max_spool}) was full")
+                           **said("record.msg.events_lost", count=self.dropped, limit=self.max_spool))
             records = self._append([gap])
             if records is None:
                 return written

@@ -21,6 +21,7 @@ from typing import Any, Optional
 
 from .engine import Engine
 from .event import Event
+from .wording import said
 from .filemeta import DEFAULT_LIMIT, FileEvents
 from .latency import latency_ms
 from .membership import UeventMembership
@@ -305,7 +306,7 @@ class Watcher:
             events = engine.update(facts, wanted)
         except Exception as exc:
             self.host.record(Event.of("gap", severity="high", evidence={"source": "engine", "error": repr(exc)},
-                               message=f"monitoring gap: judging {wanted} failed: {exc}"))
+                               **said("record.msg.gap_judging", domains=", ".join(wanted), error=str(exc))))
             return
         for ev in events:
             self._journal(ev)
@@ -341,7 +342,7 @@ class Watcher:
                 self.devices.note(u.detail)
         for g in gaps:
             self.host.record(Event.of("gap", severity="high", evidence={"source": g.source, **dict(g.detail)},
-                               message=f"monitoring gap ({g.source}): {g.detail.get('reason')}; full re-read"))
+                               **said("record.msg.gap_source", source=g.source, reason=g.detail.get("reason"))))
             if g.source == "folders" and self.resync is not None:  # what the lost events hid
                 self.resync.request("gap")
             if self.content is not None and g.source in ("media", "folders"):
@@ -358,7 +359,7 @@ class Watcher:
             events = engine.refresh(domains)
         except Exception as exc:  # a collector or policy bug must be visible and must not kill the loop
             self.host.record(Event.of("gap", severity="high", evidence={"source": "engine", "error": repr(exc)},
-                               message=f"monitoring gap: re-reading {domains or 'all'} failed: {exc}"))
+                               **said("record.msg.gap_reread", domains=", ".join(domains) or "*", error=str(exc))))
             return
         now = time.monotonic()
         for ev in events:
@@ -382,7 +383,7 @@ class Watcher:
             from bmnn_guard.policies.errors import PolicyError
             text = exc.redacted() if isinstance(exc, PolicyError) else str(exc)  # never the file's content
             self.host.record(Event.of("state", severity="high", evidence={"error": text[:4000]},
-                               message=f"approved-device registry unreadable: {text.splitlines()[0][:300]}"))
+                               **said("record.msg.registry_unreadable", error=(text.splitlines() or [""])[0][:300])))
             approved = []
         context = build_context(pol.tailoring, approved)
         if self.engine is None:
@@ -434,7 +435,7 @@ class Watcher:
             deliver=lambda facts: host.call_soon(lambda: self._on_documents(facts)), workers=workers,
             on_error=lambda msg: host.call_soon(lambda: host.record(Event.of(
                 "gap", severity="high", evidence={"source": "content", "error": msg},
-                message=f"monitoring gap: {msg}"))),
+                **said("record.msg.gap", error=msg)))),
             cache_path=str(host.paths.state_dir / "content-cache.json"))
         self.content.start(self.marked_paths(), ())
 
@@ -469,7 +470,7 @@ class Watcher:
         for mp in [m for m in self._media if m not in mounted]:
             self._media.pop(mp).stop()
             self.host.record(Event.of("media", evidence={"mountpoint": mp, "event": "unmounted"},
-                               message=f"removable medium unmounted: {mp}"))
+                               **said("record.msg.media_unmounted", mountpoint=mp)))
         for mp in [m for m in mounted if m not in self._media]:
             src = FolderSource([mp], name="media", domain="documents")
             try:
@@ -477,10 +478,10 @@ class Watcher:
             except Exception as exc:  # cannot watch: still scanned once, and the gap is journaled
                 self.host.record(Event.of("gap", severity="high", evidence={"source": "media", "mountpoint": mp,
                                                                      "error": str(exc)},
-                                   message=f"monitoring gap: cannot watch removable medium {mp}: {exc}"))
+                                   **said("record.msg.gap_media", mountpoint=mp, error=str(exc))))
             self._media[mp] = src
             self.host.record(Event.of("media", evidence={"mountpoint": mp, "event": "mounted"},
-                               message=f"removable medium mounted: {mp}; scanning it"))
+                               **said("record.msg.media_mounted", mountpoint=mp)))
         self.content.set_media(mounted)
 
     # ------------------------------------------------------------ enforcement
@@ -502,7 +503,9 @@ class Watcher:
         for a in done:
             self.host.record(Event.of("enforced", check_id=ev.check_id, severity=ev.severity,
                                evidence={"target": a.target, "action": a.action, "ok": a.ok, "detail": a.detail},
-                               message=f"{a.action} {a.target}: {'ok' if a.ok else 'FAILED ' + str(a.detail)}"))
+                               **(said("record.msg.enforced_ok", action=a.action, target=a.target) if a.ok else
+                                  said("record.msg.enforced_failed", action=a.action, target=a.target,
+                                       detail=a.detail))))
 
     def close(self) -> None:
         self._refresh_folders.cancel()

@@ -13,10 +13,12 @@ or of a snapshot's export), and is unknown (None) when the catalog does not know
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Optional
 
+from . import catalog
 from .schema import Article, Clause, Point, Reading, LegalSource
 
 KIND = {
@@ -36,6 +38,18 @@ WORDS = {
            "unknown": "whether in force is unknown", "not_yet": "not yet in force, in force from {date}",
            "ended": "no longer in force since {date}"},
 }
+@functools.cache
+def _words(lk: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(WORDS, KIND) of ``lk``, from the catalog where it has them."""
+    look = catalog.lookup
+    w = {k: look(f"citation.{k}", lk) or v for k, v in WORDS[lk].items()}
+    kind = {k: look(f"citation.kind.{k}", lk) or v for k, v in KIND[lk].items()}
+    return w, kind
+
+
+catalog.on_change(_words.cache_clear)
+
+
 _NUMERAL = re.compile(r"^\d+[a-zđ]?$")
 _POINT = re.compile(r"^[a-zđ]$")
 
@@ -77,7 +91,7 @@ def force_note(src: LegalSource, day: Optional[dt.date], lang: str = "vi") -> Op
     no day is given."""
     if day is None:
         return None
-    w = WORDS[_lang(lang)]
+    w = _words(_lang(lang))[0]
     state = in_force(src, day)
     if state is True:
         return None
@@ -93,10 +107,10 @@ def source_name(src: LegalSource, lang: str = "vi") -> str:
     "Nghị định số 26/2020/NĐ-CP quy định chi tiết ...", "Chỉ thị số 32/CT-TTg của Thủ tướng ..."."""
     lk = _lang(lang)
     title = src.title.get(lk).strip()
-    no = WORDS[lk]["no"]
+    no = _words(lk)[0]["no"]
     if src.kind in NAMED_FIRST:
         return f"{title} {no} {src.number}"
-    kind = KIND[lk][src.kind]
+    kind = _words(lk)[1][src.kind]
     rest = title[len(kind):].strip() if title.lower().startswith(kind.lower() + " ") else title
     return f"{kind} {no} {src.number}" + (f" {rest}" if rest else "")
 
@@ -104,8 +118,9 @@ def source_name(src: LegalSource, lang: str = "vi") -> str:
 def source_short(src: LegalSource, lang: str = "vi") -> str:
     """Kind and number, for tables: "Luật số 117/2025/QH15", "Bộ luật Hình sự số 100/2015/QH13"."""
     lk = _lang(lang)
-    head = src.title.get(lk).strip() if src.kind == "code" else KIND[lk][src.kind]
-    return f"{head} {WORDS[lk]['no']} {src.number}"
+    w, kinds = _words(lk)
+    head = src.title.get(lk).strip() if src.kind == "code" else kinds[src.kind]
+    return f"{head} {w['no']} {src.number}"
 
 
 def find(src: LegalSource, article: str, clause: Optional[str] = None, point: Optional[str] = None):
@@ -124,7 +139,7 @@ def provision(art: Optional[Article], article: str, cl: Optional[Clause], clause
               point: Optional[str], lang: str = "vi") -> str:
     """"Điều 5 khoản 2 điểm a"; a provision without a readable number by its caption."""
     lk = _lang(lang)
-    w = WORDS[lk]
+    w = _words(lk)[0]
     parts: list[str] = []
     if article:
         if is_numeral(article):
@@ -179,7 +194,7 @@ def resolve(sources: dict[str, LegalSource], source: str, article: str, clause: 
             point: Optional[str] = None, day: Optional[dt.date] = None) -> Citation:
     """Resolve one reference against the catalog (the loader has already checked that it exists)."""
     lk = _lang(lang)
-    w = WORDS[lk]
+    w = _words(lk)[0]
     src = sources[source]
     art, cl, pt = find(src, article, clause, point)
     levels = [x for x in (src, art, cl, pt) if x is not None]

@@ -160,3 +160,12 @@ def reword(text: str, lang: str, prefix: str, *, sep: str = "; ", depth: int = 3
         return part
 
     return sep.join(one(p, depth) for p in text.split(sep))
+
+
+def _lend_citation_words() -> None:
+    """The legal layer imports nothing of ours: it is handed the catalog's ``citation.*`` words."""
+    from bmnn_guard.policies import catalog
+    catalog.use(lookup)
+
+
+_lend_citation_words()

@@ -49,6 +49,8 @@ class SinkContext:
     """Look up a check id in the policy bundle in use."""
     policy_sha256: Optional[str] = None
     """Hash of the policy bundle in use."""
+    lang: str = "vi"
+    """Language of the words a person reads (agent.yaml ``lang``): messages, alerts."""
 
 
 class Sink(Protocol):

@@ -26,6 +26,7 @@ from bmnn_guard.scanner.textsafe import visible
 from ..delivery import record_age
 from ..journal import Record
 from ..unjournaled import event_key, is_provisional
+from ..wording import shown_record
 from . import SEVERITY_RANK, SinkContext
 
 TITLE = {"violation": "bmnn-guard: VI PHẠM / violation", "gap": "bmnn-guard: MẤT GIÁM SÁT / monitoring gap",
@@ -94,12 +95,11 @@ class Sink:
             return False
         return SEVERITY_RANK.get(record.severity or "high", 0) >= self.min_rank
 
-    @staticmethod
-    def body(record: Record) -> str:
+    def body(self, record: Record) -> str:
         """The alert text. The message quotes file names and device strings: it reaches every
         terminal (wall) and desktop, so controls, ESC and bidi overrides are shown escaped and a
         newline in it cannot forge a second line."""
-        lines = [visible(record.message or record.kind)]
+        lines = [visible(shown_record(record, self.ctx.lang if self.ctx else "vi") or record.kind)]
         where = ("CHƯA GHI NHẬT KÝ (không ghi được vào đĩa) / not yet journaled (the disk cannot be written)"
                  if is_provisional(record) else f"#{record.seq}")
         if record.check_id:

@@ -22,6 +22,7 @@ import msgspec
 
 from ..journal import Record
 from ..unjournaled import event_key, is_provisional
+from ..wording import shown_record
 from . import SEVERITY_RANK, SinkContext
 
 ECS_VERSION = "8.11.0"
@@ -48,7 +49,7 @@ def to_ecs(record: Record, ctx: SinkContext) -> dict[str, Any]:
     out: dict[str, Any] = {
         "@timestamp": record.time,
         "ecs.version": ECS_VERSION,
-        "message": record.message or f"{record.kind} {record.check_id or ''}".strip(),
+        "message": shown_record(record, ctx.lang) or f"{record.kind} {record.check_id or ''}".strip(),
         "event.kind": _EVENT_KIND.get(record.kind, "event"),
         "event.category": [category],
         "event.type": [_TYPE.get(record.kind, "info")],
@@ -87,6 +88,8 @@ def to_ecs(record: Record, ctx: SinkContext) -> dict[str, Any]:
         out["host.id"] = ctx.host_id
     for k, v in sorted(ctx.labels.items()):
         out[f"labels.{k}"] = str(v)
+    if record.message and out["message"] != record.message:
+        out["bmnn.message"] = record.message  # the signed text (``message`` is in the language of agent.yaml)
     if record.evidence is not None:
         out["bmnn.evidence"] = record.evidence
     if record.prev_hash:

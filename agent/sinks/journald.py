@@ -16,6 +16,7 @@ from bmnn_guard.scanner.textsafe import visible
 
 from ..journal import Record
 from ..unjournaled import is_provisional
+from ..wording import shown_record
 from . import SinkContext
 
 # syslog priorities: 2 crit, 3 err, 4 warning, 5 notice, 6 info, 7 debug
@@ -33,7 +34,7 @@ def priority(record: Record) -> int:
     return _BY_KIND.get(record.kind, 6)
 
 
-def text(record: Record) -> str:
+def text(record: Record, lang: str = "vi") -> str:
     """The human line: "#12 violation <check id> [high] message", with controls, ESC and bidi
     overrides of the message (file names, device strings) shown escaped: one record, one line,
     and ``journalctl`` on a terminal never runs an escape sequence from the machine."""
@@ -43,8 +44,9 @@ def text(record: Record) -> str:
         parts.append(visible(record.check_id))
     if record.severity:
         parts.append(f"[{visible(record.severity)}]")
-    if record.message:
-        parts.append(visible(record.message))
+    message = shown_record(record, lang)
+    if message:
+        parts.append(visible(message))
     return " ".join(parts)
 
 
@@ -57,6 +59,7 @@ class Sink:
     def __init__(self, ctx: Optional[SinkContext] = None, *, stream: Optional[IO[str]] = None,
                  structured: Optional[bool] = None):
         self.ctx = ctx
+        self._lang = ctx.lang if ctx is not None else "vi"
         self.stream = stream
         self._send: Any = None
         if structured is not False and stream is None:
@@ -78,10 +81,10 @@ class Sink:
                 fields["BMNN_CHECK_ID"] = record.check_id
             if record.severity:
                 fields["BMNN_SEVERITY"] = record.severity
-            self._send(text(record), **fields)
+            self._send(text(record, self._lang), **fields)
             return
         stream = self.stream or sys.stderr
-        stream.write(f"<{priority(record)}>{text(record)}\n")
+        stream.write(f"<{priority(record)}>{text(record, self._lang)}\n")
         stream.flush()
 
     def close(self) -> None:

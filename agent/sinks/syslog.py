@@ -46,7 +46,7 @@ def _token(v: Optional[str], maxlen: int) -> str:
 
 def format_5424(record: Record, *, facility: str = "authpriv", app_name: str = "bmnn-agent",
                 hostname: Optional[str] = None, procid: Optional[str] = None, sd_id: str = "bmnn@32473",
-                bom: bool = True) -> bytes:
+                bom: bool = True, lang: str = "vi") -> bytes:
     """One RFC 5424 message for ``record``."""
     pri = FACILITIES[facility] * 8 + priority(record)
     params = [("id", f"{record.host}:{record.seq}:{record.hash[:16]}"), ("seq", record.seq), ("kind", record.kind)]
@@ -58,7 +58,7 @@ def format_5424(record: Record, *, facility: str = "authpriv", app_name: str = "
     sd = "[" + sd_id + "".join(f' {k}="{_sd_value(v)}"' for k, v in params) + "]"
     header = (f"<{pri}>1 {record.time} {_token(hostname or record.host, 255)} {_token(app_name, 48)} "
               f"{_token(procid or str(os.getpid()), 128)} {_token(record.kind, 32)} {sd}")
-    return (header + " " + (BOM if bom else "") + text(record)).encode("utf-8")
+    return (header + " " + (BOM if bom else "") + text(record, lang)).encode("utf-8")
 
 
 class Sink:
@@ -144,7 +144,8 @@ class Sink:
 
     def _format(self, record: Record) -> bytes:
         return format_5424(record, facility=self.facility, app_name=self.app_name, sd_id=self.sd_id, bom=self.bom,
-                           hostname=self.ctx.host_name if self.ctx and self.ctx.host_name else None)
+                           hostname=self.ctx.host_name if self.ctx and self.ctx.host_name else None,
+                           lang=self.ctx.lang if self.ctx else "vi")
 
     def emit(self, record: Record) -> None:
         """Send one message; on error the socket is dropped and the next attempt reconnects."""

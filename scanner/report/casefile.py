@@ -101,6 +101,17 @@ def journal_text(j: Any, lang: str) -> str:
     return t("case.journal_unread", lang, reason=j.get("reason") or "?")
 
 
+def said_in(entry: Any, lang: str) -> str:
+    """A journal entry's message in ``lang``: its ``words`` (both languages, made by the agent
+    when the document was built), else the message as the journal has it."""
+    w = entry.get("words") if isinstance(entry, dict) else None
+    text = w.get(lang) if isinstance(w, dict) else None
+    if isinstance(text, str) and text:
+        return text
+    msg = entry.get("message") if isinstance(entry, dict) else None
+    return msg if isinstance(msg, str) else ""
+
+
 def rows(value: Any) -> list[dict]:
     """The list of objects at ``value`` (anything else: none)."""
     return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []

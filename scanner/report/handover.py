@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from ..i18n import t
 from ..textsafe import visible
-from .casefile import Text, heading, journal_text, level_text, rows, seal, size_text, when, who_text
+from .casefile import Text, said_in, heading, journal_text, level_text, rows, seal, size_text, when, who_text
 
 COMMAND = "bmnn handover verify"
 
@@ -90,7 +90,7 @@ def _violation(v: dict, tz, lang: str) -> dict[str, Any]:
                                for k in ("path", "copy_of", "serial", "level", "sha256") if i.get(k)))
     return {"check_id": v.get("check_id") or "?", "severity": t(f"severity.{v['severity']}", lang)
             if v.get("severity") in ("critical", "high", "medium", "low", "info") else "—",
-            "seq": v.get("seq"), "time": when(v.get("time"), tz, lang), "message": v.get("message") or "",
+            "seq": v.get("seq"), "time": when(v.get("time"), tz, lang), "message": said_in(v, "en" if lang == "en" else "vi"),
             "why": ", ".join(why), "items": [x for x in items if x],
             "acknowledged": t("handover.acknowledged", lang) if v.get("acknowledged") else ""}
 

@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 from ..i18n import has, t
 from ..textsafe import visible
-from .casefile import Text, actor_text, heading, journal_text, rows, seal, size_text, when, who_text
+from .casefile import Text, said_in, actor_text, heading, journal_text, rows, seal, size_text, when, who_text
 
 COMMAND = "bmnn incident verify"
 TIMELINE_SHOWN = 400
@@ -62,7 +62,7 @@ def context(doc: dict, lang: str = "vi", signature: Optional[dict] = None) -> di
     timeline = [{"seq": r.get("seq"), "time": when(r.get("time"), tz, lang), "kind": _word("journal.kind", r.get("kind"), lang),
                  "check_id": r.get("check_id") or "",
                  "severity": _severity(r.get("severity"), lang) if r.get("severity") and r.get("check_id") else "",
-                 "message": r.get("message") or "", "strong": r.get("kind") in ("violation", "gap", "enforced")}
+                 "message": said_in(r, lk), "strong": r.get("kind") in ("violation", "gap", "enforced")}
                 for r in rows(doc.get("timeline"))]
     violations = []
     for v in rows(doc.get("violations")):
@@ -79,7 +79,7 @@ def context(doc: dict, lang: str = "vi", signature: Optional[dict] = None) -> di
         if actor_text(v.get("actor")):
             notes.append(t("case.actor", lang, desc=actor_text(v.get("actor"))))
         violations.append({"seq": v.get("seq"), "time": when(v.get("time"), tz, lang), "check_id": v.get("check_id") or "?",
-                           "severity": _severity(v.get("severity"), lang), "message": v.get("message") or "",
+                           "severity": _severity(v.get("severity"), lang), "message": said_in(v, lk),
                            "notes": notes, "items": _items(v.get("items"), lang, tz)})
     files = [{"seq": f.get("seq"), "time": when(f.get("time"), tz, lang), "event": _word("incident.event", f.get("event"), lang),
               "path": f.get("path") or "?", "from": f.get("from"), "sha256": f.get("sha256") or "—",

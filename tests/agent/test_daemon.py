@@ -171,7 +171,11 @@ def test_daemon_process_lifecycle(setup_dirs, tmp_path):
     assert {h["event.action"] for h in hooked} <= {"violation", "cleared", "policy_loaded"}
     assert [h["event.action"] for h in hooked if h["event.action"] == "policy_loaded"] == ["policy_loaded"] * 3
     assert [h["event.sequence"] for h in hooked] == [r["seq"] for r in evs if r["kind"] in ("violation", "cleared", "policy_loaded")]
-    assert "<5>#1 agent_start" in (tmp_path / "daemon.stderr").read_text()
+    err = (tmp_path / "daemon.stderr").read_text()
+    assert "<5>#1 agent_start" in err and "bmnn-agent đã khởi động, chính sách" in err  # agent.yaml lang: vi
+    rejected = next(x for x in ecs if x["event.sequence"] == loaded[1]["seq"])
+    assert rejected["message"].startswith("từ chối nạp lại") and rejected["bmnn.message"] == loaded[1]["message"]
+    assert loaded[1]["message"].startswith("reload rejected")  # the signed text stays as written
 
 
 def test_daemon_refuses_to_start_on_a_bad_config(setup_dirs):
@@ -256,7 +260,8 @@ def test_main_loop_reconcile_ack_gap_and_watchdog(setup_dirs, tmp_path, monkeypa
         while time.monotonic() < end and not any(s["alive"] is False for s in c.call("status")["sources"]):
             time.sleep(0.1)
         gaps = [r for r in d.journal.records(kinds=["gap"])]
-        assert len(gaps) == 1 and gaps[0].evidence == {"source": "udev"}
+        assert len(gaps) == 1 and gaps[0].evidence["source"] == "udev" \
+            and gaps[0].evidence["text"] == {"key": "record.msg.source_stopped", "args": {"source": "udev"}}
 
         # a hung main loop stops the watchdog pings (systemd then restarts the service)
         assert "WATCHDOG=1" in n.drain(0.5)
