@@ -33,20 +33,19 @@ class Actors:
     name = "access"
 
     def __init__(self, *, marked: Callable[[], list[str]], stamped: Callable[[str], Optional[Any]],
-                 record: Callable[[Event], Any], copy_of: Callable[[str, int], Optional[str]] = lambda sha256, size: None,
-                 state_dir: Optional[str] = None):
+                 record: Callable[[Event], Any], copy_of: Callable[[str, int], Optional[str]] = lambda sha256, size: None):
         self._marked, self._stamped, self._record, self._copy_of = marked, stamped, record, copy_of
-        self._state_dir = state_dir
         self.source = None  # agent.sources.access.AccessSource once started
         self._last_read: dict[tuple[int, str], float] = {}
 
     # ------------------------------------------------------------ Source
 
     def start(self, emit) -> None:
-        from .sources.access import READ, AccessSource
-        # never the journal's filesystem: see AccessSource's ``avoid`` (its files would be opened for us)
-        self.source = AccessSource(self._marked(), (), emit_kinds=(READ,),
-                                   avoid=(self._state_dir,) if self._state_dir else ())
+        from .sources.access import READ
+        from .sources.access_process import AccessProcess
+        # the reader runs in a process of its own: the journal's files, opened for it by the kernel
+        # and closed again, are its descriptors, and SQLite's locks in this process stay whole
+        self.source = AccessProcess(self._marked(), (), emit_kinds=(READ,))
         self.source.start(self._on_access)
 
     def stop(self) -> None:

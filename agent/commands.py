@@ -447,6 +447,11 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
         click.echo("  " + _t("status.none", lang))
     for s in st["sources"]:
         click.echo(f"  {v(s['name'])}: {_t('status.alive' if s['alive'] else 'status.dead', lang)}")
+        d = s.get("details") if isinstance(s.get("details"), dict) else {}
+        if d.get("available") is False and d.get("reason"):
+            click.echo("    " + _t("status.source_off", lang, reason=v(reword(str(d["reason"]), lang, "sink.note."))))
+        for root, why in sorted((d.get("unmarked") or {}).items()):
+            click.echo("    " + _t("status.source_unmarked", lang, path=v(root), reason=v(str(why))))
     click.echo(_t("status.reconcile", lang, t=v(st.get("last_reconcile") or _t("status.none", lang))))
     click.echo(_t("status.open", lang, n=len(st["open_violations"])))
     for o in st["open_violations"]:

@@ -475,7 +475,7 @@ class Daemon:
             "uptime_s": round(time.monotonic() - self.started_mono, 1),
             "policy": None if pol is None else {"sha256": pol.sha256, "profile": pol.profile,
                                                 "loaded_at": pol.loaded_at, "local_d": list(pol.tailoring_files)},
-            "sources": [{"name": s.name, "alive": bool(_safe_alive(s))} for s in self.sources],
+            "sources": [{"name": s.name, "alive": bool(_safe_alive(s)), **_details(s)} for s in self.sources],
             "last_reconcile": self.last_reconcile,
             "last_heartbeat": self.last_heartbeat,
             "open_violations": [{"check_id": k, **v} for k, v in sorted(dict(self.open_violations).items())],
@@ -706,6 +706,17 @@ def _violation_fingerprint(r: Record) -> str:
     ev = r.evidence if isinstance(r.evidence, Mapping) else {}
     items = ev.get("items")
     return fingerprint(x for x in (items if isinstance(items, list) else []) if isinstance(x, Mapping))
+
+
+def _details(s: Source) -> dict[str, Any]:
+    """A source's own account for ``bmnn status`` (``details()``, optional), never an exception."""
+    fn = getattr(s, "details", None)
+    if fn is None:
+        return {}
+    try:
+        return {"details": fn()}
+    except Exception as exc:
+        return {"details": {"error": f"{type(exc).__name__}: {exc}"}}
 
 
 def _safe_alive(s: Source) -> bool:

@@ -144,8 +144,7 @@ class _Access:
             c = w.content
             return c.index.source_of(sha256, size) if c is not None else None
         w.actors = Actors(marked=w.marked_paths, stamped=stamped, copy_of=copy_of,
-                          record=lambda ev: host.call_soon(lambda: host.record(ev)),
-                          state_dir=str(host.paths.state_dir))
+                          record=lambda ev: host.call_soon(lambda: host.record(ev)))
         w.actors.start(emit)
 
     def stop(self) -> None:
@@ -155,6 +154,15 @@ class _Access:
     def alive(self) -> bool:
         a = self.watcher.actors
         return a is None or a.alive()
+
+    def details(self) -> dict[str, Any]:
+        """For ``bmnn status``: whether fanotify is in use, why not, what is not marked."""
+        a = self.watcher.actors
+        if a is None:
+            return {"available": False, "reason": "who_did_it: false"}
+        st = a.status()
+        return {k: st.get(k) for k in ("available", "reason", "error", "unmarked", "process", "events", "kept",
+                                       "overflows") if k in st}
 
 
 class Watcher:

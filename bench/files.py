@@ -74,12 +74,12 @@ def bare_inotify(folder: str, n: int, timeout: float = 120.0) -> tuple[float, in
 class Daemon:
     """The real daemon watching ``base/mat`` with content scanning on."""
 
-    def __init__(self, base: str, *, content: bool = True, sinks: bool = True):
+    def __init__(self, base: str, *, content: bool = True, sinks: bool = True, who: bool = True):
         self.base = base
         for d in ("etc/local.d", "state", "run", "log", "mat"):
             os.makedirs(f"{base}/{d}", exist_ok=True)
         Path(f"{base}/etc/local.d/10-bench.yaml").write_text(f"marked_folders: [{{path: {base}/mat}}]\n")
-        cfg = f"content: {{enabled: {'true' if content else 'false'}}}\n"
+        cfg = f"content: {{enabled: {'true' if content else 'false'}}}\nwho_did_it: {'true' if who else 'false'}\n"
         if not sinks:
             cfg += "sinks: {journald: {enabled: false}, ecs: {enabled: false}, alert: {enabled: false}}\n"
         Path(f"{base}/etc/agent.yaml").write_text(cfg)
@@ -133,10 +133,11 @@ def main(argv) -> int:
     ap.add_argument("--blocks", type=int, default=3, help="alternating baseline/ours blocks")
     ap.add_argument("--no-content", action="store_true", help="content scanning off (to see its share)")
     ap.add_argument("--no-sinks", action="store_true", help="journald, ECS and alert sinks off (to see their share)")
+    ap.add_argument("--no-who", action="store_true", help="who-did-it (fanotify) off (to see its share)")
     args = ap.parse_args(argv)
     base = tempfile.mkdtemp(prefix="bmnn-bench-files-")
     bare_rates, our_rates, lost = [], [], 0
-    d = Daemon(base, content=not args.no_content, sinks=not args.no_sinks)
+    d = Daemon(base, content=not args.no_content, sinks=not args.no_sinks, who=not args.no_who)
     try:
         for b in range(args.blocks):
             plain = f"{base}/plain{b}"
@@ -155,7 +156,8 @@ def main(argv) -> int:
         shutil.rmtree(base, ignore_errors=True)
     bm, om = statistics.median(bare_rates), statistics.median(our_rates)
     print(f"files={args.files} per burst ({3 * args.files} events), blocks={args.blocks}, content scanning "
-          f"{'off' if args.no_content else 'on'}, sinks {'off' if args.no_sinks else 'on'}")
+          f"{'off' if args.no_content else 'on'}, sinks {'off' if args.no_sinks else 'on'}, who-did-it "
+          f"{'off' if args.no_who else 'on'}")
     print("| what | median events/s | runs | ratio to the floor | target |")
     print("|---|---|---|---|---|")
     print(f"| bare inotify reader (floor) | {bm:,.0f} | {', '.join(f'{x:,.0f}' for x in bare_rates)} | 1.00 | |")

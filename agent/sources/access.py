@@ -276,7 +276,8 @@ class AccessSource:
                  emit_kinds: Sequence[str] = KINDS, history: Optional[AccessHistory] = None,
                  read_size: int = READ_SIZE, gap_interval: float = 5.0, remember_seconds: float = 2.0,
                  pidfd: bool = True, users: Optional[UserNames] = None, proc: str = "/proc",
-                 clock: Callable[[], float] = time.monotonic, avoid: Iterable[str] = ()):
+                 clock: Callable[[], float] = time.monotonic, avoid: Iterable[str] = (),
+                 own_pid: Optional[int] = None):
         self.mask = mask
         self.emit_kinds = frozenset(emit_kinds)
         self.clock = clock
@@ -305,7 +306,9 @@ class AccessSource:
         self._prefixes: tuple[tuple[str, str], ...] = ()  # (root + "/", area)
         self._seen: dict[int, tuple[Process, float]] = {}  # pid -> identity read at an earlier event
         self._own: dict[int, float] = {}  # pid of our child or grandchild -> when an event showed it
-        self._self_pid = os.getpid()
+        self._self_pid = own_pid or os.getpid()
+        """The process whose accesses are our own (and whose children are ours): the daemon, also
+        when this source runs in a reader process of its own (agent/sources/access_process.py)."""
         self._lost = 0
         self._lost_first: Optional[float] = None
         self._lost_reason = ""
@@ -453,8 +456,12 @@ class AccessSource:
             return self.attribution(dst, dst_dev, dst_inode, within=within, at=at)
         return {"actor": first.actor(), "copy_actor": c.evidence()}
 
+    def _opened(self) -> bool:
+        """Whether the fanotify group was opened (here, or in the reader process)."""
+        return self._group is not None
+
     def _why_unknown(self, path: str, within: float, at: Optional[float]) -> tuple[str, dict[str, Any]]:
-        if self._group is None:
+        if not self._opened():
             return ("fanotify_unavailable", {"reason": self.reason}) if self.reason != "not started" else ("not_started", {})
         if not self.available or not self.alive():
             return "fanotify_unavailable", {"reason": self.reason or self.error or "the reader stopped"}

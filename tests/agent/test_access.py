@@ -409,3 +409,71 @@ def test_an_idle_reader_is_woken_to_say_it_has_read_everything(tmp_path):
         assert took[len(took) // 2] < 0.05, took
     finally:
         src.stop()
+
+
+def _not_ours(code):
+    """A writer that is not our child (``setsid -f``: reparented), as a user's process is not the daemon's."""
+    subprocess.run(["setsid", "-f", sys.executable, "-c", code], check=True)
+
+
+def test_the_reader_in_a_process_of_its_own_names_the_writer_and_ends_visibly(tmp_path):
+    """agent/sources/access_process.py: the kernel's descriptors are the child's; what it reads is
+    streamed to the history here, the drain is one round trip, and a child that dies is a gap."""
+    need("setsid")
+    from bmnn_guard.agent.sources.access import AccessGap
+    from bmnn_guard.agent.sources.access_process import AccessProcess
+    marked = tmp_path / "marked"
+    marked.mkdir()
+    got = []
+    src = AccessProcess([str(marked)], emit_kinds=(READ,))
+    src.start(got.append)
+    try:
+        assert src.available and src.alive() and src.proc.pid != os.getpid(), src.reason
+        _not_ours(f"import time; open({str(marked / 'a.txt')!r}, 'w').write('x'); time.sleep(1)")
+        end = time.monotonic() + 10
+        a = None
+        while a is None and time.monotonic() < end:
+            assert src.wait_drained(time.monotonic(), 2)
+            a = src.lookup(str(marked / "a.txt"))
+            time.sleep(0.05)
+        assert a is not None and a.kind == WRITE and a.user == "root" and a.pid != os.getpid(), a
+        assert src.attribution(str(marked / "a.txt"))["actor"]["pid"] == a.pid
+        # a read by another process (the kernel merges one process's events on one file)
+        _not_ours(f"import time; open({str(marked / 'a.txt')!r}).read(); time.sleep(1)")
+        read = lambda: [x for x in got if isinstance(x, FileAccess) and x.kind == READ]  # noqa: E731
+        end = time.monotonic() + 10
+        while not read() and time.monotonic() < end:
+            assert src.wait_drained(time.monotonic(), 2)
+            time.sleep(0.05)
+        assert read() and read()[0].pid != a.pid, got
+        assert not any(isinstance(x, FileAccess) and x.kind == WRITE for x in got)  # only the kinds asked for
+        assert not any(isinstance(x, FileAccess) and x.kind == WRITE for x in got)
+        # our own accesses (this process is "the daemon") are not anyone's
+        before = len(src.history)
+        (marked / "ours.txt").write_text("y")
+        assert src.wait_drained(time.monotonic(), 2) and src.lookup(str(marked / "ours.txt")) is None
+        assert len(src.history) == before
+        took = []
+        for _ in range(20):
+            t0 = time.monotonic()
+            assert src.wait_drained(t0, 2)
+            took.append(time.monotonic() - t0)
+        assert sorted(took)[10] < 0.05, took
+        st = src.status()
+        assert st["alive"] and st["events"] > 0 and st["process"] == src.proc.pid
+        # the media and marked sets reach the child: a medium path that does not exist is unmarked, said why
+        src.set_media([str(tmp_path / "no-such-medium")])
+        end = time.monotonic() + 5
+        while str(tmp_path / "no-such-medium") not in src.unmarked and time.monotonic() < end:
+            time.sleep(0.05)
+        assert src.unmarked.get(str(tmp_path / "no-such-medium")) == "the path does not exist"
+        os.kill(src.proc.pid, 9)
+        end = time.monotonic() + 5
+        while src.alive() and time.monotonic() < end:
+            time.sleep(0.05)
+        assert not src.alive() and "exit -9" in (src.error or ""), src.error
+        assert isinstance(got[-1], AccessGap) and "fanotify reader died" in got[-1].reason
+        assert src.attribution(str(marked / "b.txt"))["actor_unknown"] == "fanotify_unavailable"
+    finally:
+        src.stop()
+    assert src.proc.poll() is not None
