@@ -275,7 +275,8 @@ def _evidence(check: CompiledCheck, trace: C.Trace, facts: F.Facts) -> tuple[dic
 def _fail_reason(check: CompiledCheck, evidence: tuple[dict, ...]) -> Reason:
     labels = []
     for row in evidence[:5]:
-        vals = [str(v) for k, v in row.items() if k != "fact" and v not in (None, [], "")]
+        # what names the item (a path, a name, a serial); a flag alone reads as Python ("mat True")
+        vals = [str(v) for k, v in row.items() if k != "fact" and not isinstance(v, bool) and v not in (None, [], "")]
         labels.append(" ".join(vals[:2]) if vals else row["fact"])
     items = ", ".join(labels) + (" …" if len(evidence) > 5 else "")
     msgs = check.spec.messages

@@ -50,17 +50,19 @@ sed -e 's|^ExecStart=.*|ExecStart=/usr/local/bin/bmnn-access-check|' -e '/^Watch
     "$here/systemd/bmnn-agent.service" > "$R/etc/systemd/system/bmnn-access-check.service"
 cat > "$R/usr/local/bin/bmnn-access-check" <<'EOS'
 #!/usr/bin/python3
-import json, sys
+import json, os, sys
 sys.path[:0] = ["/opt/bmnn/src", "/opt/bmnn/site-packages"]
+os.environ["PYTHONPATH"] = "/opt/bmnn/src:/opt/bmnn/site-packages"  # the reader process (a child) too
 import threading
 from bmnn_guard.agent.sdnotify import notify
-from bmnn_guard.agent.sources.access import AccessSource, FileAccess
+from bmnn_guard.agent.sources.access import FileAccess
+from bmnn_guard.agent.sources.access_process import AccessProcess
 seen = threading.Event()
 def emit(ev):
     if isinstance(ev, FileAccess) and ev.path == "/srv/mat/who.txt" and ev.kind == "write":
         print("ACCESS " + json.dumps(ev.actor()), flush=True)
         seen.set()
-src = AccessSource(["/srv/mat"])
+src = AccessProcess(["/srv/mat"])  # as the daemon runs it: the reader in a process of its own
 src.start(emit)
 print("STATUS " + json.dumps(src.status()), flush=True)
 notify("READY=1")

@@ -128,3 +128,16 @@ def test_build_context_from_tailoring_and_registry():
     ctx = build_context(t, [("0781", "5567", "SER")])
     assert ctx.lan_declared and ctx.lan_interfaces == ("eth0",)
     assert ctx.approved_devices == ("0781:5567:SER",) and ctx.crypto_packages == ("bcy-vpn",)
+
+
+def test_a_fail_reason_names_items_never_python_values():
+    """The item label of a reason is what names it (a path), never a flag of it ("mat True")."""
+    facts = F.Facts(collected=("folders",), folders=F.FolderFacts(folders=(
+        F.MarkedFolder("/srv/mat", exists=True, owner="root", group="root", mode=0o777),
+        F.MarkedFolder("/srv/gone", exists=False),)))
+    ctx = EvalContext(folders_declared=True)
+    r = _result(evaluate(facts, BUNDLE, context=ctx, now=NOW), "BMNN-FLD-001")
+    assert r.status == "fail", r
+    for text in (r.reason.vi, r.reason.en):
+        assert "/srv/mat" in text and "/srv/gone" in text, text
+        assert not any(w in text.split() for w in ("True", "False", "None", "True,", "False,")), text
