@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -98,6 +99,11 @@ class _ChildSource(AccessSource):
 
 
 def child_main(fd: int) -> int:
+    # systemd's stop signals the whole cgroup, a terminal's Ctrl-C the whole process group: the
+    # reader must not end before the daemon (a spurious "reader died" gap at every stop). It ends
+    # when the daemon closes its end, or dies.
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     sock = socket.socket(fileno=fd)
     lock = threading.Lock()
     send = lambda msg: _send(sock, lock, msg)  # noqa: E731

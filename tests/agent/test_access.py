@@ -9,6 +9,7 @@ unit's PrivateMounts=yes, and capabilities taken away with setpriv for the fallb
 import json
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -467,6 +468,9 @@ def test_the_reader_in_a_process_of_its_own_names_the_writer_and_ends_visibly(tm
         while str(tmp_path / "no-such-medium") not in src.unmarked and time.monotonic() < end:
             time.sleep(0.05)
         assert src.unmarked.get(str(tmp_path / "no-such-medium")) == "the path does not exist"
+        os.kill(src.proc.pid, signal.SIGTERM)  # systemd signals the whole cgroup at a stop: the reader stays
+        time.sleep(0.3)
+        assert src.alive() and not any(isinstance(x, AccessGap) for x in got)
         os.kill(src.proc.pid, 9)
         end = time.monotonic() + 5
         while src.alive() and time.monotonic() < end:
