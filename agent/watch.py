@@ -29,6 +29,9 @@ from .sources.base import Trigger
 from .throttle import Throttle
 
 FOLDER_REFRESH_S = 1.0
+DEVICE_REREAD_S = 0.05
+"""After a USB device was judged from its uevent, the full re-read of the devices waits this long
+(more uevents of the same plug-in, or the next device, are judged first, each in milliseconds)."""
 """File events re-read the marked folders' facts at most this often, off the main loop
 (agent/throttle.py); a slower read stretches the interval to ten times its own length."""
 MAX_BATCH_TRIGGERS = 4096
@@ -183,6 +186,7 @@ class Watcher:
         self._scheduled = False
         self.devices = UeventMembership()
         self._refresh_folders = Throttle(self._read_folders, FOLDER_REFRESH_S)
+        self._reread_timer: Optional[threading.Timer] = None
         self.files = FileEvents(lambda evs: host.call_soon(lambda: host.record(evs)),
                                 journal_now=host.record, content=lambda: self.content,
                                 on_overflow=self._files_lost,
@@ -362,6 +366,10 @@ class Watcher:
         engine = self._ensure_engine()
         if engine is None:
             return
+        if uevents and not gaps and "*" not in pending and self._judge_uevents(engine, uevents) \
+                and pending <= {"devices"}:
+            self._reread_devices_later()  # the full re-read reconciles, off the path of the next uevent
+            return
         domains = () if "*" in pending else tuple(sorted(pending))
         try:
             events = engine.refresh(domains)
@@ -378,6 +386,67 @@ class Watcher:
         if "*" in pending or "devices" in pending:
             self._sync_media(engine.facts.devices)
         self.host.reconciled()
+
+    def _reread_devices_later(self) -> None:
+        with self._lock:
+            if self._reread_timer is not None:
+                return
+            timer = self._reread_timer = threading.Timer(DEVICE_REREAD_S, self._reread_devices)
+            timer.daemon = True
+        timer.start()
+
+    def _reread_devices(self) -> None:
+        with self._lock:
+            self._reread_timer = None
+        self.on_trigger(Trigger("watch", "devices", "change", {"reason": "re-read after a device judged from its uevent"}))
+
+    def _judge_uevents(self, engine: Engine, uevents: list[Trigger]) -> bool:
+        """A USB device plugged in or removed, judged from its uevent before the full re-read.
+
+        The event names the device (its sys path); only that device is read (sysfs and the udev
+        database, as the full read reads it: ``collect_usb_device``), merged into the last device
+        facts, and the device checks judged: the violation is journaled (and enforced) in a few
+        milliseconds instead of after a re-enumeration of every device and blkid. The full
+        re-read of the same batch follows at once and reconciles: it finds the same facts (no
+        second record), or corrects them. A removal drops the devices at and below its path.
+        Anything unexpected leaves the judgement to the full re-read. True when a device was
+        judged here (the full re-read may then wait: ``DEVICE_REREAD_S``)."""
+        from bmnn_guard.scanner.collect.devices import collect_usb_device
+
+        from .membership import ADD_ACTIONS, REMOVE_ACTIONS
+        if "devices" not in engine.facts.collected:
+            return False  # nothing judged yet to merge into: the full read comes first
+        usb = {d.sys_path: d for d in engine.facts.devices.usb}
+        changed = False
+        try:
+            for u in uevents:
+                d = u.detail
+                path = d.get("sys_path")
+                if d.get("subsystem") != "usb" or not isinstance(path, str) or not path:
+                    continue
+                if d.get("action") in REMOVE_ACTIONS:
+                    gone = [p for p in usb if p == path or p.startswith(path.rstrip("/") + "/")]
+                    for p in gone:
+                        del usb[p]
+                    changed = changed or bool(gone)
+                elif d.get("action") in ADD_ACTIONS:
+                    dev = collect_usb_device(path)
+                    if dev is not None and usb.get(dev.sys_path) != dev:
+                        usb[dev.sys_path] = dev
+                        changed = True
+            if not changed:
+                return False
+            devices = dataclasses.replace(engine.facts.devices, usb=tuple(usb[p] for p in sorted(usb)))
+            events = engine.update(dataclasses.replace(engine.facts, devices=devices), ("devices",))
+        except Exception:  # the full re-read below judges it, and reports what fails there
+            return False
+        now = time.monotonic()
+        for ev in events:
+            ms = latency_ms(uevents, ev.kind, ev.evidence, now)
+            if ms is not None:
+                self.last_latency_ms = ms
+            self._journal(ev, ms)
+        return True
 
     def _ensure_engine(self) -> Optional[Engine]:
         pol = self.host.policy()
@@ -396,6 +465,11 @@ class Watcher:
         context = build_context(pol.tailoring, approved)
         if self.engine is None:
             self.engine = Engine(pol.bundle, pol.tailoring, context, profile=pol.profile, collect=self._collect)
+            try:  # the first plug-in judged from its uevent as fast as the next ones
+                from bmnn_guard.scanner.collect.devices import warm_usb_device
+                warm_usb_device()
+            except Exception:
+                pass
             # violations still open in the journal stay open, without being journaled again
             self.engine.restore(self.host.open_fingerprints())
         elif self._policy_sha != pol.sha256 or self.engine.tailoring != pol.tailoring or self.engine.context != context:
@@ -517,6 +591,10 @@ class Watcher:
 
     def close(self) -> None:
         self._refresh_folders.cancel()
+        with self._lock:
+            timer, self._reread_timer = self._reread_timer, None
+        if timer is not None:
+            timer.cancel()
         self.files.stop()
 
 

@@ -53,7 +53,8 @@ def main(argv) -> int:
     print("|---|---|---|---|---|")
     print(f"| first uevent at a bare pyudev monitor (floor) | {f50:.1f} | {f99:.1f} | | |")
     print(f"| plug -> BMNN-USB-001 violation journaled | {o50:.1f} | {o99:.1f} | +{o50 - f50:.1f} ms | p99 ≤ 100 ms "
-          f"{'✔' if o99 <= 100 and not missed else '✘'} |")
+          f"{'✔' if o99 <= 100 and not missed else '✘'}; judged from the uevent, p99 ≤ 20 ms (issue 11) "
+          f"{'✔' if o99 <= 20 and not missed else '✘'} |")
     print(f"| of which in the daemon (uevent read -> journaled) | {d50:.1f} | {d99:.1f} | | |")
     print(f"| unplug -> cleared journaled | {u50:.1f} | {u99:.1f} | | |")
     pairs = [(d, m) for d, m in zip(r["in_daemon_ms"], r["uevent_to_journal_ms"]) if d is not None and m is not None]

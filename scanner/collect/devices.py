@@ -111,6 +111,46 @@ def _usb_children(context, devices: dict) -> tuple[dict, dict]:
     return macs, cdrom
 
 
+def _usb_build(dev, itfs: list, udev_db: bool) -> tuple[UsbDevice, Optional[str], Optional[str]]:
+    """One USB device and its interfaces as sysfs and udev describe them (before the cellular
+    judgement), with the hwdb name and manufacturer that judgement reads."""
+    props = dev.properties
+    ifaces = []
+    mtp_iface = False
+    for itf in sorted(itfs, key=lambda d: d.sys_path):
+        cls = _hex(_attr(itf, "bInterfaceClass"), 2)
+        if cls is None:
+            continue
+        ifaces.append(UsbInterface(
+            number=_hex(_attr(itf, "bInterfaceNumber"), 2) or itf.sys_name.rsplit(".", 1)[-1],
+            cls=cls, subclass=_hex(_attr(itf, "bInterfaceSubClass"), 2),
+            protocol=_hex(_attr(itf, "bInterfaceProtocol"), 2), driver=_driver(itf)))
+        if (_attr(itf, "interface") or "").strip().upper() in ("MTP", "PTP"):
+            mtp_iface = True
+    mtp: Optional[bool] = None
+    if udev_db or mtp_iface:
+        mtp = mtp_iface or any(props.get(k) not in (None, "", "0") for k in ("ID_MTP_DEVICE", "ID_MEDIA_PLAYER", "ID_GPHOTO2"))
+
+    def num(name: str) -> Optional[int]:
+        v = _attr(dev, name)
+        try:
+            return int(v) if v is not None else None
+        except ValueError:
+            return None
+
+    manufacturer = _attr(dev, "manufacturer")
+    usb = UsbDevice(
+        sys_path=dev.sys_path,
+        vendor_id=_hex(_attr(dev, "idVendor") or props.get("ID_VENDOR_ID"), 4),
+        product_id=_hex(_attr(dev, "idProduct") or props.get("ID_MODEL_ID"), 4),
+        vendor=manufacturer or props.get("ID_VENDOR_FROM_DATABASE") or props.get("ID_VENDOR"),
+        product=_attr(dev, "product") or props.get("ID_MODEL_FROM_DATABASE") or props.get("ID_MODEL"),
+        serial=_attr(dev, "serial") or props.get("ID_SERIAL_SHORT"),
+        device_class=_hex(_attr(dev, "bDeviceClass"), 2),
+        interfaces=tuple(ifaces), mtp=mtp, busnum=num("busnum"), devnum=num("devnum"))
+    return usb, props.get("ID_MODEL_FROM_DATABASE"), manufacturer
+
+
 def _usb(context, udev_db: bool, errors: Errors) -> list[UsbDevice]:
     devices, interfaces = {}, {}
     for dev in context.list_devices(subsystem="usb"):
@@ -130,41 +170,12 @@ def _usb(context, udev_db: bool, errors: Errors) -> list[UsbDevice]:
     for path, dev in sorted(devices.items()):
         if dev.sys_name.startswith("usb"):
             continue  # root hub: the host controller, not an attached device
-        props = dev.properties
-        ifaces = []
-        mtp_iface = False
-        for itf in sorted(interfaces.get(path, []), key=lambda d: d.sys_path):
-            cls = _hex(_attr(itf, "bInterfaceClass"), 2)
-            if cls is None:
-                continue
-            ifaces.append(UsbInterface(
-                number=_hex(_attr(itf, "bInterfaceNumber"), 2) or itf.sys_name.rsplit(".", 1)[-1],
-                cls=cls, subclass=_hex(_attr(itf, "bInterfaceSubClass"), 2),
-                protocol=_hex(_attr(itf, "bInterfaceProtocol"), 2), driver=_driver(itf)))
-            if (_attr(itf, "interface") or "").strip().upper() in ("MTP", "PTP"):
-                mtp_iface = True
-        mtp: Optional[bool] = None
-        if udev_db or mtp_iface:
-            mtp = mtp_iface or any(props.get(k) not in (None, "", "0") for k in ("ID_MTP_DEVICE", "ID_MEDIA_PLAYER", "ID_GPHOTO2"))
+        built.append(_usb_build(dev, interfaces.get(path, []), udev_db))
+    return _judged(context, devices, built, table)
 
-        def num(name: str) -> Optional[int]:
-            v = _attr(dev, name)
-            try:
-                return int(v) if v is not None else None
-            except ValueError:
-                return None
 
-        manufacturer = _attr(dev, "manufacturer")
-        usb = UsbDevice(
-            sys_path=dev.sys_path,
-            vendor_id=_hex(_attr(dev, "idVendor") or props.get("ID_VENDOR_ID"), 4),
-            product_id=_hex(_attr(dev, "idProduct") or props.get("ID_MODEL_ID"), 4),
-            vendor=manufacturer or props.get("ID_VENDOR_FROM_DATABASE") or props.get("ID_VENDOR"),
-            product=_attr(dev, "product") or props.get("ID_MODEL_FROM_DATABASE") or props.get("ID_MODEL"),
-            serial=_attr(dev, "serial") or props.get("ID_SERIAL_SHORT"),
-            device_class=_hex(_attr(dev, "bDeviceClass"), 2),
-            interfaces=tuple(ifaces), mtp=mtp, busnum=num("busnum"), devnum=num("devnum"))
-        built.append((usb, props.get("ID_MODEL_FROM_DATABASE"), manufacturer))
+def _judged(context, devices: dict, built: list, table) -> list[UsbDevice]:
+    """The built devices with the cellular judgement applied."""
     # MACs and CD-ROM units matter only beside a USB network function: enumerate them only then
     needed = any(cellular.net_function(i) for usb, _, _ in built for i in usb.interfaces)
     macs, cdrom = _usb_children(context, devices) if needed else ({}, {})
@@ -176,6 +187,62 @@ def _usb(context, udev_db: bool, errors: Errors) -> list[UsbDevice]:
             usb = dataclasses.replace(usb, cellular=verdict.mode, cellular_evidence=verdict.evidence)
         out.append(usb)
     return out
+
+
+_CONTEXT = None
+
+
+def _context():
+    """One libudev context for ``collect_usb_device`` (making one costs ~3 ms; it is called from
+    the daemon's main loop only)."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        import pyudev
+        _CONTEXT = pyudev.Context()
+    return _CONTEXT
+
+
+def warm_usb_device() -> None:
+    """Make the first ``collect_usb_device`` as fast as the next ones (the libudev context, the
+    cellular id table): the daemon calls it when it starts watching."""
+    _context()
+    try:
+        cellular.load_table()
+    except cellular.TableError:
+        pass  # collect_usb_device then leaves the judgement to the full read
+
+
+def collect_usb_device(sys_path: str) -> Optional[UsbDevice]:
+    """The one USB device at ``sys_path`` or above it (a uevent's device: the stick itself, or one
+    of its interfaces), read exactly as ``collect_devices`` reads it, so that the daemon can judge
+    a plug-in from its uevent before the full re-read (which then finds the same facts and
+    journals nothing twice). None when it is gone, is a root hub, or cannot be read as the full
+    read would (the cellular id table refused): the full re-read of the same batch judges it."""
+    import pyudev
+
+    context = _context()
+    try:
+        dev = pyudev.Devices.from_sys_path(context, sys_path)
+        while dev is not None and not (dev.subsystem == "usb" and dev.device_type == "usb_device"):
+            dev = dev.parent
+        if dev is None or dev.sys_name.startswith("usb"):
+            return None
+        # its interfaces are the entries "<device>:<config>.<n>" of its sysfs folder (cheaper than
+        # an enumeration of its children, which walks the subtree)
+        itfs = []
+        for name in sorted(os.listdir(dev.sys_path)):
+            if name.startswith(dev.sys_name + ":"):
+                itf = pyudev.Devices.from_sys_path(context, os.path.join(dev.sys_path, name))
+                if itf.subsystem == "usb" and itf.device_type == "usb_interface":
+                    itfs.append(itf)
+    except (pyudev.DeviceNotFoundError, OSError, ValueError):
+        return None  # gone while read: its remove uevent follows
+    try:
+        table = cellular.load_table()
+    except cellular.TableError:
+        return None
+    built = [_usb_build(dev, itfs, udev_database_present())]
+    return _judged(context, {dev.sys_path: dev}, built, table)[0]
 
 
 # ---------------------------------------------------------------- block

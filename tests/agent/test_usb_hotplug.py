@@ -50,6 +50,9 @@ def test_stick_plug_unplug_and_default_route_are_journaled_and_shipped(tmp_path)
     alerts = [(e["rule.id"], e["event.action"]) for e in out["ecs"] if e["event.kind"] == "alert"]
     assert ("BMNN-USB-001", "violation") in alerts and ("BMNN-NET-001", "violation") in alerts, out["ecs"]
     assert ("BMNN-USB-001", "cleared") in [(e["rule.id"], e["event.action"]) for e in out["ecs"]]
+    # judged from the uevent, then re-read: one violation and one clearing a cycle, never two
+    actions = [e["event.action"] for e in out["ecs"] if e.get("rule.id") == "BMNN-USB-001"]
+    assert actions == ["violation", "cleared"] * 2, actions
     assert out["exit"] == 0, err
     print(f"plug -> USB-001 journaled ms: {out['plug_ms']} (uevent floor {out['floor_ms']}); "
           f"unplug -> cleared ms: {out['unplug_ms']}; route -> NET-001 ms: {out['route_ms']}")

@@ -4,12 +4,14 @@ The collector runs in a child process under ``umockdev-run`` (libudev and /sys r
 testbed) and, as root, in a private network namespace so the host's own interfaces stay out.
 """
 
+import json
+
 import pytest
 
 from bmnn_guard.policies import facts as F
 from bmnn_guard.policies.context import EvalContext
 
-from .support import facts_of, judge, run_python, umockdev_prefix
+from .support import REPO, facts_of, judge, run_python, umockdev_prefix
 
 DEVICE_CHECKS = ("BMNN-USB-001", "BMNN-USB-002", "BMNN-REC-001", "BMNN-REC-002",
                  "BMNN-NET-002", "BMNN-NET-003", "BMNN-NET-004")
@@ -130,3 +132,36 @@ result = tuple(out)
     data = run_python(code, prefix=umockdev_prefix("wifi-dongle", "lte-modem"))
     assert [(d["name"], d["kind"], d["driver"], d["bus"]) for d in data] == [
         ("wlx00c0ca123456", "wifi", "ath9k_htc", "usb"), ("wwan0", "wwan", "qmi_wwan", "usb")]
+
+
+ONE_BY_ONE = """
+import json, os
+from bmnn_guard.policies.facts import to_dict
+from bmnn_guard.scanner.collect import collect_devices
+from bmnn_guard.scanner.collect.devices import collect_usb_device
+full = collect_devices().usb
+seen = []
+for root, dirs, files in os.walk('/sys/devices'):
+    if 'uevent' in files and ('idVendor' in files or 'bInterfaceClass' in files):
+        one = collect_usb_device(root)
+        if one is not None:
+            seen.append(one)
+print('@@USB@@' + json.dumps([to_dict(list(full)), to_dict(seen)]))
+"""
+
+
+@pytest.mark.parametrize("fixture", sorted(EXPECT))
+def test_one_device_read_from_its_uevent_path_is_the_full_reads_device(fixture):
+    """The daemon judges a plug-in from the device its uevent names (agent/watch.py): read from the
+    device's path or any of its interfaces', it must be exactly the device the full read finds,
+    or the full re-read that follows would journal the violation a second time."""
+    import subprocess
+    import sys
+    res = subprocess.run([*umockdev_prefix(fixture), sys.executable, "-c", ONE_BY_ONE], capture_output=True,
+                         text=True, timeout=60, cwd=str(REPO))
+    assert res.returncode == 0, res.stderr[-3000:]
+    full, seen = json.loads(next(x for x in res.stdout.splitlines() if x.startswith("@@USB@@"))[7:])
+    by_path = {d["sys_path"]: d for d in full}
+    for one in seen:
+        assert one == by_path.get(one["sys_path"]), (fixture, one["sys_path"])
+    assert {d["sys_path"] for d in seen} == set(by_path), fixture  # every device reached from its paths
