@@ -377,12 +377,7 @@ class Watcher:
             self.host.record(Event.of("gap", severity="high", evidence={"source": "engine", "error": repr(exc)},
                                **said("record.msg.gap_reread", domains=", ".join(domains) or "*", error=str(exc))))
             return
-        now = time.monotonic()
-        for ev in events:
-            ms = latency_ms(changes, ev.kind, ev.evidence, now)
-            if ms is not None:
-                self.last_latency_ms = ms
-            self._journal(ev, ms)
+        self._journal_caused(events, changes)
         if "*" in pending or "devices" in pending:
             self._sync_media(engine.facts.devices)
         self.host.reconciled()
@@ -440,13 +435,17 @@ class Watcher:
             events = engine.update(dataclasses.replace(engine.facts, devices=devices), ("devices",))
         except Exception:  # the full re-read below judges it, and reports what fails there
             return False
+        self._journal_caused(events, uevents)
+        return True
+
+    def _journal_caused(self, events: list[Event], triggers: list[Trigger]) -> None:
+        """Journal ``events`` with the latency from the trigger that caused each."""
         now = time.monotonic()
         for ev in events:
-            ms = latency_ms(uevents, ev.kind, ev.evidence, now)
+            ms = latency_ms(triggers, ev.kind, ev.evidence, now)
             if ms is not None:
                 self.last_latency_ms = ms
             self._journal(ev, ms)
-        return True
 
     def _ensure_engine(self) -> Optional[Engine]:
         pol = self.host.policy()
