@@ -408,7 +408,7 @@ class Watcher:
         judged here (the full re-read may then wait: ``DEVICE_REREAD_S``)."""
         from bmnn_guard.scanner.collect.devices import collect_usb_device
 
-        from .membership import ADD_ACTIONS, REMOVE_ACTIONS
+        from .membership import ADD_ACTIONS, REMOVE_ACTIONS, _under
         if "devices" not in engine.facts.collected:
             return False  # nothing judged yet to merge into: the full read comes first
         usb = {d.sys_path: d for d in engine.facts.devices.usb}
@@ -420,7 +420,7 @@ class Watcher:
                 if d.get("subsystem") != "usb" or not isinstance(path, str) or not path:
                     continue
                 if d.get("action") in REMOVE_ACTIONS:
-                    gone = [p for p in usb if p == path or p.startswith(path.rstrip("/") + "/")]
+                    gone = [p for p in usb if _under(p, path)]
                     for p in gone:
                         del usb[p]
                     changed = changed or bool(gone)

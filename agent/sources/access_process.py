@@ -33,7 +33,7 @@ import threading
 from dataclasses import fields
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-from .access import KINDS, AccessGap, AccessHistory, AccessSource, Emitted, FileAccess
+from .access import KINDS, AccessGap, AccessHistory, AccessSource, Emitted, FileAccess, _real
 
 FIELDS = tuple(f.name for f in fields(FileAccess))
 START_TIMEOUT_S = 20.0
@@ -75,6 +75,13 @@ def _lines(sock: socket.socket) -> Iterable[dict[str, Any]]:
 # ---------------------------------------------------------------- the child
 
 
+class _NoHistory(AccessHistory):
+    """The child keeps no history: the daemon's side does, from what the child sends."""
+
+    def add_many(self, items) -> None:
+        pass
+
+
 class _ChildSource(AccessSource):
     """The reader as it runs in the child: every access read goes to the daemon in one line a batch."""
 
@@ -110,14 +117,12 @@ def child_main(fd: int) -> int:
     lines = _lines(sock)
     hello = next(lines)
     src = _ChildSource(hello.get("marked") or (), hello.get("media") or (), mask=int(hello["mask"]),
-                       emit_kinds=KINDS, history=AccessHistory(limit=1), own_pid=int(hello["own_pid"]),
+                       emit_kinds=KINDS, history=_NoHistory(), own_pid=int(hello["own_pid"]),
                        pidfd=bool(hello.get("pidfd", True)), send=send)
 
-    def emit(item: Emitted) -> None:
+    def emit(item: Emitted) -> None:  # accesses go out through _handle, one line a batch: only gaps come here
         if isinstance(item, AccessGap):
             send({"g": [item.reason, item.lost, item.time]})
-        elif isinstance(item, FileAccess):  # not through _handle (never, today): still delivered
-            send({"a": [[getattr(item, f) for f in FIELDS]]})
 
     src.start(emit)
     send({"ready": {"available": src.available, "reason": src.reason, "unmarked": src.unmarked,
@@ -295,12 +300,10 @@ class AccessProcess(AccessSource):
                 and self._thread.is_alive() and self._child_error is None)
 
     def set_marked(self, paths: Iterable[str]) -> None:
-        from .access import _real
         self._marked = tuple(_real(paths))
         self._tell("marked", self._marked)
 
     def set_media(self, paths: Iterable[str]) -> None:
-        from .access import _real
         self._media = tuple(_real(paths))
         self._tell("media", self._media)
 
@@ -316,11 +319,7 @@ class AccessProcess(AccessSource):
         if not self.available:
             return True
         got = self._ask({"op": "drain", "t": t, "timeout": timeout}, timeout + 0.05)
-        ok = bool(got and got.get("ok"))
-        if ok:
-            with self._drained:
-                self._drained_at = max(self._drained_at, t)
-        return ok
+        return bool(got and got.get("ok"))
 
     def status(self) -> dict[str, Any]:
         got = self._ask({"op": "status"}, STATUS_TIMEOUT_S) if self.available and self.alive() else None

@@ -84,9 +84,9 @@ def as_user(user, argv: list[str], *, init_groups: bool = True, env: Optional[di
                             env=env, **kw)
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process and all its threads, in seconds."""
-    with open(f"/proc/{pid}/stat") as fh:
+def cpu_seconds(pid: int, tid: Optional[int] = None) -> float:
+    """utime + stime of a process and all its threads (or of its thread ``tid``), in seconds."""
+    with open(f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat") as fh:
         fields = fh.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 

@@ -93,9 +93,7 @@ def _task_cpu(pid):
     out = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as fh:
-                f = fh.read().rsplit(")", 1)[1].split()
-            out[int(tid)] = (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+            out[int(tid)] = cpu_seconds(pid, int(tid))
         except OSError:
             pass
     return out
