@@ -450,6 +450,10 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
         d = s.get("details") if isinstance(s.get("details"), dict) else {}
         if d.get("available") is False and d.get("reason"):
             click.echo("    " + _t("status.source_off", lang, reason=v(reword(str(d["reason"]), lang, "sink.note."))))
+        if s["name"] == "resync" and d.get("busy"):
+            click.echo("    " + _t("status.source_resyncing", lang))
+        if d.get("waiting"):
+            click.echo("    " + _t("status.source_waiting", lang, n=v(d["waiting"])))
         for root, why in sorted((d.get("unmarked") or {}).items()):
             click.echo("    " + _t("status.source_unmarked", lang, path=v(root), reason=v(str(why))))
     click.echo(_t("status.reconcile", lang, t=v(st.get("last_reconcile") or _t("status.none", lang))))

@@ -185,6 +185,13 @@ class FileEvents:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    def details(self) -> dict[str, Any]:
+        """For ``bmnn status``: the backlog of a burst (events waiting, one chunk in hand), so an
+        officer sees the daemon is catching up rather than missing files, and a script can wait
+        until it has (``waiting == 0 and not busy``)."""
+        with self._cond:
+            return {"waiting": len(self._q), "busy": self._busy, "described": self.described, "lost": self.lost}
+
     def stop(self, timeout: float = 5.0) -> None:
         """Describe and journal what is queued (directly: the main loop has stopped), then end."""
         with self._cond:

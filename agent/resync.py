@@ -258,6 +258,12 @@ class FolderResync:
         with self._cond:
             return not self._wanted and not self._busy
 
+    def details(self) -> dict[str, Any]:
+        """For ``bmnn status``: whether a resynchronisation is running or asked for (after a gap
+        the folders are being caught up, and their records are still to come)."""
+        with self._cond:
+            return {"busy": bool(self._wanted or self._busy), "runs": self.runs}
+
     # the daemon's Source protocol
     def start(self, emit: Any = None) -> None:
         if self._thread is None:
