@@ -29,11 +29,16 @@ from .sources.base import Trigger
 from .throttle import Throttle
 
 FOLDER_REFRESH_S = 1.0
-DEVICE_REREAD_S = 0.05
-"""After a USB device was judged from its uevent, the full re-read of the devices waits this long
-(more uevents of the same plug-in, or the next device, are judged first, each in milliseconds)."""
 """File events re-read the marked folders' facts at most this often, off the main loop
 (agent/throttle.py); a slower read stretches the interval to ten times its own length."""
+DEVICE_REREAD_S = 0.05
+"""After a USB device was judged from its uevent, the full re-read of the devices waits until no
+uevent came for this long: more uevents of the same plug-in (its interfaces, its disk and
+partitions) and the next device are judged first, each in milliseconds, and the ~10 ms re-read
+never sits in front of them on the main loop."""
+DEVICE_REREAD_MAX_S = 1.0
+"""...but never later than this after the first judgement it reconciles (a stream of uevents
+does not postpone the re-read for ever)."""
 MAX_BATCH_TRIGGERS = 4096
 """Change triggers kept per batch for latency figures (a netlink flood must not grow memory)."""
 
@@ -187,6 +192,7 @@ class Watcher:
         self.devices = UeventMembership()
         self._refresh_folders = Throttle(self._read_folders, FOLDER_REFRESH_S)
         self._reread_timer: Optional[threading.Timer] = None
+        self._reread_due: Optional[float] = None  # time.monotonic() by which the deferred re-read runs
         self.files = FileEvents(lambda evs: host.call_soon(lambda: host.record(evs)),
                                 journal_now=host.record, content=lambda: self.content,
                                 on_overflow=self._files_lost,
@@ -366,10 +372,13 @@ class Watcher:
         engine = self._ensure_engine()
         if engine is None:
             return
-        if uevents and not gaps and "*" not in pending and self._judge_uevents(engine, uevents) \
-                and pending <= {"devices"}:
-            self._reread_devices_later()  # the full re-read reconciles, off the path of the next uevent
-            return
+        if uevents and not gaps and "*" not in pending:
+            judged = self._judge_uevents(engine, uevents)
+            # the full re-read reconciles, off the path of the next uevent: also for the uevents
+            # the fast path leaves alone (a disk, a partition) while a re-read is on its way
+            if pending <= {"devices"} and (judged or self._reread_due is not None):
+                self._reread_devices_later()
+                return
         domains = () if "*" in pending else tuple(sorted(pending))
         try:
             events = engine.refresh(domains)
@@ -383,16 +392,25 @@ class Watcher:
         self.host.reconciled()
 
     def _reread_devices_later(self) -> None:
+        """(Re-)arm the deferred full re-read: ``DEVICE_REREAD_S`` after this uevent, at most
+        ``DEVICE_REREAD_MAX_S`` after the first one it follows."""
+        now = time.monotonic()
         with self._lock:
-            if self._reread_timer is not None:
-                return
-            timer = self._reread_timer = threading.Timer(DEVICE_REREAD_S, self._reread_devices)
+            if self._reread_due is None:
+                self._reread_due = now + DEVICE_REREAD_MAX_S
+            old = self._reread_timer
+            timer = self._reread_timer = threading.Timer(max(0.0, min(DEVICE_REREAD_S, self._reread_due - now)),
+                                                         self._reread_devices)
             timer.daemon = True
+        if old is not None:
+            old.cancel()
         timer.start()
 
     def _reread_devices(self) -> None:
         with self._lock:
-            self._reread_timer = None
+            if self._reread_timer is not threading.current_thread():
+                return  # re-armed meanwhile: the newer timer reads
+            self._reread_timer = self._reread_due = None
         self.on_trigger(Trigger("watch", "devices", "change", {"reason": "re-read after a device judged from its uevent"}))
 
     def _judge_uevents(self, engine: Engine, uevents: list[Trigger]) -> bool:
@@ -591,7 +609,7 @@ class Watcher:
     def close(self) -> None:
         self._refresh_folders.cancel()
         with self._lock:
-            timer, self._reread_timer = self._reread_timer, None
+            timer, self._reread_timer, self._reread_due = self._reread_timer, None, None
         if timer is not None:
             timer.cancel()
         self.files.stop()

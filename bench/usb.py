@@ -4,7 +4,12 @@ Runs tools/umockdev-hotplug.py (root, a private network namespace, Debian's pyth
 PyGObject and gir1.2-umockdev-1.0): the umockdev testbed adds the SanDisk stick N times and
 removes it again while `bmnn agent run` watches. The floor is a bare pyudev monitor in another
 process receiving the first uevent of the same plug-in, in the same run. Target (design.md):
-plug -> violation journaled, p99 <= 100 ms.
+plug -> violation journaled, p99 <= 100 ms; issue 11: p99 <= 20 ms.
+
+"Journaled" is when a thread of the hotplug tool, watching the journal from before the plug-in,
+sees the record. ``add_from_file`` returns only after the testbed added every device of the
+fixture (12-16 ms for the stick's four), so the figure of earlier stops, which looked only after
+it returned, could not be lower than that; it is printed beside.
 """
 
 from __future__ import annotations
@@ -46,15 +51,19 @@ def main(argv) -> int:
     missed = sum(1 for x in r["plug_ms"] if x is None)
     f50, f99 = pct(r["floor_ms"], 50), pct(r["floor_ms"], 99)
     o50, o99 = pct(r["plug_ms"], 50), pct(r["plug_ms"], 99)
+    w50, w99 = pct(r["plug_watched_ms"], 50), pct(r["plug_watched_ms"], 99)
+    wmissed = sum(1 for x in r["plug_watched_ms"] if x is None)
     d50, d99 = pct(r["in_daemon_ms"], 50), pct(r["in_daemon_ms"], 99)
     u50, u99 = pct(r["unplug_ms"], 50), pct(r["unplug_ms"], 99)
     print(f"cycles={args.cycles} fixture={Path(args.fixture).name}")
     print("| what | p50 ms | p99 ms | over the floor (p50) | target |")
     print("|---|---|---|---|---|")
     print(f"| first uevent at a bare pyudev monitor (floor) | {f50:.1f} | {f99:.1f} | | |")
-    print(f"| plug -> BMNN-USB-001 violation journaled | {o50:.1f} | {o99:.1f} | +{o50 - f50:.1f} ms | p99 ≤ 100 ms "
-          f"{'✔' if o99 <= 100 and not missed else '✘'}; judged from the uevent, p99 ≤ 20 ms (issue 11) "
-          f"{'✔' if o99 <= 20 and not missed else '✘'} |")
+    print(f"| plug -> BMNN-USB-001 violation journaled, watched while the testbed adds the device | {w50:.1f} | "
+          f"{w99:.1f} | +{w50 - f50:.1f} ms | p99 ≤ 100 ms {'✔' if w99 <= 100 and not wmissed else '✘'}; judged "
+          f"from the uevent, p99 ≤ 20 ms (issue 11) {'✔' if w99 <= 20 and not wmissed else '✘'} |")
+    print(f"| plug -> journaled, looked for only once the testbed has added every device (earlier figures) | "
+          f"{o50:.1f} | {o99:.1f} | +{o50 - f50:.1f} ms | |")
     print(f"| of which in the daemon (uevent read -> journaled) | {d50:.1f} | {d99:.1f} | | |")
     print(f"| unplug -> cleared journaled | {u50:.1f} | {u99:.1f} | | |")
     pairs = [(d, m) for d, m in zip(r["in_daemon_ms"], r["uevent_to_journal_ms"]) if d is not None and m is not None]
