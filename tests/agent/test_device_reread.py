@@ -34,14 +34,28 @@ def _watcher(tmp_path):
     return watch.Watcher(host), rereads
 
 
+def _check_rule(arms: list[float], fires: list[float]) -> None:
+    """Each re-read came after 50 ms without a judgement, or 1 s after the first judgement since
+    the re-read before it (lateness is allowed: a loaded machine runs timers late)."""
+    eps = 0.005
+    prev = float("-inf")
+    for f in fires:
+        since = [a for a in arms if prev < a <= f]
+        assert since, (f, arms)
+        assert f - since[-1] >= watch.DEVICE_REREAD_S - eps or f - since[0] >= watch.DEVICE_REREAD_MAX_S - eps, \
+            (f - since[0], f - since[-1])
+        prev = f
+
+
 def test_one_judgement_is_reconciled_50_ms_later(tmp_path):
     w, rereads = _watcher(tmp_path)
     try:
         t0 = time.monotonic()
         w._reread_devices_later()
-        time.sleep(0.5)
+        time.sleep(0.9)
         assert len(rereads) == 1, rereads
-        assert watch.DEVICE_REREAD_S <= rereads[0] - t0 < watch.DEVICE_REREAD_S + 0.2, rereads[0] - t0
+        _check_rule([t0], rereads)
+        assert rereads[0] - t0 < 0.8, rereads[0] - t0  # not held back to the 1 s bound
     finally:
         w.close()
 
@@ -49,16 +63,16 @@ def test_one_judgement_is_reconciled_50_ms_later(tmp_path):
 def test_a_stream_of_uevents_postpones_the_reread_at_most_a_second(tmp_path):
     w, rereads = _watcher(tmp_path)
     try:
+        arms: list[float] = []
         t0 = time.monotonic()
-        while time.monotonic() - t0 < 1.6:  # a judgement every 20 ms: never 50 ms of quiet
+        while time.monotonic() - t0 < 1.6:  # a judgement every 5 ms: never 50 ms of quiet
+            arms.append(time.monotonic())
             w._reread_devices_later()
-            time.sleep(0.02)
-        end = time.monotonic()
-        time.sleep(0.4)
-        rel = [t - t0 for t in rereads]
-        assert rel, "no re-read at all"
-        assert watch.DEVICE_REREAD_MAX_S <= rel[0] < watch.DEVICE_REREAD_MAX_S + 0.25, rel
-        # the stream went on after it: one more re-read, 50 ms after its last uevent
-        assert len(rel) == 2 and rel[1] >= end - t0, rel
+            time.sleep(0.005)
+        time.sleep(0.9)
+        assert rereads, "no re-read at all"
+        _check_rule(arms, rereads)
+        assert rereads[0] - t0 < 1.5, rereads[0] - t0  # not postponed to the end of the stream
+        assert rereads[-1] > arms[-1], (rereads, arms[-1])  # the last judgements are reconciled too
     finally:
         w.close()
