@@ -450,7 +450,7 @@ def status_command(ctx: click.Context, as_json: bool, lang: Optional[str]) -> No
         d = s.get("details") if isinstance(s.get("details"), dict) else {}
         if d.get("available") is False and d.get("reason"):
             click.echo("    " + _t("status.source_off", lang, reason=v(reword(str(d["reason"]), lang, "sink.note."))))
-        if s["name"] == "resync" and d.get("busy"):
+        if d.get("resyncing"):
             click.echo("    " + _t("status.source_resyncing", lang))
         if d.get("waiting"):
             click.echo("    " + _t("status.source_waiting", lang, n=v(d["waiting"])))

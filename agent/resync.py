@@ -262,7 +262,7 @@ class FolderResync:
         """For ``bmnn status``: whether a resynchronisation is running or asked for (after a gap
         the folders are being caught up, and their records are still to come)."""
         with self._cond:
-            return {"busy": bool(self._wanted or self._busy), "runs": self.runs}
+            return {"resyncing": bool(self._wanted or self._busy), "runs": self.runs}
 
     # the daemon's Source protocol
     def start(self, emit: Any = None) -> None:

@@ -45,7 +45,9 @@ while time.monotonic() < end:
     p = subprocess.run([sys.executable, f"{root}/cli.py", "status", "--json"], env=env, cwd=root,
                        capture_output=True, text=True, timeout=60)
     status = json.loads(p.stdout) if p.returncode == 0 else {"error": p.stderr}
-    if status.get("incident_draft") or not enabled and time.monotonic() > end - 55:
+    # the daemon's own account of the draft: the CLI also finds a draft on disk by itself, which
+    # can happen between the draft's rename into place and the daemon noting it
+    if (status.get("incident_drafts") or {}).get("path") or not enabled and time.monotonic() > end - 55:
         break
     time.sleep(0.5)
 out["status"] = status

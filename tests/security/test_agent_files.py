@@ -85,7 +85,7 @@ def _files_backlog(agent):
         return None
     d = {s.get("name"): s.get("details") or {} for s in st.get("sources", [])}
     files, resync = d.get("files", {}), d.get("resync", {})
-    return int(files.get("waiting", 0)) + (1 if files.get("busy") else 0) + (1 if resync.get("busy") else 0)
+    return int(files.get("waiting", 0)) + (1 if files.get("busy") else 0) + (1 if resync.get("resyncing") else 0)
 
 
 def _status_text(agent):
