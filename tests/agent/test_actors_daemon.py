@@ -58,8 +58,11 @@ r = probe.wait_for("SELECT evidence FROM records WHERE seq > ? AND kind='file' A
                    " AND json_extract(evidence, '$.path') LIKE '%/cong-van.docx'", mark, timeout=10 if enabled else 4)
 out["read"] = json.loads(r[-1][0]) if r else None
 if same:  # a burst the journal writes while its own filesystem is marked: SQLite's locks must hold
-    subprocess.run(as_user + ["/usr/bin/python3", "-c", "import sys\nfor i in range(300):\n"
-                              "    open(f'{sys.argv[1]}/b{i:03d}.txt', 'w').write('x' * i)", mat], check=True)
+    # the writer stays a moment after its last file, as the accesses above do (CI once read the
+    # last event after the writer had exited: then only its pid is known, and the owner is shown)
+    subprocess.run(as_user + ["/usr/bin/python3", "-c", "import sys, time\nfor i in range(300):\n"
+                              "    open(f'{sys.argv[1]}/b{i:03d}.txt', 'w').write('x' * i)\ntime.sleep(3)", mat],
+                   check=True)
     b = probe.wait_for("SELECT evidence FROM records WHERE seq > ? AND kind='file' AND evidence LIKE '%/b299.txt%'"
                        " AND evidence LIKE '%sha256%'", mark, timeout=60)
     out["burst"] = json.loads(b[-1][0]) if b else None
