@@ -420,16 +420,18 @@ class Watcher:
         database, as the full read reads it: ``collect_usb_device``), merged into the last device
         facts, and the device checks judged: the violation is journaled (and enforced) in a few
         milliseconds instead of after a re-enumeration of every device and blkid. The full
-        re-read of the same batch follows at once and reconciles: it finds the same facts (no
-        second record), or corrects them. A removal drops the devices at and below its path.
-        Anything unexpected leaves the judgement to the full re-read. True when a device was
-        judged here (the full re-read may then wait: ``DEVICE_REREAD_S``)."""
+        re-read follows later (``DEVICE_REREAD_S``) and reconciles: it finds the same facts (no
+        second record), or corrects them. A device is read once a batch, whichever of its
+        uevents (the device's, its interfaces') names it. A removal drops the devices at and
+        below its path. Anything unexpected leaves the judgement to the full re-read. True when
+        a device was judged here."""
         from bmnn_guard.scanner.collect.devices import collect_usb_device
 
         from .membership import ADD_ACTIONS, REMOVE_ACTIONS, _under
         if "devices" not in engine.facts.collected:
             return False  # nothing judged yet to merge into: the full read comes first
         usb = {d.sys_path: d for d in engine.facts.devices.usb}
+        read: list[str] = []  # devices read in this batch
         changed = False
         try:
             for u in uevents:
@@ -441,9 +443,14 @@ class Watcher:
                     gone = [p for p in usb if _under(p, path)]
                     for p in gone:
                         del usb[p]
+                    read = [p for p in read if not _under(p, path)]  # plugged in again: read again
                     changed = changed or bool(gone)
                 elif d.get("action") in ADD_ACTIONS:
+                    if any(_under(path, p) for p in read):
+                        continue  # an interface of a device read in this batch, as it is now
                     dev = collect_usb_device(path)
+                    if dev is not None:
+                        read.append(dev.sys_path)
                     if dev is not None and usb.get(dev.sys_path) != dev:
                         usb[dev.sys_path] = dev
                         changed = True
