@@ -176,6 +176,7 @@ class AccessProcess(AccessSource):
         self._ready: Optional[dict[str, Any]] = None
         self._asked = 0
         self._answers: dict[int, Any] = {}
+        self._waiting: set[int] = set()  # questions still waited for (a late answer is not kept)
         self._last_status: dict[str, Any] = {}
         self._child_error: Optional[str] = None
 
@@ -236,8 +237,7 @@ class AccessProcess(AccessSource):
         for msg in _lines(self._sock):
             if "a" in msg:
                 out = [FileAccess(*row) for row in msg["a"]]
-                self.history.add_many(out)
-                self.counts["kept"] += len(out)
+                self.history.add_many(out)  # counted by the child (its status: "kept")
                 for a in out:
                     if a.kind in kinds:
                         emit(a)
@@ -248,8 +248,10 @@ class AccessProcess(AccessSource):
                 emit(AccessGap(reason, lost, t))
             if "d" in msg or "s" in msg:
                 with self._cond:
-                    self._answers[msg.get("d", msg.get("s"))] = msg
-                    self._cond.notify_all()
+                    n = msg.get("d", msg.get("s"))
+                    if n in self._waiting:  # an answer after its question timed out is dropped
+                        self._answers[n] = msg
+                        self._cond.notify_all()
             if "u" in msg:
                 self.unmarked = dict(msg["u"] or {})
             if "ready" in msg:
@@ -266,13 +268,18 @@ class AccessProcess(AccessSource):
         with self._cond:
             self._asked += 1
             n = self._asked
+            self._waiting.add(n)
         try:
-            _send(self._sock, self._send_lock, {**msg, "id": n})
-        except OSError:
-            return None
-        with self._cond:
-            self._cond.wait_for(lambda: n in self._answers or not self.alive(), timeout)
-            return self._answers.pop(n, None)
+            try:
+                _send(self._sock, self._send_lock, {**msg, "id": n})
+            except OSError:
+                return None
+            with self._cond:
+                self._cond.wait_for(lambda: n in self._answers or not self.alive(), timeout)
+                return self._answers.pop(n, None)
+        finally:
+            with self._cond:
+                self._waiting.discard(n)
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stopping = True
