@@ -196,7 +196,7 @@ class ContentWatch:
         all the trees together. A pass per file (as before) made a burst of N new or deleted
         files in a folder of N quadratic: 5 s of this thread, holding the interpreter, for 5,000
         new files."""
-        from bmnn_guard.scanner.content.copyindex import at_or_below
+        from bmnn_guard.scanner.treewalk import at_or_below
         for p in shown:
             self.findings.pop(p, None)
             self.errors.pop(p, None)

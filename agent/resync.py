@@ -31,6 +31,8 @@ import stat
 import threading
 from typing import Any, Callable, Iterable, Optional, Sequence
 
+from bmnn_guard.scanner.treewalk import at_or_below
+
 from .filemeta import describe
 from .sources.nofollow import walk_beneath
 
@@ -119,7 +121,19 @@ class FolderIndex:
     # ------------------------------------------------------------ the journal's side
 
     def replay(self, records: Iterable[Any]) -> None:
-        """Bring the index up to the ``file`` records journaled after ``seq`` (in seq order)."""
+        """Bring the index up to the ``file`` records journaled after ``seq`` (in seq order).
+
+        Folders deleted one after another (an ``rm -r`` of a tree of many folders) are dropped
+        together, in one pass over the index when the run of deletions ends, rather than a pass
+        per folder: the order of the records is kept, since nothing is added before the pass."""
+        dropped: set[str] = set()
+
+        def flush() -> None:
+            if dropped:
+                for p in [p for p in self.files if at_or_below(p, dropped)]:
+                    del self.files[p]
+                dropped.clear()
+
         for r in records:
             self.seq = max(self.seq, r.seq)
             ev = r.evidence if isinstance(r.evidence, dict) else {}
@@ -129,13 +143,15 @@ class FolderIndex:
                     continue
             if ev.get("is_directory"):
                 if event == "deleted" and isinstance(path, str):
-                    self._drop_tree(path)
+                    dropped.add(path.rstrip("/") or "/")
                 elif event == "moved" and isinstance(path, str):
+                    flush()
                     self._move_tree(path, dest if isinstance(dest, str) else None)
                 continue
             if event == "deleted":
                 self.files.pop(path, None)
                 continue
+            flush()
             if event == "moved":
                 self.files.pop(path, None)
                 path = dest
@@ -145,6 +161,7 @@ class FolderIndex:
             size = ev.get("size")
             self._put(path, [str(ev.get("type") or "regular"), None, size if type(size) is int else None, None,
                              sha if isinstance(sha, str) and len(sha) == 64 else None])
+        flush()
 
     def _put(self, path: str, entry: Entry) -> None:
         if path in self.files or len(self.files) < MAX_ENTRIES:

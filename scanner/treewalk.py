@@ -131,3 +131,14 @@ def root_of(path: str, roots) -> Optional[str]:
         if r and (path == r or path.startswith(r.rstrip("/") + "/")) and (best is None or len(r) > len(best)):
             best = r
     return best
+
+
+def at_or_below(path: str, tops: "set[str]") -> bool:
+    """``path`` is one of ``tops`` or lies below one (a set lookup per ancestor, not a pass per top)."""
+    while True:
+        if path in tops:
+            return True
+        cut = path.rfind("/")
+        if cut <= 0:
+            return "/" in tops and path.startswith("/")
+        path = path[:cut]

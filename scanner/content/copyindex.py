@@ -7,19 +7,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
+from ..treewalk import at_or_below
+
 MIN_COPY_BYTES = 1
 """Empty files all share one hash; they are never copies of anything."""
-
-
-def at_or_below(path: str, tops: "set[str]") -> bool:
-    """``path`` is one of ``tops`` or lies below one (a set lookup per ancestor, not a pass per top)."""
-    while True:
-        if path in tops:
-            return True
-        cut = path.rfind("/")
-        if cut <= 0:
-            return "/" in tops and path.startswith("/")
-        path = path[:cut]
 
 
 @dataclass
