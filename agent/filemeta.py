@@ -135,6 +135,7 @@ class FileEvents:
         self.on_overflow = on_overflow
         self._limit = limit if callable(limit) else (lambda: limit)
         self._batch_limit = DEFAULT_LIMIT
+        self._seen: dict[tuple[str, str], dict[str, Any]] = {}
         self._q: deque[dict[str, Any]] = deque()
         self._cond = threading.Condition()
         self._stopping = False
@@ -268,6 +269,10 @@ class FileEvents:
         if actors is not None:
             actors.prepare()  # fanotify's reader has read the accesses up to now
         self._batch_limit = self.limit  # read once per batch (a reload may change it)
+        # Every event of the batch happened before any of it is described, so a file's created
+        # and closed events (and any other of the batch naming it) would read the same state:
+        # it is opened and hashed once per batch, not once per event.
+        self._seen: dict[tuple[str, str], dict[str, Any]] = {}
         out = []
         try:
             for d in batch:
@@ -306,7 +311,9 @@ class FileEvents:
                 else:
                     content.removed(target)
             return rec
-        meta = describe(rel, root_fd=root_fd, limit=self._batch_limit)
+        meta = self._seen.get((root, rel))
+        if meta is None:
+            meta = self._seen[(root, rel)] = describe(rel, root_fd=root_fd, limit=self._batch_limit)
         ev.update(meta)
         if actors is not None and meta.get("type") == "regular":
             ev.update(actors.attribution(target, meta.get("sha256"), int(meta.get("size") or 0)))  # who wrote it; else actor None, owner shown
