@@ -151,7 +151,6 @@ class Daemon:
         """Check id -> evidence fingerprint of each open violation (agent.engine.fingerprint), so a
         restart does not journal the same open violation again."""
         self._appended: list[Callable[[int], None]] = []
-        self.on_appended(self._wake_sinks)  # the sinks read the journal themselves, from their cursors
 
     # ------------------------------------------------------------ API for sources and the lead
 
@@ -182,14 +181,12 @@ class Daemon:
         a reader). What sinks reading the journal with their own cursors wait on."""
         self._appended.append(callback)
 
-    def _wake_sinks(self, seq: int) -> None:
-        if self.sinks is not None:
-            self.sinks.appended(seq)
-
     def _notify_appended(self, records: list[Record]) -> None:
-        if not records or not self._appended:
+        if not records:
             return
         seq = records[-1].seq
+        if self.sinks is not None:  # the sinks read the journal themselves, from their cursors (and
+            self.sinks.appended(seq, records)  # take what was just committed from memory)
         for cb in self._appended:
             try:
                 cb(seq)

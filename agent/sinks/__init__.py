@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Protocol
 
-from ..delivery import CursorStore, OnEvent, SinkHealth, SinkReader
+from ..delivery import CursorStore, OnEvent, RecentRecords, SinkHealth, SinkReader
 from ..journal import Record
 
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -76,6 +76,8 @@ class SinkRunner:
                  early_size: int = 1000, backoff: tuple[float, float] = (0.5, 30.0),
                  clock: Callable[[], float] = time.time, head: Optional[int] = None):
         store = CursorStore(cursor_dir)
+        self.recent = RecentRecords()
+        """What was just journaled, shared by the readers (``appended`` with the records fills it)."""
         seen: dict[str, int] = {}
         self._readers: list[SinkReader] = []
         for s in sinks:
@@ -85,7 +87,7 @@ class SinkRunner:
                 sid = f"{sid}#{seen[sid]}"
             self._readers.append(SinkReader(s, journal_path, store, sink_id=sid, start=start, backoff=backoff,
                                             lag_warning_s=lag_warning_s, on_event=on_event, early_size=early_size,
-                                            clock=clock, head=head))
+                                            clock=clock, head=head, recent=self.recent))
         self._started = False
 
     @property
@@ -106,8 +108,11 @@ class SinkRunner:
             self._started = True
         return self
 
-    def appended(self, seq: int) -> None:
-        """The journal holds records up to ``seq``: wake every reader; never blocks."""
+    def appended(self, seq: int, records: Optional[list[Record]] = None) -> None:
+        """The journal holds records up to ``seq`` (``records``: the ones just committed, which
+        the readers then take from memory): wake every reader; never blocks."""
+        if records:
+            self.recent.add(records)
         for r in self._readers:
             r.appended(seq)
 

@@ -513,3 +513,52 @@ def test_old_alerts_are_summarised_not_replayed(tmp_path, journal, ctx):
     summary = [w for w in walls if "older than 10 minutes" in w][0]
     assert "30 alert(s)" in summary and "#1..#30" in summary and "30 cảnh báo" in summary
     assert s.skipped_old == 30
+
+
+def test_records_taken_from_memory_make_the_same_lines_as_records_read_back(tmp_path, journal, ctx):
+    """The readers take what was just committed from memory (RecentRecords), not from SQLite; the
+    lines must be byte for byte those of the same records read back from the journal (evidence
+    with its keys in the journal's order), and a record that is not in memory comes from the
+    journal."""
+    mem, disk = tmp_path / "mem.ndjson", tmp_path / "disk.ndjson"
+    runner = runner_for(tmp_path, journal, [ecs.Sink(mem, ctx)])
+    evidence = {"path": "/mat/b.txt", "event": "closed", "size": 3, "owner": "an", "text": {"z": 1, "a": [2, {"y": 0, "b": 1}]}}
+    first = journal.write([Event.of("file", evidence=dict(evidence), message="closed /mat/b.txt")])
+    runner.appended(first[-1].seq)  # not in memory: read from the journal
+    assert runner.drain(5)
+    recs = journal.write([Event.of("file", evidence=dict(evidence), message="closed /mat/b.txt") for _ in range(4)])
+    assert list(recs[0].evidence) == list(evidence)  # the committed record keeps the caller's order
+    runner.appended(recs[-1].seq, recs)
+    assert runner.drain(5)
+    runner.stop()
+    assert runner.recent.given == 4  # records 2-5 came from memory
+    s = ecs.Sink(disk, ctx)
+    for r in journal.records():
+        s.emit(r)
+    s.close()
+    assert mem.read_bytes() == disk.read_bytes() and len(mem.read_bytes().splitlines()) == 5
+    assert runner.readers[0].health.delivered == 5
+
+
+def test_recent_records_keep_only_a_contiguous_run_and_let_go_of_what_all_readers_passed():
+    from types import SimpleNamespace
+    from bmnn_guard.agent.delivery import RecentRecords
+    from bmnn_guard.agent.journal import Record
+
+    def rec(seq):
+        return Record(seq, "t", "h", "heartbeat", None, None, None, None, "p", f"h{seq}", "m")
+
+    ring = RecentRecords(size=5)
+    ring.add([rec(s) for s in range(1, 4)])
+    assert [r.seq for r in ring.after(0, 10)] == [1, 2, 3] and [r.seq for r in ring.after(1, 1)] == [2]
+    assert ring.after(3, 10) is None  # nothing newer here: the journal says whether there is
+    ring.add([rec(7), rec(8)])  # not after 3: the run starts again
+    assert ring.after(2, 10) is None and [r.seq for r in ring.after(6, 10)] == [7, 8]
+    ring.add([rec(s) for s in range(9, 15)])
+    assert ring.after(8, 10) is None and [r.seq for r in ring.after(9, 10)] == [10, 11, 12, 13, 14]  # at most 5
+    ring.done(2, 11)
+    ring.done(1, 12)
+    assert [r.seq for r in ring.after(11, 10)] == [12, 13, 14] and ring.after(10, 10) is None
+    ring.forget(2)
+    ring.done(1, 14)
+    assert ring.after(13, 10) is None  # every reader is past it: let go
