@@ -58,7 +58,11 @@ def _owner(uid: int) -> str:
 
 
 def _stat_meta(st: os.stat_result) -> dict[str, Any]:
-    return {"size": st.st_size, "mode": oct(st.st_mode & 0o7777), "owner": _owner(st.st_uid)}
+    """Size, mode and owner as people read them; inode and mtime (ns) of what was opened, so that
+    the folder index rebuilt from the journal (agent/resync.py) knows a file unchanged since by
+    ``stat`` alone and does not hash the whole folder again after a gap or a restart."""
+    return {"size": st.st_size, "mode": oct(st.st_mode & 0o7777), "owner": _owner(st.st_uid),
+            "inode": st.st_ino, "mtime_ns": st.st_mtime_ns}
 
 
 def describe(rel: str, *, root_fd: int, limit: int) -> dict[str, Any]:

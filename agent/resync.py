@@ -10,8 +10,10 @@ The state last journaled is the journal itself; ``FolderIndex`` is a cache of it
 a marked folder its type, inode, size, mtime and SHA-256, and the journal seq it reflects. At each
 resynchronisation the index is first brought up to date from the ``file`` records journaled since
 that seq (read through the daemon's own journal object, records only), then compared with the
-disk, then saved. A file whose inode, size and mtime are those of the index is not opened; any
-other is opened beneath its folder without following links and hashed (``filemeta.describe``,
+disk, then saved. File records carry the inode and mtime (ns) of what was hashed, so an entry
+rebuilt from the journal is as good as one the comparison saved. A file whose inode, size and
+mtime are those of the index is not opened; any other is opened beneath its folder without
+following links and hashed (``filemeta.describe``,
 bounded by ``hash_max_bytes``). A folder seen for the first time (never watched before, or newly
 marked) is taken as a baseline: one record that says how many files it held, none per file.
 
@@ -158,8 +160,10 @@ class FolderIndex:
             if not isinstance(path, str) or not any(_under(path, f) for f in self.folders):
                 continue
             sha = ev.get("sha256")
-            size = ev.get("size")
-            self._put(path, [str(ev.get("type") or "regular"), None, size if type(size) is int else None, None,
+            size, inode, mtime = ev.get("size"), ev.get("inode"), ev.get("mtime_ns")
+            if ev.get("note") or type(inode) is not int or type(mtime) is not int:
+                inode = mtime = None  # changed while read, or an older record: hashed again next time
+            self._put(path, [str(ev.get("type") or "regular"), inode, size if type(size) is int else None, mtime,
                              sha if isinstance(sha, str) and len(sha) == 64 else None])
         flush()
 

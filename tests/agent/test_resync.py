@@ -170,3 +170,37 @@ def test_replay_keeps_the_order_of_deletions_and_creations_and_is_linear_for_a_d
     assert time.monotonic() - t < 5.0  # a pass per folder: 10^9 comparisons
     assert sorted(idx.files) == ["/m/d5/again", "/m/keep/y"]
     assert idx.seq == 100_001 + 10_004
+
+
+def test_an_index_rebuilt_from_the_journal_compares_by_stat_alone(tmp_path):
+    """File records carry inode and mtime: replayed into an empty index (a restart, an index
+    lost), they let compare skip every unchanged file without opening it. Shown with a file
+    rewritten to the same size and given back its mtime: found only if it were hashed again."""
+    from types import SimpleNamespace as R
+    from bmnn_guard.agent.filemeta import describe
+    mat = tmp_path / "mat"
+    mat.mkdir()
+    for i in range(5):
+        (mat / f"f{i}").write_text(f"nội dung {i}")
+    fd = os.open(mat, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        recs = [R(seq=i + 1, evidence={"event": "closed", "path": str(mat / f"f{i}"), "dest": None,
+                                       "is_directory": False, **describe(f"f{i}", root_fd=fd, limit=1 << 20)})
+                for i in range(5)]
+    finally:
+        os.close(fd)
+    assert all(type(r.evidence["inode"]) is int and type(r.evidence["mtime_ns"]) is int for r in recs)
+    idx = FolderIndex()
+    idx.folders.add(str(mat))
+    idx.replay(recs)
+    st = os.stat(mat / "f2")
+    (mat / "f2").write_text("nội dung X")  # same length
+    os.utime(mat / "f2", ns=(st.st_atime_ns, st.st_mtime_ns))
+    (mat / "f3").write_text("khác hẳn")  # a real change: size and mtime differ
+    got = [(e["evidence"]["event"], e["evidence"]["path"]) for e in compare(idx, str(mat), limit=1 << 20)[0]]
+    assert got == [("modified", str(mat / "f3"))]
+    changed = R(seq=6, evidence={"event": "closed", "path": str(mat / "f4"), "dest": None, "is_directory": False,
+                                 "type": "regular", "size": 1, "sha256": "b" * 64, "inode": 1, "mtime_ns": 1,
+                                 "note": "changed while read (1 bytes at open, 2 read)"})
+    idx.replay([changed])  # what was read while it changed is never trusted by stat
+    assert idx.files[str(mat / "f4")][1] is None
