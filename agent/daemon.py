@@ -414,7 +414,11 @@ class Daemon:
         try:
             return fut.result(timeout=STATUS_LOOP_WAIT)
         except concurrent.futures.TimeoutError:
-            fut.cancel()
+            if not fut.cancel():  # the loop took it up meanwhile: its answer is a moment away
+                try:
+                    return fut.result(timeout=STATUS_LOOP_WAIT)
+                except concurrent.futures.TimeoutError:
+                    pass
         snap = self.status(direct=True)
         busy = self._busy_since
         snap["main_loop"] = {"busy": True, "busy_s": None if busy is None else round(time.monotonic() - busy, 2),
@@ -455,8 +459,8 @@ class Daemon:
         """What ``bmnn status`` shows. ``direct``: called from another thread while the main loop
         is busy: the journal's counts are the last ones the loop read, with the head seq of the
         last record journaled since (no wait for the journal's lock and an fsync in progress)."""
-        if direct:
-            journal = dict(self._journal_stats)
+        if direct:  # the path even before the loop first read the counts
+            journal = {"path": str(self.journal.path) if self.journal else None, **self._journal_stats}
             if self._last_seq is not None:
                 journal["head_seq"] = self._last_seq
         else:

@@ -337,3 +337,33 @@ def test_on_appended_is_told_the_last_seq_of_each_commit(setup_dirs, monkeypatch
         d.ipc.stop()
         d.sinks.stop()
         d.journal.close()
+
+
+def test_status_while_the_main_loop_is_busy_says_with_what_and_names_the_journal(setup_dirs, monkeypatch):
+    """``bmnn status`` during a long job of the main loop (a burst's journal writes) is read
+    directly: it names the job and how long it has run, and the journal's path even when the loop
+    never read the counts before; a status the loop takes up just after the wait is answered by
+    the loop (not reported as a busy loop whose job is that very status)."""
+    env, _, _ = setup_dirs
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    d = Daemon(from_env())
+    d.setup()
+    t = threading.Thread(target=d._loop, daemon=True)
+    t.start()
+    try:
+        def long_job():
+            time.sleep(1.0)
+
+        d.call_soon(long_job)
+        time.sleep(0.3)
+        st = IpcClient(d.paths.socket).call("status")
+        assert st["main_loop"]["busy"] is True and st["main_loop"]["job"].endswith("long_job")
+        assert st["main_loop"]["busy_s"] >= 0.2 and st["journal"]["path"] == str(d.paths.journal)
+        time.sleep(1.0)
+        st = IpcClient(d.paths.socket).call("status")
+        assert "main_loop" not in st and st["journal"]["path"] == str(d.paths.journal)
+    finally:
+        d.request_stop()
+        t.join(10)
+        d._shutdown()
