@@ -254,7 +254,8 @@ def judge(dev: UsbDevice, *, table: Optional[Table], macs: Sequence[tuple[str, s
     net = [(i, net_function(i)) for i in ifaces]
     net = [(i, label) for i, label in net if label]
     storage = [i for i in ifaces if i.cls == "08"]
-    tethering = False
+    tethering = False  # something says "a phone": ipheth, a phone function, a phone's name or id
+    sharing = False  # only the RNDIS "Internet Sharing" class, which 4G sticks use as well as phones
 
     # what the bound drivers and classes say (modem mode)
     by_driver: dict[str, list[str]] = {}
@@ -326,7 +327,7 @@ def judge(dev: UsbDevice, *, table: Optional[Table], macs: Sequence[tuple[str, s
     for i, label in net:
         if _triple(i) == INTERNET_SHARING:
             ev.append(f"tethering rndis-internet-sharing e0/01/03 if={i.number}")
-            tethering = True
+            sharing = True
             break
     if net:
         phone = [(i, p) for i in ifaces for p in (_is_phone_function(i),) if p]
@@ -337,7 +338,11 @@ def judge(dev: UsbDevice, *, table: Optional[Table], macs: Sequence[tuple[str, s
 
     if not ev:
         return None
-    if tethering:
+    # a stick that says what it is (a usb-modeswitch id or rule, a CD-ROM beside its network
+    # function, a modem maker's MAC, a cellular model name) is a stick even over RNDIS
+    stick = any(e.startswith(("modeswitch-", "net+storage ", "mac-oui ")) for e in ev) or any(
+        name_kind(n) == "cellular" for n in known_names)
+    if tethering or (sharing and not stick):
         mode = "tethering"
     elif modem_ports:
         mode = "modem"

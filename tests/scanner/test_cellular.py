@@ -114,6 +114,22 @@ def test_tethering_phones():
     assert v.mode == "tethering" and "usb-ids-name" in code_set(v)
 
 
+def test_a_4g_stick_over_rndis_is_a_stick_not_a_phone():
+    """Many ZTE and Alcatel HiLink sticks present RNDIS in the class phones use for tethering
+    (e0/01/03). The class alone says "a phone"; what the stick says of itself wins: a
+    usb-modeswitch id, a CD-ROM beside the network function, a cellular model name."""
+    sharing = ("0a", "00", "00", "rndis_host")
+    v = judge(usb("1bbb", "0195", RNDIS, sharing, STORAGE), table=TABLE)  # Alcatel IK41: modeswitch target
+    assert v.mode == "hilink" and {"modeswitch-target", "net+storage", "tethering"} <= code_set(v)
+    v = judge(usb("aaaa", "0001", RNDIS, sharing, product="ZTE Mobile Broadband"), table=TABLE)
+    assert v.mode == "hilink" and "product-name" in code_set(v)
+    v = judge(usb("aaaa", "0002", RNDIS, sharing, STORAGE), table=TABLE, cdrom=True)
+    assert v.mode == "hilink"
+    # the class alone, or a phone's own name beside it: a phone sharing its connection
+    assert judge(usb("aaaa", "0003", RNDIS, sharing), table=TABLE).mode == "tethering"
+    assert judge(usb("aaaa", "0004", RNDIS, sharing, product="Galaxy A52 (tethering)"), table=TABLE).mode == "tethering"
+
+
 @pytest.mark.parametrize("device,macs", [
     (usb("0bda", "8153", VENDOR_NIC), [("enx00e04c680001", "00:e0:4c:68:00:01")]),
     (usb("0b95", "1790", ("ff", "ff", "00", "ax88179_178a")), [("enx000ec6a1b2c3", "00:0e:c6:a1:b2:c3")]),
