@@ -251,23 +251,31 @@ class RecentRecords:
                 self._plain.discard(self._q.popleft().seq)
 
     def after(self, seq: int, limit: int) -> Optional[list[Record]]:
-        """Up to ``limit`` records from ``seq + 1`` on, or None when the next one is not here."""
+        """Up to ``limit`` records from ``seq + 1`` on, or None when the next one is not here.
+
+        The evidence is put in the journal's form outside the lock (the main loop's ``add`` never
+        waits for it) and kept for the other readers."""
         with self._lock:
             if not self._q or not self._q[0].seq <= seq + 1 <= self._q[-1].seq:
                 return None
             i = seq + 1 - self._q[0].seq
-            out = []
-            for k in range(i, min(i + limit, len(self._q))):
-                r = self._q[k]
-                if r.seq not in self._plain:
-                    if r.evidence is not None:
-                        r = Record(r.seq, r.time, r.host, r.kind, r.check_id, r.severity,
-                                   json.loads(canonical_json(r.evidence)), r.message, r.prev_hash, r.hash, r.mac)
-                        self._q[k] = r
-                    self._plain.add(r.seq)
-                out.append(r)
+            out = [self._q[k] for k in range(i, min(i + limit, len(self._q)))]
+            todo = [k for k, r in enumerate(out) if r.seq not in self._plain]
+        for k in todo:
+            r = out[k]
+            if r.evidence is not None:
+                out[k] = Record(r.seq, r.time, r.host, r.kind, r.check_id, r.severity,
+                                json.loads(canonical_json(r.evidence)), r.message, r.prev_hash, r.hash, r.mac)
+        with self._lock:
+            if todo and self._q:
+                first = self._q[0].seq
+                for k in todo:
+                    j = out[k].seq - first
+                    if 0 <= j < len(self._q) and self._q[j].seq == out[k].seq:
+                        self._q[j] = out[k]
+                        self._plain.add(out[k].seq)
             self.given += len(out)
-            return out
+        return out
 
     def done(self, reader: int, seq: int) -> None:
         """Reader ``reader`` has delivered up to ``seq``: what every reader is past is let go."""
