@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,7 +47,9 @@ def main(argv) -> int:
                         "--cycles", str(args.cycles)], capture_output=True, text=True, timeout=900)
     if p.returncode != 0:
         print(p.stderr[-3000:], file=sys.stderr)
+        print(f"the daemon's state and stderr are kept in {base}", file=sys.stderr)
         return 1
+    shutil.rmtree(base, ignore_errors=True)  # a run that worked leaves nothing behind
     r = json.loads(p.stdout.strip().splitlines()[-1])
     missed = sum(1 for x in r["plug_ms"] if x is None)
     f50, f99 = pct(r["floor_ms"], 50), pct(r["floor_ms"], 99)
