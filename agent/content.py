@@ -196,12 +196,12 @@ class ContentWatch:
         all the trees together. A pass per file (as before) made a burst of N new or deleted
         files in a folder of N quadratic: 5 s of this thread, holding the interpreter, for 5,000
         new files."""
-        from bmnn_guard.scanner.treewalk import at_or_below
+        from bmnn_guard.scanner.treewalk import at_or_below, tops_of
         for p in shown:
             self.findings.pop(p, None)
             self.errors.pop(p, None)
             self.index.remove_path(p)  # only marked-folder files are indexed
-        tops = {t.rstrip("/") or "/" for t in trees}
+        tops = tops_of(trees)
         if tops:
             for table in (self.findings, self.errors):
                 for p in [p for p in table if at_or_below(p, tops)]:

@@ -276,7 +276,7 @@ class FileEvents:
         # Every event of the batch happened before any of it is described, so a file's created
         # and closed events (and any other of the batch naming it) would read the same state:
         # it is opened and hashed once per batch, not once per event.
-        self._seen: dict[tuple[str, str], dict[str, Any]] = {}
+        self._seen = {}
         out = []
         try:
             for d in batch:

@@ -18,7 +18,7 @@ import errno
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from .safeio import DIR_FLAGS, NotRegular, Opened, open_directory, open_regular
 
@@ -131,6 +131,11 @@ def root_of(path: str, roots) -> Optional[str]:
         if r and (path == r or path.startswith(r.rstrip("/") + "/")) and (best is None or len(r) > len(best)):
             best = r
     return best
+
+
+def tops_of(paths: Iterable[str]) -> "set[str]":
+    """``paths`` as the set ``at_or_below`` looks up (no trailing slash; "/" stays "/")."""
+    return {p.rstrip("/") or "/" for p in paths}
 
 
 def at_or_below(path: str, tops: "set[str]") -> bool:

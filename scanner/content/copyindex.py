@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from ..treewalk import at_or_below
+from ..treewalk import at_or_below, tops_of
 
 MIN_COPY_BYTES = 1
 """Empty files all share one hash; they are never copies of anything."""
@@ -48,7 +48,7 @@ class CopyIndex:
     def remove_trees(self, tops: Iterable[str]) -> None:
         """Forget every file at or below any of ``tops`` (files or folders deleted, unmarked or
         rescanned): one pass over the indexed paths for all of them, however many they are."""
-        tops = {t.rstrip("/") or "/" for t in tops}
+        tops = tops_of(tops)
         if tops:
             for path in [p for p in self._hashes if at_or_below(p, tops)]:
                 self.remove_path(path)
