@@ -100,25 +100,22 @@ class Daemon:
             time.sleep(0.05)
         time.sleep(2.0)  # the start-up read and resynchronisation are done
 
-    def count(self, where: str, since_seq: int = 0) -> int:
+    def _row(self, sql: str, *args) -> Optional[tuple]:
+        """One row of a read-only query (None while the journal cannot be read yet)."""
         try:
             conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
             try:
-                return conn.execute(f"SELECT count(*) FROM records WHERE seq > ? AND {where}", (since_seq,)).fetchone()[0]
+                return conn.execute(sql, args).fetchone()
             finally:
                 conn.close()
         except sqlite3.Error:
-            return 0
+            return None
+
+    def count(self, where: str) -> int:
+        return (self._row(f"SELECT count(*) FROM records WHERE {where}") or (0,))[0]
 
     def head(self) -> int:
-        try:
-            conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
-            try:
-                return conn.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()[0]
-            finally:
-                conn.close()
-        except sqlite3.Error:
-            return 0
+        return (self._row("SELECT coalesce(max(seq), 0) FROM records") or (0,))[0]
 
     def burst(self, folder: str, n: int, timeout: float = 180.0) -> tuple[float, int]:
         """(seconds until 3n file records were journaled, records journaled).
@@ -133,10 +130,11 @@ class Daemon:
         w = _writer(folder, n)
         got, grew = 0, t0
         while time.monotonic() - t0 < timeout:
-            head = self.head()
-            if head > seen:
-                new = self.count(f"seq <= {head} AND {like}", seen)
-                seen = head
+            # the head and the new file records of the folder, from one snapshot of the rows after ``seen``
+            row = self._row(f"SELECT coalesce(max(seq), ?), coalesce(sum({like}), 0) FROM records WHERE seq > ?",
+                            seen, seen)
+            if row is not None:
+                seen, new = row
                 if new:
                     got, grew = got + new, time.monotonic()
             if got >= want or time.monotonic() - grew > 10.0:
