@@ -21,7 +21,7 @@ INSTALL_ENV = BMNN_STATE_DIR=$(STATEDIR) BMNN_LOG_DIR=$(LOGDIR) BMNN_RUNTIME_DIR
 
 setup: $(VENV)/.installed $(MO)
 
-$(VENV)/.installed: pyproject.toml setup.py scanner/content/_fastplain.c
+$(VENV)/.installed: pyproject.toml setup.py scanner/content/_fastplain.c scanner/content/_fastimage.c
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { sh tools/system-deps.sh venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@

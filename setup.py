@@ -3,9 +3,10 @@ scanner/, policies/ and cli.py at its top (pyproject.toml maps bmnn_guard to thi
 The subpackages are found here so that a new one cannot be left out of the wheel; everything
 else is in pyproject.toml.
 
-The optional C pre-filter is built here too: ``optional=True``, so where no C compiler or Python
-headers exist the build goes on and ``scanner.content.plain`` uses its pure-Python pre-filter
-(same answers, slower).
+The optional C pre-filter and the C labelling of scanned pages are built here too:
+``optional=True``, so where no C compiler or Python headers exist the build goes on and
+``scanner.content.plain`` and ``scanner.content.frames`` use their pure-Python versions (same
+answers, slower).
 
 ``build_py`` first compiles ``scanner/locale/*/LC_MESSAGES/bmnn.po`` to ``bmnn.mo`` beside it
 (Babel, a build-time requirement only), so the wheel, an editable install and the Debian package
@@ -50,4 +51,6 @@ class BuildPy(build_py):
 setup(packages=[NS, *(f"{NS}.{p}" for p in find_packages(include=[f"{t}*" for t in TOP]))],
       cmdclass={"build_py": BuildPy},
       ext_modules=[Extension(f"{NS}.scanner.content._fastplain", ["scanner/content/_fastplain.c"], optional=True,
+                             extra_compile_args=["-O2"]),
+                   Extension(f"{NS}.scanner.content._fastimage", ["scanner/content/_fastimage.c"], optional=True,
                              extra_compile_args=["-O2"])])
