@@ -91,3 +91,19 @@ def test_highest_classified_level_wins():
 
 def test_long_segments_never_match():
     assert verdict("MẬT " * 50).verdict == "clean"
+
+
+def test_key_is_the_regex_over_the_whole_text():
+    """``key`` drops spaces by split/join first: the same string as the one regex over the text."""
+    import random
+    import sys
+
+    from bmnn_guard.scanner.content import decode, detect
+
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    alphabet = (spaces + list(detect._STRIP) + [chr(c) for c in range(0x2500, 0x2580, 7)]
+                + list("MẬTỐIUYỆmậtA\u0302\u0323\u200b\u00ad\ufeffĐđ1:") + ["\u2580", "\u25a0"])
+    rng = random.Random(96)
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        assert detect.key(text) == detect._KEY_DROP.sub("", decode.normalize(text)).upper(), repr(text)
