@@ -294,6 +294,22 @@ _COMMON = frozenset(
 _WORD = re.compile(r"\w+")
 
 
+def _misread() -> re.Pattern:
+    """A word no Vietnamese syllable spells: two letters with a tone, or a tone on a plain vowel
+    beside a vowel with a shape (ă â ê ô ơ ư) that has none: the tone goes on that one
+    ("tiếng", "người", "khuấy"). It is what reading one encoding's bytes as another's makes of
+    a word: Windows-1258's tone bytes read as VISCII letters turn "tiếng" into "tiêìng", "hợp"
+    into "hạòp". On the lowered text, word by distinct word."""
+    tones = "\u0300\u0301\u0303\u0309\u0323"
+    small = sorted(c for c in _VIET_LETTERS if c.islower())
+    toned = "".join(c for c in small if any(m in unicodedata.normalize("NFD", c) for m in tones))
+    plain_toned = "".join(c for c in toned if not any(m in unicodedata.normalize("NFD", c) for m in "\u0302\u0306\u031b"))
+    shaped = "ăâêôơư"
+    gap = "[^_0-9]*"  # within one syllable of a word (\w+ also joins "biên_bản")
+    return re.compile(f"[{toned}]{gap}[{toned}]|[{shaped}]{gap}[{plain_toned}]|[{plain_toned}]{gap}[{shaped}]")
+
+
+_MISREAD = _misread()
 _RELEVANT = re.compile("[^\x09-\x7f]")
 """The characters ``_viet_score`` weighs: all but tab..DEL (ASCII text scores alike in every decoding)."""
 
@@ -305,7 +321,8 @@ def _viet_score(text: str) -> int:
     weighed once."""
     words = Counter(_WORD.findall(text.lower()))
     common = sum(n for w, n in words.items() if w in _COMMON)
-    good = bad = 0
+    good = -3 * sum(n for w, n in words.items() if _MISREAD.search(w))
+    bad = 0
     for c, n in Counter(_RELEVANT.findall(text)).items():
         if c in _VIET_LETTERS:
             good += n
