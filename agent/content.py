@@ -8,7 +8,9 @@ handed to the scan (agent/filemeta.py tells this watch only of those, and ``_wat
 again here): a symlink, FIFO or device never is, nor a folder reached through a link. Each scan
 runs the same code as ``bmnn scan``'s document step (worker
 subprocesses under limits) in this module's own thread, so the event loop never opens a
-document. Each finished scan hands a complete ``DocumentFacts`` to ``deliver``, which the watcher
+document. A small file of a marked folder that the file thread has read whole to hash it, and
+found to be plain text with no line that could be a mark (the scan's own first test), comes
+with that answer (``Clean``): it is indexed and not scanned again. Each finished scan hands a complete ``DocumentFacts`` to ``deliver``, which the watcher
 runs on the main loop to judge the checks reading the documents domain. Findings hold metadata only, never text.
 """
 
@@ -28,6 +30,16 @@ QUIET_S = 0.1
 BATCH_MAX_S = 0.5
 WORKER_NICE = 10
 """Content workers yield the CPU to the daemon's event loop."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Clean:
+    """A changed marked-folder file the file thread read whole and found to be plain text with
+    no line that could be a mark (``scanner.content.scan.proven_clean_text``): what the scan
+    would conclude, so the scan is not run for it. Its hash goes into the copy index."""
+
+    sha256: str
+    size: int
 
 
 class ContentWatch:
@@ -51,7 +63,7 @@ class ContentWatch:
         self.scans = 0
         self._cond = threading.Condition()
         self._full: list[str] = []  # roots to walk and scan in full
-        self._files: dict[str, None] = {}  # single files to (re)scan, in arrival order
+        self._files: dict[str, Optional[Clean]] = {}  # single files to (re)scan, in arrival order (or known clean)
         self._forget: list[str] = []  # paths deleted or moved away
         self._stopping = False
         self._busy = False
@@ -98,11 +110,16 @@ class ContentWatch:
             self._full.extend(_real(roots))
             self._cond.notify()
 
-    def changed(self, path: str) -> None:
-        """A file was written, created or moved in: scan it."""
+    def changed(self, path: str, clean: Optional[Clean] = None) -> None:
+        """A file was written, created or moved in: scan it (``clean``: the file thread already
+        found it clean; the last word on a path wins)."""
         with self._cond:
-            self._files[path] = None
+            self._files[path] = clean
             self._cond.notify()
+
+    def in_marked(self, path: str) -> bool:
+        """``path`` lies in a marked folder (as the folders are named after resolving them)."""
+        return _under(path, self.marked)
 
     def removed(self, path: str) -> None:
         """A file (or folder) was deleted or moved away: drop what we knew of it."""
@@ -143,7 +160,7 @@ class ContentWatch:
                 if self._stopping:
                     return
                 full, self._full = list(dict.fromkeys(self._full)), []
-                files, self._files = list(self._files), {}
+                files, self._files = list(self._files.items()), {}
                 forget, self._forget = self._forget, []
                 marked, media = self.marked, self.media
                 self._busy = True
@@ -156,14 +173,23 @@ class ContentWatch:
                 with self._cond:
                     self._busy = False
 
-    def _apply(self, full: list[str], files: list[str], forget: list[str], marked, media) -> None:
+    def _apply(self, full: list[str], files: list[tuple[str, Optional[Clean]]], forget: list[str], marked,
+               media) -> None:
         """Forget what went away, then rescan what changed; every path scanned starts from nothing."""
         from bmnn_guard.scanner.content.limits import Limits
         from bmnn_guard.scanner.content.scan import display_path, run_scan
         trees = tuple(marked) + tuple(media)
         roots = [r for r in full if _watched(r, trees, stat.S_ISDIR)]
-        singles = [f for f in files if not _under(f, roots)]
-        self._drop([display_path(p) for p in singles], trees=[display_path(p) for p in forget + roots])
+        files = [(f, c) for f, c in files if not _under(f, roots)]
+        # known clean (read whole by the file thread, below a marked folder without following a
+        # link): indexed here, never scanned; only a folder still marked counts
+        known = [(os.path.normpath(f), c) for f, c in files if c is not None and _under(f, marked)]
+        singles = [f for f, c in files if c is None or not _under(f, marked)]
+        self._drop([display_path(p) for p in singles] + [display_path(p) for p, _ in known],
+                   trees=[display_path(p) for p in forget + roots])
+        for p, c in known:
+            self.index.add(c.sha256, display_path(p), c.size)
+        self.files_scanned += len(known)
         singles = [p for p in singles if _watched(p, trees, stat.S_ISREG)]
         if roots or singles:
             limits = Limits(nice=WORKER_NICE)

@@ -11,7 +11,10 @@ user make root hash ``/etc/shadow`` (a symlink renamed over a just-written file)
   text) and never opened for reading; a path through a symlinked folder is journaled as "not
   followed" with the folder that is a link;
 * the content watch is told only of regular files and real directories found that way; a path
-  that is anything else is forgotten there (no stale finding stays);
+  that is anything else is forgotten there (no stale finding stays). A file of a marked folder
+  of at most ``KEEP_BYTES`` is read whole in one ``pread`` to hash it, and if it is plain text
+  with no line that could be a mark it is handed over as clean, so the content watch does not
+  open, read and test it a second time;
 * all of it runs in one thread of its own, in event order; journaling goes back to the main loop
   in chunks of what is waiting (at most ``CHUNK`` events or ``CHUNK_S`` of describing: a burst
   shares one fsync among many events, a lone event goes at once), one chunk in flight at a time
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import hashlib
 import os
 import pwd
 import stat
@@ -35,6 +39,7 @@ from typing import Any, Callable, Optional
 
 from bmnn_guard.scanner import safeio
 
+from .content import Clean
 from .event import Event
 
 HASHED_EVENTS = ("closed", "created", "moved")
@@ -47,6 +52,11 @@ STEP = 100
 MAX_PENDING = 200_000
 """File events waiting to be described; more are counted as lost (a gap)."""
 DEFAULT_LIMIT = 1 << 30
+KEEP_BYTES = 64 * 1024
+"""A changed file in a marked folder up to this size is read whole by this thread (to hash it),
+and tested here for what the content scan would test first (``proven_clean_text``): plain text
+with no line that could be a mark is handed to the content watch as clean, with its hash, and is
+not opened again there."""
 
 
 @functools.lru_cache(maxsize=512)
@@ -68,10 +78,17 @@ def _stat_meta(st: os.stat_result) -> dict[str, Any]:
 def describe(rel: str, *, root_fd: int, limit: int) -> dict[str, Any]:
     """What a file event's path is, as journal evidence: type, size, mode, owner and SHA-256 for a
     regular file; type and link target for anything else. Never raises for the file's sake."""
+    return describe_keeping(rel, root_fd=root_fd, limit=limit)[0]
+
+
+def describe_keeping(rel: str, *, root_fd: int, limit: int, keep: int = 0) -> tuple[dict[str, Any], Optional[bytes]]:
+    """``describe``, and the bytes of a regular file of at most ``keep`` bytes, read whole in one
+    ``pread`` through the same descriptor (None for anything else, or a file that changed size
+    while read): the content watch then need not open and read it again."""
     try:
         got = safeio.open_beneath(rel, root_fd=root_fd)
     except OSError as exc:
-        return {"error": exc.strerror or str(exc)}
+        return {"error": exc.strerror or str(exc)}, None
     if isinstance(got, safeio.NotRegular):
         if got.component is not None:
             meta: dict[str, Any] = {"type": "not_followed", "via": got.component, "via_type": got.type}
@@ -79,18 +96,27 @@ def describe(rel: str, *, root_fd: int, limit: int) -> dict[str, Any]:
             meta = {"type": got.type, **_stat_meta(got.stat)}
         if got.link_target is not None:
             meta["link_target"] = got.link_target
-        return meta
+        return meta, None
+    data = None
     with got:
         meta = {"type": "regular", **_stat_meta(got.stat)}
+        size = got.stat.st_size
         try:
-            digest = safeio.hash_fd(got.fd, got.stat.st_size, limit=limit)
+            if 0 < size <= min(keep, limit):
+                data = os.pread(got.fd, size + 1, 0)  # a byte more tells "grew"
+                if len(data) != size:
+                    data = None
+            if data is not None:
+                meta["sha256"] = hashlib.sha256(data).hexdigest()
+                return meta, data
+            digest = safeio.hash_fd(got.fd, size, limit=limit)
         except OSError as exc:
             meta["error"] = exc.strerror or str(exc)
-            return meta
+            return meta, None
     meta["sha256"] = digest.sha256
     if digest.note:
         meta["note"] = digest.note
-    return meta
+    return meta, None
 
 
 def real_directory(rel: str, *, root_fd: int) -> bool:
@@ -139,7 +165,7 @@ class FileEvents:
         self.on_overflow = on_overflow
         self._limit = limit if callable(limit) else (lambda: limit)
         self._batch_limit = DEFAULT_LIMIT
-        self._seen: dict[tuple[str, str], dict[str, Any]] = {}
+        self._seen: dict[tuple[str, str], tuple[dict[str, Any], Optional[Clean]]] = {}
         self._q: deque[dict[str, Any]] = deque()
         self._cond = threading.Condition()
         self._stopping = False
@@ -315,15 +341,23 @@ class FileEvents:
                 else:
                     content.removed(target)
             return rec
-        meta = self._seen.get((root, rel))
-        if meta is None:
-            meta = self._seen[(root, rel)] = describe(rel, root_fd=root_fd, limit=self._batch_limit)
+        seen = self._seen.get((root, rel))
+        if seen is None:
+            keep = KEEP_BYTES if content is not None and content.in_marked(target) else 0
+            meta, data = describe_keeping(rel, root_fd=root_fd, limit=self._batch_limit, keep=keep)
+            clean = None
+            if data is not None:
+                from bmnn_guard.scanner.content.scan import proven_clean_text
+                if proven_clean_text(data, os.path.basename(target)):
+                    clean = Clean(meta["sha256"], len(data))
+            seen = self._seen[(root, rel)] = (meta, clean)
+        meta, clean = seen
         ev.update(meta)
         if actors is not None and meta.get("type") == "regular":
             ev.update(actors.attribution(target, meta.get("sha256"), int(meta.get("size") or 0)))  # who wrote it; else actor None, owner shown
         if content is not None:
             if meta.get("type") == "regular":
-                content.changed(target)
+                content.changed(target, clean)
             else:
                 content.removed(target)  # a link or device took the place of a file: nothing stale stays
         return rec

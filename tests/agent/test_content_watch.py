@@ -100,3 +100,76 @@ def test_marking_and_unmarking_folders(tmp_path):
         assert f[str(media / "copy.docx")].copy_of is None  # a stamped file on a medium, not a copy any more
     finally:
         cw.stop()
+
+
+def _file_events(cw, journaled):
+    import concurrent.futures
+
+    from bmnn_guard.agent.filemeta import FileEvents
+
+    def journal(events):
+        journaled.extend(events)
+        fut = concurrent.futures.Future()
+        fut.set_result(None)
+        return fut
+    return FileEvents(journal, journal_now=journaled.extend, content=lambda: cw)
+
+
+def _idle(*things, timeout=30):
+    import time
+    deadline = time.monotonic() + timeout
+    while not all(t.idle() for t in things):
+        assert time.monotonic() < deadline, "not idle"
+        time.sleep(0.01)
+
+
+def test_clean_text_read_by_the_file_thread_is_indexed_without_a_scan(tmp_path):
+    """A small plain-text file with no line that could be a mark, read whole by the file thread
+    to hash it, is handed over as clean: indexed (a copy of it on a medium is still found), no
+    scan run; a file that could hold a mark, or is not plain text, is scanned as before; a file
+    that was stamped and is rewritten clean loses its finding."""
+    marked, media = tmp_path / "mat", tmp_path / "usb"
+    marked.mkdir()
+    media.mkdir()
+    q: "queue.Queue" = queue.Queue()
+    cw = ContentWatch(q.put, workers=1, on_error=lambda m: q.put(RuntimeError(m)))
+    cw.start([str(marked)], [str(media)])
+    journaled: list = []
+    fe = _file_events(cw, journaled)
+    try:
+        _next(q)
+        _idle(cw)
+        scans = cw.scans
+        draft = marked / "du-thao.txt"
+        draft.write_text("Báo cáo tình hình công tác quý III.\nKính gửi: Sở Nội vụ\n" * 20, encoding="utf-8")
+        fe.submit([{"event": "closed", "path": str(draft), "root": str(marked)}])
+        _idle(fe, cw)
+        assert cw.scans == scans  # decided by the file thread: no scan
+        assert journaled[-1].evidence["sha256"] == __import__("hashlib").sha256(draft.read_bytes()).hexdigest()
+        assert cw.index.source_of(journaled[-1].evidence["sha256"], draft.stat().st_size) == str(draft)
+
+        stamped = marked / "bao-cao.txt"
+        stamped.write_text("Số: 12/BC\nTỐI MẬT\nBáo cáo tình hình\n", encoding="utf-8")
+        fe.submit([{"event": "closed", "path": str(stamped), "root": str(marked)}])
+        facts = _next(q)
+        assert cw.scans == scans + 1
+        assert [(f.path, f.level) for f in facts.findings] == [(str(stamped), "toi_mat")]
+
+        stamped.write_text("Số: 12/BC\nBáo cáo tình hình, bản đã bỏ dấu\n", encoding="utf-8")  # rewritten clean
+        fe.submit([{"event": "closed", "path": str(stamped), "root": str(marked)}])
+        assert _next(q).findings == ()
+        assert cw.scans == scans + 1
+
+        shutil.copyfile(draft, media / "x.txt")  # the clean draft copied out: a copy, found by its hash
+        fe.submit([{"event": "closed", "path": str(media / "x.txt"), "root": str(media)}])
+        f = {x.path: x for x in _next(q).findings}
+        assert f[str(media / "x.txt")].copy_of == str(draft)
+
+        binary = marked / "data.bin"
+        binary.write_bytes(bytes(range(256)) * 4)
+        fe.submit([{"event": "closed", "path": str(binary), "root": str(marked)}])
+        _idle(fe, cw)
+        assert cw.scans == scans + 3  # not plain text: scanned
+    finally:
+        fe.stop()
+        cw.stop()
