@@ -61,7 +61,6 @@ from typing import Any, Callable, Optional
 
 from bmnn_guard.scanner.atomic import write_atomic
 
-from .event import canonical_json
 from .journal import Journal, Record, now_iso
 from .wording import said
 
@@ -225,15 +224,15 @@ class RecentRecords:
     Only a contiguous run of seqs is kept, as the journal committed it: a record whose seq does not
     follow the last one (a write that did not pass here, a journal reset) starts the run again, and
     ``after`` answers only when it holds the very next record after a cursor; otherwise the reader
-    reads the journal, as always. A record is given out exactly as the journal gives it back: its
-    evidence is taken once through the journal's canonical JSON (sorted keys), so a line is the
-    same whichever way it came. At most ``size`` records are kept, and fewer once every reader has
-    passed them (``done``): an idle daemon keeps nothing here."""
+    reads the journal, as always. A record is given out as it was committed, which is exactly as
+    the journal gives it back: ``Event.of`` makes the evidence what the journal's canonical JSON
+    reads back as (sorted keys), so a line is the same whichever way it came. At most ``size``
+    records are kept, and fewer once every reader has passed them (``done``): an idle daemon
+    keeps nothing here."""
 
     def __init__(self, size: int = 4000):
         self.size = size
         self._q: deque[Record] = deque()
-        self._plain: set[int] = set()  # seqs whose evidence is already in the journal's form
         self._lock = threading.Lock()
         self._done: dict[int, int] = {}  # reader -> last seq it is past
         self.given = 0
@@ -245,35 +244,17 @@ class RecentRecords:
             for r in records:
                 if self._q and r.seq != self._q[-1].seq + 1:
                     self._q.clear()
-                    self._plain.clear()
                 self._q.append(r)
             while len(self._q) > self.size:
-                self._plain.discard(self._q.popleft().seq)
+                self._q.popleft()
 
     def after(self, seq: int, limit: int) -> Optional[list[Record]]:
-        """Up to ``limit`` records from ``seq + 1`` on, or None when the next one is not here.
-
-        The evidence is put in the journal's form outside the lock (the main loop's ``add`` never
-        waits for it) and kept for the other readers."""
+        """Up to ``limit`` records from ``seq + 1`` on, or None when the next one is not here."""
         with self._lock:
             if not self._q or not self._q[0].seq <= seq + 1 <= self._q[-1].seq:
                 return None
             i = seq + 1 - self._q[0].seq
             out = [self._q[k] for k in range(i, min(i + limit, len(self._q)))]
-            todo = [k for k, r in enumerate(out) if r.seq not in self._plain]
-        for k in todo:
-            r = out[k]
-            if r.evidence is not None:
-                out[k] = Record(r.seq, r.time, r.host, r.kind, r.check_id, r.severity,
-                                json.loads(canonical_json(r.evidence)), r.message, r.prev_hash, r.hash, r.mac)
-        with self._lock:
-            if todo and self._q:
-                first = self._q[0].seq
-                for k in todo:
-                    j = out[k].seq - first
-                    if 0 <= j < len(self._q) and self._q[j].seq == out[k].seq:
-                        self._q[j] = out[k]
-                        self._plain.add(out[k].seq)
             self.given += len(out)
         return out
 
@@ -283,7 +264,7 @@ class RecentRecords:
             self._done[reader] = seq
             low = min(self._done.values())
             while self._q and self._q[0].seq <= low:
-                self._plain.discard(self._q.popleft().seq)
+                self._q.popleft()
 
     def forget(self, reader: int) -> None:
         """A reader that stops no longer holds records back."""

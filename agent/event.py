@@ -41,20 +41,34 @@ def canonical_json(value: Any) -> str:
 
 
 _PLAIN = (str, int, bool, type(None))
+_NOT_PLAIN = object()
 
 
-def _plain(v: Any, depth: int = 0) -> bool:
-    """True when ``v`` reads back from its JSON unchanged (then it is stored as it is, unparsed)."""
+def _journal_form(v: Any, depth: int = 0) -> Any:
+    """``v`` as ``json.loads(canonical_json(v))`` gives it back (keys sorted at every level), made
+    by copying when ``v`` holds only dicts with string keys, lists, strings, ints, bools and None:
+    ~6 µs for a file event's evidence, against ~20 µs to parse its JSON. ``_NOT_PLAIN`` for
+    anything else (a float keeps its ``repr`` only through the JSON; a tuple becomes a list; a
+    path a string): that is read back from the JSON."""
     t = type(v)
     if t in _PLAIN:
-        return True
+        return v
     if depth > 4:
-        return False
+        return _NOT_PLAIN
     if t is dict:
-        return all(type(k) is str and _plain(x, depth + 1) for k, x in v.items())
+        if not all(type(k) is str for k in v):
+            return _NOT_PLAIN
+        out = {}
+        for k in sorted(v):
+            x = _journal_form(v[k], depth + 1)
+            if x is _NOT_PLAIN:
+                return _NOT_PLAIN
+            out[k] = x
+        return out
     if t is list:
-        return all(_plain(x, depth + 1) for x in v)
-    return False  # float (repr), tuple, Path, datetime...: read back from the JSON
+        items = [_journal_form(x, depth + 1) for x in v]
+        return _NOT_PLAIN if any(x is _NOT_PLAIN for x in items) else items
+    return _NOT_PLAIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +82,8 @@ class Event:
     check_id: Optional[str] = None
     severity: Optional[str] = None
     evidence: Any = None
-    """The canonical value (what the journal gives back), metadata only."""
+    """The canonical value, exactly what the journal gives back (keys sorted), metadata only: a
+    sink taking a record from memory writes the line it would write from the journal."""
     message: Optional[str] = None
     evidence_json: Optional[str] = None
     """Exactly the text stored and hashed."""
@@ -96,8 +111,8 @@ class Event:
         ev_json = None
         if evidence is not None:
             ev_json = canonical_json(evidence)
-            if not _plain(evidence):
-                evidence = json.loads(ev_json)
+            form = _journal_form(evidence)
+            evidence = json.loads(ev_json) if form is _NOT_PLAIN else form
         return cls(kind, time, check_id, severity, evidence, message, ev_json)
 
     @classmethod
