@@ -183,12 +183,17 @@ class ContentWatch:
         files = [(f, c) for f, c in files if not _under(f, roots)]
         # known clean (read whole by the file thread, below a marked folder without following a
         # link): indexed here, never scanned; only a folder still marked counts
-        known = [(os.path.normpath(f), c) for f, c in files if c is not None and _under(f, marked)]
-        singles = [f for f, c in files if c is None or not _under(f, marked)]
-        self._drop([display_path(p) for p in singles] + [display_path(p) for p, _ in known],
+        known: list[tuple[str, Clean]] = []
+        singles: list[str] = []
+        for f, c in files:
+            if c is not None and _under(f, marked):
+                known.append((display_path(os.path.normpath(f)), c))
+            else:
+                singles.append(f)
+        self._drop([display_path(p) for p in singles] + [shown for shown, _ in known],
                    trees=[display_path(p) for p in forget + roots])
-        for p, c in known:
-            self.index.add(c.sha256, display_path(p), c.size)
+        for shown, c in known:
+            self.index.add(c.sha256, shown, c.size)
         self.files_scanned += len(known)
         singles = [p for p in singles if _watched(p, trees, stat.S_ISREG)]
         if roots or singles:
